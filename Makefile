@@ -1,0 +1,32 @@
+# Every install goes through constraints.txt, which pins torch to the CPU-capable 2.13.0.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -c constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv clean bench-harness
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml constraints.txt
+	$(PIP) -q torch==2.13.0
+	$(PIP) -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/nnspeed bench zoo:mlp zoo:cnn zoo:lstm zoo:gru zoo:transformer zoo:mobilenet_v2 zoo:resnet18 zoo:minilm zoo:gpt2-tiny \
+		--backend torch-eager,onnxruntime,openvino --min-time 0.5 --max-time 2 --fps 30
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench-harness: $(STAMP)
+	$(PY) benchmarks/harness_overhead.py
+
+clean:
+	rm -rf $(VENV) .nnspeed

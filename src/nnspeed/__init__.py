@@ -1,0 +1,49 @@
+"""nnspeed: how fast is your neural network, why, and how to make it faster without breaking it.
+
+``import nnspeed`` is cheap: runtimes (onnxruntime, openvino, transformers) are imported
+only when a request needs them.
+"""
+
+from __future__ import annotations
+
+from .errors import NnspeedError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Measurement",
+    "NnspeedError",
+    "Store",
+    "StopRule",
+    "Workload",
+    "__version__",
+    "bench",
+    "compare",
+    "load",
+]
+
+_LAZY = {
+    "bench": ("nnspeed.api", "bench"),
+    "load": ("nnspeed.api", "load"),
+    "Measurement": ("nnspeed.measure.measurement", "Measurement"),
+    "StopRule": ("nnspeed.measure.stoprule", "StopRule"),
+    "Store": ("nnspeed.store.store", "Store"),
+    "Workload": ("nnspeed.workloads.workload", "Workload"),
+    "compare": ("nnspeed.measure.compare", "compare_samples"),
+}
+
+
+def __getattr__(name: str):
+    # Lazy: `import nnspeed` must not pay for torch, scipy or SQLAlchemy until they are used.
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nnspeed' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted(__all__)

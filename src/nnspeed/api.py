@@ -1,0 +1,117 @@
+"""The Python API: load a workload, bench it, get a Measurement."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .backends.base import Settings
+from .errors import InputError
+from .measure.measurement import Measurement
+from .measure.stoprule import StopRule
+from .scenarios.single_stream import fps_to_budget, single_stream
+from .workloads.sources import load as _load
+from .workloads.workload import InputSpec, Workload
+
+
+def load(source: str, **options) -> Workload:
+    """The workload a source names: ``zoo:mlp?depth=2``, ``py:pkg.mod:fn``, ``onnx:model.onnx``.
+
+    ``options``: ``input_shape`` ("1x3x224x224"), ``input_dtype``, ``input_fn`` ("mod:fn").
+    """
+    return _load(source, **options)
+
+
+def workload_from_module(model, inputs) -> Workload:
+    """Wrap a torch module and example inputs (a tensor or a tuple of them; dim 0 is the batch)."""
+    import torch
+
+    items = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
+    if not items or not all(isinstance(x, (torch.Tensor, np.ndarray)) for x in items):
+        raise InputError("inputs must be a tensor or a tuple of tensors whose first dimension is the batch")
+    arrays = [x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x) for x in items]
+    specs = [InputSpec(f"input{i}", a.shape[1:], a.dtype.name) for i, a in enumerate(arrays)]
+
+    def make(batch: int, index: int) -> dict[str, np.ndarray]:
+        # The caller's own inputs, resized along the batch dimension: never silently random.
+        return {s.name: np.resize(a, (batch, *a.shape[1:])) for s, a in zip(specs, arrays)}
+
+    name = type(model).__name__
+    return Workload(source=f"module:{name}", name=name, inputs=specs, make_inputs=make, model=model.eval(), pool_size=1)
+
+
+def _as_workload(model_or_source, inputs) -> Workload:
+    if isinstance(model_or_source, Workload):
+        return model_or_source
+    if isinstance(model_or_source, str):
+        return load(model_or_source)
+    if inputs is None:
+        raise InputError("benching a module needs example inputs: nnspeed.bench(model, inputs=torch.randn(1, …))")
+    return workload_from_module(model_or_source, inputs)
+
+
+def bench(
+    model_or_source,
+    inputs=None,
+    backend: str = "torch-eager",
+    precision: str = "fp32",
+    batch: int = 1,
+    threads: int | None = None,
+    device: str = "cpu",
+    min_time: float = 1.0,
+    max_time: float = 10.0,
+    budget_ms: float | None = None,
+    fps: float | None = None,
+    options: dict | None = None,
+    clock=None,
+) -> Measurement:
+    """Measure one configuration and return its Measurement (not stored; see ``Store``)."""
+    workload = _as_workload(model_or_source, inputs)
+    stop = StopRule(min_time=min_time, max_time=max_time)
+    settings = Settings(backend, precision, batch, threads, device, options or {})
+    return single_stream(workload, settings, stop, clock=clock, budget_ms=budget_or_fps(budget_ms, fps))
+
+
+def budget_or_fps(budget_ms: float | None, fps: float | None) -> float | None:
+    if budget_ms is not None and fps is not None:
+        raise InputError("give either a budget in ms or a frame rate, not both")
+    if budget_ms is not None and not budget_ms > 0:
+        raise InputError(f"--budget must be a positive number of milliseconds, got {budget_ms}")
+    return budget_ms if budget_ms is not None else fps_to_budget(fps)
+
+
+def grid(
+    sources: Iterable[str],
+    backends: Iterable[str],
+    precisions: Iterable[str],
+    batches: Iterable[int],
+    threads: Iterable[int | None],
+    devices: Iterable[str],
+) -> list[tuple[str, Settings]]:
+    """Every combination of the axes, in a stable order."""
+    return [
+        (src, Settings(b, p, n, t, d))
+        for src, b, p, n, t, d in itertools.product(sources, backends, precisions, batches, threads, devices)
+    ]
+
+
+def bench_grid(
+    cells: list[tuple[str, Settings]],
+    stop: StopRule,
+    budget_ms: float | None = None,
+    load_options: dict | None = None,
+    on_start: Callable[[int, str, Settings], None] | None = None,
+    on_sample: Callable[[int, float], None] | None = None,
+) -> list[Measurement]:
+    """Measure every cell; each source is loaded once and shared by its cells."""
+    workloads: dict[str, Workload] = {}
+    out = []
+    for i, (src, settings) in enumerate(cells):
+        if on_start:
+            on_start(i, src, settings)
+        if src not in workloads:
+            workloads[src] = load(src, **(load_options or {}))
+        out.append(single_stream(workloads[src], settings, stop, budget_ms=budget_ms, on_sample=on_sample))
+    return out

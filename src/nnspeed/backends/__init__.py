@@ -1,0 +1,1 @@
+"""Runtimes that turn a Workload and settings into a Runner, imported lazily by name."""

@@ -1,0 +1,105 @@
+"""What a backend promises: settings in, a Runner out, effective settings recorded."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..measure.environment import cpu_flags
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+DEVICES = ("cpu", "cuda")
+
+# Instruction-set flags that give a CPU native kernels for each reduced precision; without
+# them a runtime emulates the type and runs slower than fp32.
+CPU_PRECISION_FLAGS = {
+    "bf16": ("avx512_bf16", "amx_bf16", "bf16"),
+    "fp16": ("avx512_fp16", "amx_fp16", "asimdhp"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user asked for."""
+
+    backend: str
+    precision: str = "fp32"
+    batch: int = 1
+    threads: int | None = None
+    device: str = "cpu"
+    options: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Runner(Protocol):
+    """Runs prepared inputs.  Never reads a clock: the harness times it."""
+
+    effective: dict
+
+    def prepare(self, inputs: dict[str, np.ndarray]) -> Any:
+        """Convert one input batch to the runtime's own form (outside the timed region)."""
+
+    def run(self, prepared: Any) -> Any:
+        """One inference call."""
+
+    def sync(self) -> None:
+        """Wait for work queued by ``run`` (where the user's program would wait for results)."""
+
+    def outputs(self, result: Any) -> list[np.ndarray]:
+        """A call's outputs as numpy arrays, for checking them."""
+
+    def memory(self) -> dict:
+        """Peak memory figures the runtime can report (may be empty)."""
+
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    name: str
+    accepts: frozenset[str]  # workload kinds: "torch", "onnx"
+
+    def prepare(self, workload, settings: Settings) -> Runner: ...
+
+
+def check_hardware_precision(precision: str, device: str) -> None:
+    """Refuse reduced precisions this hardware can only emulate, instead of a silent slow run."""
+    if device == "cuda":
+        import torch
+
+        if precision == "bf16" and not torch.cuda.is_bf16_supported():
+            raise UnsupportedError("this GPU has no bf16 support; use --precision fp16 or fp32")
+        return
+    flags = CPU_PRECISION_FLAGS.get(precision)
+    if flags and not any(f in cpu_flags() for f in flags):
+        raise UnsupportedError(
+            f"this CPU has no native {precision} instructions ({' / '.join(flags[:2])}): {precision} would be "
+            "emulated and slower than fp32; use --precision fp32, or bf16 where the CPU supports it"
+        )
+
+
+def check_device(device: str) -> None:
+    if device not in DEVICES:
+        raise UnsupportedError(f"unknown device '{device}'; use cpu or cuda")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UnsupportedError("device cuda was asked for but torch sees no CUDA GPU here; use --device cpu")
+
+
+def torch_outputs(result: Any) -> list[np.ndarray]:
+    """Flatten a torch model's return value (tensor, tuple, dict, ModelOutput) to arrays."""
+    import torch
+
+    if isinstance(result, torch.Tensor):
+        return [result.detach().float().cpu().numpy()]
+    if isinstance(result, dict):
+        result = list(result.values())
+    if isinstance(result, (list, tuple)):
+        return [a for r in result for a in torch_outputs(r)]
+    return []

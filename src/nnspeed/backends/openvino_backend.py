@@ -1,0 +1,87 @@
+"""OpenVINO on CPU, reading the ONNX file; precision is pinned and read back."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._optional import require
+from ..errors import SourceError, UnsupportedError
+from .base import PRECISIONS, Settings, check_hardware_precision
+
+HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
+
+
+def _precision_name(value) -> str:
+    """OpenVINO reports element types as objects; map them back to fp32/bf16/fp16."""
+    text = str(value).lower()
+    for ours, token in (("bf16", "bf16"), ("fp16", "f16"), ("fp32", "f32"), ("fp16", "float16"), ("fp32", "float32")):
+        if token in text:
+            return ours
+    return text
+
+
+class OvRunner:
+    def __init__(self, compiled, effective: dict):
+        self.compiled = compiled
+        self.request = compiled.create_infer_request()
+        self._names = [i.any_name for i in compiled.inputs]
+        self.effective = effective
+
+    def prepare(self, inputs):
+        return {n: np.ascontiguousarray(inputs[n]) for n in self._names}
+
+    def run(self, feed):
+        return self.request.infer(feed)
+
+    def sync(self):
+        pass  # infer() is synchronous
+
+    def outputs(self, result):
+        return [np.asarray(v, dtype=float) for v in result.values()]
+
+    def memory(self) -> dict:
+        return {}
+
+    def close(self):
+        self.request = None
+        self.compiled = None
+
+
+class OpenVino:
+    name = "openvino"
+    accepts = frozenset({"torch", "onnx"})
+
+    def prepare(self, workload, settings: Settings) -> OvRunner:
+        ov = require("openvino", "openvino", "the openvino backend")
+        if settings.precision not in PRECISIONS:
+            raise UnsupportedError(f"unknown precision '{settings.precision}'; use one of {', '.join(PRECISIONS)}")
+        if settings.device != "cpu":
+            raise UnsupportedError("the openvino backend runs on the CPU here (it has no CUDA device); use --device cpu")
+        check_hardware_precision(settings.precision, "cpu")
+        core = ov.Core()
+        try:
+            model = core.read_model(str(workload.onnx_path()))
+            # Static shapes at the requested batch: what a deployment would compile.
+            model.reshape({i.any_name: [settings.batch, *s.shape] for i, s in zip(model.inputs, workload.inputs)})
+        except Exception as e:
+            first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            raise SourceError(f"openvino could not read {workload.source} ({first}); check or re-export the model") from None
+        # Pinned explicitly: on CPUs with bf16 instructions OpenVINO otherwise runs bf16 when fp32 was meant.
+        config = {"INFERENCE_PRECISION_HINT": HINTS[settings.precision], "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
+        if settings.threads:
+            config["INFERENCE_NUM_THREADS"] = str(settings.threads)
+        compiled = core.compile_model(model, "CPU", config)
+        effective_precision = _precision_name(compiled.get_property("INFERENCE_PRECISION_HINT"))
+        if effective_precision != settings.precision:
+            raise UnsupportedError(
+                f"openvino runs this model in {effective_precision} when {settings.precision} is asked for on this CPU; "
+                f"use --precision {effective_precision}"
+            )
+        effective = {
+            "precision": effective_precision,
+            "threads": int(compiled.get_property("INFERENCE_NUM_THREADS")),
+            "device": "cpu",
+            "num_streams": int(compiled.get_property("NUM_STREAMS")),
+            "openvino": ov.__version__ if hasattr(ov, "__version__") else ov.get_version(),
+        }
+        return OvRunner(compiled, effective)

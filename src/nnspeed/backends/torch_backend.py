@@ -1,0 +1,89 @@
+"""PyTorch eager and torch.compile."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+
+from ..errors import BackendError, UnsupportedError
+from .base import PRECISIONS, Settings, check_device, check_hardware_precision, torch_outputs
+
+DTYPES = {"bf16": "bfloat16", "fp16": "float16"}
+
+
+class TorchRunner:
+    def __init__(self, model, settings: Settings, compiled: bool):
+        import torch
+
+        self._torch = torch
+        self._device = torch.device(settings.device)
+        self._prev_threads = torch.get_num_threads()
+        if settings.threads is not None:
+            torch.set_num_threads(settings.threads)
+        # .to() moves a module in place: a GPU run gets its own copy so the workload stays on CPU.
+        self.model = (copy.deepcopy(model) if self._device.type != "cpu" else model).to(self._device).eval()
+        self._autocast = None
+        if settings.precision != "fp32":
+            self._autocast = (self._device.type, getattr(torch, DTYPES[settings.precision]))
+        mode = settings.options.get("compile_mode", "default")
+        if compiled:
+            self.model = torch.compile(self.model, mode=None if mode == "default" else mode, dynamic=False)
+        if self._device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self._device)
+        self.effective = {
+            "precision": settings.precision,
+            "precision_mode": "autocast" if self._autocast else "native",
+            "threads": torch.get_num_threads(),
+            "device": str(self._device),
+            "torch": torch.__version__,
+        }
+        if compiled:
+            self.effective["compile_mode"] = mode
+
+    def prepare(self, inputs):
+        torch = self._torch
+        return tuple(torch.from_numpy(a).to(self._device) for a in inputs.values())
+
+    def run(self, args):
+        torch = self._torch
+        ctx = torch.autocast(*self._autocast) if self._autocast else contextlib.nullcontext()
+        with torch.inference_mode(), ctx:
+            return self.model(*args)
+
+    def sync(self):
+        if self._device.type == "cuda":
+            self._torch.cuda.current_stream(self._device).synchronize()
+
+    def outputs(self, result):
+        return torch_outputs(result)
+
+    def memory(self) -> dict:
+        if self._device.type == "cuda":
+            return {"cuda_peak_mb": self._torch.cuda.max_memory_allocated(self._device) / 2**20}
+        return {}
+
+    def close(self):
+        self._torch.set_num_threads(self._prev_threads)
+
+
+class TorchEager:
+    name = "torch-eager"
+    accepts = frozenset({"torch"})
+    compiled = False
+
+    def prepare(self, workload, settings: Settings) -> TorchRunner:
+        if workload.kind not in self.accepts:
+            raise BackendError(
+                f"{self.name} runs torch models, and {workload.source} is an ONNX file; "
+                "use --backend onnxruntime or openvino"
+            )
+        if settings.precision not in PRECISIONS:
+            raise UnsupportedError(f"unknown precision '{settings.precision}'; use one of {', '.join(PRECISIONS)}")
+        check_device(settings.device)
+        check_hardware_precision(settings.precision, settings.device)
+        return TorchRunner(workload.model, settings, self.compiled)
+
+
+class TorchCompile(TorchEager):
+    name = "torch-compile"
+    compiled = True

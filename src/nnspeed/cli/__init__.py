@@ -1,0 +1,1 @@
+"""The ``nnspeed`` command: one module per command group."""

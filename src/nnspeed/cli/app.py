@@ -1,0 +1,72 @@
+"""Entry point: the typer app and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import typer
+from rich.console import Console
+
+from ..errors import NnspeedError
+
+app = typer.Typer(
+    name="nnspeed",
+    help="How fast is your neural network, why, and how to make it faster without breaking it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+# Piped or captured output is not a terminal: rich would wrap tables at 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 180)
+
+
+def _register() -> None:
+    from . import bench, history, zoo  # noqa: F401  (each module adds its commands to `app`)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors exit 2 with one sentence, internal errors exit 1."""
+    import click
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    _register()
+    command = typer.main.get_command(app)
+    try:
+        rc = command.main(argv, prog_name="nnspeed", standalone_mode=False)
+        code = rc if isinstance(rc, int) else 0
+    except NnspeedError as e:
+        if debug:
+            traceback.print_exc()
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        code = e.exit_code
+    except click.exceptions.ClickException as e:
+        e.show()
+        code = 2
+    except click.exceptions.Exit as e:
+        code = e.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err.print("interrupted: nothing was stored")
+        code = 130
+    except Exception as e:
+        if debug:
+            traceback.print_exc()
+        err.print(
+            f"[bold red]internal error:[/] {type(e).__name__}: {e} — this is a bug in nnspeed; "
+            "rerun with --debug for the traceback",
+            highlight=False,
+            soft_wrap=True,
+        )
+        code = 1
+    return code
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,88 @@
+"""``nnspeed bench``: measure every combination of the given axes and store the run."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..errors import BackendError
+from .app import app, err, out
+from .options import int_list, split
+
+
+@app.command()
+def bench(
+    sources: list[str] = typer.Argument(..., help="zoo:NAME?k=v, py:module:function or onnx:PATH (several allowed)"),
+    backend: str = typer.Option("torch-eager", help="comma list: torch-eager, torch-compile, onnxruntime, openvino"),
+    precision: str = typer.Option("fp32", help="comma list: fp32, bf16, fp16"),
+    batch: str = typer.Option("1", help="comma list of batch sizes"),
+    threads: str = typer.Option("auto", help="comma list of thread counts; auto = the runtime's default"),
+    device: str = typer.Option("cpu", help="comma list: cpu, cuda"),
+    budget: float = typer.Option(None, help="latency budget per call in ms: share over budget, max fps, headroom"),
+    fps: float = typer.Option(None, help="frame rate to hold (budget = 1000/fps ms)"),
+    min_time: float = typer.Option(1.0, help="measure at least this many seconds per configuration"),
+    max_time: float = typer.Option(10.0, help="measure at most this many seconds per configuration"),
+    min_iters: int = typer.Option(10, help="measure at least this many calls"),
+    max_iters: int = typer.Option(1_000_000, help="measure at most this many calls"),
+    ci: float = typer.Option(0.01, help="stop early once the median's 95%% CI is within ± this fraction"),
+    input_shape: str = typer.Option(None, help="py:/onnx: input shapes, e.g. 1x3x224x224 (comma list for several)"),
+    input_dtype: str = typer.Option(None, help="py: input dtypes (float32, int64, …)"),
+    input_fn: str = typer.Option(None, help="py: a module:function returning example inputs for a batch size"),
+    store: str = typer.Option(None, help="SQLAlchemy URL of the store (default: NNSPEED_STORE or .nnspeed/nnspeed.db)"),
+    json_out: bool = typer.Option(False, "--json", help="print the results as JSON"),
+    samples: bool = typer.Option(False, help="with --json: include every per-call sample"),
+):
+    """Measure inference latency and throughput with rigorous statistics, and store the run."""
+    from ..api import bench_grid, budget_or_fps, grid, load
+    from ..backends.registry import BACKENDS
+    from ..measure.stoprule import StopRule
+    from ..report.terminal import measurements_table, warnings_lines
+    from ..store.store import Store
+
+    # Everything is validated before anything is measured, and the store is opened first,
+    # so a bad argument or an unreachable store costs nothing and writes nothing.
+    backends = split(backend)
+    for b in backends:
+        if b not in BACKENDS:
+            raise BackendError(f"unknown backend '{b}'; choose from {', '.join(BACKENDS)}")
+    stop = StopRule(min_time=min_time, max_time=max_time, min_iters=min_iters, max_iters=max_iters, ci_rel=ci)
+    budget_ms = budget_or_fps(budget, fps)
+    cells = grid(
+        sources,
+        backends,
+        split(precision),
+        int_list(batch, "batch"),
+        int_list(threads, "threads", allow_auto=True),
+        split(device),
+    )
+    db = Store(store)
+    load_options = dict(input_shape=input_shape, input_dtype=input_dtype, input_fn=input_fn)
+    for src in dict.fromkeys(sources):
+        load(src, **load_options)  # fail on a bad source before timing anything
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("measuring", total=len(cells))
+
+        def on_start(i, src, s):
+            progress.update(task, completed=i, description=f"{src} {s.backend} {s.precision} b{s.batch} t{s.threads or 'auto'}")
+
+        results = bench_grid(cells, stop, budget_ms, load_options, on_start=on_start)
+        progress.update(task, completed=len(cells))
+
+    run_id = db.save_run("bench", "nnspeed " + shlex.join(sys.argv[1:]), results)
+    if json_out:
+        doc = {"run_id": run_id, "results": [m.to_dict(samples=samples) for m in results]}
+        out.print_json(json.dumps(doc))
+        return
+    out.print(measurements_table(results, title=f"run {run_id}"))
+    out.file.flush()
+    for line in warnings_lines(results):
+        err.print(f"[yellow]warning:[/] {line}", highlight=False)
+    err.print(f"stored as run {run_id} in {db.display_url}", highlight=False)

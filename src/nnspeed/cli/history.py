@@ -1,0 +1,97 @@
+"""``nnspeed runs``, ``show`` and ``compare``: the stored history."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from ..errors import InputError
+from .app import app, err, out
+
+KEY_FIELDS = ("source", "backend", "precision", "batch", "threads", "device")
+
+
+@app.command()
+def runs(
+    limit: int = typer.Option(20, help="how many recent runs"),
+    store: str = typer.Option(None, help="SQLAlchemy URL of the store"),
+    json_out: bool = typer.Option(False, "--json"),
+):
+    """List stored runs, newest first."""
+    from ..report.terminal import runs_table
+    from ..store.store import Store
+
+    rows = Store(store).list_runs(limit)
+    if json_out:
+        out.print_json(json.dumps({"runs": rows}))
+    elif not rows:
+        err.print("no runs stored yet; measure something with: nnspeed bench zoo:mlp")
+    else:
+        out.print(runs_table(rows))
+
+
+@app.command()
+def show(
+    run_id: str = typer.Argument(..., help="a run id (or a unique prefix of one)"),
+    store: str = typer.Option(None, help="SQLAlchemy URL of the store"),
+    json_out: bool = typer.Option(False, "--json"),
+    samples: bool = typer.Option(False, help="with --json: include every per-call sample"),
+):
+    """Show one stored run: its results, settings and machine."""
+    from ..report.terminal import measurements_table, warnings_lines
+    from ..store.store import Store
+
+    run, ms = Store(store).get_run(run_id)
+    if json_out:
+        doc = {"run_id": run["id"], "created_at": run["created_at"], "command": run["command"], "env": run["env"]}
+        doc["results"] = [m.to_dict(samples=samples) for m in ms]
+        out.print_json(json.dumps(doc))
+        return
+    env = run["env"]
+    out.print(measurements_table(ms, title=f"run {run['id']} · {run['created_at']} · {run['command']}"))
+    out.print(
+        f"machine: {env.get('cpu')} · {env.get('cores_physical')} cores · {env.get('memory_gb')} GiB · "
+        f"flags {' '.join(env.get('cpu_flags', []))} · {env.get('os')}",
+        highlight=False,
+    )
+    for line in warnings_lines(ms):
+        err.print(f"[yellow]warning:[/] {line}", highlight=False)
+
+
+def _key(m, fields: tuple[str, ...]) -> str:
+    return " ".join(f"{f}={getattr(m, f)}" for f in fields)
+
+
+@app.command()
+def compare(
+    run_a: str = typer.Argument(..., help="baseline run id"),
+    run_b: str = typer.Argument(..., help="candidate run id"),
+    ignore: str = typer.Option("", help="settings that may differ between matched results, e.g. backend,precision"),
+    store: str = typer.Option(None, help="SQLAlchemy URL of the store"),
+    json_out: bool = typer.Option(False, "--json"),
+):
+    """Speedup of RUN_B over RUN_A per matching configuration, with a 95% confidence interval."""
+    from ..measure.compare import compare_samples
+    from ..report.terminal import comparisons_table
+    from ..store.store import Store
+
+    ignored = {f.strip() for f in ignore.split(",") if f.strip()}
+    unknown = ignored - set(KEY_FIELDS)
+    if unknown:
+        raise InputError(f"--ignore takes {', '.join(KEY_FIELDS)}; '{', '.join(sorted(unknown))}' is not one of them")
+    fields = tuple(f for f in KEY_FIELDS if f not in ignored)
+    db = Store(store)
+    (ra, ma), (rb, mb) = db.get_run(run_a), db.get_run(run_b)
+    by_key_a = {_key(m, fields): m for m in ma}
+    pairs = [(k, by_key_a[k], m) for m in mb if (k := _key(m, fields)) in by_key_a]
+    if not pairs:
+        raise InputError(
+            f"runs {ra['id']} and {rb['id']} share no configuration; pass --ignore with the settings that differ "
+            "(e.g. --ignore backend)"
+        )
+    cs = [compare_samples(k, a.samples, b.samples) for k, a, b in pairs]
+    if json_out:
+        out.print_json(json.dumps({"baseline": ra["id"], "candidate": rb["id"], "comparisons": [c.to_dict() for c in cs]}))
+    else:
+        out.print(comparisons_table(cs, ra["id"], rb["id"]))

@@ -1,0 +1,65 @@
+"""The one exception hierarchy of nnspeed.
+
+Every error a user can cause is a :class:`NnspeedError`: its message is one sentence that
+names the problem and the fix, and the command line turns it into exit code 2 with no
+traceback.  Anything else that escapes is a bug in nnspeed and exits with code 1.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "NnspeedError",
+    "SourceError",
+    "InputError",
+    "BackendError",
+    "UnsupportedError",
+    "MissingPackageError",
+    "ModelError",
+    "StoreError",
+    "NotFoundError",
+]
+
+
+class NnspeedError(Exception):
+    """Base of every error caused by the user's input or environment (exit code 2)."""
+
+    exit_code = 2
+
+
+class SourceError(NnspeedError):
+    """A model source that cannot be resolved: unknown name, bad key, missing or corrupt file."""
+
+
+class InputError(NnspeedError):
+    """Inputs that do not fit the model: wrong shape, dtype or count."""
+
+
+class BackendError(NnspeedError):
+    """An unknown backend or one that cannot run the given workload."""
+
+
+class UnsupportedError(BackendError):
+    """A combination (precision, device, …) the backend or hardware cannot run."""
+
+
+class MissingPackageError(NnspeedError):
+    """An optional package the request needs is not installed."""
+
+    def __init__(self, package: str, extra: str, purpose: str):
+        self.package = package
+        super().__init__(
+            f"{purpose} needs the optional package '{package}', which is not installed; "
+            f"install it with: pip install 'nnspeed[{extra}]'"
+        )
+
+
+class ModelError(NnspeedError):
+    """The model raised, or returned NaN/inf, when called."""
+
+
+class StoreError(NnspeedError):
+    """The result store cannot be opened or written."""
+
+
+class NotFoundError(NnspeedError):
+    """A run id or record that is not in the store."""

@@ -1,0 +1,1 @@
+"""Where the time goes: FLOPs, bytes, per-layer profiles and rooflines."""

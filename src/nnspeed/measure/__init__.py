@@ -1,0 +1,1 @@
+"""Timing, stop rules, statistics and the records they produce."""

@@ -1,0 +1,120 @@
+"""Clocks the harness reads; runners never read one.
+
+A clock hands out *marks* and turns two marks into seconds.  Host clocks mark with
+``perf_counter_ns``; the CUDA clock marks by recording events on the current stream, so a
+call is timed on the device and the host is synchronised only when the elapsed time is read.
+``FakeClock`` replays scripted durations so stop rules and statistics are tested exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
+
+# Marks taken back to back to estimate what one mark pair costs.
+OVERHEAD_PAIRS = 2000
+
+
+class Clock(Protocol):
+    name: str
+
+    def now(self) -> float:
+        """Host seconds, for deciding when to stop (not for samples)."""
+
+    def mark(self) -> Any:
+        """A point in time on this clock."""
+
+    def elapsed(self, start: Any, end: Any) -> float:
+        """Seconds between two marks."""
+
+    def overhead_ns(self) -> float:
+        """The median cost of one empty mark pair, in nanoseconds."""
+
+
+class PerfCounterClock:
+    """The host's monotonic high-resolution counter."""
+
+    name = "perf_counter"
+
+    def now(self) -> float:
+        return time.perf_counter()
+
+    def mark(self) -> int:
+        return time.perf_counter_ns()
+
+    def elapsed(self, start: int, end: int) -> float:
+        return (end - start) * 1e-9
+
+    def overhead_ns(self) -> float:
+        mark = time.perf_counter_ns
+        gaps = []
+        for _ in range(OVERHEAD_PAIRS):
+            a = mark()
+            b = mark()
+            gaps.append(b - a)
+        gaps.sort()
+        return float(gaps[len(gaps) // 2])
+
+
+class CudaEventClock:
+    """CUDA events on the current stream: device time, no per-mark host synchronisation."""
+
+    name = "cuda_event"
+
+    def __init__(self, device: Any = None):
+        import torch
+
+        self._torch = torch
+        self._device = device
+
+    def now(self) -> float:
+        return time.perf_counter()
+
+    def mark(self) -> Any:
+        event = self._torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
+
+    def elapsed(self, start: Any, end: Any) -> float:
+        end.synchronize()
+        return start.elapsed_time(end) * 1e-3
+
+    def overhead_ns(self) -> float:
+        gaps = []
+        for _ in range(200):
+            a, b = self.mark(), self.mark()
+            gaps.append(self.elapsed(a, b) * 1e9)
+        gaps.sort()
+        return gaps[len(gaps) // 2]
+
+
+class FakeClock:
+    """A scripted clock for tests: each timed call lasts the next scripted duration.
+
+    ``durations`` (seconds) are consumed one per ``start → end`` mark pair; ``now()`` is the
+    sum of everything consumed so far, so stop rules see time pass exactly as scripted.
+    """
+
+    name = "fake"
+
+    def __init__(self, durations: Iterable[float], overhead_ns: float = 50.0):
+        self._durations: Iterator[float] = iter(durations)
+        self._t = 0.0
+        self._open = False
+        self._overhead = overhead_ns
+
+    def now(self) -> float:
+        return self._t
+
+    def mark(self) -> float:
+        if self._open:
+            self._t += next(self._durations)
+        self._open = not self._open
+        return self._t
+
+    def elapsed(self, start: float, end: float) -> float:
+        return end - start
+
+    def overhead_ns(self) -> float:
+        return self._overhead

@@ -1,0 +1,128 @@
+"""The frozen record of one measured configuration; statistics are derived, never stored alone."""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from .stats import BudgetStats, LatencyStats, budget_stats, noise_warnings, summarize
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Raw per-call samples plus everything needed to reproduce and judge them.
+
+    ``samples_ms`` holds one latency per timed call (or the per-call mean of a block when
+    ``block_size`` > 1).  ``requested`` and ``effective`` are the settings asked for and the
+    ones that really ran; ``env`` is the machine fingerprint.
+    """
+
+    source: str
+    backend: str
+    precision: str
+    effective_precision: str
+    batch: int
+    threads: int | None
+    device: str
+    samples_ms: tuple[float, ...]
+    first_call_ms: float
+    timer_overhead_ns: float
+    block_size: int = 1
+    warmup: dict = field(default_factory=dict)
+    stop_reason: str = ""
+    budget_ms: float | None = None
+    requested: dict = field(default_factory=dict)
+    effective: dict = field(default_factory=dict)
+    env: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    @functools.cached_property
+    def latency_ms(self) -> LatencyStats:
+        return summarize(self.samples_ms)
+
+    @property
+    def samples(self) -> np.ndarray:
+        """Per-call latencies in milliseconds."""
+        return np.asarray(self.samples_ms, dtype=float)
+
+    @property
+    def n(self) -> int:
+        return len(self.samples_ms)
+
+    @property
+    def throughput_sps(self) -> float:
+        """Samples per second, one call after another: batch / mean latency."""
+        mean = self.latency_ms.mean
+        return self.batch * 1000.0 / mean if mean > 0 else math.inf
+
+    @property
+    def budget(self) -> BudgetStats | None:
+        return None if self.budget_ms is None else budget_stats(self.samples_ms, self.budget_ms)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.notes) + noise_warnings(self.latency_ms)
+
+    @property
+    def key(self) -> str:
+        """What two runs must share to be compared."""
+        return f"{self.source}|{self.backend}|{self.precision}|b{self.batch}|t{self.threads}|{self.device}"
+
+    def to_dict(self, samples: bool = False) -> dict:
+        """The ``bench --json`` result entry (and the raw samples when asked)."""
+        lat = self.latency_ms
+        budget = self.budget
+        d = {
+            "source": self.source,
+            "backend": self.backend,
+            "precision": self.precision,
+            "effective_precision": self.effective_precision,
+            "batch": self.batch,
+            "threads": self.threads,
+            "device": self.device,
+            "latency_ms": {
+                "mean": lat.mean,
+                "p50": lat.p50,
+                "p90": lat.p90,
+                "p99": lat.p99,
+                "p999": lat.p999,
+                "std": lat.std,
+                "ci95": list(lat.ci95),
+                "iqr": lat.iqr,
+                "min": lat.min,
+                "max": lat.max,
+            },
+            "first_call_ms": self.first_call_ms,
+            "throughput_sps": self.throughput_sps,
+            "n": self.n,
+            "block_size": self.block_size,
+            "timer_overhead_ns": self.timer_overhead_ns,
+            "warmup": dict(self.warmup),
+            "stop_reason": self.stop_reason,
+            "warnings": self.warnings,
+            "budget": None if budget is None else budget.to_dict(),
+            "effective": dict(self.effective),
+        }
+        if samples:
+            d["samples_ms"] = list(self.samples_ms)
+        return d
+
+    def to_record(self) -> dict:
+        """Every field, for the store."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_record(cls, record: dict) -> Measurement:
+        """Rebuild from a stored record; fields added in later schema versions get defaults."""
+        names = {f.name for f in fields(cls)}
+        data = {k: v for k, v in record.items() if k in names}
+        data["samples_ms"] = tuple(float(x) for x in data.get("samples_ms", ()))
+        data["notes"] = tuple(data.get("notes", ()))
+        return cls(**data)

@@ -1,0 +1,1 @@
+"""Terminal tables, JSON documents and (later) HTML reports."""

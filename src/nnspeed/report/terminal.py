@@ -1,0 +1,82 @@
+"""Rich tables for measurements, runs and comparisons."""
+
+from __future__ import annotations
+
+import math
+
+from rich.table import Table
+
+from ..measure.compare import Comparison
+from ..measure.measurement import Measurement
+
+
+def _ms(x: float) -> str:
+    if x is None or math.isnan(x):
+        return "–"
+    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
+
+
+def _sps(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
+
+
+def measurements_table(ms: list[Measurement], title: str = "") -> Table:
+    with_budget = any(m.budget_ms is not None for m in ms)
+    t = Table(title=title or None, title_justify="left", header_style="bold")
+    for name, justify in [
+        ("source", "left"), ("backend", "left"), ("precision", "left"), ("batch", "right"),
+        ("threads", "right"), ("p50 ms", "right"), ("95% CI", "right"), ("p90", "right"),
+        ("p99", "right"), ("samples/s", "right"), ("first call", "right"), ("n", "right"),
+    ]:  # fmt: skip
+        t.add_column(name, justify=justify, no_wrap=name != "source")
+    if with_budget:
+        for name in ("budget", "miss", "max fps", "headroom"):
+            t.add_column(name, justify="right")
+    best = min(range(len(ms)), key=lambda i: ms[i].latency_ms.p50 / ms[i].batch) if len(ms) > 1 else None
+    for i, m in enumerate(ms):
+        lat = m.latency_ms
+        prec = m.precision if m.effective_precision == m.precision else f"{m.precision}→{m.effective_precision}"
+        row = [
+            m.source, m.backend, prec, str(m.batch), str(m.threads if m.threads is not None else "–"),
+            _ms(lat.p50), f"{_ms(lat.ci95[0])}–{_ms(lat.ci95[1])}", _ms(lat.p90), _ms(lat.p99),
+            _sps(m.throughput_sps), _ms(m.first_call_ms), f"{m.n}" + (f"×{m.block_size}" if m.block_size > 1 else ""),
+        ]  # fmt: skip
+        if with_budget:
+            b = m.budget
+            row += (
+                [_ms(b.ms), f"{100 * b.miss_rate:.1f}%", f"{b.max_fps:.0f}", f"{100 * b.headroom:+.0f}%"]
+                if b
+                else ["–"] * 4
+            )
+        t.add_row(*row, style="bold green" if i == best else None)
+    return t
+
+
+def warnings_lines(ms: list[Measurement]) -> list[str]:
+    lines = []
+    for m in ms:
+        for w in m.warnings:
+            lines.append(f"{m.source} {m.backend} {m.precision} b{m.batch}: {w}")
+    return lines
+
+
+def runs_table(runs: list[dict]) -> Table:
+    t = Table(header_style="bold")
+    for c in ("run id", "created (UTC)", "kind", "results", "command"):
+        t.add_column(c, no_wrap=c != "command")
+    for r in runs:
+        t.add_row(r["id"], r["created_at"].replace("T", " ")[:19], r["kind"], str(r["n_results"]), r["command"])
+    return t
+
+
+def comparisons_table(cs: list[Comparison], a: str, b: str) -> Table:
+    t = Table(title=f"speedup of {b} over {a} (>1: {b} is faster)", title_justify="left", header_style="bold")
+    for c in ("configuration", f"p50 {a}", f"p50 {b}", "speedup", "95% CI", "verdict"):
+        t.add_column(c, justify="left" if c in ("configuration", "verdict") else "right")
+    colors = {"faster": "green", "slower": "red", "same": "yellow"}
+    for c in cs:
+        t.add_row(
+            c.key, _ms(c.baseline_p50_ms), _ms(c.candidate_p50_ms), f"{c.speedup:.3f}×",
+            f"{c.ci95[0]:.3f}–{c.ci95[1]:.3f}", f"[{colors[c.verdict]}]{c.verdict}[/]",
+        )  # fmt: skip
+    return t

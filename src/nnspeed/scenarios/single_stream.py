@@ -1,0 +1,106 @@
+"""One call after another, each waited for: the latency a single user sees."""
+
+from __future__ import annotations
+
+import math
+import resource
+from collections.abc import Callable
+
+import numpy as np
+
+from ..backends.base import Settings
+from ..backends.registry import get_backend
+from ..errors import ModelError, NnspeedError
+from ..measure.clock import Clock, CudaEventClock, PerfCounterClock
+from ..measure.environment import fingerprint, physical_cores
+from ..measure.harness import run_timed
+from ..measure.measurement import Measurement
+from ..measure.stoprule import StopRule
+
+
+def _model_error(e: Exception, workload) -> ModelError:
+    msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+    hint = "check --input-shape / --input-dtype" if workload.source.startswith(("py:", "onnx:")) else "check the model"
+    return ModelError(f"the model raised {type(e).__name__} when called ({msg}); {hint}")
+
+
+def check_outputs(arrays: list[np.ndarray]) -> None:
+    for a in arrays:
+        if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+            bad = int((~np.isfinite(a)).sum())
+            raise ModelError(
+                f"the model returned {bad} NaN/inf values out of {a.size}; fix the model or its inputs "
+                "(a reduced precision can overflow: try --precision fp32)"
+            )
+
+
+def single_stream(
+    workload,
+    settings: Settings,
+    stop: StopRule,
+    clock: Clock | None = None,
+    budget_ms: float | None = None,
+    on_sample: Callable[[int, float], None] | None = None,
+) -> Measurement:
+    """Measure one configuration: prepare the runner, time it, and return the record."""
+    runner = get_backend(settings.backend).prepare(workload, settings)
+    try:
+        batches = [runner.prepare(b) for b in workload.batches(settings.batch)]
+        n = len(batches)
+
+        def call(i: int):
+            try:
+                out = runner.run(batches[i % n])
+                runner.sync()
+            except NnspeedError:
+                raise
+            except Exception as e:
+                raise _model_error(e, workload) from None
+            if i == 0:
+                check_outputs(runner.outputs(out))
+
+        if clock is None:
+            clock = CudaEventClock() if settings.device == "cuda" else PerfCounterClock()
+        timing = run_timed(call, stop, clock, on_sample=on_sample)
+        memory = runner.memory()
+        effective = dict(runner.effective)
+    finally:
+        runner.close()
+
+    notes = list(timing.notes)
+    if settings.threads and settings.threads > physical_cores():
+        notes.append(
+            f"{settings.threads} threads on {physical_cores()} physical cores: threads compete for cores"
+        )
+    memory["process_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return Measurement(
+        source=workload.source,
+        backend=settings.backend,
+        precision=settings.precision,
+        effective_precision=effective.get("precision", settings.precision),
+        batch=settings.batch,
+        threads=settings.threads if settings.threads is not None else effective.get("threads"),
+        device=settings.device,
+        samples_ms=tuple(float(x) for x in timing.samples_s * 1e3),
+        first_call_ms=timing.first_call_s * 1e3,
+        timer_overhead_ns=timing.overhead_ns,
+        block_size=timing.block_size,
+        warmup={"calls": timing.warmup_calls, "seconds": timing.warmup_s, "steady": timing.steady},
+        stop_reason=timing.stop_reason,
+        budget_ms=budget_ms,
+        requested={**settings.to_dict(), "stop": stop.to_dict(), "budget_ms": budget_ms},
+        effective={**effective, "clock": timing.clock, "input_pool": n, "real_data": workload.real_data},
+        env=fingerprint(),
+        notes=tuple(notes),
+        extra={"memory": memory, "elapsed_s": timing.elapsed_s, "flops": workload.meta.get("flops")},
+    )
+
+
+def fps_to_budget(fps: float | None) -> float | None:
+    if fps is None:
+        return None
+    if not fps > 0 or math.isinf(fps):
+        from ..errors import InputError
+
+        raise InputError(f"--fps must be a positive number of frames per second, got {fps}")
+    return 1000.0 / fps

@@ -1,0 +1,1 @@
+"""History of measurements: SQLite by default, any SQLAlchemy URL for a team database."""

@@ -1,0 +1,48 @@
+"""Tables.  Raw samples are kept; every record carries the schema version it was written with."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "nnspeed_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+runs = sa.Table(
+    "nnspeed_runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("created_at", sa.String(32), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("command", sa.Text, nullable=False),
+    sa.Column("machine_id", sa.String(32), nullable=False),
+    sa.Column("env", sa.Text, nullable=False),
+    sa.Column("schema_version", sa.Integer, nullable=False),
+    sa.Column("n_results", sa.Integer, nullable=False),
+)
+
+results = sa.Table(
+    "nnspeed_results",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("nnspeed_runs.id"), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("backend", sa.String(64), nullable=False),
+    sa.Column("precision", sa.String(16), nullable=False),
+    sa.Column("effective_precision", sa.String(16), nullable=False),
+    sa.Column("batch", sa.Integer, nullable=False),
+    sa.Column("threads", sa.Integer),
+    sa.Column("device", sa.String(16), nullable=False),
+    sa.Column("p50_ms", sa.Float, nullable=False),
+    sa.Column("record", sa.Text, nullable=False),  # JSON: the Measurement without its samples
+    sa.Column("samples", sa.LargeBinary, nullable=False),  # zlib-compressed little-endian float64 ms
+)

@@ -1,0 +1,177 @@
+"""Put, get and list runs.  A run is written in one transaction or not at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import zlib
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+from ..errors import NotFoundError, StoreError
+from ..measure.measurement import Measurement
+from . import schema
+
+DEFAULT_PATH = Path(".nnspeed") / "nnspeed.db"
+ENV_VAR = "NNSPEED_STORE"
+# How long a writer waits for another process's transaction before giving up.
+BUSY_TIMEOUT_S = 60
+
+
+def default_url() -> str:
+    return os.environ.get(ENV_VAR) or f"sqlite:///{DEFAULT_PATH}"
+
+
+def _encode_samples(samples) -> bytes:
+    return zlib.compress(np.asarray(samples, dtype="<f8").tobytes())
+
+
+def _decode_samples(blob: bytes) -> tuple[float, ...]:
+    return tuple(np.frombuffer(zlib.decompress(blob), dtype="<f8").tolist())
+
+
+def _json(obj) -> str:
+    def default(o):
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, (set, frozenset, tuple)):
+            return list(o)
+        return str(o)
+
+    return json.dumps(obj, default=default, allow_nan=True)
+
+
+class Store:
+    """A handle on one store.  Opening it checks it can be reached and creates the tables."""
+
+    def __init__(self, url: str | None = None):
+        url = url or default_url()
+        self.url = url
+        try:
+            parsed = sa.engine.make_url(url)
+        except Exception:
+            raise StoreError(f"'{url}' is not a database URL; use e.g. sqlite:///path/to/nnspeed.db") from None
+        self.display_url = parsed.render_as_string(hide_password=True)
+        is_sqlite = parsed.get_backend_name() == "sqlite"
+        if is_sqlite and url == f"sqlite:///{DEFAULT_PATH}":
+            DEFAULT_PATH.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            kwargs = {"connect_args": {"timeout": BUSY_TIMEOUT_S}} if is_sqlite else {}
+            self.engine = sa.create_engine(parsed, **kwargs)
+            if is_sqlite:
+                _sqlite_serialised_writes(self.engine)
+            schema.metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                row = conn.execute(sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")).first()
+                if row is None:
+                    conn.execute(schema.meta.insert().values(key="schema_version", value=str(schema.SCHEMA_VERSION)))
+        except StoreError:
+            raise
+        except Exception as e:
+            reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0][:160] or type(e).__name__
+            raise StoreError(
+                f"cannot open the store at {self.display_url} ({reason}); check --store or {ENV_VAR}"
+            ) from None
+
+    def save_run(self, kind: str, command: str, measurements: list[Measurement]) -> str:
+        """Write a run and all its results in one transaction; returns the run id."""
+        run_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+        env = measurements[0].env if measurements else {}
+        rows = []
+        for i, m in enumerate(measurements):
+            record = m.to_record()
+            samples = record.pop("samples_ms")
+            rows.append(
+                dict(
+                    run_id=run_id,
+                    position=i,
+                    key=m.key,
+                    source=m.source,
+                    backend=m.backend,
+                    precision=m.precision,
+                    effective_precision=m.effective_precision,
+                    batch=m.batch,
+                    threads=m.threads,
+                    device=m.device,
+                    p50_ms=m.latency_ms.p50,
+                    record=_json(record),
+                    samples=_encode_samples(samples),
+                )
+            )
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    schema.runs.insert().values(
+                        id=run_id,
+                        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                        kind=kind,
+                        command=command,
+                        machine_id=env.get("machine_id", ""),
+                        env=_json(env),
+                        schema_version=schema.SCHEMA_VERSION,
+                        n_results=len(rows),
+                    )
+                )
+                if rows:
+                    conn.execute(schema.results.insert(), rows)
+        except Exception as e:
+            reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0][:160]
+            raise StoreError(f"could not write the run to {self.display_url} ({reason}); nothing was saved") from None
+        return run_id
+
+    def list_runs(self, limit: int = 20) -> list[dict]:
+        q = sa.select(schema.runs).order_by(schema.runs.c.created_at.desc(), schema.runs.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def count_results(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(schema.results)).scalar_one()
+
+    def resolve(self, run_id: str) -> str:
+        """A full run id from a unique prefix of it."""
+        like = run_id.replace("%", "").replace("_", r"\_") + "%"
+        with self.engine.connect() as conn:
+            ids = [r[0] for r in conn.execute(sa.select(schema.runs.c.id).where(schema.runs.c.id.like(like, escape="\\")).limit(3))]
+        if not ids:
+            raise NotFoundError(f"no run '{run_id}' in {self.display_url}; list them with: nnspeed runs")
+        if len(ids) > 1 and run_id not in ids:
+            raise NotFoundError(f"run id '{run_id}' is ambiguous ({', '.join(ids[:2])}, …); give more of it")
+        return run_id if run_id in ids else ids[0]
+
+    def get_run(self, run_id: str) -> tuple[dict, list[Measurement]]:
+        run_id = self.resolve(run_id)
+        with self.engine.connect() as conn:
+            run = dict(conn.execute(sa.select(schema.runs).where(schema.runs.c.id == run_id)).one()._mapping)
+            rows = conn.execute(
+                sa.select(schema.results.c.record, schema.results.c.samples)
+                .where(schema.results.c.run_id == run_id)
+                .order_by(schema.results.c.position)
+            ).all()
+        run["env"] = json.loads(run["env"])
+        out = []
+        for record, blob in rows:
+            data = json.loads(record)
+            data["samples_ms"] = _decode_samples(blob)
+            out.append(Measurement.from_record(data))
+        return run, out
+
+
+def _sqlite_serialised_writes(engine) -> None:
+    """WAL and BEGIN IMMEDIATE: concurrent writers queue on the lock instead of failing."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

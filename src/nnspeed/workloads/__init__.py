@@ -1,0 +1,1 @@
+"""Model sources: built-in zoo, Python factories and ONNX files."""

@@ -1,0 +1,160 @@
+"""A model plus how to make its inputs; nothing here reads a clock."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, SourceError
+
+# Distinct input batches a run cycles through (random inputs); real data may give more.
+INPUT_POOL = 8
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One model input; dimension 0 is the batch, other dimensions are fixed."""
+
+    name: str
+    shape: tuple[int, ...]  # without the batch dimension
+    dtype: str  # numpy dtype name
+    high: int = 100  # exclusive upper bound for integer inputs (token ids, classes)
+    fixed_batch: int | None = None  # set when the model file fixes dimension 0
+
+    def check_batch(self, batch: int) -> None:
+        if self.fixed_batch is not None and batch != self.fixed_batch:
+            raise InputError(
+                f"the model fixes input '{self.name}' to batch {self.fixed_batch}, so batch {batch} cannot run; "
+                f"use --batch {self.fixed_batch} or export the model with a dynamic batch axis"
+            )
+
+    def describe(self) -> str:
+        return f"{self.name}: Nx{'x'.join(map(str, self.shape))} {self.dtype}"
+
+
+def random_inputs(specs: list[InputSpec], batch: int, index: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Seeded random inputs; ``index`` picks one of several distinct batches."""
+    rng = np.random.default_rng([seed, index])
+    out = {}
+    for s in specs:
+        s.check_batch(batch)
+        shape = (batch, *s.shape)
+        if np.issubdtype(np.dtype(s.dtype), np.integer):
+            out[s.name] = rng.integers(0, s.high, size=shape, dtype=s.dtype)
+        elif np.dtype(s.dtype) == np.bool_:
+            out[s.name] = np.ones(shape, dtype=bool)
+        else:
+            out[s.name] = rng.standard_normal(shape).astype(s.dtype)
+    return out
+
+
+@dataclass
+class Workload:
+    """A model (torch module or ONNX file) and its inputs.
+
+    ``make_inputs(batch, index)`` returns a dict of numpy arrays keyed by input name, in
+    the order of ``inputs``; different ``index`` values give different data.
+    """
+
+    source: str
+    name: str
+    inputs: list[InputSpec]
+    make_inputs: Callable[[int, int], dict[str, np.ndarray]]
+    model: object | None = None  # torch.nn.Module
+    onnx_file: Path | None = None
+    real_data: bool = False
+    pool_size: int = INPUT_POOL
+    description: str = ""
+    meta: dict = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return "torch" if self.model is not None else "onnx"
+
+    def batches(self, batch: int) -> list[dict[str, np.ndarray]]:
+        """The pool of distinct input batches a run cycles through."""
+        if batch < 1:
+            raise InputError(f"batch size must be at least 1, got {batch}; pass --batch 1 or more")
+        return [self.make_inputs(batch, i) for i in range(self.pool_size)]
+
+    def torch_args(self, batch: int = 1, index: int = 0) -> tuple:
+        import torch
+
+        data = self.make_inputs(batch, index)
+        return tuple(torch.from_numpy(np.ascontiguousarray(data[s.name])) for s in self.inputs)
+
+    def params(self) -> int | None:
+        if self.model is None:
+            return None
+        return sum(p.numel() for p in self.model.parameters())
+
+    def flops(self, batch: int = 1) -> int | None:
+        """FLOPs of one forward call at this batch size (torch models only)."""
+        if self.model is None:
+            return None
+        from ..explain.flops import count_flops
+
+        return count_flops(self.model, self.torch_args(batch))
+
+    def onnx_path(self) -> Path:
+        """An ONNX file of this model, exported once per workload (with a dynamic batch axis)."""
+        with self._lock:
+            if self.onnx_file is None:
+                self.onnx_file = export_onnx(self)
+            return self.onnx_file
+
+
+def _export_dir() -> Path:
+    d = Path(os.environ.get("NNSPEED_CACHE", Path(tempfile.gettempdir()) / "nnspeed-cache")) / "onnx"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def export_onnx(w: Workload) -> Path:
+    """Export the torch model to ONNX: the fast TorchScript exporter, or torch.export when
+    the model uses an operator the older exporter cannot write."""
+    import torch
+
+    tag = hashlib.sha256(f"{w.source}|{os.getpid()}|{id(w)}".encode()).hexdigest()[:16]
+    path = _export_dir() / f"{w.name}-{tag}.onnx"
+    args = w.torch_args(2)
+    names = [s.name for s in w.inputs]
+    dynamic = {n: {0: "batch"} for n in names}
+    model = w.model.eval()
+    errors = []
+    for dynamo in (False, True):
+        try:
+            with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+                warnings.simplefilter("ignore")
+                kwargs = dict(input_names=names, output_names=["output"], dynamo=dynamo)
+                if dynamo:
+                    kwargs["dynamic_shapes"] = {n: {0: torch.export.Dim("batch")} for n in names}
+                    kwargs["external_data"] = False
+                else:
+                    kwargs["dynamic_axes"] = dynamic
+                _quiet(lambda: torch.onnx.export(model, args, str(path), **kwargs))
+            return path
+        except Exception as e:  # the first exporter's failure is expected for some models
+            errors.append(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    raise SourceError(
+        f"{w.source} could not be exported to ONNX ({errors[-1]}); "
+        "run it on torch-eager or torch-compile, or pass an ONNX file with onnx:PATH"
+    )
+
+
+def _quiet(fn):
+    """Run ``fn`` with the exporters' progress chatter sent away from the terminal."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return fn()
