@@ -12,12 +12,9 @@ HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 
 
 def _precision_name(value) -> str:
-    """OpenVINO reports element types as objects; map them back to fp32/bf16/fp16."""
-    text = str(value).lower()
-    for ours, token in (("bf16", "bf16"), ("fp16", "f16"), ("fp32", "f32"), ("fp16", "float16"), ("fp32", "float32")):
-        if token in text:
-            return ours
-    return text
+    """OpenVINO reports an element type (f32, bf16, f16); map it back to fp32/bf16/fp16."""
+    name = value.get_type_name() if hasattr(value, "get_type_name") else str(value)
+    return {v: k for k, v in HINTS.items()}.get(name, name)
 
 
 class OvRunner:

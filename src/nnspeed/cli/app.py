@@ -28,7 +28,13 @@ def _register() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors exit 2 with one sentence, internal errors exit 1."""
-    import click
+    from rich.markup import escape
+
+    # typer ≥ 0.16 carries its own copy of click; its exceptions are the ones raised.
+    try:
+        from typer._click import exceptions as click_exceptions
+    except ImportError:
+        from click import exceptions as click_exceptions
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -41,21 +47,21 @@ def main(argv: list[str] | None = None) -> int:
     except NnspeedError as e:
         if debug:
             traceback.print_exc()
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         code = e.exit_code
-    except click.exceptions.ClickException as e:
+    except click_exceptions.ClickException as e:
         e.show()
         code = 2
-    except click.exceptions.Exit as e:
+    except click_exceptions.Exit as e:
         code = e.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click_exceptions.Abort, KeyboardInterrupt):
         err.print("interrupted: nothing was stored")
         code = 130
     except Exception as e:
         if debug:
             traceback.print_exc()
         err.print(
-            f"[bold red]internal error:[/] {type(e).__name__}: {e} — this is a bug in nnspeed; "
+            f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))} — this is a bug in nnspeed; "
             "rerun with --debug for the traceback",
             highlight=False,
             soft_wrap=True,

@@ -76,7 +76,7 @@ def block_size_for(call_s: float, overhead_ns: float) -> int:
     if call_s <= 0:
         return 1
     needed = overhead_ns * 1e-9 / BLOCK_OVERHEAD_RATIO
-    return max(1, math.ceil(needed / call_s))
+    return max(1, math.ceil(needed / call_s - 1e-9))  # tolerance: 50.000000001 is 50
 
 
 def run_timed(

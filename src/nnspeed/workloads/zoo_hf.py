@@ -43,6 +43,7 @@ def _vision(config_fn):
     def build(v):
         t = _quiet_transformers()
         model_cls, config = config_fn(t)
+        config.num_labels = 1000  # the ImageNet head these models are known by
         return _logits(model_cls(config)), [InputSpec("pixel_values", (3, v["size"], v["size"]), "float32")], None, {}
 
     return build

@@ -1,0 +1,18 @@
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def store_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'nnspeed.db'}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cwd(tmp_path, monkeypatch):
+    """Each test runs in its own directory: the default store never touches the repo."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NNSPEED_STORE", raising=False)
+    monkeypatch.setenv("NNSPEED_CACHE", str(tmp_path / "cache"))

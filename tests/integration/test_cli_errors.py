@@ -1,0 +1,118 @@
+"""Every bad input: one sentence, exit code 2, no traceback, and the store unchanged."""
+
+import textwrap
+
+import pytest
+
+from nnspeed.cli.app import main
+from nnspeed.store.store import Store
+
+FAST = ["--min-time", "0", "--max-time", "0.2"]
+
+
+@pytest.fixture
+def usermodels_cli(tmp_path, monkeypatch):
+    (tmp_path / "usermodels_cli.py").write_text(
+        textwrap.dedent(
+            """
+            import torch
+
+            def net():
+                return torch.nn.Linear(12, 4)
+
+            def broken_forward():
+                class M(torch.nn.Module):
+                    def forward(self, x):
+                        raise RuntimeError("kernel exploded")
+                return M()
+
+            class Nan(torch.nn.Module):
+                def forward(self, x):
+                    return x * float("nan")
+
+            def nan_model():
+                return Nan()
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "bad.onnx").write_bytes(b"\x08\x07garbage-not-a-model" * 20)
+
+
+@pytest.fixture
+def populated(store_url, capsys):
+    assert main(["bench", "zoo:mlp?depth=1", "--store", store_url, *FAST]) == 0
+    capsys.readouterr()
+    db = Store(store_url)
+    return db, [r["id"] for r in db.list_runs()], db.count_results()
+
+
+BAD = [
+    (["bench", "zoo:nosuch"], "unknown zoo model"),
+    (["bench", "zoo:mlp?detph=2"], "has no key 'detph'"),
+    (["bench", "zoo:mlp?act=swish"], "must be one of"),
+    (["bench", "zoo:mlp", "--backend", "tensorrt"], "unknown backend 'tensorrt'"),
+    (["bench", "onnx:missing.onnx", "--backend", "onnxruntime"], "no ONNX file"),
+    (["bench", "onnx:bad.onnx", "--backend", "onnxruntime"], "not a valid ONNX model"),
+    (["bench", "py:usermodels_cli:net", "--input-shape", "1x13"], "the model raised RuntimeError"),
+    (["bench", "py:usermodels_cli:net"], "needs its input shape"),
+    (["bench", "py:usermodels_cli:broken_forward", "--input-shape", "1x12"], "kernel exploded"),
+    (["bench", "py:usermodels_cli:nan_model", "--input-shape", "1x12"], "NaN/inf"),
+    (["bench", "py:nosuchmod:net", "--input-shape", "1x12"], "cannot import module"),
+    (["bench", "zoo:mlp", "--backend", "onnxruntime", "--precision", "bf16"], "no bf16 kernels"),
+    (["bench", "zoo:mlp", "--precision", "int3"], "unknown precision"),
+    (["bench", "zoo:mlp", "--device", "cuda"], None),  # no GPU here: clear error; with one it runs
+    (["bench", "zoo:mlp", "--batch", "0"], "at least 1"),
+    (["bench", "zoo:mlp", "--batch", "eight"], "whole numbers"),
+    (["bench", "zoo:mlp", "--min-time", "5", "--max-time", "1"], "longer than --max-time"),
+    (["bench", "zoo:mlp", "--fps", "-3"], "positive"),
+    (["show", "nosuchrun"], "no run 'nosuchrun'"),
+    (["compare", "nosuchrun", "other"], "no run 'nosuchrun'"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_one_line_exit_2_store_unchanged(argv, message, usermodels_cli, populated, store_url, capsys):
+    import torch
+
+    if "cuda" in argv and torch.cuda.is_available():
+        pytest.skip("a GPU is present: device cuda is valid here")
+    db, runs_before, results_before = populated
+    fast = FAST if argv[0] == "bench" and "--min-time" not in argv else []
+    code = main([*argv, "--store", store_url, *fast])
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    lines = [line for line in captured.err.strip().splitlines() if line.strip()]
+    assert len(lines) >= 1 and lines[0].startswith("error:"), captured.err
+    assert "Traceback" not in captured.err
+    if message:
+        assert message in " ".join(captured.err.split()), captured.err
+    assert [r["id"] for r in db.list_runs()] == runs_before
+    assert db.count_results() == results_before
+
+
+def test_missing_optional_package(monkeypatch, populated, store_url, capsys):
+    import nnspeed._optional as optional
+
+    monkeypatch.setattr(optional, "available", lambda m: m != "onnxruntime")
+    db, runs_before, results_before = populated
+    code = main(["bench", "zoo:mlp", "--backend", "onnxruntime", "--store", store_url, *FAST])
+    err = capsys.readouterr().err
+    assert code == 2 and "pip install 'nnspeed[onnx]'" in " ".join(err.split())
+    assert db.count_results() == results_before
+
+
+@pytest.mark.parametrize("url", ["sqlite:////nonexistent-dir/x/nnspeed.db", "postgresql://127.0.0.1:1/none"])
+def test_unreachable_store(url, capsys):
+    code = main(["bench", "zoo:mlp", "--store", url, *FAST])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot open the store" in err and "Traceback" not in err
+
+
+def test_debug_shows_traceback(capsys):
+    code = main(["bench", "zoo:nosuch", "--debug"])
+    assert code == 2 and "Traceback" in capsys.readouterr().err
+
+
+def test_unknown_option_is_a_usage_error(capsys):
+    assert main(["bench", "zoo:mlp", "--no-such-option"]) == 2

@@ -1,0 +1,187 @@
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import nnspeed
+from nnspeed.errors import InputError, SourceError
+from nnspeed.workloads.sources import load, parse_shapes
+from nnspeed.workloads.zoo import ZOO, parse_zoo
+
+
+def test_zoo_keys_defaults_and_canonical_source():
+    w = load("zoo:mlp?width=64&depth=2")
+    assert w.source == "zoo:mlp?depth=2&width=64"
+    assert load("zoo:mlp?depth=4").source == "zoo:mlp"  # defaults are dropped
+    x = w.make_inputs(3, 0)["x"]
+    assert x.shape == (3, 100) and x.dtype == np.float32
+    out = w.model(*w.torch_args(3))
+    assert out.shape == (3, 10)
+    assert np.allclose(out.sum(-1).detach().numpy(), 1.0, atol=1e-5)  # softmax head
+
+
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        ("zoo:nosuch", "unknown zoo model 'nosuch'"),
+        ("zoo:mlp?detph=2", "has no key 'detph'"),
+        ("zoo:mlp?depth=two", "must be a whole number"),
+        ("zoo:mlp?depth=0", "between 1 and"),
+        ("zoo:mlp?act=swishy", "must be one of relu, gelu, sigmoid, tanh"),
+        ("zoo:transformer?dim=100&heads=3", "divisible"),
+        ("mlp", "is not a model source"),
+        ("hub:bert", "unknown source scheme"),
+    ],
+)
+def test_bad_sources(spec, match):
+    with pytest.raises(SourceError, match=match):
+        load(spec)
+
+
+def test_every_plain_zoo_model_builds_and_runs():
+    for name in ("mlp", "cnn", "lstm", "gru", "transformer"):
+        w = load(f"zoo:{name}")
+        y = w.model(*w.torch_args(2))
+        assert y.shape[0] == 2 and np.isfinite(y.detach().numpy()).all()
+        assert w.flops(1) > 0 and w.params() > 0
+
+
+def test_rnn_flops_count_the_fused_layer():
+    w = load("zoo:lstm?hidden=32&in=16&seq=4")
+    # 4 gates × 32 units, input 16 + hidden 32, 4 steps, ×2 for multiply-add; plus the head.
+    assert w.flops(1) == 2 * 4 * (4 * 32) * (16 + 32) + 2 * 32 * 10
+
+
+def test_inputs_differ_between_pool_entries():
+    w = load("zoo:cnn")
+    a, b = w.make_inputs(1, 0)["x"], w.make_inputs(1, 1)["x"]
+    assert not np.array_equal(a, b)
+    assert np.array_equal(a, w.make_inputs(1, 0)["x"])  # seeded
+
+
+def test_parse_shapes():
+    assert parse_shapes("1x3x224x224,1x10") == [(1, 3, 224, 224), (1, 10)]
+    for bad in ("1x3xa", "1x0x3"):
+        with pytest.raises(InputError):
+            parse_shapes(bad)
+
+
+@pytest.fixture
+def user_module(tmp_path, monkeypatch):
+    (tmp_path / "usermodels_unit.py").write_text(
+        textwrap.dedent(
+            """
+            import torch
+
+            def net():
+                return torch.nn.Sequential(torch.nn.Linear(12, 4))
+
+            def net_inputs(batch):
+                return torch.randn(batch, 12)
+
+            def broken():
+                raise ValueError("no weights")
+
+            def not_a_model():
+                return 42
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "usermodels_unit"
+
+
+def test_py_source_with_shape_and_companion(user_module):
+    w = load(f"py:{user_module}:net", input_shape="1x12")
+    assert w.inputs[0].shape == (12,)
+    w2 = load(f"py:{user_module}:net")  # companion net_inputs(batch)
+    assert w2.make_inputs(5, 0)["input0"].shape == (5, 12)
+
+
+@pytest.mark.parametrize(
+    "ref, match",
+    [
+        ("nosuchmodule_xyz:net", "cannot import module"),
+        ("usermodels_unit:missing", "has no function 'missing'"),
+        ("usermodels_unit:not_a_model", "not a torch.nn.Module"),
+        ("usermodels_unit", "must look like"),
+    ],
+)
+def test_py_source_errors(user_module, ref, match):
+    with pytest.raises(SourceError, match=match):
+        load(f"py:{ref}", input_shape="1x12")
+
+
+def test_py_source_that_raises(user_module):
+    with pytest.raises(nnspeed.NnspeedError, match="raised ValueError: no weights"):
+        load(f"py:{user_module}:broken", input_shape="1x12")
+
+
+def test_onnx_sources(tmp_path):
+    import torch
+
+    path = tmp_path / "m.onnx"
+    torch.onnx.export(
+        torch.nn.Linear(8, 2), (torch.randn(1, 8),), str(path), dynamo=False,
+        input_names=["x"], dynamic_axes={"x": {0: "batch"}},
+    )  # fmt: skip
+    w = load(f"onnx:{path}")
+    assert w.kind == "onnx" and w.inputs[0].shape == (8,) and w.inputs[0].fixed_batch is None
+    assert w.make_inputs(4, 0)["x"].shape == (4, 8)
+    with pytest.raises(SourceError, match="no ONNX file"):
+        load(f"onnx:{tmp_path / 'missing.onnx'}")
+    (tmp_path / "bad.onnx").write_bytes(b"\x00garbage" * 50)
+    with pytest.raises(SourceError, match="not a valid ONNX model"):
+        load(f"onnx:{tmp_path / 'bad.onnx'}")
+
+
+def test_onnx_symbolic_dims_need_input_shape(tmp_path):
+    import torch
+
+    path = tmp_path / "seq.onnx"
+    torch.onnx.export(
+        torch.nn.Linear(8, 2), (torch.randn(1, 5, 8),), str(path), dynamo=False,
+        input_names=["x"], dynamic_axes={"x": {0: "batch", 1: "seq"}},
+    )  # fmt: skip
+    with pytest.raises(InputError, match="symbolic dimension 'seq'"):
+        load(f"onnx:{path}")
+    w = load(f"onnx:{path}", input_shape="1x7x8")
+    assert w.make_inputs(2, 0)["x"].shape == (2, 7, 8)
+    with pytest.raises(InputError, match="fixed at 8"):
+        load(f"onnx:{path}", input_shape="1x7x9")
+
+
+def test_fixed_batch_onnx(tmp_path):
+    import torch
+
+    path = tmp_path / "fixed.onnx"
+    torch.onnx.export(torch.nn.Linear(8, 2), (torch.randn(1, 8),), str(path), dynamo=False, input_names=["x"])
+    w = load(f"onnx:{path}")
+    with pytest.raises(InputError, match="use --batch 1"):
+        w.make_inputs(4, 0)
+
+
+def test_zoo_lists_documented_models():
+    expected = {"mlp", "cnn", "lstm", "gru", "transformer", "resnet18", "resnet50", "mobilenet_v2", "minilm", "gpt2", "gpt2-tiny"}
+    assert expected <= set(ZOO)
+    e, v = parse_zoo("lstm?hidden=16&layers=2&seq=8")
+    assert v == {"hidden": 16, "layers": 2, "seq": 8, "in": 64}
+
+
+def test_import_nnspeed_is_light():
+    code = (
+        "import sys, nnspeed; heavy = [m for m in ('onnxruntime', 'openvino', 'transformers', 'ray', 'torch', 'onnx') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_public_api_is_exactly_all():
+    assert set(nnspeed.__all__) == {
+        "Measurement", "NnspeedError", "Store", "StopRule", "Workload", "__version__", "bench", "compare", "load",
+    }  # fmt: skip
+    for name in nnspeed.__all__:
+        assert getattr(nnspeed, name) is not None
