@@ -8,6 +8,7 @@ traceback.  Anything else that escapes is a bug in nnspeed and exits with code 1
 from __future__ import annotations
 
 __all__ = [
+    "reason",
     "NnspeedError",
     "SourceError",
     "InputError",
@@ -63,3 +64,12 @@ class StoreError(NnspeedError):
 
 class NotFoundError(NnspeedError):
     """A run id or record that is not in the store."""
+
+
+def reason(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (its type name when empty), for one-line errors.
+
+    Database errors wrap the driver's own exception in ``orig``; its text is the useful one.
+    """
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

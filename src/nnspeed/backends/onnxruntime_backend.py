@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._optional import require
-from ..errors import SourceError, UnsupportedError
+from ..errors import SourceError, UnsupportedError, reason
 from ..measure.environment import physical_cores
 from .base import PRECISIONS, Settings, check_device
 
@@ -76,8 +76,7 @@ class OnnxRuntime:
         try:
             session = ort.InferenceSession(model, so, providers=[provider])
         except Exception as e:
-            first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-            raise SourceError(f"onnxruntime could not load {workload.source} ({first}); check or re-export the model") from None
+            raise SourceError(f"onnxruntime could not load {workload.source} ({reason(e)}); check or re-export the model") from None
         if session.get_providers()[0] != provider:
             raise UnsupportedError(f"onnxruntime fell back from {provider} to {session.get_providers()[0]}; use --device cpu")
         effective = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._optional import require
-from ..errors import SourceError, UnsupportedError
+from ..errors import SourceError, UnsupportedError, reason
 from .base import PRECISIONS, Settings, check_hardware_precision
 
 HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
@@ -61,8 +61,7 @@ class OpenVino:
             # Static shapes at the requested batch: what a deployment would compile.
             model.reshape({i.any_name: [settings.batch, *s.shape] for i, s in zip(model.inputs, workload.inputs)})
         except Exception as e:
-            first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-            raise SourceError(f"openvino could not read {workload.source} ({first}); check or re-export the model") from None
+            raise SourceError(f"openvino could not read {workload.source} ({reason(e)}); check or re-export the model") from None
         # Pinned explicitly: on CPUs with bf16 instructions OpenVINO otherwise runs bf16 when fp32 was meant.
         config = {"INFERENCE_PRECISION_HINT": HINTS[settings.precision], "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
         if settings.threads:

@@ -17,8 +17,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
-# Piped or captured output is not a terminal: rich would wrap tables at 80 columns.
+# Piped or captured output is not a terminal: rich would wrap it at 80 columns.
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 180)
 out = Console(width=None if sys.stdout.isatty() else 180)
 
 
@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rc = command.main(argv, prog_name="nnspeed", standalone_mode=False)
         code = rc if isinstance(rc, int) else 0
+        if code == 130:  # typer turns Ctrl-C into Exit(130), which click returns here
+            err.print("interrupted: nothing was stored")
     except NnspeedError as e:
         if debug:
             traceback.print_exc()
@@ -73,6 +75,3 @@ def main(argv: list[str] | None = None) -> int:
 def run() -> None:
     sys.exit(main())
 
-
-if __name__ == "__main__":
-    run()

@@ -84,8 +84,13 @@ def run_timed(
     stop: StopRule,
     clock: Clock | None = None,
     on_sample: Callable[[int, float], None] | None = None,
+    block_size: int | None = None,
 ) -> Timing:
-    """Time ``call`` rigorously: first call, warm-up until steady, then the stop rule."""
+    """Time ``call`` rigorously: first call, warm-up until steady, then the stop rule.
+
+    ``block_size`` forces calls per timed block (1: every call timed alone); by default it is
+    chosen from the warm-up so that the timer costs at most BLOCK_OVERHEAD_RATIO of a block.
+    """
     clock = clock or PerfCounterClock()
     overhead_ns = clock.overhead_ns()
     notes: list[str] = []
@@ -104,7 +109,7 @@ def run_timed(
             f"latency had not settled after {warmup_s:.1f} s of warm-up ({warm_calls} calls); "
             "the first samples may still be warming up"
         )
-    block = block_size_for(typical_s, overhead_ns)
+    block = block_size or block_size_for(typical_s, overhead_ns)
     if block > 1:
         notes.append(
             f"calls of ~{typical_s * 1e6:.1f} µs are too short to time one by one: "

@@ -32,7 +32,13 @@ def measurements_table(ms: list[Measurement], title: str = "") -> Table:
     if with_budget:
         for name in ("budget", "miss", "max fps", "headroom"):
             t.add_column(name, justify="right")
-    best = min(range(len(ms)), key=lambda i: ms[i].latency_ms.p50 / ms[i].batch) if len(ms) > 1 else None
+    # Per source, the configuration with the lowest latency per sample is highlighted.
+    best = {}
+    for i, m in enumerate(ms):
+        j = best.get(m.source)
+        if j is None or m.latency_ms.p50 / m.batch < ms[j].latency_ms.p50 / ms[j].batch:
+            best[m.source] = i
+    highlight = {i for i in best.values() if sum(m.source == ms[i].source for m in ms) > 1}
     for i, m in enumerate(ms):
         lat = m.latency_ms
         prec = m.precision if m.effective_precision == m.precision else f"{m.precision}→{m.effective_precision}"
@@ -48,7 +54,7 @@ def measurements_table(ms: list[Measurement], title: str = "") -> Table:
                 if b
                 else ["–"] * 4
             )
-        t.add_row(*row, style="bold green" if i == best else None)
+        t.add_row(*row, style="bold green" if i in highlight else None)
     return t
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..backends.base import Settings
 from ..backends.registry import get_backend
-from ..errors import ModelError, NnspeedError
+from ..errors import ModelError, NnspeedError, reason
 from ..measure.clock import Clock, CudaEventClock, PerfCounterClock
 from ..measure.environment import fingerprint, physical_cores
 from ..measure.harness import run_timed
@@ -19,9 +19,8 @@ from ..measure.stoprule import StopRule
 
 
 def _model_error(e: Exception, workload) -> ModelError:
-    msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
     hint = "check --input-shape / --input-dtype" if workload.source.startswith(("py:", "onnx:")) else "check the model"
-    return ModelError(f"the model raised {type(e).__name__} when called ({msg}); {hint}")
+    return ModelError(f"the model raised {type(e).__name__} when called ({reason(e)}); {hint}")
 
 
 def check_outputs(arrays: list[np.ndarray]) -> None:

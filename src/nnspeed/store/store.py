@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
-from ..errors import NotFoundError, StoreError
+from ..errors import NotFoundError, StoreError, reason
 from ..measure.measurement import Measurement
 from . import schema
 
@@ -72,9 +72,8 @@ class Store:
         except StoreError:
             raise
         except Exception as e:
-            reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0][:160] or type(e).__name__
             raise StoreError(
-                f"cannot open the store at {self.display_url} ({reason}); check --store or {ENV_VAR}"
+                f"cannot open the store at {self.display_url} ({reason(e, 160)}); check --store or {ENV_VAR}"
             ) from None
 
     def save_run(self, kind: str, command: str, measurements: list[Measurement]) -> str:
@@ -119,8 +118,7 @@ class Store:
                 if rows:
                     conn.execute(schema.results.insert(), rows)
         except Exception as e:
-            reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0][:160]
-            raise StoreError(f"could not write the run to {self.display_url} ({reason}); nothing was saved") from None
+            raise StoreError(f"could not write the run to {self.display_url} ({reason(e, 160)}); nothing was saved") from None
         return run_id
 
     def list_runs(self, limit: int = 20) -> list[dict]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, ModelError, SourceError
+from ..errors import InputError, ModelError, SourceError, reason
 from .workload import InputSpec, Workload, random_inputs
 
 SCHEMES = ("zoo", "py", "onnx")
@@ -171,8 +171,7 @@ def _load_onnx(path_text: str, input_shape: str | None) -> Workload:
         model = onnx.load(str(path), load_external_data=False)
         onnx.checker.check_model(model)
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SourceError(f"'{path_text}' is not a valid ONNX model ({first[:160]}); re-export it") from None
+        raise SourceError(f"'{path_text}' is not a valid ONNX model ({reason(e, 160)}); re-export it") from None
     initializers = {i.name for i in model.graph.initializer}
     graph_inputs = [i for i in model.graph.input if i.name not in initializers]
     shapes = parse_shapes(input_shape)

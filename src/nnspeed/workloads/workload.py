@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, SourceError
+from ..errors import InputError, SourceError, reason
 
 # Distinct input batches a run cycles through (random inputs); real data may give more.
 INPUT_POOL = 8
@@ -144,7 +144,7 @@ def export_onnx(w: Workload) -> Path:
                 _quiet(lambda: torch.onnx.export(model, args, str(path), **kwargs))
             return path
         except Exception as e:  # the first exporter's failure is expected for some models
-            errors.append(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+            errors.append(f"{type(e).__name__}: {reason(e)}")
     raise SourceError(
         f"{w.source} could not be exported to ONNX ({errors[-1]}); "
         "run it on torch-eager or torch-compile, or pass an ONNX file with onnx:PATH"
@@ -152,9 +152,30 @@ def export_onnx(w: Workload) -> Path:
 
 
 def _quiet(fn):
-    """Run ``fn`` with the exporters' progress chatter sent away from the terminal."""
+    """Run ``fn`` with the exporters' chatter kept off the terminal.
+
+    The TorchScript exporter prints graphs from C++ and torch.export logs through handlers
+    bound to the original streams, so the file descriptors themselves are redirected.
+    """
     import contextlib
     import io
+    import logging
+    import sys
 
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return fn()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    previous = logging.root.manager.disable
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        logging.disable(logging.WARNING)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            return fn()
+    finally:
+        logging.disable(previous)
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)

@@ -1,0 +1,5 @@
+"""``python -m nnspeed``: the same as the ``nnspeed`` command."""
+
+from nnspeed.cli.app import run
+
+run()

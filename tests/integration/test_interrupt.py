@@ -1,0 +1,26 @@
+"""An interrupted bench (Ctrl-C or kill -9) leaves no half record in the store."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nnspeed.store.store import Store
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_bench_stores_nothing(sig, store_url):
+    Store(store_url)  # the store exists beforehand, as it would after earlier runs
+    cmd = [sys.executable, "-m", "nnspeed", "bench", "zoo:mlp", "zoo:cnn", "--min-time", "5",
+           "--max-time", "5", "--store", store_url]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6)  # inside the second model's measurement: the first is done, nothing stored yet
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and "nothing was stored" in err
+    db = Store(store_url)
+    assert db.list_runs() == [] and db.count_results() == 0
