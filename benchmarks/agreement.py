@@ -24,25 +24,27 @@ TOLERANCE = 0.10
 ROUNDS = 3
 
 
-def torch_reference(w) -> float:
+def torch_reference(w, min_run_time: float = 2.0) -> float:
+    """Median of ``blocked_autorange`` block means, in ms."""
     import torch
     import torch.utils.benchmark as tb
 
     torch.set_num_threads(1)
     x = w.torch_args(1)
     with torch.inference_mode():
-        m = tb.Timer("m(*x)", globals={"m": w.model, "x": x}, num_threads=1).blocked_autorange(min_run_time=2)
+        m = tb.Timer("m(*x)", globals={"m": w.model, "x": x}, num_threads=1).blocked_autorange(min_run_time=min_run_time)
     return m.median * 1e3
 
 
-def ort_reference(w, calls: int = 20000) -> float:
+def ort_reference(w, calls: int = 20000, warmup: int = 1000) -> float:
+    """Median of a plain timed ``session.run`` loop on one cached feed, in ms."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = 1, 1
     sess = ort.InferenceSession(str(w.onnx_path()), so, providers=["CPUExecutionProvider"])
     feed = w.make_inputs(1, 0)
-    for _ in range(1000):
+    for _ in range(warmup):
         sess.run(None, feed)
     times = np.empty(calls)
     for i in range(calls):

@@ -61,6 +61,12 @@ def test_compare_two_runs(capsys, store_url):
     assert {"key", "speedup", "ci95", "verdict"} <= set(c)
     assert c["ci95"][0] <= c["speedup"] <= c["ci95"][1]
     assert c["verdict"] == "faster"  # ONNX Runtime runs a small MLP several times faster than eager
+    both = run_json(
+        capsys, ["bench", "zoo:mlp?depth=8", "--backend", "torch-eager,onnxruntime", "--threads", "1", "--json",
+                 "--store", store_url, *QUICK],
+    )  # fmt: skip
+    assert main(["compare", a["run_id"], both["run_id"], "--ignore", "backend", "--store", store_url]) == 2
+    assert "more than one result" in capsys.readouterr().err
     same = run_json(capsys, ["compare", a["run_id"], a["run_id"], "--json", "--store", store_url])
     assert same["comparisons"][0]["verdict"] == "same" and same["comparisons"][0]["speedup"] == 1.0
 

@@ -63,6 +63,18 @@ def _key(m, fields: tuple[str, ...]) -> str:
     return " ".join(f"{f}={getattr(m, f)}" for f in fields)
 
 
+def _unique_keys(run_id: str, ms, fields: tuple[str, ...]) -> dict:
+    out = {}
+    for m in ms:
+        k = _key(m, fields)
+        if k in out:
+            raise InputError(
+                f"run {run_id} has more than one result for {k}; ignore fewer settings so each result is matched once"
+            )
+        out[k] = m
+    return out
+
+
 @app.command()
 def compare(
     run_a: str = typer.Argument(..., help="baseline run id"),
@@ -83,8 +95,8 @@ def compare(
     fields = tuple(f for f in KEY_FIELDS if f not in ignored)
     db = Store(store)
     (ra, ma), (rb, mb) = db.get_run(run_a), db.get_run(run_b)
-    by_key_a = {_key(m, fields): m for m in ma}
-    pairs = [(k, by_key_a[k], m) for m in mb if (k := _key(m, fields)) in by_key_a]
+    by_key_a, by_key_b = _unique_keys(ra["id"], ma, fields), _unique_keys(rb["id"], mb, fields)
+    pairs = [(k, by_key_a[k], m) for k, m in by_key_b.items() if k in by_key_a]
     if not pairs:
         raise InputError(
             f"runs {ra['id']} and {rb['id']} share no configuration; pass --ignore with the settings that differ "
