@@ -29,10 +29,14 @@ def torch_reference(w, min_run_time: float = 2.0) -> float:
     import torch
     import torch.utils.benchmark as tb
 
-    torch.set_num_threads(1)
     x = w.torch_args(1)
-    with torch.inference_mode():
-        m = tb.Timer("m(*x)", globals={"m": w.model, "x": x}, num_threads=1).blocked_autorange(min_run_time=min_run_time)
+    previous = torch.get_num_threads()
+    try:
+        with torch.inference_mode():
+            timer = tb.Timer("m(*x)", globals={"m": w.model, "x": x}, num_threads=1)
+            m = timer.blocked_autorange(min_run_time=min_run_time)
+    finally:
+        torch.set_num_threads(previous)
     return m.median * 1e3
 
 

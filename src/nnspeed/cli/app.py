@@ -22,6 +22,13 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 180)
 out = Console(width=None if sys.stdout.isatty() else 180)
 
 
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="show the full traceback of an error (anywhere on the line)"),
+):
+    """How fast is your neural network, why, and how to make it faster without breaking it."""
+
+
 def _register() -> None:
     from . import bench, history, zoo  # noqa: F401  (each module adds its commands to `app`)
 

@@ -108,6 +108,7 @@ class Measurement:
             "stop_reason": self.stop_reason,
             "warnings": self.warnings,
             "budget": None if budget is None else budget.to_dict(),
+            "memory": dict(self.extra.get("memory", {})),
             "effective": dict(self.effective),
         }
         if samples:
