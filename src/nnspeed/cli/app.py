@@ -30,7 +30,7 @@ def _root(
 
 
 def _register() -> None:
-    from . import bench, history, zoo  # noqa: F401  (each module adds its commands to `app`)
+    from . import bench, history, sweep, zoo  # noqa: F401  (each module adds its commands to `app`)
 
 
 def main(argv: list[str] | None = None) -> int:

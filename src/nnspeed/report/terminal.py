@@ -20,7 +20,9 @@ def _sps(x: float) -> str:
     return f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
 
 
-def measurements_table(ms: list[Measurement], title: str = "") -> Table:
+def measurements_table(ms: list[Measurement], title: str = "", best_per_source: bool = True) -> Table:
+    """One row per measurement; the lowest latency per sample is highlighted per source
+    (or over all rows, for a sweep whose cells are model variants)."""
     with_budget = any(m.budget_ms is not None for m in ms)
     t = Table(title=title or None, title_justify="left", header_style="bold")
     for name, justify in [
@@ -34,11 +36,12 @@ def measurements_table(ms: list[Measurement], title: str = "") -> Table:
             t.add_column(name, justify="right")
     # Per source, the configuration with the lowest latency per sample is highlighted.
     best = {}
+    group = (lambda m: m.source) if best_per_source else (lambda m: "")
     for i, m in enumerate(ms):
-        j = best.get(m.source)
+        j = best.get(group(m))
         if j is None or m.latency_ms.p50 / m.batch < ms[j].latency_ms.p50 / ms[j].batch:
-            best[m.source] = i
-    highlight = {i for i in best.values() if sum(m.source == ms[i].source for m in ms) > 1}
+            best[group(m)] = i
+    highlight = {i for i in best.values() if sum(group(m) == group(ms[i]) for m in ms) > 1}
     for i, m in enumerate(ms):
         lat = m.latency_ms
         prec = m.precision if m.effective_precision == m.precision else f"{m.precision}→{m.effective_precision}"
@@ -85,4 +88,13 @@ def comparisons_table(cs: list[Comparison], a: str, b: str) -> Table:
             c.key, _ms(c.baseline_p50_ms), _ms(c.candidate_p50_ms), f"{c.speedup:.3f}×",
             f"{c.ci95[0]:.3f}–{c.ci95[1]:.3f}", f"[{colors[c.verdict]}]{c.verdict}[/]",
         )  # fmt: skip
+    return t
+
+
+def failed_cells_table(outcomes) -> Table:
+    t = Table(title="failed cells", title_justify="left", header_style="bold red")
+    for c in ("cell", "reason"):
+        t.add_column(c, overflow="fold")
+    for o in outcomes:
+        t.add_row(o.cell.key, o.reason)
     return t

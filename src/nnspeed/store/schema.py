@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 1
+# 2: sweep cells (nnspeed_cells).  Version-1 stores gain the table when next opened.
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData()
 
@@ -45,4 +46,18 @@ results = sa.Table(
     sa.Column("p50_ms", sa.Float, nullable=False),
     sa.Column("record", sa.Text, nullable=False),  # JSON: the Measurement without its samples
     sa.Column("samples", sa.LargeBinary, nullable=False),  # zlib-compressed little-endian float64 ms
+)
+
+# One row per finished sweep cell.  The primary key makes "each cell exactly once" a
+# property of the database, whoever writes and however often a sweep is restarted.
+cells = sa.Table(
+    "nnspeed_cells",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("nnspeed_runs.id"), primary_key=True),
+    sa.Column("cell_key", sa.String(512), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # ok | failed
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.String(32), nullable=False),
 )

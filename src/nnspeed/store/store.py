@@ -80,46 +80,69 @@ class Store:
         """Write a run and all its results in one transaction; returns the run id."""
         run_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
         env = measurements[0].env if measurements else {}
-        rows = []
-        for i, m in enumerate(measurements):
-            record = m.to_record()
-            samples = record.pop("samples_ms")
-            rows.append(
-                dict(
-                    run_id=run_id,
-                    position=i,
-                    key=m.key,
-                    source=m.source,
-                    backend=m.backend,
-                    precision=m.precision,
-                    effective_precision=m.effective_precision,
-                    batch=m.batch,
-                    threads=m.threads,
-                    device=m.device,
-                    p50_ms=m.latency_ms.p50,
-                    record=_json(record),
-                    samples=_encode_samples(samples),
-                )
-            )
+        rows = [_result_row(run_id, i, m) for i, m in enumerate(measurements)]
         try:
             with self.engine.begin() as conn:
-                conn.execute(
-                    schema.runs.insert().values(
-                        id=run_id,
-                        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                        kind=kind,
-                        command=command,
-                        machine_id=env.get("machine_id", ""),
-                        env=_json(env),
-                        schema_version=schema.SCHEMA_VERSION,
-                        n_results=len(rows),
-                    )
-                )
+                conn.execute(schema.runs.insert().values(_run_row(run_id, kind, command, env, len(rows))))
                 if rows:
                     conn.execute(schema.results.insert(), rows)
         except Exception as e:
             raise StoreError(f"could not write the run to {self.display_url} ({reason(e, 160)}); nothing was saved") from None
         return run_id
+
+    def open_sweep(self, run_id: str, command: str, env: dict) -> dict[str, dict]:
+        """Create the sweep's run row unless it exists; return the cells already finished."""
+        try:
+            with self.engine.begin() as conn:
+                exists = conn.execute(sa.select(schema.runs.c.id).where(schema.runs.c.id == run_id)).first()
+                if exists is None:
+                    conn.execute(schema.runs.insert().values(_run_row(run_id, "sweep", command, env, 0)))
+                rows = conn.execute(sa.select(schema.cells).where(schema.cells.c.run_id == run_id)).all()
+        except Exception as e:
+            raise StoreError(f"could not open sweep {run_id} in {self.display_url} ({reason(e, 160)})") from None
+        return {r.cell_key: dict(r._mapping) for r in rows}
+
+    def save_cell(
+        self, run_id: str, position: int, cell_key: str, status: str, why: str, seconds: float, m: Measurement | None
+    ) -> bool:
+        """Record one finished cell (and its result) atomically; False if it was already there."""
+        cell = dict(
+            run_id=run_id, position=position, cell_key=cell_key, status=status, reason=why, seconds=seconds,
+            finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        )  # fmt: skip
+        try:
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    sa.select(schema.cells.c.status).where(
+                        (schema.cells.c.run_id == run_id) & (schema.cells.c.cell_key == cell_key)
+                    )
+                ).first()
+                if done is not None:
+                    return False
+                conn.execute(schema.cells.insert().values(cell))
+                if m is not None:
+                    conn.execute(schema.results.insert().values(_result_row(run_id, position, m)))
+                    conn.execute(
+                        schema.runs.update()
+                        .where(schema.runs.c.id == run_id)
+                        .values(n_results=schema.runs.c.n_results + 1)
+                    )
+        except Exception as e:
+            raise StoreError(f"could not store a sweep cell in {self.display_url} ({reason(e, 160)})") from None
+        return True
+
+    def forget_failed_cells(self, run_id: str) -> int:
+        """Drop the sweep's failed cells so they run again; returns how many."""
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                schema.cells.delete().where((schema.cells.c.run_id == run_id) & (schema.cells.c.status == "failed"))
+            )
+        return res.rowcount
+
+    def cells(self, run_id: str) -> list[dict]:
+        q = sa.select(schema.cells).where(schema.cells.c.run_id == run_id).order_by(schema.cells.c.position)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
 
     def list_runs(self, limit: int = 20) -> list[dict]:
         q = sa.select(schema.runs).order_by(schema.runs.c.created_at.desc(), schema.runs.c.id.desc()).limit(limit)
@@ -142,21 +165,59 @@ class Store:
         return run_id if run_id in ids else ids[0]
 
     def get_run(self, run_id: str) -> tuple[dict, list[Measurement]]:
+        run, by_position = self.get_run_positions(run_id)
+        return run, list(by_position.values())
+
+    def get_run_positions(self, run_id: str) -> tuple[dict, dict[int, Measurement]]:
+        """The run and its results keyed by position (a sweep cell's index)."""
         run_id = self.resolve(run_id)
         with self.engine.connect() as conn:
             run = dict(conn.execute(sa.select(schema.runs).where(schema.runs.c.id == run_id)).one()._mapping)
             rows = conn.execute(
-                sa.select(schema.results.c.record, schema.results.c.samples)
+                sa.select(schema.results.c.position, schema.results.c.record, schema.results.c.samples)
                 .where(schema.results.c.run_id == run_id)
                 .order_by(schema.results.c.position)
             ).all()
         run["env"] = json.loads(run["env"])
-        out = []
-        for record, blob in rows:
+        out = {}
+        for position, record, blob in rows:
             data = json.loads(record)
             data["samples_ms"] = _decode_samples(blob)
-            out.append(Measurement.from_record(data))
+            out[position] = Measurement.from_record(data)
         return run, out
+
+
+def _run_row(run_id: str, kind: str, command: str, env: dict, n_results: int) -> dict:
+    return dict(
+        id=run_id,
+        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        kind=kind,
+        command=command,
+        machine_id=env.get("machine_id", ""),
+        env=_json(env),
+        schema_version=schema.SCHEMA_VERSION,
+        n_results=n_results,
+    )
+
+
+def _result_row(run_id: str, position: int, m: Measurement) -> dict:
+    record = m.to_record()
+    samples = record.pop("samples_ms")
+    return dict(
+        run_id=run_id,
+        position=position,
+        key=m.key,
+        source=m.source,
+        backend=m.backend,
+        precision=m.precision,
+        effective_precision=m.effective_precision,
+        batch=m.batch,
+        threads=m.threads,
+        device=m.device,
+        p50_ms=m.latency_ms.p50,
+        record=_json(record),
+        samples=_encode_samples(samples),
+    )
 
 
 def _sqlite_serialised_writes(engine) -> None:

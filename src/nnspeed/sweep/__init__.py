@@ -1,0 +1,1 @@
+"""Grids of (workload variant × backend settings), each cell in its own process, resumable."""

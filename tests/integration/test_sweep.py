@@ -1,0 +1,124 @@
+"""Sweeps: isolated cells, failures recorded, resumable after kill -9, each cell stored once."""
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from nnspeed.cli.app import main
+from nnspeed.store import schema
+from nnspeed.store.store import Store
+
+QUICK = ["--min-time", "0.2", "--max-time", "0.5"]
+
+
+def sweep_json(capsys, argv):
+    code = main(["sweep", *argv, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out)
+
+
+def test_impossible_cell_is_recorded_and_the_rest_finish(capsys, store_url):
+    doc = sweep_json(
+        capsys,
+        ["zoo:mlp?depth=2", "--grid", "backend=torch-eager,onnxruntime;precision=fp32,bf16", "--store", store_url, *QUICK],
+    )
+    by_key = {(c["backend"], c["precision"]): c for c in doc["cells"]}
+    assert len(by_key) == 4
+    failed = by_key[("onnxruntime", "bf16")]
+    assert failed["status"] == "failed" and "no bf16 kernels" in failed["reason"] and failed["result"] is None
+    for k, c in by_key.items():
+        if k != ("onnxruntime", "bf16"):
+            assert c["status"] == "ok" and c["result"]["latency_ms"]["p50"] > 0
+    # Cells ran in their own processes: the thread count of one cannot leak into the next.
+    assert Store(store_url).get_run(doc["sweep_id"])[0]["n_results"] == 3
+
+
+def test_hung_cell_times_out_and_sweep_goes_on(capsys, store_url, tmp_path):
+    (tmp_path / "slowmodels.py").write_text(
+        textwrap.dedent(
+            """
+            import os, time, torch
+
+            class Slow(torch.nn.Module):
+                def forward(self, x):
+                    if x.shape[0] > 1:
+                        time.sleep(3600)
+                    return x * 2
+
+            def slow():
+                return Slow()
+            """
+        )
+    )
+    doc = sweep_json(
+        capsys,
+        ["py:slowmodels:slow", "--input-shape", "1x4", "--grid", "batch=1,2", "--cell-timeout", "15",
+         "--store", store_url, *QUICK],
+    )  # fmt: skip
+    status = {c["batch"]: c for c in doc["cells"]}
+    assert status[1]["status"] == "ok"
+    assert status[2]["status"] == "failed" and "cell timeout of 15 s" in status[2]["reason"]
+
+
+def _stored_cells(url):
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        return [r.cell_key for r in conn.execute(sa.select(schema.cells.c.cell_key))]
+
+
+def test_sweep_killed_halfway_resumes_only_missing_cells(capsys, store_url):
+    grid = "batch=1,2,4,8,16,32"
+    cmd = [sys.executable, "-m", "nnspeed", "sweep", "zoo:mlp?depth=1", "--grid", grid, "--store", store_url, *QUICK]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    Store(store_url)
+    deadline = time.time() + 120
+    while len(_stored_cells(store_url)) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    before = set(_stored_cells(store_url))
+    assert 2 <= len(before) < 6, "the kill did not land halfway"
+    time.sleep(1)  # a running cell's process dies with its parent: nothing more is stored
+    assert set(_stored_cells(store_url)) == before
+
+    doc = sweep_json(capsys, ["zoo:mlp?depth=1", "--grid", grid, "--store", store_url, *QUICK])
+    resumed = {c["key"] for c in doc["cells"] if c["resumed"]}
+    assert resumed == before
+    assert all(c["status"] == "ok" and c["result"] for c in doc["cells"])
+    keys = _stored_cells(store_url)
+    assert len(keys) == 6 == len(set(keys))  # each cell exactly once
+    run, ms = Store(store_url).get_run(doc["sweep_id"])
+    assert run["n_results"] == 6 and sorted(m.batch for m in ms) == [1, 2, 4, 8, 16, 32]
+
+    again = sweep_json(capsys, ["zoo:mlp?depth=1", "--grid", grid, "--store", store_url, *QUICK])
+    assert all(c["resumed"] for c in again["cells"])  # nothing left to run
+
+
+def test_retry_failed(capsys, store_url):
+    argv = ["zoo:mlp?depth=1", "--grid", "backend=onnxruntime;precision=fp32,bf16", "--store", store_url, *QUICK]
+    first = sweep_json(capsys, argv)
+    assert [c["status"] for c in first["cells"]] == ["ok", "failed"]
+    retried = sweep_json(capsys, [*argv, "--retry-failed"])
+    assert [c["resumed"] for c in retried["cells"]] == [True, False]
+    assert len(_stored_cells(store_url)) == 2
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["zoo:mlp", "--grid", "detph=2"], "has no key 'detph'"),
+        (["zoo:mlp", "--grid", "backend=tensorrt"], "unknown backend 'tensorrt'"),
+        (["zoo:nosuch", "--grid", "batch=1"], "unknown zoo model"),
+    ],
+)
+def test_bad_sweeps(argv, message, capsys, store_url):
+    assert main(["sweep", *argv, "--store", store_url]) == 2
+    assert message in capsys.readouterr().err
+    assert Store(store_url).list_runs() == []

@@ -1,0 +1,45 @@
+import pytest
+
+from nnspeed.errors import InputError
+from nnspeed.sweep.grid import build_cells, parse_axes, sweep_id
+
+
+def test_settings_and_zoo_keys_make_every_combination():
+    cells = build_cells("zoo:mlp?width=64", "backend=torch-eager,onnxruntime;batch=1,8;depth=2,8")
+    assert len(cells) == 8
+    assert [c.index for c in cells] == list(range(8))
+    assert {c.source for c in cells} == {"zoo:mlp?depth=2&width=64", "zoo:mlp?depth=8&width=64"}
+    assert cells[0].key == "zoo:mlp?depth=2&width=64|torch-eager|fp32|b1|tauto|cpu"
+    assert len({c.key for c in cells}) == 8
+
+
+def test_threads_auto_and_numbers():
+    cells = build_cells("zoo:mlp", "threads=auto,1,2")
+    assert [c.threads for c in cells] == [None, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "source, grid, match",
+    [
+        ("zoo:mlp", "", "empty"),
+        ("zoo:mlp", "batch", "not of the form"),
+        ("zoo:mlp", "batch=1;batch=2", "twice"),
+        ("zoo:mlp", "batch=0", "at least 1"),
+        ("zoo:mlp", "threads=many", "whole numbers"),
+        ("zoo:mlp", "detph=2,4", "has no key 'detph'"),
+        ("zoo:mlp", "act=relu,swish", "must be one of"),
+        ("onnx:m.onnx", "depth=2", "not a zoo model"),
+        ("zoo:mlp", "batch=1,1", "repeats a value"),
+    ],
+)
+def test_bad_grids(source, grid, match):
+    with pytest.raises(InputError, match=match):
+        build_cells(source, grid)
+
+
+def test_sweep_id_depends_on_arguments_only():
+    a = sweep_id("zoo:mlp", "batch=1,8;backend=onnxruntime", {"stop": 1})
+    assert a == sweep_id("zoo:mlp", " batch=1,8 ; backend=onnxruntime ", {"stop": 1})
+    assert a != sweep_id("zoo:mlp", "batch=1,8", {"stop": 1})
+    assert a != sweep_id("zoo:mlp", "batch=1,8;backend=onnxruntime", {"stop": 2})
+    assert parse_axes("a=1,2;b=x") == {"a": ["1", "2"], "b": ["x"]}
