@@ -16,3 +16,19 @@ def _isolated_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NNSPEED_STORE", raising=False)
     monkeypatch.setenv("NNSPEED_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def cli_json(capsys):
+    """Run the CLI in-process and parse its JSON output; fails on a non-zero exit."""
+    import json
+
+    from nnspeed.cli.app import main
+
+    def run(argv: list[str]) -> dict:
+        code = main(argv)
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        return json.loads(captured.out)
+
+    return run

@@ -1,6 +1,5 @@
 """Real models on real backends.  Timing assertions are wide: these machines are shared."""
 
-import json
 
 import numpy as np
 import pytest
@@ -17,16 +16,10 @@ LATENCY_KEYS = {"mean", "p50", "p90", "p99", "p999", "std", "ci95"}
 QUICK = ["--min-time", "0.2", "--max-time", "1"]
 
 
-def run_json(capsys, argv) -> dict:
-    code = main(argv)
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    return json.loads(captured.out)
 
 
-def test_bench_three_backends_json_contract(capsys, store_url):
-    doc = run_json(
-        capsys,
+def test_bench_three_backends_json_contract(cli_json, capsys, store_url):
+    doc = cli_json(
         ["bench", "zoo:mlp", "--backend", "torch-eager,onnxruntime,openvino", "--threads", "1", "--json", "--fps", "30",
          "--store", store_url, *QUICK],
     )  # fmt: skip
@@ -42,32 +35,31 @@ def test_bench_three_backends_json_contract(capsys, store_url):
         assert r["throughput_sps"] > 0 and r["n"] >= 10 and r["timer_overhead_ns"] > 0
         assert set(r["budget"]) >= {"ms", "miss_rate", "max_fps"} and r["budget"]["ms"] == pytest.approx(1000 / 30)
     # The stored run holds the same numbers and every raw sample.
-    shown = run_json(capsys, ["show", doc["run_id"], "--json", "--samples", "--store", store_url])
+    shown = cli_json(["show", doc["run_id"], "--json", "--samples", "--store", store_url])
     assert [r["latency_ms"]["p50"] for r in shown["results"]] == [r["latency_ms"]["p50"] for r in doc["results"]]
     assert all(len(r["samples_ms"]) == r["n"] for r in shown["results"])
     assert shown["env"]["cpu"] and "packages" in shown["env"]
 
 
-def test_compare_two_runs(capsys, store_url):
-    a = run_json(capsys, ["bench", "zoo:mlp?depth=8", "--threads", "1", "--json", "--store", store_url, *QUICK])
-    b = run_json(
-        capsys,
+def test_compare_two_runs(cli_json, capsys, store_url):
+    a = cli_json(["bench", "zoo:mlp?depth=8", "--threads", "1", "--json", "--store", store_url, *QUICK])
+    b = cli_json(
         ["bench", "zoo:mlp?depth=8", "--backend", "onnxruntime", "--threads", "1", "--json", "--store", store_url, *QUICK],
     )
     with pytest.raises(AssertionError):  # different backends share no configuration
-        run_json(capsys, ["compare", a["run_id"], b["run_id"], "--json", "--store", store_url])
-    doc = run_json(capsys, ["compare", a["run_id"], b["run_id"], "--ignore", "backend", "--json", "--store", store_url])
+        cli_json(["compare", a["run_id"], b["run_id"], "--json", "--store", store_url])
+    doc = cli_json(["compare", a["run_id"], b["run_id"], "--ignore", "backend", "--json", "--store", store_url])
     (c,) = doc["comparisons"]
     assert {"key", "speedup", "ci95", "verdict"} <= set(c)
     assert c["ci95"][0] <= c["speedup"] <= c["ci95"][1]
     assert c["verdict"] == "faster"  # ONNX Runtime runs a small MLP several times faster than eager
-    both = run_json(
-        capsys, ["bench", "zoo:mlp?depth=8", "--backend", "torch-eager,onnxruntime", "--threads", "1", "--json",
+    both = cli_json(
+        ["bench", "zoo:mlp?depth=8", "--backend", "torch-eager,onnxruntime", "--threads", "1", "--json",
                  "--store", store_url, *QUICK],
     )  # fmt: skip
     assert main(["compare", a["run_id"], both["run_id"], "--ignore", "backend", "--store", store_url]) == 2
     assert "more than one result" in capsys.readouterr().err
-    same = run_json(capsys, ["compare", a["run_id"], a["run_id"], "--json", "--store", store_url])
+    same = cli_json(["compare", a["run_id"], a["run_id"], "--json", "--store", store_url])
     assert same["comparisons"][0]["verdict"] == "same" and same["comparisons"][0]["speedup"] == 1.0
 
 
@@ -117,8 +109,8 @@ def test_torch_compile_first_call_includes_compilation():
     assert m.effective["compile_mode"] == "default"
 
 
-def test_zoo_command_lists_params_and_flops(capsys):
-    doc = run_json(capsys, ["zoo", "--json"])
+def test_zoo_command_lists_params_and_flops(cli_json, capsys):
+    doc = cli_json(["zoo", "--json"])
     models = {r["name"]: r for r in doc["models"]}
     assert models["resnet50"]["params"] == pytest.approx(25.6e6, rel=0.01)
     assert models["resnet50"]["flops"] == pytest.approx(8.2e9, rel=0.05)

@@ -1,6 +1,5 @@
 """Sweeps: isolated cells, failures recorded, resumable after kill -9, each cell stored once."""
 
-import json
 import signal
 import subprocess
 import sys
@@ -17,16 +16,13 @@ from nnspeed.store.store import Store
 QUICK = ["--min-time", "0.2", "--max-time", "0.5"]
 
 
-def sweep_json(capsys, argv):
-    code = main(["sweep", *argv, "--json"])
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    return json.loads(captured.out)
+@pytest.fixture
+def sweep_json(cli_json):
+    return lambda argv: cli_json(["sweep", *argv, "--json"])
 
 
-def test_impossible_cell_is_recorded_and_the_rest_finish(capsys, store_url):
+def test_impossible_cell_is_recorded_and_the_rest_finish(sweep_json, capsys, store_url):
     doc = sweep_json(
-        capsys,
         ["zoo:mlp?depth=2", "--grid", "backend=torch-eager,onnxruntime;precision=fp32,bf16", "--store", store_url, *QUICK],
     )
     by_key = {(c["backend"], c["precision"]): c for c in doc["cells"]}
@@ -40,7 +36,7 @@ def test_impossible_cell_is_recorded_and_the_rest_finish(capsys, store_url):
     assert Store(store_url).get_run(doc["sweep_id"])[0]["n_results"] == 3
 
 
-def test_hung_cell_times_out_and_sweep_goes_on(capsys, store_url, tmp_path):
+def test_hung_cell_times_out_and_sweep_goes_on(sweep_json, capsys, store_url, tmp_path):
     (tmp_path / "slowmodels.py").write_text(
         textwrap.dedent(
             """
@@ -58,7 +54,6 @@ def test_hung_cell_times_out_and_sweep_goes_on(capsys, store_url, tmp_path):
         )
     )
     doc = sweep_json(
-        capsys,
         ["py:slowmodels:slow", "--input-shape", "1x4", "--grid", "batch=1,2", "--cell-timeout", "15",
          "--store", store_url, *QUICK],
     )  # fmt: skip
@@ -73,7 +68,7 @@ def _stored_cells(url):
         return [r.cell_key for r in conn.execute(sa.select(schema.cells.c.cell_key))]
 
 
-def test_sweep_killed_halfway_resumes_only_missing_cells(capsys, store_url):
+def test_sweep_killed_halfway_resumes_only_missing_cells(sweep_json, capsys, store_url):
     grid = "batch=1,2,4,8,16,32"
     cmd = [sys.executable, "-m", "nnspeed", "sweep", "zoo:mlp?depth=1", "--grid", grid, "--store", store_url, *QUICK]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -88,7 +83,7 @@ def test_sweep_killed_halfway_resumes_only_missing_cells(capsys, store_url):
     time.sleep(1)  # a running cell's process dies with its parent: nothing more is stored
     assert set(_stored_cells(store_url)) == before
 
-    doc = sweep_json(capsys, ["zoo:mlp?depth=1", "--grid", grid, "--store", store_url, *QUICK])
+    doc = sweep_json(["zoo:mlp?depth=1", "--grid", grid, "--store", store_url, *QUICK])
     resumed = {c["key"] for c in doc["cells"] if c["resumed"]}
     assert resumed == before
     assert all(c["status"] == "ok" and c["result"] for c in doc["cells"])
@@ -97,15 +92,15 @@ def test_sweep_killed_halfway_resumes_only_missing_cells(capsys, store_url):
     run, ms = Store(store_url).get_run(doc["sweep_id"])
     assert run["n_results"] == 6 and sorted(m.batch for m in ms) == [1, 2, 4, 8, 16, 32]
 
-    again = sweep_json(capsys, ["zoo:mlp?depth=1", "--grid", grid, "--store", store_url, *QUICK])
+    again = sweep_json(["zoo:mlp?depth=1", "--grid", grid, "--store", store_url, *QUICK])
     assert all(c["resumed"] for c in again["cells"])  # nothing left to run
 
 
-def test_retry_failed(capsys, store_url):
+def test_retry_failed(sweep_json, capsys, store_url):
     argv = ["zoo:mlp?depth=1", "--grid", "backend=onnxruntime;precision=fp32,bf16", "--store", store_url, *QUICK]
-    first = sweep_json(capsys, argv)
+    first = sweep_json(argv)
     assert [c["status"] for c in first["cells"]] == ["ok", "failed"]
-    retried = sweep_json(capsys, [*argv, "--retry-failed"])
+    retried = sweep_json([*argv, "--retry-failed"])
     assert [c["resumed"] for c in retried["cells"]] == [True, False]
     assert len(_stored_cells(store_url)) == 2
 

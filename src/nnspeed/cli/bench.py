@@ -9,9 +9,10 @@ import sys
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..axes import int_values, split
 from ..errors import BackendError
 from .app import app, err, out
-from .options import int_list, split
+from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, Samples, StoreUrl
 
 
 @app.command()
@@ -22,19 +23,19 @@ def bench(
     batch: str = typer.Option("1", help="comma list of batch sizes"),
     threads: str = typer.Option("auto", help="comma list of thread counts; auto = the runtime's default"),
     device: str = typer.Option("cpu", help="comma list: cpu, cuda"),
-    budget: float = typer.Option(None, help="latency budget per call in ms: share over budget, max fps, headroom"),
-    fps: float = typer.Option(None, help="frame rate to hold (budget = 1000/fps ms)"),
-    min_time: float = typer.Option(1.0, help="measure at least this many seconds per configuration"),
-    max_time: float = typer.Option(10.0, help="measure at most this many seconds per configuration"),
+    budget: Budget = None,
+    fps: Fps = None,
+    min_time: MinTime = 1.0,
+    max_time: MaxTime = 10.0,
     min_iters: int = typer.Option(10, help="measure at least this many calls"),
     max_iters: int = typer.Option(1_000_000, help="measure at most this many calls"),
-    ci: float = typer.Option(0.01, help="stop early once the median's 95%% CI is within ± this fraction"),
-    input_shape: str = typer.Option(None, help="py:/onnx: input shapes, e.g. 1x3x224x224 (comma list for several)"),
-    input_dtype: str = typer.Option(None, help="py: input dtypes (float32, int64, …)"),
+    ci: Ci = 0.01,
+    input_shape: InputShape = None,
+    input_dtype: InputDtype = None,
     input_fn: str = typer.Option(None, help="py: a module:function returning example inputs for a batch size"),
-    store: str = typer.Option(None, help="SQLAlchemy URL of the store (default: NNSPEED_STORE or .nnspeed/nnspeed.db)"),
-    json_out: bool = typer.Option(False, "--json", help="print the results as JSON"),
-    samples: bool = typer.Option(False, help="with --json: include every per-call sample"),
+    store: StoreUrl = None,
+    json_out: JsonOut = False,
+    samples: Samples = False,
 ):
     """Measure inference latency and throughput with rigorous statistics, and store the run."""
     from ..api import bench_grid, budget_or_fps, grid, load
@@ -55,8 +56,8 @@ def bench(
         sources,
         backends,
         split(precision),
-        int_list(batch, "batch"),
-        int_list(threads, "threads", allow_auto=True),
+        int_values(split(batch), "--batch"),
+        int_values(split(threads), "--threads", allow_auto=True),
         split(device),
     )
     db = Store(store)

@@ -8,6 +8,7 @@ import typer
 
 from ..errors import InputError
 from .app import app, err, out
+from .options import JsonOut, Samples, StoreUrl
 
 KEY_FIELDS = ("source", "backend", "precision", "batch", "threads", "device")
 
@@ -15,8 +16,8 @@ KEY_FIELDS = ("source", "backend", "precision", "batch", "threads", "device")
 @app.command()
 def runs(
     limit: int = typer.Option(20, help="how many recent runs"),
-    store: str = typer.Option(None, help="SQLAlchemy URL of the store"),
-    json_out: bool = typer.Option(False, "--json"),
+    store: StoreUrl = None,
+    json_out: JsonOut = False,
 ):
     """List stored runs, newest first."""
     from ..report.terminal import runs_table
@@ -34,9 +35,9 @@ def runs(
 @app.command()
 def show(
     run_id: str = typer.Argument(..., help="a run id (or a unique prefix of one)"),
-    store: str = typer.Option(None, help="SQLAlchemy URL of the store"),
-    json_out: bool = typer.Option(False, "--json"),
-    samples: bool = typer.Option(False, help="with --json: include every per-call sample"),
+    store: StoreUrl = None,
+    json_out: JsonOut = False,
+    samples: Samples = False,
 ):
     """Show one stored run: its results, settings and machine."""
     from ..report.terminal import measurements_table, warnings_lines
@@ -80,8 +81,8 @@ def compare(
     run_a: str = typer.Argument(..., help="baseline run id"),
     run_b: str = typer.Argument(..., help="candidate run id"),
     ignore: str = typer.Option("", help="settings that may differ between matched results, e.g. backend,precision"),
-    store: str = typer.Option(None, help="SQLAlchemy URL of the store"),
-    json_out: bool = typer.Option(False, "--json"),
+    store: StoreUrl = None,
+    json_out: JsonOut = False,
 ):
     """Speedup of RUN_B over RUN_A per matching configuration, with a 95% confidence interval."""
     from ..measure.compare import compare_samples

@@ -1,27 +1,20 @@
-"""Parsing of comma-list options shared by commands."""
+"""Options shared by several commands, declared once."""
 
 from __future__ import annotations
 
-from ..errors import InputError
+from typing import Annotated
 
+import typer
 
-def split(text: str) -> list[str]:
-    return [p.strip() for p in text.split(",") if p.strip()]
-
-
-def int_list(text: str, name: str, allow_auto: bool = False) -> list[int | None]:
-    out: list[int | None] = []
-    for p in split(text):
-        if allow_auto and p == "auto":
-            out.append(None)
-            continue
-        try:
-            v = int(p)
-        except ValueError:
-            raise InputError(f"--{name} takes whole numbers separated by commas (e.g. 1,8), got '{p}'") from None
-        if v < 1:
-            raise InputError(f"--{name} values must be at least 1, got {v}")
-        out.append(v)
-    if not out:
-        raise InputError(f"--{name} needs at least one value")
-    return out
+Budget = Annotated[float, typer.Option(help="latency budget per call in ms: share over budget, max fps, headroom")]
+Fps = Annotated[float, typer.Option(help="frame rate to hold (budget = 1000/fps ms)")]
+MinTime = Annotated[float, typer.Option(help="measure at least this many seconds per configuration")]
+MaxTime = Annotated[float, typer.Option(help="measure at most this many seconds per configuration")]
+Ci = Annotated[float, typer.Option(help="stop early once the median's 95%% CI is within ± this fraction")]
+InputShape = Annotated[str, typer.Option(help="py:/onnx: input shapes, e.g. 1x3x224x224 (comma list for several)")]
+InputDtype = Annotated[str, typer.Option(help="py: input dtypes (float32, int64, …)")]
+StoreUrl = Annotated[
+    str, typer.Option("--store", help="SQLAlchemy URL of the store (default: NNSPEED_STORE or .nnspeed/nnspeed.db)")
+]
+JsonOut = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
+Samples = Annotated[bool, typer.Option(help="with --json: include every per-call sample")]

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import BackendError
 from .app import app, err, out
+from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
 
 
 @app.command()
@@ -19,17 +20,17 @@ def sweep(
     grid: str = typer.Option(
         ..., help="axes and values: 'backend=torch-eager,onnxruntime;batch=1,8;depth=2,4' (zoo keys are axes too)"
     ),
-    budget: float = typer.Option(None, help="latency budget per call in ms"),
-    fps: float = typer.Option(None, help="frame rate to hold (budget = 1000/fps ms)"),
-    min_time: float = typer.Option(1.0, help="measure at least this many seconds per cell"),
-    max_time: float = typer.Option(10.0, help="measure at most this many seconds per cell"),
-    ci: float = typer.Option(0.01, help="stop a cell early once the median's 95%% CI is within ± this fraction"),
+    budget: Budget = None,
+    fps: Fps = None,
+    min_time: MinTime = 1.0,
+    max_time: MaxTime = 10.0,
+    ci: Ci = 0.01,
     cell_timeout: float = typer.Option(600, help="seconds before a cell counts as hung and is recorded as failed"),
     retry_failed: bool = typer.Option(False, help="run again the cells that failed in an earlier attempt"),
-    input_shape: str = typer.Option(None, help="py:/onnx: input shapes, e.g. 1x3x224x224"),
-    input_dtype: str = typer.Option(None, help="py: input dtypes"),
-    store: str = typer.Option(None, help="SQLAlchemy URL of the store"),
-    json_out: bool = typer.Option(False, "--json", help="print every cell as JSON"),
+    input_shape: InputShape = None,
+    input_dtype: InputDtype = None,
+    store: StoreUrl = None,
+    json_out: JsonOut = False,
 ):
     """Measure every cell of a grid in isolated processes; rerun the same command to resume."""
     from ..api import budget_or_fps, load

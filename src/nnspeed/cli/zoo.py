@@ -8,12 +8,13 @@ import typer
 from rich.table import Table
 
 from .app import app, err, out
+from .options import JsonOut
 
 
 @app.command("zoo")
 def zoo_command(
     flops: bool = typer.Option(True, help="build each model to count its parameters and FLOPs"),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: JsonOut = False,
 ):
     """List the built-in models (zoo:NAME?key=value) with parameters and FLOPs at batch 1."""
     from .._optional import available

@@ -12,6 +12,7 @@ import itertools
 import json
 from dataclasses import asdict, dataclass
 
+from ..axes import int_values
 from ..errors import InputError, SourceError
 
 SETTING_AXES = ("backend", "precision", "batch", "threads", "device")
@@ -57,19 +58,7 @@ def parse_axes(text: str) -> dict[str, list[str]]:
 
 def _setting_values(name: str, vals: list[str]) -> list:
     if name in ("batch", "threads"):
-        out = []
-        for v in vals:
-            if name == "threads" and v == "auto":
-                out.append(None)
-                continue
-            try:
-                n = int(v)
-            except ValueError:
-                raise InputError(f"--grid axis '{name}' takes whole numbers, got '{v}'") from None
-            if n < 1:
-                raise InputError(f"--grid axis '{name}' values must be at least 1, got {n}")
-            out.append(n)
-        return out
+        return int_values(vals, f"--grid axis '{name}'", allow_auto=name == "threads")
     return vals
 
 

@@ -1,0 +1,28 @@
+"""Values of a setting axis: comma lists on the command line and grid axes alike."""
+
+from __future__ import annotations
+
+from .errors import InputError
+
+
+def split(text: str) -> list[str]:
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def int_values(values: list[str], label: str, allow_auto: bool = False) -> list[int | None]:
+    """Whole numbers ≥ 1 (and ``auto`` → None where allowed); ``label`` names the option."""
+    out: list[int | None] = []
+    for p in values:
+        if allow_auto and p == "auto":
+            out.append(None)
+            continue
+        try:
+            v = int(p)
+        except ValueError:
+            raise InputError(f"{label} takes whole numbers separated by commas (e.g. 1,8), got '{p}'") from None
+        if v < 1:
+            raise InputError(f"{label} values must be at least 1, got {v}")
+        out.append(v)
+    if not out:
+        raise InputError(f"{label} needs at least one value")
+    return out
