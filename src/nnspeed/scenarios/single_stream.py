@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import resource
 from collections.abc import Callable
 
 import numpy as np
@@ -12,10 +11,10 @@ from ..backends.base import Settings
 from ..backends.registry import get_backend
 from ..errors import ModelError, NnspeedError, reason
 from ..measure.clock import Clock, CudaEventClock, PerfCounterClock
-from ..measure.environment import fingerprint, physical_cores
 from ..measure.harness import run_timed
 from ..measure.measurement import Measurement
 from ..measure.stoprule import StopRule
+from .record import to_measurement
 
 
 def _model_error(e: Exception, workload) -> ModelError:
@@ -66,33 +65,8 @@ def single_stream(
     finally:
         runner.close()
 
-    notes = list(timing.notes)
-    if settings.threads and settings.threads > physical_cores():
-        notes.append(
-            f"{settings.threads} threads on {physical_cores()} physical cores: threads compete for cores"
-        )
-    memory["process_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return Measurement(
-        source=workload.source,
-        backend=settings.backend,
-        precision=settings.precision,
-        effective_precision=effective.get("precision", settings.precision),
-        batch=settings.batch,
-        threads=settings.threads if settings.threads is not None else effective.get("threads"),
-        device=settings.device,
-        samples_ms=tuple(float(x) for x in timing.samples_s * 1e3),
-        first_call_ms=timing.first_call_s * 1e3,
-        timer_overhead_ns=timing.overhead_ns,
-        block_size=timing.block_size,
-        warmup={"calls": timing.warmup_calls, "seconds": timing.warmup_s, "steady": timing.steady},
-        stop_reason=timing.stop_reason,
-        budget_ms=budget_ms,
-        requested={**settings.to_dict(), "stop": stop.to_dict(), "budget_ms": budget_ms},
-        effective={**effective, "clock": timing.clock, "input_pool": n, "real_data": workload.real_data},
-        env=fingerprint(),
-        notes=tuple(notes),
-        extra={"memory": memory, "elapsed_s": timing.elapsed_s, "flops": workload.meta.get("flops")},
-    )
+    effective["input_pool"] = n
+    return to_measurement(workload, settings, stop, timing, effective, memory, budget_ms)
 
 
 def fps_to_budget(fps: float | None) -> float | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._silence import quiet
 from ..errors import InputError, SourceError, reason
 
 # Distinct input batches a run cycles through (random inputs); real data may give more.
@@ -141,7 +142,7 @@ def export_onnx(w: Workload) -> Path:
                     kwargs["external_data"] = False
                 else:
                     kwargs["dynamic_axes"] = dynamic
-                _quiet(lambda: torch.onnx.export(model, args, str(path), **kwargs))
+                quiet(lambda: torch.onnx.export(model, args, str(path), **kwargs))
             return path
         except Exception as e:  # the first exporter's failure is expected for some models
             errors.append(f"{type(e).__name__}: {reason(e)}")
@@ -149,33 +150,3 @@ def export_onnx(w: Workload) -> Path:
         f"{w.source} could not be exported to ONNX ({errors[-1]}); "
         "run it on torch-eager or torch-compile, or pass an ONNX file with onnx:PATH"
     )
-
-
-def _quiet(fn):
-    """Run ``fn`` with the exporters' chatter kept off the terminal.
-
-    The TorchScript exporter prints graphs from C++ and torch.export logs through handlers
-    bound to the original streams, so the file descriptors themselves are redirected.
-    """
-    import contextlib
-    import io
-    import logging
-    import sys
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    previous = logging.root.manager.disable
-    try:
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        logging.disable(logging.WARNING)
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            return fn()
-    finally:
-        logging.disable(previous)
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, devnull):
-            os.close(fd)

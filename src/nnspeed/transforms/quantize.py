@@ -1,0 +1,45 @@
+"""Dynamic int8 quantization through the frameworks' own quantizers."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from .._optional import require
+from .._silence import quiet
+from ..errors import UnsupportedError
+from ..workloads.workload import Workload
+from .base import copied_model, variant
+
+
+def dynamic_int8_torch(w: Workload) -> Workload:
+    """torch.ao dynamic quantization of Linear/LSTM/GRU weights (activations quantized per call)."""
+    import torch
+
+    if w.model is None:
+        raise UnsupportedError("torch dynamic quantization needs a torch model; use dynamic_int8_onnx for ONNX files")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated in favour of torchao
+        from torch.ao.quantization import quantize_dynamic
+
+        model = quantize_dynamic(copied_model(w), {torch.nn.Linear, torch.nn.LSTM, torch.nn.GRU}, dtype=torch.qint8)
+    return variant(w, "int8-dynamic-torch", model=model, onnx_file=None)
+
+
+def dynamic_int8_onnx(w: Workload) -> Workload:
+    """onnxruntime.quantization.quantize_dynamic on the workload's ONNX file (int8 weights)."""
+    require("onnxruntime", "onnx", "ONNX Runtime quantization")
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    src = Path(w.onnx_path())
+    dst = src.with_name(src.stem + "-int8.onnx")
+    try:
+        quiet(lambda: quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8))
+    except Exception:
+        # torch.export files need shape inference first (onnxruntime's own pre-processing).
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+
+        pre = src.with_name(src.stem + "-pre.onnx")
+        quiet(lambda: quant_pre_process(str(src), str(pre)))
+        quiet(lambda: quantize_dynamic(str(pre), str(dst), weight_type=QuantType.QInt8))
+    return variant(w, "int8-dynamic-onnx", model=None, onnx_file=dst)
