@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-# 2: sweep cells (nnspeed_cells).  Version-1 stores gain the table when next opened.
-SCHEMA_VERSION = 2
+# 2: sweep cells (nnspeed_cells).  3: documents (a study's claims).  Older stores gain the
+# new tables when next opened; no existing table changes.
+SCHEMA_VERSION = 3
 
 metadata = sa.MetaData()
 
@@ -60,4 +61,13 @@ cells = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("finished_at", sa.String(32), nullable=False),
+)
+
+# JSON documents that belong to a run (a study's claims), written with the run.
+documents = sa.Table(
+    "nnspeed_documents",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("nnspeed_runs.id"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
 )

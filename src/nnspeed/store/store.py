@@ -76,8 +76,10 @@ class Store:
                 f"cannot open the store at {self.display_url} ({reason(e, 160)}); check --store or {ENV_VAR}"
             ) from None
 
-    def save_run(self, kind: str, command: str, measurements: list[Measurement]) -> str:
-        """Write a run and all its results in one transaction; returns the run id."""
+    def save_run(
+        self, kind: str, command: str, measurements: list[Measurement], documents: dict[str, dict] | None = None
+    ) -> str:
+        """Write a run, all its results and its documents in one transaction; returns the run id."""
         run_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
         env = measurements[0].env if measurements else {}
         rows = [_result_row(run_id, i, m) for i, m in enumerate(measurements)]
@@ -86,6 +88,8 @@ class Store:
                 conn.execute(schema.runs.insert().values(_run_row(run_id, kind, command, env, len(rows))))
                 if rows:
                     conn.execute(schema.results.insert(), rows)
+                for name, body in (documents or {}).items():
+                    conn.execute(schema.documents.insert().values(run_id=run_id, name=name, body=_json(body)))
         except Exception as e:
             raise StoreError(f"could not write the run to {self.display_url} ({reason(e, 160)}); nothing was saved") from None
         return run_id
@@ -143,6 +147,14 @@ class Store:
         q = sa.select(schema.cells).where(schema.cells.c.run_id == run_id).order_by(schema.cells.c.position)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+    def document(self, run_id: str, name: str) -> dict | None:
+        q = sa.select(schema.documents.c.body).where(
+            (schema.documents.c.run_id == run_id) & (schema.documents.c.name == name)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else json.loads(row[0])
 
     def list_runs(self, limit: int = 20) -> list[dict]:
         q = sa.select(schema.runs).order_by(schema.runs.c.created_at.desc(), schema.runs.c.id.desc()).limit(limit)

@@ -1,0 +1,1 @@
+"""``nnspeed study``: the usual claims about neural-network speed, checked on this machine."""
