@@ -19,8 +19,7 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/nnspeed bench zoo:mlp zoo:cnn zoo:lstm zoo:gru zoo:transformer zoo:mobilenet_v2 zoo:resnet18 zoo:minilm zoo:gpt2-tiny \
-		--backend torch-eager,onnxruntime,openvino --min-time 0.5 --max-time 2 --fps 30
+	$(VENV)/bin/nnspeed study --quick --out nnspeed-study
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -32,3 +32,15 @@ def cli_json(capsys):
         return json.loads(captured.out)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def quick_study(tmp_path_factory):
+    """The quick study, run once for every test that reads its outputs."""
+    from nnspeed.cli.app import main
+
+    root = tmp_path_factory.mktemp("study")
+    url = f"sqlite:///{root / 'nnspeed.db'}"
+    code = main(["study", "--quick", "--out", str(root / "out"), "--store", url])
+    assert code == 0
+    return root / "out", url

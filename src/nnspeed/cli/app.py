@@ -29,8 +29,18 @@ def _root(
     """How fast is your neural network, why, and how to make it faster without breaking it."""
 
 
+_argv: list[str] = []
+
+
+def command_line() -> str:
+    """The command as the user typed it, for the stored record."""
+    import shlex
+
+    return "nnspeed " + shlex.join(_argv)
+
+
 def _register() -> None:
-    from . import bench, history, sweep, zoo  # noqa: F401  (each module adds its commands to `app`)
+    from . import bench, history, study, sweep, zoo  # noqa: F401  (each module adds its commands to `app`)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
+    _argv[:] = argv
     _register()
     command = typer.main.get_command(app)
     try:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..axes import int_values, split
 from ..errors import BackendError
-from .app import app, err, out
+from .app import app, command_line, err, out
 from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, Samples, StoreUrl
 
 
@@ -77,7 +75,7 @@ def bench(
         results = bench_grid(cells, stop, budget_ms, load_options, on_start=on_start)
         progress.update(task, completed=len(cells))
 
-    run_id = db.save_run("bench", "nnspeed " + shlex.join(sys.argv[1:]), results)
+    run_id = db.save_run("bench", command_line(), results)
     if json_out:
         doc = {"run_id": run_id, "results": [m.to_dict(samples=samples) for m in results]}
         out.print_json(json.dumps(doc))

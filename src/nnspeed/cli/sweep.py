@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import BackendError
-from .app import app, err, out
+from .app import app, command_line, err, out
 from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
 
 
@@ -73,7 +71,7 @@ def sweep(
             progress.console.print(msg, highlight=False, soft_wrap=True)
 
         outcomes = run_sweep(
-            db, run_id, "nnspeed " + shlex.join(sys.argv[1:]), cells, spec, cell_timeout, on_start, on_done
+            db, run_id, command_line(), cells, spec, cell_timeout, on_start, on_done
         )
 
     ok = [o for o in outcomes if o.status == "ok" and o.measurement is not None]

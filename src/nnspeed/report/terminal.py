@@ -98,3 +98,15 @@ def failed_cells_table(outcomes) -> Table:
     for o in outcomes:
         t.add_row(o.cell.key, o.reason)
     return t
+
+
+def claims_table(claims: list[dict]) -> Table:
+    colors = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}
+    t = Table(title="claims checked on this machine", title_justify="left", header_style="bold", show_lines=True)
+    t.add_column("#", justify="right")
+    t.add_column("claim", ratio=3)
+    t.add_column("verdict")
+    t.add_column("measured", ratio=4)
+    for c in claims:
+        t.add_row(str(c["id"]), c["claim"], f"[{colors[c['verdict']]}]{c['verdict']}[/]", c["headline"] or c["explanation"])
+    return t

@@ -1,0 +1,82 @@
+"""``nnspeed study``: check the usual speed claims on this machine; ``nnspeed report``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from ..axes import int_values, split
+from ..errors import InputError
+from .app import app, command_line, err, out
+from .options import JsonOut, StoreUrl
+
+
+@app.command()
+def study(
+    quick: bool = typer.Option(False, "--quick", help="shorter measurements and fewer tokens (under 3 minutes)"),
+    out_dir: Path = typer.Option(Path("nnspeed-study"), "--out", help="where claims.json and report.html go"),
+    claims: str = typer.Option("", help="only these claim numbers, e.g. 1,5,12 (default: all)"),
+    store: StoreUrl = None,
+    json_out: JsonOut = False,
+):
+    """Measure the usual claims about what makes networks fast or slow, and judge each."""
+    from ..report.html import render, write
+    from ..report.terminal import claims_table
+    from ..store.store import Store
+    from ..study.run import CHECKS, run_study
+
+    only = set(int_values(split(claims), "--claims")) if claims else None
+    if only and not only <= set(range(1, len(CHECKS) + 1)):
+        raise InputError(f"--claims takes numbers from 1 to {len(CHECKS)}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out {out_dir} is a file; give a directory")
+    db = Store(store)
+
+    with err.status("starting", spinner="dots") as status:
+
+        def on_claim(cid, text):
+            status.update(f"claim {cid}/{len(CHECKS)}: {text}")
+
+        def on_result(r):
+            color = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}[r.verdict]
+            err.print(f"[{color}]{r.verdict:>12}[/]  {r.id:>2}. {r.claim}", highlight=False)
+
+        doc, s = run_study(quick, only, on_claim, on_result, on_measure=lambda label: status.update(label))
+
+    command = command_line()
+    run_id = db.save_run("study", command, s.measurements, documents={"claims": doc})
+    doc = {"run_id": run_id, **doc}
+    run, ms = db.get_run(run_id)
+    claims_path = write(out_dir / "claims.json", json.dumps(doc, indent=2, default=str) + "\n")
+    report_path = write(out_dir / "report.html", render(run, ms, claims=doc))
+    if json_out:
+        out.print_json(json.dumps(doc, default=str))
+        return
+    out.print(claims_table(doc["claims"]))
+    out.file.flush()
+    err.print(
+        f"{len(ms)} measurements in {doc['seconds']:.0f} s, stored as run {run_id}; "
+        f"wrote {claims_path} and {report_path}",
+        highlight=False,
+    )
+
+
+@app.command()
+def report(
+    run_id: str = typer.Argument(..., help="a run, sweep or study id (or a unique prefix)"),
+    output: Path = typer.Option(Path("report.html"), "-o", "--output", help="the HTML file to write"),
+    store: StoreUrl = None,
+):
+    """Write one self-contained HTML report (offline, no CDN) of a stored run, sweep or study."""
+    from ..report.html import render, write
+    from ..store.store import Store
+
+    if output.exists() and output.is_dir():
+        raise InputError(f"-o {output} is a directory; give a file name such as report.html")
+    db = Store(store)
+    run, ms = db.get_run(run_id)
+    failed = [c for c in db.cells(run["id"]) if c["status"] == "failed"]
+    path = write(output, render(run, ms, claims=db.document(run["id"], "claims"), failed_cells=failed))
+    err.print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, self-contained)", highlight=False)

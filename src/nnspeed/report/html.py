@@ -1,0 +1,61 @@
+"""One self-contained HTML report: opens from disk, offline, with no CDN."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from .._optional import require
+from ..measure.measurement import Measurement
+from . import plots
+
+TEMPLATE = "report.html.j2"
+
+
+def _script_json(obj) -> str:
+    """JSON safe inside a <script> element."""
+    return json.dumps(obj).replace("</", "<\\/")
+
+
+def render(run: dict, ms: list[Measurement], claims: dict | None = None, failed_cells: list[dict] | None = None) -> str:
+    jinja2 = require("jinja2", "report", "HTML reports")
+    require("plotly", "report", "HTML reports")
+    from plotly.offline import get_plotlyjs
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+    )
+    figs = [(name, _script_json(json.loads(f.to_json()))) for name, f in plots.figures(ms)] if ms else []
+    rows = [
+        {
+            "label": plots.label(m),
+            "m": m,
+            "ci": f"{m.latency_ms.ci95[0]:.4g}–{m.latency_ms.ci95[1]:.4g}",
+            "warnings": m.warnings,
+        }
+        for m in ms
+    ]
+    env_doc = run.get("env") or (ms[0].env if ms else {})
+    return env.get_template(TEMPLATE).render(
+        run=run,
+        env=env_doc,
+        rows=rows,
+        claims=(claims or {}).get("claims"),
+        claims_mode=(claims or {}).get("mode"),
+        failed_cells=failed_cells or [],
+        figures=figs,
+        plotly_js=get_plotlyjs(),
+        escape=html.escape,
+    )
+
+
+def write(path: Path, text: str) -> Path:
+    """Write atomically: a reader never sees half a report."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,144 @@
+"""Plotly figures of a run: distributions, throughput vs batch, precision/backend, Pareto front."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from ..measure.measurement import Measurement
+
+# Points per box in the distribution plot: enough for its shape, small enough for the file.
+MAX_POINTS = 1000
+COLORS = ["#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6", "#dd4477", "#66aa00"]
+
+
+def label(m: Measurement) -> str:
+    study = m.extra.get("study")
+    head = f"[{study['claim']}] {study['label']}" if study else m.source
+    return f"{head} · {m.backend} {m.precision} b{m.batch} t{m.threads}"
+
+
+def _layout(title: str, **kw) -> dict:
+    base = dict(
+        title=dict(text=title, x=0.01, font=dict(size=16)),
+        template="plotly_white",
+        margin=dict(l=60, r=20, t=50, b=50),
+        font=dict(family="system-ui, -apple-system, Segoe UI, sans-serif", size=12),
+        legend=dict(orientation="h", y=-0.2),
+    )
+    base.update(kw)
+    return base
+
+
+def distribution(ms: list[Measurement]):
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    rng = np.random.default_rng(0)
+    for i, m in enumerate(ms):
+        x = m.samples
+        if x.size > MAX_POINTS:
+            x = rng.choice(x, MAX_POINTS, replace=False)
+        fig.add_trace(go.Box(x=x, name=label(m), boxpoints=False, marker_color=COLORS[i % len(COLORS)], showlegend=False))
+    fig.update_layout(
+        _layout("Latency distribution per configuration (ms, log scale)", height=max(320, 26 * len(ms) + 120)),
+        xaxis=dict(type="log", title="latency per call (ms)"),
+        yaxis=dict(automargin=True, autorange="reversed"),
+    )
+    return fig
+
+
+def throughput_vs_batch(ms: list[Measurement]):
+    import plotly.graph_objects as go
+
+    groups = defaultdict(list)
+    for m in ms:
+        groups[(m.source, m.backend, m.precision, m.threads)].append(m)
+    series = {k: sorted(v, key=lambda m: m.batch) for k, v in groups.items() if len({m.batch for m in v}) > 1}
+    if not series:
+        return None
+    fig = go.Figure()
+    for i, ((src, b, p, t), v) in enumerate(series.items()):
+        color = COLORS[i % len(COLORS)]
+        name = f"{src} {b} {p} t{t}"
+        fig.add_trace(go.Scatter(x=[m.batch for m in v], y=[m.throughput_sps for m in v], mode="lines+markers",
+                                 name=f"{name}: samples/s", line=dict(color=color)))  # fmt: skip
+        fig.add_trace(go.Scatter(x=[m.batch for m in v], y=[m.latency_ms.p50 for m in v], mode="lines+markers",
+                                 name=f"{name}: p50 ms", yaxis="y2", line=dict(color=color, dash="dot")))  # fmt: skip
+    fig.update_layout(
+        _layout("Throughput and latency vs batch size", height=420),
+        xaxis=dict(type="log", title="batch size"),
+        yaxis=dict(title="throughput (samples/s)"),
+        yaxis2=dict(title="p50 latency per call (ms)", overlaying="y", side="right"),
+    )
+    return fig
+
+
+def latency_bars(ms: list[Measurement]):
+    """p50 with its 95% CI: one bar colour per backend and precision, models side by side."""
+    import plotly.graph_objects as go
+
+    def where(m: Measurement) -> str:
+        study = m.extra.get("study")
+        return f"[{study['claim']}] {study['label']}" if study else f"{m.source} b{m.batch} t{m.threads}"
+
+    fig = go.Figure()
+    by_runtime = defaultdict(list)
+    for m in ms:
+        by_runtime[f"{m.backend} {m.precision}"].append(m)
+    for i, (name, v) in enumerate(by_runtime.items()):
+        fig.add_trace(
+            go.Bar(
+                x=[where(m) for m in v],
+                y=[m.latency_ms.p50 for m in v],
+                error_y=dict(
+                    type="data", symmetric=False,
+                    array=[m.latency_ms.ci95[1] - m.latency_ms.p50 for m in v],
+                    arrayminus=[m.latency_ms.p50 - m.latency_ms.ci95[0] for m in v],
+                ),
+                name=name, marker_color=COLORS[i % len(COLORS)],
+            )
+        )  # fmt: skip
+    fig.update_layout(
+        _layout("Median latency by backend and precision (bars: p50, whiskers: 95% CI)", height=500),
+        yaxis=dict(type="log", title="p50 latency per call (ms)"),
+        xaxis=dict(automargin=True, tickangle=-35),
+        barmode="group",
+    )
+    return fig
+
+
+def pareto(ms: list[Measurement]):
+    """Latency against throughput; the front is where no configuration is better on both."""
+    import plotly.graph_objects as go
+
+    pts = sorted(ms, key=lambda m: (m.latency_ms.p50, -m.throughput_sps))
+    front, best = [], -1.0
+    for m in pts:
+        if m.throughput_sps > best:
+            front.append(m)
+            best = m.throughput_sps
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=[m.latency_ms.p50 for m in ms], y=[m.throughput_sps for m in ms], mode="markers", name="configurations",
+        text=[label(m) for m in ms], hovertemplate="%{text}<br>p50 %{x:.3g} ms<br>%{y:,.0f} samples/s<extra></extra>",
+        marker=dict(size=9, color="#8aa4d6"),
+    ))  # fmt: skip
+    fig.add_trace(go.Scatter(
+        x=[m.latency_ms.p50 for m in front], y=[m.throughput_sps for m in front], mode="lines+markers",
+        name="Pareto front", text=[label(m) for m in front], line=dict(color="#dc3912", shape="hv"),
+        hovertemplate="%{text}<br>p50 %{x:.3g} ms<br>%{y:,.0f} samples/s<extra></extra>", marker=dict(size=10),
+    ))  # fmt: skip
+    fig.update_layout(
+        _layout("Latency vs throughput: the Pareto front", height=440),
+        xaxis=dict(type="log", title="p50 latency per call (ms)"),
+        yaxis=dict(type="log", title="throughput (samples/s)"),
+    )
+    return fig
+
+
+def figures(ms: list[Measurement]) -> list[tuple[str, object]]:
+    figs = [("distribution", distribution(ms)), ("throughput", throughput_vs_batch(ms)),
+            ("latency", latency_bars(ms)), ("pareto", pareto(ms))]  # fmt: skip
+    return [(name, f) for name, f in figs if f is not None]
