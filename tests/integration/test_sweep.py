@@ -96,6 +96,20 @@ def test_sweep_killed_halfway_resumes_only_missing_cells(sweep_json, capsys, sto
     assert all(c["resumed"] for c in again["cells"])  # nothing left to run
 
 
+def test_ctrl_c_keeps_finished_cells_and_says_so(store_url):
+    cmd = [sys.executable, "-m", "nnspeed", "sweep", "zoo:mlp?depth=1", "--grid", "batch=1,2,4,8,16,32",
+           "--store", store_url, *QUICK]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    Store(store_url)
+    deadline = time.time() + 120
+    while len(_stored_cells(store_url)) < 1 and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "run the same command again to resume" in err
+    assert 1 <= len(_stored_cells(store_url)) < 6
+
+
 def test_retry_failed(sweep_json, capsys, store_url):
     argv = ["zoo:mlp?depth=1", "--grid", "backend=onnxruntime;precision=fp32,bf16", "--store", store_url, *QUICK]
     first = sweep_json(argv)

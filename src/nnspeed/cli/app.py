@@ -30,6 +30,8 @@ def _root(
 
 
 _argv: list[str] = []
+# What Ctrl-C leaves behind; a command that stores as it goes says so.
+interrupt_note = ["interrupted: nothing was stored"]
 
 
 def command_line() -> str:
@@ -57,13 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     _argv[:] = argv
+    interrupt_note[:] = ["interrupted: nothing was stored"]
     _register()
     command = typer.main.get_command(app)
     try:
         rc = command.main(argv, prog_name="nnspeed", standalone_mode=False)
         code = rc if isinstance(rc, int) else 0
         if code == 130:  # typer turns Ctrl-C into Exit(130), which click returns here
-            err.print("interrupted: nothing was stored")
+            err.print(interrupt_note[0])
     except NnspeedError as e:
         if debug:
             traceback.print_exc()
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     except click_exceptions.Exit as e:
         code = e.exit_code
     except (click_exceptions.Abort, KeyboardInterrupt):
-        err.print("interrupted: nothing was stored")
+        err.print(interrupt_note[0])
         code = 130
     except Exception as e:
         if debug:

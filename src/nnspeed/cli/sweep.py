@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import BackendError
-from .app import app, command_line, err, out
+from .app import app, command_line, err, interrupt_note, out
 from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
 
 
@@ -52,6 +52,7 @@ def sweep(
     run_id = sweep_id(source, grid, spec)
     if retry_failed:
         db.forget_failed_cells(run_id)
+    interrupt_note[0] = f"interrupted: finished cells are stored in {run_id}; run the same command again to resume"
 
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
