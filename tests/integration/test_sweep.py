@@ -68,14 +68,20 @@ def _stored_cells(url):
         return [r.cell_key for r in conn.execute(sa.select(schema.cells.c.cell_key))]
 
 
-def test_sweep_killed_halfway_resumes_only_missing_cells(sweep_json, capsys, store_url):
-    grid = "batch=1,2,4,8,16,32"
+def _sweep_until(store_url: str, grid: str, cells: int, **popen) -> subprocess.Popen:
+    """Start a sweep in its own process and return once ``cells`` cells are stored."""
     cmd = [sys.executable, "-m", "nnspeed", "sweep", "zoo:mlp?depth=1", "--grid", grid, "--store", store_url, *QUICK]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, **popen)
     Store(store_url)
     deadline = time.time() + 120
-    while len(_stored_cells(store_url)) < 2 and time.time() < deadline:
+    while len(_stored_cells(store_url)) < cells and time.time() < deadline:
         time.sleep(0.2)
+    return proc
+
+
+def test_sweep_killed_halfway_resumes_only_missing_cells(sweep_json, capsys, store_url):
+    grid = "batch=1,2,4,8,16,32"
+    proc = _sweep_until(store_url, grid, cells=2, stderr=subprocess.DEVNULL, start_new_session=True)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
     before = set(_stored_cells(store_url))
@@ -97,13 +103,7 @@ def test_sweep_killed_halfway_resumes_only_missing_cells(sweep_json, capsys, sto
 
 
 def test_ctrl_c_keeps_finished_cells_and_says_so(store_url):
-    cmd = [sys.executable, "-m", "nnspeed", "sweep", "zoo:mlp?depth=1", "--grid", "batch=1,2,4,8,16,32",
-           "--store", store_url, *QUICK]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    Store(store_url)
-    deadline = time.time() + 120
-    while len(_stored_cells(store_url)) < 1 and time.time() < deadline:
-        time.sleep(0.2)
+    proc = _sweep_until(store_url, "batch=1,2,4,8,16,32", cells=1, stderr=subprocess.PIPE, text=True)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "run the same command again to resume" in err
