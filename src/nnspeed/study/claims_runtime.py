@@ -24,8 +24,8 @@ def batching_raises_throughput(s: Study) -> ClaimResult:
     best = max(tput.values())
     flat_at = next(b for b in batches if tput[b] >= FLAT_SHARE * best)
     gain = compare(ms_[1], ms_[batches[-1]], per_item=True)
-    latency_grows = compare(ms_[1], ms_[batches[-1]]).verdict == "slower"
-    verdict = SUPPORTED if gain.verdict == "faster" and latency_grows else (REFUTED if gain.verdict != "faster" else INCONCLUSIVE)
+    gains, grows = expect(gain, "faster"), expect(compare(ms_[1], ms_[batches[-1]]), "slower")
+    verdict = SUPPORTED if gains == grows == SUPPORTED else (REFUTED if REFUTED in (gains, grows) else INCONCLUSIVE)
     evidence = {f"batch {b}": ev(m) for b, m in ms_.items()}
     evidence.update({"throughput_gain_1_to_64": ratio_ev(gain), "flattens_at_batch": flat_at})
     return ClaimResult(
@@ -82,7 +82,7 @@ def lower_precision_is_faster(s: Study) -> ClaimResult:
     faithful = [r for r in rows if r[2] >= 0.99]
     if not rows:
         verdict = INCONCLUSIVE
-    elif any(c.verdict == "faster" for _, c, _ in faithful):
+    elif any(expect(c, "faster") == SUPPORTED for _, c, _ in faithful):
         verdict = SUPPORTED
     else:
         verdict = REFUTED if all(expect(c, "faster") == REFUTED for _, c, _ in rows) else INCONCLUSIVE
@@ -107,7 +107,7 @@ def optimized_runtimes_win(s: Study) -> ClaimResult:
         m = s.bench(7, b, src, backend=b)
         c = compare(eager, m)
         evidence[b] = ev(m) | ratio_ev(c) | {"first_call_ms": m.first_call_ms}
-        wins += c.verdict == "faster"
+        wins += expect(c, "faster") == SUPPORTED
         parts.append(f"{b} {c.speedup:.2f}x {fmt_ci(c.ci95)}")
     verdict = SUPPORTED if wins > len(runtimes) / 2 else (REFUTED if wins == 0 else INCONCLUSIVE)
     return ClaimResult(

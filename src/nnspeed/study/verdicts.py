@@ -27,9 +27,9 @@ CLAIMS = {
 }
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "supported", "refuted", "inconclusive"
-# A comparison whose CI is "same" and narrower than this is evidence of no effect;
-# a wider one cannot tell.
-TIGHT_CI = 0.10
+# Claims are about material effects: a speedup or slowdown under 10% is not what "deeper is
+# slower" or "int8 is faster" means, however significant statistically.
+MATERIAL = 1.10
 
 
 @dataclass
@@ -81,14 +81,17 @@ def slowdown(c: Comparison) -> tuple[float, list[float]]:
 
 
 def expect(c: Comparison, direction: str) -> str:
-    """Supported when the candidate is ``direction`` (faster|slower) than the baseline;
-    refuted when it is the opposite or the CI shows no effect; inconclusive otherwise."""
-    if c.verdict == direction:
-        return SUPPORTED
-    if c.verdict != "same":
-        return REFUTED
+    """Supported when the candidate is materially ``direction`` (faster|slower: by ≥10%, CI
+    excluding 1); refuted when it is materially the opposite or the whole CI lies within ±10%
+    (no material effect); inconclusive otherwise (a small effect, or too wide an interval)."""
     lo, hi = c.ci95
-    return REFUTED if hi - lo < TIGHT_CI else INCONCLUSIVE
+    faster = c.speedup >= MATERIAL and lo > 1.0
+    slower = c.speedup <= 1 / MATERIAL and hi < 1.0
+    if (faster and direction == "faster") or (slower and direction == "slower"):
+        return SUPPORTED
+    if faster or slower or (1 / MATERIAL < lo and hi < MATERIAL):
+        return REFUTED
+    return INCONCLUSIVE
 
 
 def fmt_ci(ci) -> str:
