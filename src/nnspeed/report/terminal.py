@@ -110,3 +110,28 @@ def claims_table(claims: list[dict]) -> Table:
     for c in claims:
         t.add_row(str(c["id"]), c["claim"], f"[{colors[c['verdict']]}]{c['verdict']}[/]", c["headline"] or c["explanation"])
     return t
+
+
+def optimize_table(baseline, outcomes, chosen, metric: str) -> Table:
+    t = Table(title=f"variants (accuracy: {metric})", title_justify="left", header_style="bold")
+    for c, j in [("variant", "left"), ("runtime", "left"), ("p50 ms", "right"), ("speedup [95% CI]", "right"),
+                 ("score", "right"), ("drop", "right"), ("status", "left"), ("notes", "left")]:  # fmt: skip
+        t.add_column(c, justify=j, overflow="fold")
+    colors = {"ok": "green", "rejected": "yellow", "failed": "red"}
+    for o in [baseline, *outcomes]:
+        m = o.measurement
+        notes = o.reason
+        if o.flagged_classes:
+            notes = (notes + "; " if notes else "") + "classes hit hardest: " + ", ".join(o.flagged_classes)
+        t.add_row(
+            o.name + (" ★" if o is chosen else ""),
+            f"{o.backend} {o.precision}",
+            "–" if m is None else _ms(m.latency_ms.p50),
+            "–" if o.speedup is None else f"{o.speedup:.2f}x [{o.speedup_ci95[0]:.2f}, {o.speedup_ci95[1]:.2f}]",
+            "–" if o.score is None else f"{o.score.value:.2f}",
+            "–" if o.accuracy_drop is None else f"{o.accuracy_drop:+.2f}",
+            f"[{colors[o.status]}]{o.status}[/]",
+            notes,
+            style="bold green" if o is chosen else None,
+        )
+    return t

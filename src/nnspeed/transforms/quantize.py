@@ -43,3 +43,28 @@ def dynamic_int8_onnx(w: Workload) -> Workload:
         quiet(lambda: quant_pre_process(str(src), str(pre)))
         quiet(lambda: quantize_dynamic(str(pre), str(dst), weight_type=QuantType.QInt8))
     return variant(w, "int8-dynamic-onnx", model=None, onnx_file=dst)
+
+
+def static_int8_onnx(w: Workload, calibration: list[dict]) -> Workload:
+    """onnxruntime.quantization.quantize_static (QDQ, per-channel int8) calibrated on real batches."""
+    require("onnxruntime", "onnx", "ONNX Runtime quantization")
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self._it = iter(calibration)
+
+        def get_next(self):
+            return next(self._it, None)
+
+    src = Path(w.onnx_path())
+    pre, dst = src.with_name(src.stem + "-pre.onnx"), src.with_name(src.stem + "-int8s.onnx")
+    quiet(lambda: quant_pre_process(str(src), str(pre)))
+    quiet(
+        lambda: quantize_static(
+            str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+        )
+    )  # fmt: skip
+    return variant(w, "int8-static-onnx", model=None, onnx_file=dst)

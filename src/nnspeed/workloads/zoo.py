@@ -98,6 +98,7 @@ def load_zoo(spec: str) -> Workload:
     model.eval()
     source = canonical(e, values)
     make = make or functools.partial(random_inputs, inputs)
+    meta = {"keys": values, **extra.pop("meta", {})}
     return Workload(
         source=source,
         name=e.name,
@@ -105,7 +106,7 @@ def load_zoo(spec: str) -> Workload:
         make_inputs=make,
         model=model,
         description=e.description,
-        meta={"keys": values},
+        meta=meta,
         **extra,
     )
 
@@ -221,4 +222,4 @@ def _transformer(v):
 
 
 # Models built from transformers' configurations live in zoo_hf; importing it registers them.
-from . import zoo_hf  # noqa: E402,F401
+from . import zoo_hf, zoo_trained  # noqa: E402,F401

@@ -141,4 +141,4 @@ def _minilm(v):
         InputSpec("input_ids", (v["seq"],), "int64", high=tokenizer.vocab_size),
         InputSpec("attention_mask", (v["seq"],), "int64", high=2),
     ]
-    return SentenceEmbedder(), specs, make, {"real_data": True, "pool_size": 32}
+    return SentenceEmbedder(), specs, make, {"real_data": True, "pool_size": 32, "meta": {"task": "embedding"}}

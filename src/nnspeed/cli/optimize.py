@@ -1,0 +1,89 @@
+"""``nnspeed optimize``: search variants, keep the fastest that stays accurate and in budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from ..errors import InputError
+from .app import app, command_line, err, out
+from .options import Budget, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
+
+
+@app.command()
+def optimize(
+    source: str = typer.Argument(..., help="zoo:NAME?k=v, py:module:function or onnx:PATH"),
+    data: str = typer.Option(None, help="labelled data to score accuracy on (built-in: digits); default: fidelity to fp32"),
+    max_drop: float = typer.Option(1.0, help="largest accepted drop in the score, in points"),
+    budget: Budget = None,
+    batch: int = typer.Option(1, help="batch size the variants are timed at"),
+    threads: int = typer.Option(None, help="threads for every variant (default: the runtime's)"),
+    time_limit: float = typer.Option(None, help="stop trying new variants after this many seconds"),
+    export: Path = typer.Option(None, help="write the chosen variant (ONNX or TorchScript) and a README here"),
+    min_time: MinTime = 0.5,
+    max_time: MaxTime = 3.0,
+    input_shape: InputShape = None,
+    input_dtype: InputDtype = None,
+    store: StoreUrl = None,
+    json_out: JsonOut = False,
+):
+    """Try precisions, quantization, pruning, fusion and runtimes; choose the fastest accurate one."""
+    from ..api import load
+    from ..measure.stoprule import StopRule
+    from ..optimize.export import export as write_export
+    from ..optimize.search import search
+    from ..optimize.setup import scorer_for
+    from ..report.terminal import optimize_table
+    from ..store.store import Store
+
+    if max_drop < 0:
+        raise InputError(f"--max-drop must be ≥ 0 points, got {max_drop:g}")
+    if batch < 1:
+        raise InputError(f"--batch must be at least 1, got {batch}")
+    stop = StopRule(min_time=min_time, max_time=max_time, ci_rel=0.01)
+    db = Store(store)
+    w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
+    scorer, ctx = scorer_for(w, data)
+    with err.status("baseline", spinner="dots") as status:
+        baseline, outcomes, chosen = search(
+            w, scorer, ctx, stop, batch=batch, threads=threads, max_drop=max_drop, budget_ms=budget,
+            time_limit_s=time_limit, on_variant=lambda name: status.update(f"measuring and scoring: {name}"),
+        )  # fmt: skip
+    doc = {
+        "source": w.source,
+        "metric": scorer.metric,
+        "max_drop": max_drop,
+        "budget_ms": budget,
+        "baseline": {"latency_ms": baseline.measurement.latency_ms.p50, "accuracy": baseline.score.value,
+                     "per_class": baseline.score.per_class},  # fmt: skip
+        "variants": [o.to_dict() for o in outcomes],
+        "chosen": None if chosen is None else chosen.name,
+    }
+    measured = [baseline.measurement] + [o.measurement for o in outcomes if o.measurement is not None]
+    doc["run_id"] = db.save_run("optimize", command_line(), measured, documents={"optimize": doc})
+    if export is not None and chosen is not None:
+        doc["exported"] = [str(p) for p in write_export(chosen, baseline, w.source, export, scorer.metric)]
+    if json_out:
+        out.print_json(json.dumps(doc, default=float))
+        return
+    out.print(optimize_table(baseline, outcomes, chosen, scorer.metric))
+    out.file.flush()
+    if chosen is None:
+        close = sorted((o for o in outcomes if o.score is not None), key=lambda o: o.accuracy_drop)[:3]
+        err.print(
+            f"[yellow]no variant stays within --max-drop {max_drop:g}"
+            + (f" and --budget {budget:g} ms" if budget else "") + "[/]; closest: "
+            + ", ".join(f"{o.name} (drop {o.accuracy_drop:.2f}, {o.speedup:.2f}x)" for o in close),
+            highlight=False,
+        )  # fmt: skip
+    else:
+        lo, hi = chosen.speedup_ci95
+        err.print(
+            f"chosen: [bold]{chosen.name}[/] — {chosen.speedup:.2f}x faster than eager fp32 (95% CI {lo:.2f}–{hi:.2f}), "
+            f"score {chosen.score.value:.2f} ({0.0 - chosen.accuracy_drop + 0.0:+.2f} points); stored as run {doc['run_id']}",
+            highlight=False,
+        )
+    for p in doc.get("exported", []):
+        err.print(f"wrote {p}", highlight=False)

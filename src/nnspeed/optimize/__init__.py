@@ -1,0 +1,1 @@
+"""``nnspeed optimize``: the fastest variant that stays accurate and meets the budget."""

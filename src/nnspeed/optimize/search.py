@@ -1,0 +1,130 @@
+"""Measure and score every variant; choose the fastest one inside the tolerance and budget."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..backends.base import Settings
+from ..backends.registry import get_backend
+from ..errors import NnspeedError, reason
+from ..measure.compare import compare_samples
+from ..measure.measurement import Measurement
+from ..measure.stoprule import StopRule
+from ..scenarios.single_stream import single_stream
+from .scorers import Score, per_class_drops, run_outputs
+from .variants import CANDIDATES, Candidate, Context
+
+
+@dataclass
+class Outcome:
+    name: str
+    transforms: tuple[str, ...]
+    backend: str
+    precision: str
+    status: str  # ok | rejected | failed
+    reason: str = ""
+    measurement: Measurement | None = None
+    score: Score | None = None
+    speedup: float | None = None
+    speedup_ci95: tuple[float, float] | None = None
+    accuracy_drop: float | None = None
+    per_class_drop: dict = field(default_factory=dict)
+    flagged_classes: list = field(default_factory=list)
+    workload: object | None = None
+
+    def to_dict(self) -> dict:
+        m = self.measurement
+        return {
+            "name": self.name,
+            "transforms": list(self.transforms),
+            "backend": self.backend,
+            "precision": self.precision,
+            "latency_ms": None if m is None else m.latency_ms.p50,
+            "latency_ci95_ms": None if m is None else list(m.latency_ms.ci95),
+            "p99_ms": None if m is None else m.latency_ms.p99,
+            "speedup": self.speedup,
+            "speedup_ci95": None if self.speedup_ci95 is None else list(self.speedup_ci95),
+            "accuracy": None if self.score is None else self.score.value,
+            "accuracy_drop": self.accuracy_drop,
+            "per_class_drop": self.per_class_drop,
+            "flagged_classes": self.flagged_classes,
+            "details": {} if self.score is None else self.score.details,
+            "status": self.status,
+            "reason": self.reason or None,
+        }
+
+
+def evaluate(workload, backend: str, precision: str, scorer) -> Score:
+    """Score what the variant's own runtime returns (not the torch model it came from)."""
+    runner = get_backend(backend).prepare(workload, Settings(backend, precision, scorer.eval_batch))
+    try:
+        return scorer.score(run_outputs(runner, scorer.chunks))
+    finally:
+        runner.close()
+
+
+def search(
+    workload,
+    scorer,
+    ctx: Context,
+    stop: StopRule,
+    batch: int = 1,
+    threads: int | None = None,
+    max_drop: float = 1.0,
+    budget_ms: float | None = None,
+    time_limit_s: float | None = None,
+    on_variant: Callable[[str], None] | None = None,
+    candidates: list[Candidate] | None = None,
+) -> tuple[Outcome, list[Outcome], Outcome | None]:
+    """Baseline (eager fp32) first, then every applicable candidate; returns (baseline, variants, chosen)."""
+    t0 = time.perf_counter()
+    if on_variant:
+        on_variant("baseline: eager fp32")
+    base_m = single_stream(workload, Settings("torch-eager", "fp32", batch, threads), stop)
+    base_score = evaluate(workload, "torch-eager", "fp32", scorer)
+    baseline = Outcome("eager fp32", (), "torch-eager", "fp32", "ok", measurement=base_m, score=base_score,
+                       speedup=1.0, speedup_ci95=(1.0, 1.0), accuracy_drop=0.0, workload=workload)  # fmt: skip
+    outcomes = []
+    for cand in candidates if candidates is not None else CANDIDATES:
+        out = Outcome(cand.name, cand.transforms, cand.backend, cand.numbers or cand.precision, "failed")
+        outcomes.append(out)
+        if cand.needs_torch and workload.model is None:
+            out.reason = "needs a torch model"
+            continue
+        if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+            out.reason = f"not tried: the --time-limit of {time_limit_s:g} s was reached"
+            continue
+        if on_variant:
+            on_variant(cand.name)
+        try:
+            vw = cand.build(workload, ctx) if cand.build else workload
+            m = single_stream(vw, Settings(cand.backend, cand.precision, batch, threads), stop)
+            s = evaluate(vw, cand.backend, cand.precision, scorer)
+        except NnspeedError as e:
+            out.reason = str(e)
+            continue
+        except Exception as e:  # a transform that breaks on this model is a failed variant, not a crash
+            out.reason = f"{type(e).__name__}: {reason(e)}"
+            continue
+        c = compare_samples(cand.name, base_m.samples, m.samples)
+        out.workload, out.measurement, out.score = vw, m, s
+        out.speedup, out.speedup_ci95 = c.speedup, c.ci95
+        out.accuracy_drop = base_score.value - s.value
+        out.per_class_drop, out.flagged_classes = per_class_drops(base_score, s, ctx.split) if ctx.split else ({}, [])
+        if not np.isfinite(s.value):
+            out.reason = "outputs are not finite"
+        elif out.accuracy_drop > max_drop:
+            out.status, out.reason = "rejected", f"{s.metric} drops {out.accuracy_drop:.2f} points (> {max_drop:g})"
+        elif budget_ms is not None and m.latency_ms.p99 > budget_ms:
+            out.status, out.reason = "rejected", f"p99 {m.latency_ms.p99:.3g} ms is over the {budget_ms:g} ms budget"
+        else:
+            out.status = "ok"
+    ok = [o for o in outcomes if o.status == "ok"]
+    if budget_ms is None or base_m.latency_ms.p99 <= budget_ms:
+        ok.append(baseline)
+    chosen = min(ok, key=lambda o: o.measurement.latency_ms.p50) if ok else None
+    return baseline, outcomes, chosen

@@ -1,0 +1,97 @@
+"""The variants the search tries: transforms × runtime × precision, each with its recipe."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..workloads.workload import Workload
+
+PRUNE_RATIO = 0.5
+FINE_TUNE_EPOCHS = 10
+
+
+@dataclass
+class Context:
+    split: object | None  # labelled data for fine-tuning and calibration, when there is some
+    calibration: list[dict] = field(default_factory=list)
+    cache: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    transforms: tuple[str, ...]
+    backend: str
+    precision: str = "fp32"
+    build: Callable[[Workload, Context], Workload] | None = None
+    needs_torch: bool = False
+    numbers: str = ""  # what the weights are computed in, when not the runtime's precision (int8)
+
+
+def _fine_tuned_structured(w: Workload, ctx: Context) -> Workload:
+    """Structured pruning, then a short fine-tune on the training split to recover accuracy."""
+    if "structured" not in ctx.cache:
+        from ..transforms.prune import structured_prune
+        from ..workloads.zoo_trained import train_classifier
+
+        pruned = structured_prune(w, PRUNE_RATIO)
+        if ctx.split is not None:
+            train_classifier(pruned.model, ctx.split, epochs=FINE_TUNE_EPOCHS)
+        ctx.cache["structured"] = pruned
+    return ctx.cache["structured"]
+
+
+def _static(w: Workload, ctx: Context) -> Workload:
+    from ..transforms.quantize import static_int8_onnx
+
+    return static_int8_onnx(w, ctx.calibration)
+
+
+def _q_dyn_torch(w, ctx):
+    from ..transforms.quantize import dynamic_int8_torch
+
+    return dynamic_int8_torch(w)
+
+
+def _q_dyn_onnx(w, ctx):
+    from ..transforms.quantize import dynamic_int8_onnx
+
+    return dynamic_int8_onnx(w)
+
+
+def _unstructured(w, ctx):
+    from ..transforms.prune import magnitude_prune
+
+    return magnitude_prune(w, PRUNE_RATIO)
+
+
+def _fold(w, ctx):
+    from ..transforms.fuse import fold_conv_bn
+
+    return fold_conv_bn(w)
+
+
+STRUCT = f"structured prune {int(100 * PRUNE_RATIO)}% (Torch-Pruning) + {FINE_TUNE_EPOCHS}-epoch fine-tune"
+CANDIDATES = [
+    Candidate("eager bf16", ("autocast bf16",), "torch-eager", "bf16", needs_torch=True),
+    Candidate("eager conv+bn folded", ("fold conv+bn (torch.fx)",), "torch-eager", build=_fold, needs_torch=True),
+    Candidate("torch.compile", ("torch.compile default",), "torch-compile", needs_torch=True),
+    Candidate("onnxruntime", ("ONNX export", "ORT graph optimization all"), "onnxruntime"),
+    Candidate("onnxruntime int8 dynamic", ("ONNX export", "int8 dynamic (onnxruntime)"), "onnxruntime", build=_q_dyn_onnx,
+              numbers="int8"),
+    Candidate("onnxruntime int8 static", ("ONNX export", "int8 static QDQ per-channel, calibrated (onnxruntime)"),
+              "onnxruntime", build=_static, numbers="int8"),  # fmt: skip
+    Candidate("openvino", ("ONNX export", "OpenVINO f32"), "openvino"),
+    Candidate("openvino bf16", ("ONNX export", "OpenVINO bf16"), "openvino", "bf16"),
+    Candidate("eager int8 dynamic", ("int8 dynamic (torch.ao)",), "torch-eager", build=_q_dyn_torch, needs_torch=True,
+              numbers="int8"),
+    Candidate("eager pruned 50% unstructured", ("magnitude prune 50% (torch.nn.utils.prune)",), "torch-eager",
+              build=_unstructured, needs_torch=True),  # fmt: skip
+    Candidate("eager pruned 50% structured", (STRUCT,), "torch-eager", build=_fine_tuned_structured, needs_torch=True),
+    Candidate("onnxruntime pruned 50% structured + int8 static", (STRUCT, "ONNX export", "int8 static (onnxruntime)"),
+              "onnxruntime", build=lambda w, ctx: _static(_fine_tuned_structured(w, ctx), ctx), needs_torch=True,
+              numbers="int8"),  # fmt: skip
+    Candidate("openvino pruned 50% structured", (STRUCT, "ONNX export", "OpenVINO f32"), "openvino",
+              build=_fine_tuned_structured, needs_torch=True),  # fmt: skip
+]

@@ -1,0 +1,103 @@
+"""Zoo models trained by nnspeed on real data in seconds, cached once trained."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .workload import InputSpec
+from .zoo import Key, entry
+
+EPOCHS = 40
+BATCH = 64
+LR = 3e-3
+
+
+def cache_dir() -> Path:
+    d = Path(os.environ.get("NNSPEED_CACHE", Path(tempfile.gettempdir()) / "nnspeed-cache")) / "trained"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def train_classifier(model, split, seed: int = 0, epochs: int = EPOCHS) -> float:
+    """Adam on the training split with a fixed seed; returns test accuracy (0–1)."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.from_numpy(split.x_train), torch.from_numpy(split.y_train)
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), BATCH):
+            idx = order[i : i + BATCH]
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+            opt.step()
+    model.eval()
+    with torch.inference_mode():
+        pred = model(torch.from_numpy(split.x_test)).argmax(-1).numpy()
+    return float(np.mean(pred == split.y_test))
+
+
+def _trained(name: str, build, v: dict):
+    """Train once per (architecture, recipe, torch version); later loads are instant."""
+    import torch
+
+    from . import datasets
+
+    split = datasets.digits()
+    torch.manual_seed(0)
+    model = build(v)
+    tag = hashlib.sha256(f"{name}|{sorted(v.items())}|{EPOCHS}|{BATCH}|{LR}|{torch.__version__}".encode()).hexdigest()[:12]
+    path = cache_dir() / f"{name}-{tag}.pt"
+    if path.exists():
+        saved = torch.load(path, weights_only=True)
+        model.load_state_dict(saved["state"])
+        acc = float(saved["accuracy"])
+    else:
+        acc = train_classifier(model, split)
+        tmp = path.with_suffix(".tmp")
+        torch.save({"state": model.state_dict(), "accuracy": acc}, tmp)
+        tmp.replace(path)  # atomic: two processes training at once both end with a whole file
+    model.eval()
+    x_test = split.x_test
+
+    def make(batch: int, index: int) -> dict[str, np.ndarray]:
+        rows = np.arange(index * batch, (index + 1) * batch) % len(x_test)
+        return {"x": x_test[rows]}
+
+    spec = [InputSpec("x", (1, 8, 8), "float32")]
+    extra = {"real_data": True, "pool_size": 16, "meta": {"data": "digits", "test_accuracy": acc, "task": "classification"}}
+    return model, spec, make, extra
+
+
+def _mlp(v):
+    import torch.nn as nn
+
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(64, v["width"]), nn.ReLU(), nn.Linear(v["width"], v["width"]), nn.ReLU(),
+        nn.Linear(v["width"], 10),
+    )  # fmt: skip
+
+
+def _cnn(v):
+    import torch.nn as nn
+
+    w = v["width"]
+    return nn.Sequential(
+        nn.Conv2d(1, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),
+        nn.Conv2d(w, 2 * w, 3, padding=1, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(2 * w, 2 * w, 3, padding=1, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * w, 10),
+    )  # fmt: skip
+
+
+entry("digits-mlp", "MLP trained on scikit-learn's digits (real data, fixed split), cached once trained", "sklearn",
+      width=Key(256, "hidden units"))(lambda v: _trained("digits-mlp", _mlp, v))  # fmt: skip
+entry("digits-cnn", "conv net (conv+bn+relu ×3) trained on scikit-learn's digits, cached once trained", "sklearn",
+      width=Key(32, "channels of the first conv"))(lambda v: _trained("digits-cnn", _cnn, v))  # fmt: skip
