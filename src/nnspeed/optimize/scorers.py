@@ -75,18 +75,22 @@ class FidelityScorer:
         cos = (ref * out).sum(1) / (np.linalg.norm(ref, axis=1) * np.linalg.norm(out, axis=1) + 1e-12)
         details = {"cosine_mean": float(cos.mean()), "cosine_min": float(cos.min()), "n": int(len(ref))}
         if self.kind == "embedding":
-            details["neighbour_agreement"] = float(np.mean(_neighbours(ref) == _neighbours(out)))
+            ref_nn, out_rank = _ranked_neighbours(ref), _ranked_neighbours(out)
+            details["neighbour_agreement"] = float(np.mean(ref_nn[:, 0] == out_rank[:, 0]))
+            # Near-duplicate sentences make the single nearest one a coin toss between ties;
+            # retrieval is kept when fp32's neighbour is still among the variant's top 3.
+            details["neighbour_in_top3"] = float(np.mean([r in o[:3] for r, o in zip(ref_nn[:, 0], out_rank)]))
             return Score(100.0 * float(cos.mean()), self.metric, {}, details)
         details["top1_agreement"] = float(np.mean(ref.argmax(1) == out.argmax(1)))
         return Score(100.0 * details["top1_agreement"], self.metric, {}, details)
 
 
-def _neighbours(e: np.ndarray) -> np.ndarray:
-    """Index of each row's nearest other row by cosine similarity."""
+def _ranked_neighbours(e: np.ndarray) -> np.ndarray:
+    """For each row, the other rows from most to least similar (cosine)."""
     n = e / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-12)
     sim = n @ n.T
     np.fill_diagonal(sim, -np.inf)
-    return sim.argmax(1)
+    return np.argsort(-sim, axis=1)[:, :-1]
 
 
 def per_class_drops(base: Score, var: Score, split) -> tuple[dict[str, float], list[str]]:
@@ -96,7 +100,11 @@ def per_class_drops(base: Score, var: Score, split) -> tuple[dict[str, float], l
     drops = {c: base.per_class[c] - var.per_class.get(c, 0.0) for c in base.per_class}
     average = max(0.0, float(np.mean(list(drops.values()))))
     one_image = {c: 100.0 / max(1, int(np.sum(split.y_test == k))) for k, c in enumerate(split.classes)}
+    ranked = sorted(drops.items(), key=lambda kv: -kv[1])
+    # The worst-hit class is always named once it lost an image; others when hit several times
+    # harder than the average.
     flagged = [
-        c for c, d in sorted(drops.items(), key=lambda kv: -kv[1]) if d > 0 and d >= max(FLAG_RATIO * average, one_image[c] - 1e-9)
-    ]
+        c for i, (c, d) in enumerate(ranked)
+        if d >= one_image[c] - 1e-9 and (i == 0 or d >= FLAG_RATIO * average)
+    ]  # fmt: skip
     return drops, flagged

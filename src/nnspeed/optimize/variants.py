@@ -48,6 +48,14 @@ def _static(w: Workload, ctx: Context) -> Workload:
     return static_int8_onnx(w, ctx.calibration)
 
 
+def _w8_openvino(w, ctx):
+    from ..transforms.quantize import weight_int8_openvino
+
+    if "w8" not in ctx.cache:
+        ctx.cache["w8"] = weight_int8_openvino(w)
+    return ctx.cache["w8"]
+
+
 def _q_dyn_torch(w, ctx):
     from ..transforms.quantize import dynamic_int8_torch
 
@@ -84,6 +92,10 @@ CANDIDATES = [
               "onnxruntime", build=_static, numbers="int8"),  # fmt: skip
     Candidate("openvino", ("ONNX export", "OpenVINO f32"), "openvino"),
     Candidate("openvino bf16", ("ONNX export", "OpenVINO bf16"), "openvino", "bf16"),
+    Candidate("openvino int8 weights", ("ONNX export", "int8 weight-only (NNCF compress_weights)", "OpenVINO f32"),
+              "openvino", build=_w8_openvino, numbers="int8 weights"),  # fmt: skip
+    Candidate("openvino int8 weights + bf16", ("ONNX export", "int8 weight-only (NNCF compress_weights)",
+              "OpenVINO bf16"), "openvino", "bf16", build=_w8_openvino, numbers="int8 weights/bf16"),  # fmt: skip
     Candidate("eager int8 dynamic", ("int8 dynamic (torch.ao)",), "torch-eager", build=_q_dyn_torch, needs_torch=True,
               numbers="int8"),
     Candidate("eager pruned 50% unstructured", ("magnitude prune 50% (torch.nn.utils.prune)",), "torch-eager",

@@ -70,7 +70,7 @@ class Workload:
     inputs: list[InputSpec]
     make_inputs: Callable[[int, int], dict[str, np.ndarray]]
     model: object | None = None  # torch.nn.Module
-    onnx_file: Path | None = None
+    onnx_file: Path | None = None  # ONNX, or OpenVINO IR (.xml) for OpenVINO-only variants
     real_data: bool = False
     pool_size: int = INPUT_POOL
     description: str = ""

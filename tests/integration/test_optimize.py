@@ -1,0 +1,66 @@
+"""The search on a real trained model: fastest accurate variant chosen, broken ones never."""
+
+import json
+
+import pytest
+
+from nnspeed.cli.app import main
+from nnspeed.optimize.variants import CANDIDATES
+
+VARIANT_KEYS = {"name", "transforms", "backend", "precision", "latency_ms", "speedup", "speedup_ci95", "accuracy",
+                "accuracy_drop", "per_class_drop", "status", "reason"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def digits_cnn(tmp_path_factory):
+    root = tmp_path_factory.mktemp("opt")
+    argv = ["optimize", "zoo:digits-cnn", "--data", "digits", "--max-drop", "1.0", "--min-time", "0.2",
+            "--max-time", "1", "--export", str(root / "export"), "--store", f"sqlite:///{root / 'db'}", "--json"]  # fmt: skip
+    return root, argv
+
+
+def test_digits_cnn_choice_is_fastest_within_tolerance(digits_cnn, capsys):
+    root, argv = digits_cnn
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {"baseline", "variants", "chosen"} <= set(doc)
+    assert doc["baseline"]["accuracy"] >= 95 and doc["baseline"]["latency_ms"] > 0
+    assert len(doc["variants"]) == len(CANDIDATES)
+    for v in doc["variants"]:
+        assert VARIANT_KEYS <= set(v) and v["status"] in ("ok", "rejected", "failed")
+        if v["status"] == "ok":
+            assert v["accuracy_drop"] <= 1.0 and v["speedup_ci95"][0] <= v["speedup"] <= v["speedup_ci95"][1]
+        if v["status"] == "rejected":
+            assert v["reason"]
+    ok = [v for v in doc["variants"] if v["status"] == "ok"]
+    chosen = next(v for v in doc["variants"] if v["name"] == doc["chosen"])
+    assert chosen["status"] == "ok"
+    assert chosen["latency_ms"] == min(v["latency_ms"] for v in ok)  # the fastest, not the first
+    assert chosen["speedup"] > 1.5  # the issue's 2x target is recorded in the note; CI machines are shared
+    unstructured = next(v for v in doc["variants"] if "unstructured" in v["name"])
+    assert unstructured["speedup"] < 1.3  # zeros in dense kernels buy (almost) nothing
+    assert (root / "export" / "README.md").exists()
+    assert any((root / "export" / f).exists() for f in ("model.onnx", "model.pt", "state_dict.pt"))
+
+
+def test_nothing_within_an_impossible_tolerance_is_chosen_honestly(capsys, store_url):
+    from nnspeed.optimize import search as search_mod
+
+    code = main(["optimize", "zoo:digits-mlp", "--data", "digits", "--max-drop", "0", "--budget", "0.000001",
+                 "--min-time", "0.1", "--max-time", "0.3", "--time-limit", "5", "--store", store_url])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0 and "no variant stays within" in err
+    assert search_mod is not None
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["zoo:mlp", "--data", "digits"], "takes inputs of shape"),
+        (["zoo:digits-cnn", "--data", "imagenet"], "unknown data set"),
+        (["zoo:digits-cnn", "--max-drop", "-1"], "must be ≥ 0"),
+    ],
+)
+def test_bad_optimize_input(argv, message, capsys, store_url):
+    assert main(["optimize", *argv, "--store", store_url]) == 2
+    assert message in capsys.readouterr().err
