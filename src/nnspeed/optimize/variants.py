@@ -56,6 +56,12 @@ def _w8_openvino(w, ctx):
     return ctx.cache["w8"]
 
 
+def _static_openvino(w, ctx):
+    from ..transforms.quantize import static_int8_openvino
+
+    return static_int8_openvino(w, ctx.calibration)
+
+
 def _q_dyn_torch(w, ctx):
     from ..transforms.quantize import dynamic_int8_torch
 
@@ -96,6 +102,8 @@ CANDIDATES = [
               "openvino", build=_w8_openvino, numbers="int8 weights"),  # fmt: skip
     Candidate("openvino int8 weights + bf16", ("ONNX export", "int8 weight-only (NNCF compress_weights)",
               "OpenVINO bf16"), "openvino", "bf16", build=_w8_openvino, numbers="int8 weights/bf16"),  # fmt: skip
+    Candidate("openvino int8 static", ("ONNX export", "int8 static, calibrated (NNCF quantize)", "OpenVINO"),
+              "openvino", build=_static_openvino, numbers="int8"),  # fmt: skip
     Candidate("eager int8 dynamic", ("int8 dynamic (torch.ao)",), "torch-eager", build=_q_dyn_torch, needs_torch=True,
               numbers="int8"),
     Candidate("eager pruned 50% unstructured", ("magnitude prune 50% (torch.nn.utils.prune)",), "torch-eager",

@@ -94,3 +94,16 @@ def weight_int8_openvino(w: Workload) -> Workload:
     ov.save_model(model, str(dst))
     # An OpenVINO IR file: only the openvino backend can run this variant.
     return variant(w, "int8-weights-openvino", model=None, onnx_file=dst)
+
+
+def static_int8_openvino(w: Workload, calibration: list[dict]) -> Workload:
+    """Post-training static int8 with NNCF ``nncf.quantize``, calibrated on real batches."""
+    ov = require("openvino", "openvino", "OpenVINO quantization")
+    nncf = require("nncf", "openvino", "OpenVINO quantization")
+    src = Path(w.onnx_path())
+    dst = src.with_name(src.stem + "-int8s.xml")
+    model = ov.Core().read_model(str(src))
+    data = nncf.Dataset(calibration)
+    quantized = quiet(lambda: nncf.quantize(model, data, subset_size=len(calibration)))
+    ov.save_model(quantized, str(dst))
+    return variant(w, "int8-static-openvino", model=None, onnx_file=dst)
