@@ -70,3 +70,13 @@ def test_bench_report_in_browser(browser, tmp_path, store_url, cli_json):
     seen = open_report(browser, path, "bench-report.png")
     assert seen["errors"] == [] and seen["remote"] == []
     assert seen["plots"] == 4 and all(k > 0 for k in seen["drawn"])
+
+
+def test_optimize_report_in_browser(browser, tmp_path, store_url):
+    out = tmp_path / "opt"
+    code = main(["optimize", "zoo:digits-cnn", "--data", "digits", "--variants", "onnxruntime,pruned 50% unstructured",
+                 "--min-time", "0.1", "--max-time", "0.4", "--out", str(out), "--store", store_url])  # fmt: skip
+    assert code == 0
+    seen = open_report(browser, out / "report.html", "optimize-report.png")
+    assert seen["errors"] == [] and seen["remote"] == []
+    assert seen["plots"] == 4 and all(k > 0 for k in seen["drawn"])

@@ -15,7 +15,7 @@ VARIANT_KEYS = {"name", "transforms", "backend", "precision", "latency_ms", "spe
 def digits_cnn(tmp_path_factory):
     root = tmp_path_factory.mktemp("opt")
     argv = ["optimize", "zoo:digits-cnn", "--data", "digits", "--max-drop", "1.0", "--min-time", "0.2",
-            "--max-time", "1", "--export", str(root / "export"), "--store", f"sqlite:///{root / 'db'}", "--json"]  # fmt: skip
+            "--max-time", "1", "--export", str(root / "export"), "--out", str(root / "out"), "--store", f"sqlite:///{root / 'db'}", "--json"]  # fmt: skip
     return root, argv
 
 
@@ -40,6 +40,8 @@ def test_digits_cnn_choice_is_fastest_within_tolerance(digits_cnn, capsys):
     unstructured = next(v for v in doc["variants"] if "unstructured" in v["name"])
     assert unstructured["speedup"] < 1.3  # zeros in dense kernels buy (almost) nothing
     assert (root / "export" / "README.md").exists()
+    assert "Variants of zoo:digits-cnn" in (root / "out" / "report.html").read_text()
+    assert json.loads((root / "out" / "result.json").read_text())["chosen"] == doc["chosen"]
     assert any((root / "export" / f).exists() for f in ("model.onnx", "model.pt", "state_dict.pt"))
 
 
@@ -59,6 +61,7 @@ def test_nothing_within_an_impossible_tolerance_is_chosen_honestly(capsys, store
         (["zoo:mlp", "--data", "digits"], "takes inputs of shape"),
         (["zoo:digits-cnn", "--data", "imagenet"], "unknown data set"),
         (["zoo:digits-cnn", "--max-drop", "-1"], "must be ≥ 0"),
+        (["zoo:digits-cnn", "--variants", "tensorrt"], "matches no variant"),
     ],
 )
 def test_bad_optimize_input(argv, message, capsys, store_url):

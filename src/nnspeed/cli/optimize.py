@@ -22,6 +22,8 @@ def optimize(
     threads: int = typer.Option(None, help="threads for every variant (default: the runtime's)"),
     time_limit: float = typer.Option(None, help="stop trying new variants after this many seconds"),
     export: Path = typer.Option(None, help="write the chosen variant (ONNX or TorchScript) and a README here"),
+    out_dir: Path = typer.Option(Path("nnspeed-optimize"), "--out", help="where result.json and report.html go"),
+    variants: str = typer.Option("", help="only variants whose name contains one of these words, e.g. onnxruntime,int8"),
     min_time: MinTime = 0.5,
     max_time: MaxTime = 3.0,
     input_shape: InputShape = None,
@@ -35,9 +37,14 @@ def optimize(
     from ..optimize.export import export as write_export
     from ..optimize.search import search
     from ..optimize.setup import scorer_for
+    from ..optimize.variants import CANDIDATES
+    from ..report.html import render
+    from ..report.html import write as write_file
     from ..report.terminal import optimize_table
     from ..store.store import Store
 
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out {out_dir} is a file; give a directory")
     if max_drop < 0:
         raise InputError(f"--max-drop must be ≥ 0 points, got {max_drop:g}")
     if batch < 1:
@@ -45,11 +52,16 @@ def optimize(
     stop = StopRule(min_time=min_time, max_time=max_time, ci_rel=0.01)
     db = Store(store)
     w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
+    words = [v.strip() for v in variants.split(",") if v.strip()]
+    candidates = [c for c in CANDIDATES if not words or any(word in c.name for word in words)]
+    if not candidates:
+        raise InputError(f"--variants {variants} matches no variant; names are: {', '.join(c.name for c in CANDIDATES)}")
     scorer, ctx = scorer_for(w, data)
     with err.status("baseline", spinner="dots") as status:
         baseline, outcomes, chosen = search(
             w, scorer, ctx, stop, batch=batch, threads=threads, max_drop=max_drop, budget_ms=budget,
             time_limit_s=time_limit, on_variant=lambda name: status.update(f"measuring and scoring: {name}"),
+            candidates=candidates,
         )  # fmt: skip
     doc = {
         "source": w.source,
@@ -65,6 +77,9 @@ def optimize(
     doc["run_id"] = db.save_run("optimize", command_line(), measured, documents={"optimize": doc})
     if export is not None and chosen is not None:
         doc["exported"] = [str(p) for p in write_export(chosen, baseline, w.source, export, scorer.metric)]
+    run, ms = db.get_run(doc["run_id"])
+    write_file(out_dir / "result.json", json.dumps(doc, indent=2, default=float) + "\n")
+    doc["report"] = str(write_file(out_dir / "report.html", render(run, ms, optimize=doc)))
     if json_out:
         out.print_json(json.dumps(doc, default=float))
         return
@@ -85,5 +100,5 @@ def optimize(
             f"score {chosen.score.value:.2f} ({0.0 - chosen.accuracy_drop + 0.0:+.2f} points); stored as run {doc['run_id']}",
             highlight=False,
         )
-    for p in doc.get("exported", []):
+    for p in [*doc.get("exported", []), doc["report"]]:
         err.print(f"wrote {p}", highlight=False)

@@ -18,7 +18,13 @@ def _script_json(obj) -> str:
     return json.dumps(obj).replace("</", "<\\/")
 
 
-def render(run: dict, ms: list[Measurement], claims: dict | None = None, failed_cells: list[dict] | None = None) -> str:
+def render(
+    run: dict,
+    ms: list[Measurement],
+    claims: dict | None = None,
+    failed_cells: list[dict] | None = None,
+    optimize: dict | None = None,
+) -> str:
     jinja2 = require("jinja2", "report", "HTML reports")
     require("plotly", "report", "HTML reports")
     from plotly.offline import get_plotlyjs
@@ -27,7 +33,10 @@ def render(run: dict, ms: list[Measurement], claims: dict | None = None, failed_
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
     )
-    figs = [(name, _script_json(json.loads(f.to_json()))) for name, f in plots.figures(ms)] if ms else []
+    figures = plots.figures(ms) if ms else []
+    if optimize:
+        figures.insert(0, ("accuracy", plots.accuracy_pareto(optimize["variants"], optimize["baseline"], optimize["metric"])))
+    figs = [(name, _script_json(json.loads(f.to_json()))) for name, f in figures]
     rows = [
         {
             "label": plots.label(m),
@@ -45,6 +54,7 @@ def render(run: dict, ms: list[Measurement], claims: dict | None = None, failed_
         claims=(claims or {}).get("claims"),
         claims_mode=(claims or {}).get("mode"),
         failed_cells=failed_cells or [],
+        optimize=optimize,
         figures=figs,
         plotly_js=get_plotlyjs(),
         escape=html.escape,

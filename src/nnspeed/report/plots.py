@@ -142,3 +142,35 @@ def figures(ms: list[Measurement]) -> list[tuple[str, object]]:
     figs = [("distribution", distribution(ms)), ("throughput", throughput_vs_batch(ms)),
             ("latency", latency_bars(ms)), ("pareto", pareto(ms))]  # fmt: skip
     return [(name, f) for name, f in figs if f is not None]
+
+
+def accuracy_pareto(variants: list[dict], baseline: dict, metric: str):
+    """Latency against score for every measured variant; the front is what a user can choose."""
+    import plotly.graph_objects as go
+
+    pts = [v for v in variants if v.get("latency_ms") and v.get("accuracy") is not None]
+    pts.append({"name": "eager fp32 (baseline)", "latency_ms": baseline["latency_ms"], "accuracy": baseline["accuracy"], "status": "ok"})
+    front, best = [], -float("inf")
+    for v in sorted(pts, key=lambda v: (v["latency_ms"], -v["accuracy"])):
+        if v["accuracy"] > best:
+            front.append(v)
+            best = v["accuracy"]
+    fig = go.Figure()
+    colors = {"ok": "#109618", "rejected": "#ff9900", "failed": "#dc3912"}
+    for status in ("ok", "rejected"):
+        vs = [v for v in pts if v["status"] == status]
+        fig.add_trace(go.Scatter(
+            x=[v["latency_ms"] for v in vs], y=[v["accuracy"] for v in vs], mode="markers", name=status,
+            text=[v["name"] for v in vs], marker=dict(size=11, color=colors[status]),
+            hovertemplate="%{text}<br>p50 %{x:.3g} ms<br>score %{y:.2f}<extra></extra>",
+        ))  # fmt: skip
+    fig.add_trace(go.Scatter(
+        x=[v["latency_ms"] for v in front], y=[v["accuracy"] for v in front], mode="lines", name="Pareto front",
+        line=dict(color="#3366cc", shape="hv", dash="dot"), hoverinfo="skip",
+    ))  # fmt: skip
+    fig.update_layout(
+        _layout(f"Latency vs {metric}: the Pareto front of the variants", height=460),
+        xaxis=dict(type="log", title="p50 latency per call (ms)"),
+        yaxis=dict(title=metric),
+    )
+    return fig
