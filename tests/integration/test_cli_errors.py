@@ -116,3 +116,15 @@ def test_debug_shows_traceback(capsys):
 
 def test_unknown_option_is_a_usage_error(capsys):
     assert main(["bench", "zoo:mlp", "--no-such-option"]) == 2
+
+
+def test_internal_error_exits_1_with_one_line(monkeypatch, capsys):
+    import nnspeed.api as api
+
+    def broken(*a, **k):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(api, "load", broken)
+    assert main(["bench", "zoo:mlp", *FAST]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("internal error: ZeroDivisionError: boom") and "Traceback" not in err

@@ -67,3 +67,18 @@ def test_nothing_within_an_impossible_tolerance_is_chosen_honestly(capsys, store
 def test_bad_optimize_input(argv, message, capsys, store_url):
     assert main(["optimize", *argv, "--store", store_url]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_users_own_eval_function(tmp_path, cli_json, store_url):
+    (tmp_path / "myeval.py").write_text(
+        "import numpy as np\n"
+        "from nnspeed.workloads.datasets import digits\n"
+        "def accuracy(predict):\n"
+        "    d = digits()\n"
+        "    return 100.0 * float(np.mean(predict(d.x_test).argmax(-1) == d.y_test))\n"
+    )
+    doc = cli_json(["optimize", "zoo:digits-mlp", "--eval", "myeval:accuracy", "--variants", "onnxruntime",
+                    "--min-time", "0.1", "--max-time", "0.3", "--out", str(tmp_path / "o"), "--store", store_url, "--json"])  # fmt: skip
+    assert doc["metric"] == "score of myeval:accuracy"
+    assert doc["baseline"]["accuracy"] > 90
+    assert all(v["accuracy"] is not None for v in doc["variants"] if v["status"] != "failed")

@@ -49,11 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors exit 2 with one sentence, internal errors exit 1."""
     from rich.markup import escape
 
-    # typer ≥ 0.16 carries its own copy of click; its exceptions are the ones raised.
+    # typer ≥ 0.16 carries its own copy of click, and Exit/Abort are typer's own classes.
     try:
-        from typer._click import exceptions as click_exceptions
+        from typer._click.exceptions import ClickException
     except ImportError:
-        from click import exceptions as click_exceptions
+        from click.exceptions import ClickException
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -72,12 +72,12 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         code = e.exit_code
-    except click_exceptions.ClickException as e:
+    except ClickException as e:
         e.show()
         code = 2
-    except click_exceptions.Exit as e:
+    except typer.Exit as e:
         code = e.exit_code
-    except (click_exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         err.print(interrupt_note[0])
         code = 130
     except Exception as e:

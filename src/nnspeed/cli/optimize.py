@@ -16,6 +16,7 @@ from .options import Budget, InputDtype, InputShape, JsonOut, MaxTime, MinTime, 
 def optimize(
     source: str = typer.Argument(..., help="zoo:NAME?k=v, py:module:function or onnx:PATH"),
     data: str = typer.Option(None, help="labelled data to score accuracy on (built-in: digits); default: fidelity to fp32"),
+    eval_fn: str = typer.Option(None, "--eval", help="module:function(predict) -> score (higher is better)"),
     max_drop: float = typer.Option(1.0, help="largest accepted drop in the score, in points"),
     budget: Budget = None,
     batch: int = typer.Option(1, help="batch size the variants are timed at"),
@@ -56,7 +57,9 @@ def optimize(
     candidates = [c for c in CANDIDATES if not words or any(word in c.name for word in words)]
     if not candidates:
         raise InputError(f"--variants {variants} matches no variant; names are: {', '.join(c.name for c in CANDIDATES)}")
-    scorer, ctx = scorer_for(w, data)
+    if eval_fn and data:
+        raise InputError("give --eval or --data, not both: each decides how variants are scored")
+    scorer, ctx = scorer_for(w, data, eval_fn)
     with err.status("baseline", spinner="dots") as status:
         baseline, outcomes, chosen = search(
             w, scorer, ctx, stop, batch=batch, threads=threads, max_drop=max_drop, budget_ms=budget,

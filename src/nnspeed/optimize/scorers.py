@@ -108,3 +108,28 @@ def per_class_drops(base: Score, var: Score, split) -> tuple[dict[str, float], l
         if d >= one_image[c] - 1e-9 and (i == 0 or d >= FLAG_RATIO * average)
     ]  # fmt: skip
     return drops, flagged
+
+
+class UserScorer:
+    """A user's ``function(predict) -> score``: ``predict(*arrays)`` runs the variant's own
+    runtime on any number of samples (dimension 0) and returns its first output."""
+
+    eval_batch = EVAL_BATCH
+
+    def __init__(self, fn, ref: str, input_names: list[str]):
+        self.fn, self.names = fn, input_names
+        self.metric = f"score of {ref}"
+
+    def evaluate(self, runner) -> Score:
+        def predict(*arrays):
+            if len(arrays) != len(self.names):
+                raise ValueError(f"predict takes {len(self.names)} arrays ({', '.join(self.names)})")
+            n = len(arrays[0])
+            chunks = [
+                ({name: part[0][name] for name, part in zip(self.names, parts)}, parts[0][1])
+                for parts in zip(*[_chunks(np.asarray(a), name) for name, a in zip(self.names, arrays)])
+            ]
+            return run_outputs(runner, chunks)[:n]
+
+        value = float(self.fn(predict))
+        return Score(value, self.metric)

@@ -6,7 +6,7 @@ from ..backends.base import Settings
 from ..backends.registry import get_backend
 from ..errors import InputError
 from ..workloads import datasets
-from .scorers import AccuracyScorer, FidelityScorer, run_outputs
+from .scorers import AccuracyScorer, FidelityScorer, UserScorer, run_outputs
 from .variants import Context
 
 CALIBRATION_SAMPLES = 256
@@ -16,8 +16,14 @@ FIDELITY_EMBEDDING = (32, 4)
 FIDELITY_LOGITS = (8, 2)
 
 
-def scorer_for(workload, data: str | None):
-    """(scorer, context) for this workload: accuracy on ``data``, or fidelity to eager fp32."""
+def scorer_for(workload, data: str | None, eval_ref: str | None = None):
+    """(scorer, context): a user's ``--eval`` function, accuracy on ``data``, or fidelity to fp32."""
+    if eval_ref:
+        from ..workloads.sources import _import_function
+
+        _, fn = _import_function(eval_ref, "--eval")
+        calibration = [workload.make_inputs(CALIBRATION_BATCH // 4, i) for i in range(8)]
+        return UserScorer(fn, eval_ref, [s.name for s in workload.inputs]), Context(None, calibration)
     data = data or workload.meta.get("data")
     if data:
         split = datasets.get(data)
