@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from ..axes import int_values, split
 from ..errors import InputError
 from .app import app, command_line, err, out
 from .options import Budget, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
@@ -20,7 +21,7 @@ def optimize(
     max_drop: float = typer.Option(1.0, help="largest accepted drop in the score, in points"),
     budget: Budget = None,
     batch: int = typer.Option(1, help="batch size the variants are timed at"),
-    threads: int = typer.Option(None, help="threads for every variant (default: the runtime's)"),
+    threads: str = typer.Option("auto", help="thread counts to try every variant at, e.g. 1,2 (auto: the runtime's default)"),
     time_limit: float = typer.Option(None, help="stop trying new variants after this many seconds"),
     export: Path = typer.Option(None, help="write the chosen variant (ONNX or TorchScript) and a README here"),
     out_dir: Path = typer.Option(Path("nnspeed-optimize"), "--out", help="where result.json and report.html go"),
@@ -51,6 +52,7 @@ def optimize(
     if batch < 1:
         raise InputError(f"--batch must be at least 1, got {batch}")
     stop = StopRule(min_time=min_time, max_time=max_time, ci_rel=0.01)
+    thread_counts = int_values(split(threads), "--threads", allow_auto=True)
     db = Store(store)
     w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
     words = [v.strip() for v in variants.split(",") if v.strip()]
@@ -62,7 +64,7 @@ def optimize(
     scorer, ctx = scorer_for(w, data, eval_fn)
     with err.status("baseline", spinner="dots") as status:
         baseline, outcomes, chosen = search(
-            w, scorer, ctx, stop, batch=batch, threads=threads, max_drop=max_drop, budget_ms=budget,
+            w, scorer, ctx, stop, batch=batch, threads=thread_counts, max_drop=max_drop, budget_ms=budget,
             time_limit_s=time_limit, on_variant=lambda name: status.update(f"measuring and scoring: {name}"),
             candidates=candidates,
         )  # fmt: skip

@@ -58,9 +58,9 @@ class Outcome:
         }
 
 
-def evaluate(workload, backend: str, precision: str, scorer) -> Score:
+def evaluate(workload, backend: str, precision: str, scorer, options: dict | None = None) -> Score:
     """Score what the variant's own runtime returns (not the torch model it came from)."""
-    runner = get_backend(backend).prepare(workload, Settings(backend, precision, scorer.eval_batch))
+    runner = get_backend(backend).prepare(workload, Settings(backend, precision, scorer.eval_batch, options=options or {}))
     try:
         if hasattr(scorer, "evaluate"):  # a user's own function drives the runner itself
             return scorer.evaluate(runner)
@@ -75,7 +75,7 @@ def search(
     ctx: Context,
     stop: StopRule,
     batch: int = 1,
-    threads: int | None = None,
+    threads: list[int | None] | int | None = None,
     max_drop: float = 1.0,
     budget_ms: float | None = None,
     time_limit_s: float | None = None,
@@ -84,15 +84,18 @@ def search(
 ) -> tuple[Outcome, list[Outcome], Outcome | None]:
     """Baseline (eager fp32) first, then every applicable candidate; returns (baseline, variants, chosen)."""
     t0 = time.perf_counter()
+    thread_counts = threads if isinstance(threads, list) else [threads]
     if on_variant:
         on_variant("baseline: eager fp32")
-    base_m = single_stream(workload, Settings("torch-eager", "fp32", batch, threads), stop)
+    base_m = single_stream(workload, Settings("torch-eager", "fp32", batch, thread_counts[0]), stop)
     base_score = evaluate(workload, "torch-eager", "fp32", scorer)
     baseline = Outcome("eager fp32", (), "torch-eager", "fp32", "ok", measurement=base_m, score=base_score,
                        speedup=1.0, speedup_ci95=(1.0, 1.0), accuracy_drop=0.0, workload=workload)  # fmt: skip
     outcomes = []
-    for cand in candidates if candidates is not None else CANDIDATES:
-        out = Outcome(cand.name, cand.transforms, cand.backend, cand.numbers or cand.precision, "failed")
+    plan = [(c, t) for c in (candidates if candidates is not None else CANDIDATES) for t in thread_counts]
+    for cand, t in plan:
+        name = cand.name if len(thread_counts) == 1 else f"{cand.name} @ {t or 'default'} threads"
+        out = Outcome(name, cand.transforms, cand.backend, cand.numbers or cand.precision, "failed")
         outcomes.append(out)
         if cand.needs_torch and workload.model is None:
             out.reason = "needs a torch model"
@@ -101,18 +104,18 @@ def search(
             out.reason = f"not tried: the --time-limit of {time_limit_s:g} s was reached"
             continue
         if on_variant:
-            on_variant(cand.name)
+            on_variant(name)
         try:
             vw = cand.build(workload, ctx) if cand.build else workload
-            m = single_stream(vw, Settings(cand.backend, cand.precision, batch, threads), stop)
-            s = evaluate(vw, cand.backend, cand.precision, scorer)
+            m = single_stream(vw, Settings(cand.backend, cand.precision, batch, t, options=dict(cand.options)), stop)
+            s = evaluate(vw, cand.backend, cand.precision, scorer, dict(cand.options))
         except NnspeedError as e:
             out.reason = str(e)
             continue
         except Exception as e:  # a transform that breaks on this model is a failed variant, not a crash
             out.reason = f"{type(e).__name__}: {reason(e)}"
             continue
-        c = compare_samples(cand.name, base_m.samples, m.samples)
+        c = compare_samples(name, base_m.samples, m.samples)
         out.workload, out.measurement, out.score = vw, m, s
         out.speedup, out.speedup_ci95 = c.speedup, c.ci95
         out.accuracy_drop = base_score.value - s.value

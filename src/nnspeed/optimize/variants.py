@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..errors import UnsupportedError
 from ..workloads.workload import Workload
 
 PRUNE_RATIO = 0.5
@@ -26,6 +27,7 @@ class Candidate:
     precision: str = "fp32"
     build: Callable[[Workload, Context], Workload] | None = None
     needs_torch: bool = False
+    options: tuple = ()  # backend options, e.g. (("opt_level", "basic"),)
     numbers: str = ""  # what the weights are computed in, when not the runtime's precision (int8)
 
 
@@ -36,6 +38,16 @@ def _fine_tuned_structured(w: Workload, ctx: Context) -> Workload:
         from ..workloads.zoo_trained import train_classifier
 
         pruned = structured_prune(w, PRUNE_RATIO)
+        try:
+            import torch
+
+            with torch.inference_mode():
+                pruned.model(*w.torch_args(2))
+        except Exception as e:
+            raise UnsupportedError(
+                f"structured pruning breaks this architecture ({type(e).__name__}): channel pruning suits "
+                "MLP and conv stacks; attention needs head-aware pruning"
+            ) from None
         if ctx.split is not None:
             train_classifier(pruned.model, ctx.split, epochs=FINE_TUNE_EPOCHS)
         ctx.cache["structured"] = pruned
@@ -92,6 +104,8 @@ CANDIDATES = [
     Candidate("eager conv+bn folded", ("fold conv+bn (torch.fx)",), "torch-eager", build=_fold, needs_torch=True),
     Candidate("torch.compile", ("torch.compile default",), "torch-compile", needs_torch=True),
     Candidate("onnxruntime", ("ONNX export", "ORT graph optimization all"), "onnxruntime"),
+    Candidate("onnxruntime basic graph optimization", ("ONNX export", "ORT graph optimization basic"), "onnxruntime",
+              options=(("opt_level", "basic"),)),  # fmt: skip
     Candidate("onnxruntime int8 dynamic", ("ONNX export", "int8 dynamic (onnxruntime)"), "onnxruntime", build=_q_dyn_onnx,
               numbers="int8"),
     Candidate("onnxruntime int8 static", ("ONNX export", "int8 static QDQ per-channel, calibrated (onnxruntime)"),
