@@ -120,13 +120,35 @@ def _export_dir() -> Path:
     return d
 
 
+def _content_tag(w: Workload) -> str:
+    """What decides the exported file: source, inputs, code and weights, and the versions."""
+    import inspect
+
+    import torch
+
+    from .. import __version__
+
+    h = hashlib.sha256(f"{w.source}|{w.inputs}|{torch.__version__}|{__version__}|{w.model}".encode())
+    try:
+        h.update(inspect.getsource(type(w.model)).encode())  # a user's edited forward()
+    except (OSError, TypeError):
+        pass
+    for name, value in w.model.state_dict().items():
+        h.update(name.encode())
+        if isinstance(value, torch.Tensor):
+            h.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()[:16]
+
+
 def export_onnx(w: Workload) -> Path:
     """Export the torch model to ONNX: the fast TorchScript exporter, or torch.export when
     the model uses an operator the older exporter cannot write."""
     import torch
 
-    tag = hashlib.sha256(f"{w.source}|{os.getpid()}|{id(w)}".encode()).hexdigest()[:16]
-    path = _export_dir() / f"{w.name}-{tag}.onnx"
+    path = _export_dir() / f"{w.name}-{_content_tag(w)}.onnx"
+    if path.exists():
+        return path  # the same model was exported before, by this or an earlier run
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.onnx")
     args = w.torch_args(2)
     names = [s.name for s in w.inputs]
     dynamic = {n: {0: "batch"} for n in names}
@@ -142,7 +164,8 @@ def export_onnx(w: Workload) -> Path:
                     kwargs["external_data"] = False
                 else:
                     kwargs["dynamic_axes"] = dynamic
-                quiet(lambda: torch.onnx.export(model, args, str(path), **kwargs))
+                quiet(lambda: torch.onnx.export(model, args, str(tmp), **kwargs))
+            os.replace(tmp, path)  # atomic: a concurrent run never reads half a file
             return path
         except Exception as e:  # the first exporter's failure is expected for some models
             errors.append(f"{type(e).__name__}: {reason(e)}")
