@@ -82,3 +82,13 @@ def test_users_own_eval_function(tmp_path, cli_json, store_url):
     assert doc["metric"] == "score of myeval:accuracy"
     assert doc["baseline"]["accuracy"] > 90
     assert all(v["accuracy"] is not None for v in doc["variants"] if v["status"] != "failed")
+
+
+def test_batch_axis_picks_highest_throughput_within_budget(cli_json, tmp_path, store_url):
+    doc = cli_json(["optimize", "zoo:digits-cnn", "--data", "digits", "--variants", "onnxruntime int8 static",
+                    "--batch", "1,16", "--budget", "50", "--min-time", "0.1", "--max-time", "0.3",
+                    "--out", str(tmp_path / "o"), "--store", store_url, "--json"])  # fmt: skip
+    ok = [v for v in doc["variants"] if v["status"] == "ok"]
+    assert sorted(v["batch"] for v in ok) == [1, 16]
+    chosen = next(v for v in ok if v["name"] == doc["chosen"])
+    assert chosen["throughput_sps"] == max(v["throughput_sps"] for v in ok)

@@ -20,7 +20,7 @@ def optimize(
     eval_fn: str = typer.Option(None, "--eval", help="module:function(predict) -> score (higher is better)"),
     max_drop: float = typer.Option(1.0, help="largest accepted drop in the score, in points"),
     budget: Budget = None,
-    batch: int = typer.Option(1, help="batch size the variants are timed at"),
+    batch: str = typer.Option("1", help="batch sizes to try, e.g. 1,8 (several: the highest throughput within budget wins)"),
     threads: str = typer.Option("auto", help="thread counts to try every variant at, e.g. 1,2 (auto: the runtime's default)"),
     time_limit: float = typer.Option(None, help="stop trying new variants after this many seconds"),
     export: Path = typer.Option(None, help="write the chosen variant (ONNX or TorchScript) and a README here"),
@@ -49,10 +49,9 @@ def optimize(
         raise InputError(f"--out {out_dir} is a file; give a directory")
     if max_drop < 0:
         raise InputError(f"--max-drop must be ≥ 0 points, got {max_drop:g}")
-    if batch < 1:
-        raise InputError(f"--batch must be at least 1, got {batch}")
     stop = StopRule(min_time=min_time, max_time=max_time, ci_rel=0.01)
     thread_counts = int_values(split(threads), "--threads", allow_auto=True)
+    batches = int_values(split(batch), "--batch")
     db = Store(store)
     w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
     words = [v.strip() for v in variants.split(",") if v.strip()]
@@ -64,7 +63,7 @@ def optimize(
     scorer, ctx = scorer_for(w, data, eval_fn)
     with err.status("baseline", spinner="dots") as status:
         baseline, outcomes, chosen = search(
-            w, scorer, ctx, stop, batch=batch, threads=thread_counts, max_drop=max_drop, budget_ms=budget,
+            w, scorer, ctx, stop, batch=batches, threads=thread_counts, max_drop=max_drop, budget_ms=budget,
             time_limit_s=time_limit, on_variant=lambda name: status.update(f"measuring and scoring: {name}"),
             candidates=candidates,
         )  # fmt: skip

@@ -46,6 +46,8 @@ class Outcome:
             "latency_ms": None if m is None else m.latency_ms.p50,
             "latency_ci95_ms": None if m is None else list(m.latency_ms.ci95),
             "p99_ms": None if m is None else m.latency_ms.p99,
+            "batch": None if m is None else m.batch,
+            "throughput_sps": None if m is None else m.throughput_sps,
             "speedup": self.speedup,
             "speedup_ci95": None if self.speedup_ci95 is None else list(self.speedup_ci95),
             "accuracy": None if self.score is None else self.score.value,
@@ -74,7 +76,7 @@ def search(
     scorer,
     ctx: Context,
     stop: StopRule,
-    batch: int = 1,
+    batch: list[int] | int = 1,
     threads: list[int | None] | int | None = None,
     max_drop: float = 1.0,
     budget_ms: float | None = None,
@@ -82,19 +84,30 @@ def search(
     on_variant: Callable[[str], None] | None = None,
     candidates: list[Candidate] | None = None,
 ) -> tuple[Outcome, list[Outcome], Outcome | None]:
-    """Baseline (eager fp32) first, then every applicable candidate; returns (baseline, variants, chosen)."""
+    """Baseline (eager fp32) first, then every applicable candidate at every thread count and
+    batch size; returns (baseline, variants, chosen).
+
+    With one batch size the chosen variant has the lowest median latency; with several it has
+    the highest throughput (samples/s) among those whose per-call p99 fits the budget.
+    Speedups are per sample against the baseline at the first batch size.
+    """
     t0 = time.perf_counter()
     thread_counts = threads if isinstance(threads, list) else [threads]
+    batches = batch if isinstance(batch, list) else [batch]
     if on_variant:
         on_variant("baseline: eager fp32")
-    base_m = single_stream(workload, Settings("torch-eager", "fp32", batch, thread_counts[0]), stop)
+    base_m = single_stream(workload, Settings("torch-eager", "fp32", batches[0], thread_counts[0]), stop)
     base_score = evaluate(workload, "torch-eager", "fp32", scorer)
     baseline = Outcome("eager fp32", (), "torch-eager", "fp32", "ok", measurement=base_m, score=base_score,
                        speedup=1.0, speedup_ci95=(1.0, 1.0), accuracy_drop=0.0, workload=workload)  # fmt: skip
     outcomes = []
-    plan = [(c, t) for c in (candidates if candidates is not None else CANDIDATES) for t in thread_counts]
-    for cand, t in plan:
-        name = cand.name if len(thread_counts) == 1 else f"{cand.name} @ {t or 'default'} threads"
+    plan = [(c, t, b) for c in (candidates if candidates is not None else CANDIDATES) for t in thread_counts for b in batches]
+    for cand, t, b in plan:
+        name = cand.name
+        if len(thread_counts) > 1:
+            name += f" @ {t or 'default'} threads"
+        if len(batches) > 1:
+            name += f" @ batch {b}"
         out = Outcome(name, cand.transforms, cand.backend, cand.numbers or cand.precision, "failed")
         outcomes.append(out)
         if cand.needs_torch and workload.model is None:
@@ -107,7 +120,7 @@ def search(
             on_variant(name)
         try:
             vw = cand.build(workload, ctx) if cand.build else workload
-            m = single_stream(vw, Settings(cand.backend, cand.precision, batch, t, options=dict(cand.options)), stop)
+            m = single_stream(vw, Settings(cand.backend, cand.precision, b, t, options=dict(cand.options)), stop)
             s = evaluate(vw, cand.backend, cand.precision, scorer, dict(cand.options))
         except NnspeedError as e:
             out.reason = str(e)
@@ -115,7 +128,7 @@ def search(
         except Exception as e:  # a transform that breaks on this model is a failed variant, not a crash
             out.reason = f"{type(e).__name__}: {reason(e)}"
             continue
-        c = compare_samples(name, base_m.samples, m.samples)
+        c = compare_samples(name, base_m.samples / base_m.batch, m.samples / m.batch)
         out.workload, out.measurement, out.score = vw, m, s
         out.speedup, out.speedup_ci95 = c.speedup, c.ci95
         out.accuracy_drop = base_score.value - s.value
@@ -131,5 +144,10 @@ def search(
     ok = [o for o in outcomes if o.status == "ok"]
     if budget_ms is None or base_m.latency_ms.p99 <= budget_ms:
         ok.append(baseline)
-    chosen = min(ok, key=lambda o: o.measurement.latency_ms.p50) if ok else None
+    if not ok:
+        chosen = None
+    elif len(batches) > 1:
+        chosen = max(ok, key=lambda o: o.measurement.throughput_sps)
+    else:
+        chosen = min(ok, key=lambda o: o.measurement.latency_ms.p50)
     return baseline, outcomes, chosen
