@@ -50,3 +50,11 @@ def test_study_subset_and_bad_input(cli_json, capsys, tmp_path, store_url):
     assert "numbers from 1 to 12" in capsys.readouterr().err
     (tmp_path / "afile").write_text("x")
     assert main(["study", "--out", str(tmp_path / "afile"), "--store", store_url]) == 2
+
+
+def test_two_studies_compare_claim_by_claim(quick_study, cli_json):
+    out, url = quick_study
+    run_id = json.loads((out / "claims.json").read_text())["run_id"]
+    doc = cli_json(["compare", run_id, run_id, "--store", url, "--json"])
+    assert len(doc["comparisons"]) == len(Store(url).get_run(run_id)[1])
+    assert all(c["verdict"] == "same" for c in doc["comparisons"])

@@ -61,7 +61,15 @@ def show(
 
 
 def _key(m, fields: tuple[str, ...]) -> str:
-    return " ".join(f"{f}={getattr(m, f)}" for f in fields)
+    """What must match between runs: the settings, plus backend options and, in a study, the
+    claim and label (one configuration can serve several claims)."""
+    parts = [f"{f}={getattr(m, f)}" for f in fields]
+    options = m.requested.get("options") or {}
+    parts += [f"{k}={v}" for k, v in sorted(options.items())]
+    study = m.extra.get("study")
+    if study:
+        parts.append(f"claim={study['claim']}:{study['label']}")
+    return " ".join(parts)
 
 
 def _unique_keys(run_id: str, ms, fields: tuple[str, ...]) -> dict:
