@@ -42,6 +42,9 @@ def test_digits_cnn_choice_is_fastest_within_tolerance(digits_cnn, capsys):
     assert (root / "export" / "README.md").exists()
     assert "Variants of zoo:digits-cnn" in (root / "out" / "report.html").read_text()
     assert json.loads((root / "out" / "result.json").read_text())["chosen"] == doc["chosen"]
+    again = root / "again.html"
+    assert main(["report", doc["run_id"], "-o", str(again), "--store", argv[argv.index("--store") + 1]]) == 0
+    assert "Variants of zoo:digits-cnn" in again.read_text()
     assert any((root / "export" / f).exists() for f in ("model.onnx", "model.pt", "state_dict.pt"))
 
 
