@@ -95,3 +95,20 @@ def test_batch_axis_picks_highest_throughput_within_budget(cli_json, tmp_path, s
     assert sorted(v["batch"] for v in ok) == [1, 16]
     chosen = next(v for v in ok if v["name"] == doc["chosen"])
     assert chosen["throughput_sps"] == max(v["throughput_sps"] for v in ok)
+
+
+def test_head_pruning_really_shrinks_attention():
+    import nnspeed
+    from nnspeed.errors import UnsupportedError
+    from nnspeed.transforms.prune import head_prune
+
+    w = nnspeed.load("zoo:minilm?seq=32")
+    pruned = head_prune(w, 0.5)
+    layers = pruned.model.model.encoder.layer
+    assert all(layer.attention.self.num_attention_heads == 6 for layer in layers)
+    assert all(layer.attention.self.query.out_features == 192 for layer in layers)
+    assert pruned.params() < w.params() and pruned.source.endswith("#heads-pruned50")
+    out = pruned.model(*w.torch_args(2))
+    assert out.shape == (2, 384)
+    with pytest.raises(UnsupportedError, match="BERT-style attention"):
+        head_prune(nnspeed.load("zoo:mlp"))

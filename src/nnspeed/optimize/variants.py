@@ -92,6 +92,14 @@ def _unstructured(w, ctx):
     return magnitude_prune(w, PRUNE_RATIO)
 
 
+def _heads(w, ctx):
+    from ..transforms.prune import head_prune
+
+    if "heads" not in ctx.cache:
+        ctx.cache["heads"] = head_prune(w, PRUNE_RATIO)
+    return ctx.cache["heads"]
+
+
 def _fold(w, ctx):
     from ..transforms.fuse import fold_conv_bn
 
@@ -123,6 +131,10 @@ CANDIDATES = [
     Candidate("eager pruned 50% unstructured", ("magnitude prune 50% (torch.nn.utils.prune)",), "torch-eager",
               build=_unstructured, needs_torch=True),  # fmt: skip
     Candidate("eager pruned 50% structured", (STRUCT,), "torch-eager", build=_fine_tuned_structured, needs_torch=True),
+    Candidate("eager pruned 50% heads", ("attention head prune 50% (L1 of output projection)",), "torch-eager",
+              build=_heads, needs_torch=True),  # fmt: skip
+    Candidate("openvino bf16 pruned 50% heads", ("attention head prune 50%", "ONNX export", "OpenVINO bf16"),
+              "openvino", "bf16", build=_heads, needs_torch=True),  # fmt: skip
     Candidate("onnxruntime pruned 50% structured + int8 static", (STRUCT, "ONNX export", "int8 static (onnxruntime)"),
               "onnxruntime", build=lambda w, ctx: _static(_fine_tuned_structured(w, ctx), ctx), needs_torch=True,
               numbers="int8"),  # fmt: skip

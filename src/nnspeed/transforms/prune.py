@@ -42,3 +42,44 @@ def structured_prune(w: Workload, ratio: float = 0.5) -> Workload:
     )
     pruner.step()
     return variant(w, f"pruned{int(ratio * 100)}-structured", model=model, onnx_file=None)
+
+
+def _slice_linear(layer, index, dim: int):
+    """A copy of ``layer`` keeping only ``index`` along its output (0) or input (1) features."""
+    import torch
+
+    weight = layer.weight.detach().index_select(dim, index)
+    out = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=layer.bias is not None)
+    out.weight.data.copy_(weight)
+    if layer.bias is not None:
+        out.bias.data.copy_(layer.bias.detach() if dim == 1 else layer.bias.detach().index_select(0, index))
+    return out
+
+
+def head_prune(w: Workload, ratio: float = 0.5) -> Workload:
+    """Remove the ``ratio`` of attention heads per layer whose output projection has the
+    smallest L1 norm, shrinking query/key/value and the output projection (BERT-style blocks:
+    an attention module with ``.self.{query,key,value}`` and ``.output.dense``)."""
+    import torch
+
+    from ..errors import UnsupportedError
+
+    model = copied_model(w)
+    blocks = [
+        m for m in model.modules()
+        if all(hasattr(getattr(m, "self", None), a) for a in ("query", "key", "value", "attention_head_size"))
+        and hasattr(getattr(m, "output", None), "dense")
+    ]  # fmt: skip
+    if not blocks:
+        raise UnsupportedError("head pruning needs BERT-style attention blocks (self.query/key/value, output.dense)")
+    for block in blocks:
+        sa, dense = block.self, block.output.dense
+        d = sa.attention_head_size
+        heads = sa.query.out_features // d
+        norms = dense.weight.detach().abs().reshape(dense.out_features, heads, d).sum(dim=(0, 2))
+        keep = sorted(norms.argsort(descending=True)[: max(1, heads - round(heads * ratio))].tolist())
+        index = torch.cat([torch.arange(h * d, (h + 1) * d) for h in keep])
+        sa.query, sa.key, sa.value = (_slice_linear(getattr(sa, n), index, 0) for n in ("query", "key", "value"))
+        block.output.dense = _slice_linear(dense, index, 1)
+        sa.num_attention_heads, sa.all_head_size = len(keep), len(keep) * d
+    return variant(w, f"heads-pruned{int(ratio * 100)}", model=model, onnx_file=None)
