@@ -104,9 +104,10 @@ def bench_grid(
     load_options: dict | None = None,
     on_start: Callable[[int, str, Settings], None] | None = None,
     on_sample: Callable[[int, float], None] | None = None,
+    workloads: dict[str, Workload] | None = None,
 ) -> list[Measurement]:
-    """Measure every cell; each source is loaded once and shared by its cells."""
-    workloads: dict[str, Workload] = {}
+    """Measure every cell; each source is loaded once (or taken from ``workloads``) and shared."""
+    workloads = dict(workloads or {})
     out = []
     for i, (src, settings) in enumerate(cells):
         if on_start:

@@ -60,8 +60,8 @@ def bench(
     )
     db = Store(store)
     load_options = dict(input_shape=input_shape, input_dtype=input_dtype, input_fn=input_fn)
-    for src in dict.fromkeys(sources):
-        load(src, **load_options)  # fail on a bad source before timing anything
+    # Loaded before timing anything, so a bad source fails first; the cells reuse them.
+    workloads = {src: load(src, **load_options) for src in dict.fromkeys(sources)}
 
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -72,7 +72,7 @@ def bench(
         def on_start(i, src, s):
             progress.update(task, completed=i, description=f"{src} {s.backend} {s.precision} b{s.batch} t{s.threads or 'auto'}")
 
-        results = bench_grid(cells, stop, budget_ms, load_options, on_start=on_start)
+        results = bench_grid(cells, stop, budget_ms, load_options, on_start=on_start, workloads=workloads)
         progress.update(task, completed=len(cells))
 
     run_id = db.save_run("bench", command_line(), results)
