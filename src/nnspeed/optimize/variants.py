@@ -111,6 +111,8 @@ CANDIDATES = [
     Candidate("eager bf16", ("autocast bf16",), "torch-eager", "bf16", needs_torch=True),
     Candidate("eager conv+bn folded", ("fold conv+bn (torch.fx)",), "torch-eager", build=_fold, needs_torch=True),
     Candidate("torch.compile", ("torch.compile default",), "torch-compile", needs_torch=True),
+    Candidate("torch.compile max-autotune", ("torch.compile max-autotune-no-cudagraphs",), "torch-compile",
+              needs_torch=True, options=(("compile_mode", "max-autotune-no-cudagraphs"),)),  # fmt: skip
     Candidate("onnxruntime", ("ONNX export", "ORT graph optimization all"), "onnxruntime"),
     Candidate("onnxruntime basic graph optimization", ("ONNX export", "ORT graph optimization basic"), "onnxruntime",
               options=(("opt_level", "basic"),)),  # fmt: skip
