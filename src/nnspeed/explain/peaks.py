@@ -1,0 +1,119 @@
+"""This machine's peak rates, measured through the framework: GEMM throughput per precision
+and thread count, memory bandwidth from a STREAM-like triad, and the theoretical peak from the
+CPU's flags and clock where it can be known.  Cached per machine fingerprint."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from ..measure.environment import cpu_flags, fingerprint, physical_cores
+from ..measure.harness import run_timed
+from ..measure.stoprule import StopRule
+
+# Square GEMMs this size keep every core busy and sit in no cache level.
+GEMM_N = 1024
+# Triad arrays (float32 elements): 3 × 128 MiB, far beyond any last-level cache.
+TRIAD_N = 32 * 2**20
+STOP = StopRule(min_time=0.3, max_time=1.5, ci_rel=0.02)
+PROFILE_VERSION = 1
+
+
+def _timed_ms(call) -> float:
+    return float(run_timed(lambda i: call(), STOP).samples_s.min()) * 1e3  # best call: the achievable rate
+
+
+def gemm_rate(precision: str, threads: int, n: int = GEMM_N) -> float:
+    """GFLOP/s (GOP/s for int8) of an n×n×n matrix product at this precision."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        if precision == "int8":
+            a = torch.randint(-128, 127, (n, n), dtype=torch.int8)
+            b = torch.randint(-128, 127, (n, n), dtype=torch.int8)
+            fn = lambda: torch._int_mm(a, b)  # noqa: E731
+        else:
+            dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+            a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+            fn = lambda: torch.mm(a, b)  # noqa: E731
+        ms = _timed_ms(fn)
+    finally:
+        torch.set_num_threads(previous)
+    return 2 * n**3 / (ms * 1e-3) / 1e9
+
+
+def triad_bandwidth(threads: int, n: int = TRIAD_N) -> float:
+    """GB/s of a = b + s·c (two reads and one write per element)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        a, b, c = torch.empty(n), torch.rand(n), torch.rand(n)
+        ms = _timed_ms(lambda: torch.add(b, c, alpha=3.0, out=a))
+    finally:
+        torch.set_num_threads(previous)
+    return 3 * 4 * n / (ms * 1e-3) / 1e9
+
+
+def theoretical_fp32(cores: int) -> dict | None:
+    """Cores × clock × FLOPs per cycle from the vector width (two FMA units assumed), or None
+    when the clock is not reported."""
+    mhz = None
+    try:
+        with open("/proc/cpuinfo") as f:
+            mhz = next((float(line.split(":")[1]) for line in f if line.startswith("cpu MHz")), None)
+    except OSError:
+        pass
+    if not mhz:
+        return None
+    flags = cpu_flags()
+    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+    per_cycle = 2 * 2 * lanes if "fma" in flags or "avx512f" in flags else 2 * lanes
+    return {"gflops": cores * mhz * 1e-3 * per_cycle, "clock_mhz": mhz, "flops_per_cycle": per_cycle,
+            "basis": f"{cores} cores × {mhz:.0f} MHz × {per_cycle} FLOP/cycle ({lanes}-lane FMA ×2)"}  # fmt: skip
+
+
+def measure(threads: list[int] | None = None) -> dict:
+    """Every peak at every thread count (1 and all physical cores by default)."""
+    cores = physical_cores()
+    counts = threads or sorted({1, cores})
+    precisions = ["fp32", "bf16", "int8"]
+    rows = []
+    for t in counts:
+        row = {"threads": t, "gemm": {}}
+        for p in precisions:
+            try:
+                row["gemm"][p] = gemm_rate(p, t)
+            except (RuntimeError, AttributeError) as e:  # a precision this build cannot run
+                row["gemm"][p] = None
+                row.setdefault("notes", []).append(f"{p}: {e}")
+        row["triad_gbs"] = triad_bandwidth(t)
+        rows.append(row)
+    env = fingerprint()
+    return {"version": PROFILE_VERSION, "machine_id": env["machine_id"], "machine": env, "gemm_n": GEMM_N,
+            "rows": rows, "theoretical_fp32": theoretical_fp32(cores)}  # fmt: skip
+
+
+def cache_path(machine_id: str) -> Path:
+    d = Path(os.environ.get("NNSPEED_CACHE", Path(tempfile.gettempdir()) / "nnspeed-cache")) / "machines"
+    d.mkdir(parents=True, exist_ok=True)
+    return d / f"{machine_id}.json"
+
+
+def profile(refresh: bool = False, threads: list[int] | None = None) -> tuple[dict, bool]:
+    """This machine's profile from the cache, or measured now; returns (profile, from_cache)."""
+    path = cache_path(fingerprint()["machine_id"])
+    if path.exists() and not refresh and threads is None:
+        doc = json.loads(path.read_text())
+        if doc.get("version") == PROFILE_VERSION:
+            return doc, True
+    doc = measure(threads)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=2))
+    tmp.replace(path)
+    return doc, False
