@@ -1,0 +1,81 @@
+"""``nnspeed explain``: where the time goes, against what this machine can do."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from ..errors import UnsupportedError
+from .app import app, err, out
+from .options import InputDtype, InputShape, JsonOut
+
+
+@app.command()
+def explain(
+    source: str = typer.Argument(..., help="zoo:NAME?k=v or py:module:function (a torch model)"),
+    backend: str = typer.Option("torch-eager", help="runtime to explain (per-layer profiles: torch-eager)"),
+    batch: int = typer.Option(1, help="batch size"),
+    threads: int = typer.Option(None, help="threads (default: the runtime's)"),
+    input_shape: InputShape = None,
+    input_dtype: InputDtype = None,
+    json_out: JsonOut = False,
+):
+    """Per-layer time, FLOPs, bytes and roofline verdicts, the framework overhead, and advice."""
+    import torch
+
+    from ..api import bench, load
+    from ..explain.advice import advise
+    from ..explain.layers import layer_stats, roofline
+    from ..explain.peaks import profile
+
+    if backend != "torch-eager":
+        raise UnsupportedError(f"per-layer explain supports torch-eager so far, not {backend}; use --backend torch-eager")
+    w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
+    if w.model is None:
+        raise UnsupportedError(f"{source} is an ONNX file; explain needs a torch model (zoo: or py:)")
+    with err.status("machine peaks, rigorous latency, per-layer profile", spinner="dots"):
+        peaks_doc, _ = profile()
+        m = bench(w, backend="torch-eager", batch=batch, threads=threads, min_time=0.5, max_time=3)
+        t_used = m.threads or torch.get_num_threads()
+        row = min(peaks_doc["rows"], key=lambda r: abs(r["threads"] - t_used))
+        previous = torch.get_num_threads()
+        torch.set_num_threads(t_used)
+        try:
+            times, flops, nbytes, _ = layer_stats(w.model, w.torch_args(batch))
+        finally:
+            torch.set_num_threads(previous)
+    ops = {n: type(mod).__name__ for n, mod in w.model.named_modules()}
+    layers = roofline(times, flops, nbytes, row["gemm"]["fp32"], row["triad_gbs"], ops)
+    latency = m.latency_ms.p50
+    overhead = max(0.0, latency - sum(times.values()))
+    order = [(n, ops[n]) for n in times]
+    doc = {
+        "source": w.source,
+        "batch": batch,
+        "threads": t_used,
+        "latency_ms": latency,
+        "overhead_ms": overhead,
+        "total_flops": int(sum(flops.values())),
+        "params": w.params(),
+        "roofline_bound_ms": sum(layer.bound_ms for layer in layers),
+        "peaks": {"fp32_gflops": row["gemm"]["fp32"], "bandwidth_gbs": row["triad_gbs"], "threads": row["threads"]},
+        "layers": [layer.to_dict() for layer in layers],
+        "advice": advise(layers, latency, overhead, [(n, ops[n]) for n, _ in w.model.named_modules() if n in times] or order,
+                         batch, row["gemm"]),  # fmt: skip
+    }
+    if json_out:
+        out.print_json(json.dumps(doc))
+        return
+    t = Table(title=f"{w.source}: {latency:.3f} ms per call, {overhead:.3f} ms outside any layer, roofline bound "
+                    f"{doc['roofline_bound_ms']:.3f} ms", title_justify="left", header_style="bold")  # fmt: skip
+    for c in ("layer", "op", "ms", "share", "MFLOP", "KB", "FLOP/B", "GFLOP/s", "bound ms", "eff.", "verdict"):
+        t.add_column(c, justify="left" if c in ("layer", "op", "verdict") else "right")
+    for layer in layers:
+        t.add_row(layer.name, layer.op, f"{layer.time_ms:.4f}", f"{100 * layer.share:.0f}%", f"{layer.flops / 1e6:.2f}",
+                  f"{layer.bytes / 1e3:.0f}", f"{layer.intensity:.1f}", f"{layer.gflops:.1f}", f"{layer.bound_ms:.4f}",
+                  f"{100 * layer.efficiency:.0f}%", layer.verdict)  # fmt: skip
+    out.print(t)
+    for i, a in enumerate(doc["advice"], 1):
+        out.print(f"{i}. {a['text']} (estimated gain {a['estimated_gain']:.3f} ms)", highlight=False)

@@ -1,0 +1,30 @@
+"""explain: per-layer roofline of a real model, the JSON contract, and advice backed by numbers."""
+
+import pytest
+
+from nnspeed.cli.app import main
+
+LAYER_KEYS = {"name", "op", "time_ms", "share", "flops", "bytes", "intensity", "gflops", "bound_ms", "efficiency", "verdict"}
+
+
+def test_explain_cnn_json_contract(cli_json):
+    doc = cli_json(["explain", "zoo:cnn", "--json"])
+    assert {"latency_ms", "overhead_ms", "total_flops", "roofline_bound_ms", "layers", "advice"} <= set(doc)
+    assert doc["total_flops"] == 48956672  # torch.utils.flop_counter on the built-in cnn
+    assert len(doc["layers"]) == 17
+    for layer in doc["layers"]:
+        assert LAYER_KEYS <= set(layer)
+        assert layer["verdict"] in ("compute-bound", "memory-bound", "overhead-bound")
+        assert layer["time_ms"] > 0 and 0 <= layer["share"] <= 1
+    convs = [layer for layer in doc["layers"] if layer["op"] == "Conv2d"]
+    assert sum(layer["flops"] for layer in convs) == doc["total_flops"] - 2 * 64 * 10  # all but the linear head
+    assert 0 < doc["roofline_bound_ms"] < doc["latency_ms"]
+    gains = [a["estimated_gain"] for a in doc["advice"]]
+    assert gains == sorted(gains, reverse=True)
+    assert any("conv+bn" in a["text"] for a in doc["advice"])
+
+
+@pytest.mark.parametrize("argv, message", [(["zoo:cnn", "--backend", "openvino"], "supports torch-eager")])
+def test_explain_bad_input(argv, message, capsys):
+    assert main(["explain", *argv]) == 2
+    assert message in capsys.readouterr().err
