@@ -80,3 +80,11 @@ def test_optimize_report_in_browser(browser, tmp_path, store_url):
     seen = open_report(browser, out / "report.html", "optimize-report.png")
     assert seen["errors"] == [] and seen["remote"] == []
     assert seen["plots"] == 4 and all(k > 0 for k in seen["drawn"])
+
+
+def test_explain_report_roofline_in_browser(browser, tmp_path):
+    path = tmp_path / "explain.html"
+    assert main(["explain", "zoo:cnn", "--report", str(path)]) == 0
+    seen = open_report(browser, path, "explain-report.png")
+    assert seen["errors"] == [] and seen["remote"] == []
+    assert seen["plots"] >= 2 and all(k > 0 for k in seen["drawn"])

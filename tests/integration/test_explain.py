@@ -7,8 +7,10 @@ from nnspeed.cli.app import main
 LAYER_KEYS = {"name", "op", "time_ms", "share", "flops", "bytes", "intensity", "gflops", "bound_ms", "efficiency", "verdict"}
 
 
-def test_explain_cnn_json_contract(cli_json):
-    doc = cli_json(["explain", "zoo:cnn", "--json"])
+def test_explain_cnn_json_contract(cli_json, tmp_path):
+    doc = cli_json(["explain", "zoo:cnn", "--json", "--report", str(tmp_path / "e.html")])
+    html = (tmp_path / "e.html").read_text()
+    assert "Where the time goes in zoo:cnn" in html and 'data-plot="roofline"' in html
     assert {"latency_ms", "overhead_ms", "total_flops", "roofline_bound_ms", "layers", "advice"} <= set(doc)
     assert doc["total_flops"] == 48956672  # torch.utils.flop_counter on the built-in cnn
     assert len(doc["layers"]) == 17

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from ..errors import UnsupportedError
-from .app import app, err, out
+from .app import app, command_line, err, out
 from .options import InputDtype, InputShape, JsonOut
 
 
@@ -20,6 +21,7 @@ def explain(
     threads: int = typer.Option(None, help="threads (default: the runtime's)"),
     input_shape: InputShape = None,
     input_dtype: InputDtype = None,
+    report: Path = typer.Option(None, help="also write an HTML report with the roofline plot to this file"),
     json_out: JsonOut = False,
 ):
     """Per-layer time, FLOPs, bytes and roofline verdicts, the framework overhead, and advice."""
@@ -65,6 +67,11 @@ def explain(
         "advice": advise(layers, latency, overhead, [(n, ops[n]) for n, _ in w.model.named_modules() if n in times] or order,
                          batch, row["gemm"]),  # fmt: skip
     }
+    if report is not None:
+        from ..report.html import render, write
+
+        run = {"id": "explain", "kind": "explain", "created_at": "", "command": command_line(), "env": m.env}
+        doc["report"] = str(write(report, render(run, [m], explain=doc)))
     if json_out:
         out.print_json(json.dumps(doc))
         return

@@ -24,6 +24,7 @@ def render(
     claims: dict | None = None,
     failed_cells: list[dict] | None = None,
     optimize: dict | None = None,
+    explain: dict | None = None,
 ) -> str:
     jinja2 = require("jinja2", "report", "HTML reports")
     require("plotly", "report", "HTML reports")
@@ -36,6 +37,8 @@ def render(
     figures = plots.figures(ms) if ms else []
     if optimize:
         figures.insert(0, ("accuracy", plots.accuracy_pareto(optimize["variants"], optimize["baseline"], optimize["metric"])))
+    if explain:
+        figures.insert(0, ("roofline", plots.roofline_plot(explain)))
     figs = [(name, _script_json(json.loads(f.to_json()))) for name, f in figures]
     rows = [
         {
@@ -55,6 +58,7 @@ def render(
         claims_mode=(claims or {}).get("mode"),
         failed_cells=failed_cells or [],
         optimize=optimize,
+        explain=explain,
         figures=figs,
         plotly_js=get_plotlyjs(),
         escape=html.escape,

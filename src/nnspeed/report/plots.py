@@ -174,3 +174,35 @@ def accuracy_pareto(variants: list[dict], baseline: dict, metric: str):
         yaxis=dict(title=metric),
     )
     return fig
+
+
+def roofline_plot(doc: dict):
+    """Layers on the roofline: achieved GFLOP/s against arithmetic intensity, with this
+    machine's measured compute and memory ceilings."""
+    import plotly.graph_objects as go
+
+    peak, bw = doc["peaks"]["fp32_gflops"], doc["peaks"]["bandwidth_gbs"]
+    layers = [layer for layer in doc["layers"] if layer["flops"] > 0 and layer["intensity"] > 0]
+    xs = [layer["intensity"] for layer in layers] or [1.0]
+    lo, hi = min(xs + [peak / bw]) / 4, max(xs + [peak / bw]) * 4
+    ridge = peak / bw
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[lo, ridge, hi], y=[lo * bw, peak, peak], mode="lines", name="roofline (measured peaks)",
+                             line=dict(color="#23395d", width=3)))  # fmt: skip
+    colors = {"compute-bound": "#dc3912", "memory-bound": "#3366cc", "overhead-bound": "#ff9900"}
+    for verdict, color in colors.items():
+        vs = [layer for layer in layers if layer["verdict"] == verdict]
+        if vs:
+            fig.add_trace(go.Scatter(
+                x=[v["intensity"] for v in vs], y=[max(v["gflops"], 1e-3) for v in vs], mode="markers", name=verdict,
+                text=[f"{v['name']} ({v['op']}): {v['time_ms']:.3g} ms, {100 * v['efficiency']:.0f}% of bound" for v in vs],
+                marker=dict(size=[8 + 30 * v["share"] for v in vs], color=color, line=dict(width=1, color="#fff")),
+                hovertemplate="%{text}<br>%{x:.3g} FLOP/byte, %{y:.3g} GFLOP/s<extra></extra>",
+            ))  # fmt: skip
+    fig.update_layout(
+        _layout(f"Roofline of {doc['source']} (fp32 peak {peak:,.0f} GFLOP/s, {bw:.1f} GB/s; marker size: share of time)",
+                height=480),
+        xaxis=dict(type="log", title="arithmetic intensity (FLOP/byte)"),
+        yaxis=dict(type="log", title="achieved GFLOP/s"),
+    )  # fmt: skip
+    return fig
