@@ -68,7 +68,8 @@ def explain(
                          batch, row["gemm"]),  # fmt: skip
     }
     if report is not None:
-        from ..report.html import render, write
+        from .._files import write_text as write
+        from ..report.html import render
 
         run = {"id": "explain", "kind": "explain", "created_at": "", "command": command_line(), "env": m.env}
         doc["report"] = str(write(report, render(run, [m], explain=doc)))

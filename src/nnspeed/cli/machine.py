@@ -22,7 +22,7 @@ def machine(
 ):
     """Measure (and cache per machine) peak GEMM rates per precision and thread count, memory bandwidth."""
     from ..explain.peaks import profile
-    from ..report.html import write
+    from .._files import write_text as write
 
     counts = int_values(split(threads), "--threads") if threads else None
     with err.status("measuring peak rates (GEMM fp32/bf16/int8, triad bandwidth)", spinner="dots"):

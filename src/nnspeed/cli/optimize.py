@@ -40,8 +40,8 @@ def optimize(
     from ..optimize.search import search
     from ..optimize.setup import scorer_for
     from ..optimize.variants import CANDIDATES
+    from .._files import write_text as write_file
     from ..report.html import render
-    from ..report.html import write as write_file
     from ..report.terminal import optimize_table
     from ..store.store import Store
 

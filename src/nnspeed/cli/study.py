@@ -22,7 +22,8 @@ def study(
     json_out: JsonOut = False,
 ):
     """Measure the usual claims about what makes networks fast or slow, and judge each."""
-    from ..report.html import render, write
+    from .._files import write_text as write
+    from ..report.html import render
     from ..report.terminal import claims_table
     from ..store.store import Store
     from ..study.run import CHECKS, run_study
@@ -70,7 +71,8 @@ def report(
     store: StoreUrl = None,
 ):
     """Write one self-contained HTML report (offline, no CDN) of a stored run, sweep or study."""
-    from ..report.html import render, write
+    from .._files import write_text as write
+    from ..report.html import render
     from ..store.store import Store
 
     if output.exists() and output.is_dir():

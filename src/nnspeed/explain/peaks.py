@@ -5,10 +5,9 @@ CPU's flags and clock where it can be known.  Cached per machine fingerprint."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from .._files import cache_dir, write_text
 from ..measure.environment import cpu_flags, fingerprint, physical_cores
 from ..measure.harness import run_timed
 from ..measure.stoprule import StopRule
@@ -100,9 +99,7 @@ def measure(threads: list[int] | None = None) -> dict:
 
 
 def cache_path(machine_id: str) -> Path:
-    d = Path(os.environ.get("NNSPEED_CACHE", Path(tempfile.gettempdir()) / "nnspeed-cache")) / "machines"
-    d.mkdir(parents=True, exist_ok=True)
-    return d / f"{machine_id}.json"
+    return cache_dir("machines") / f"{machine_id}.json"
 
 
 def profile(refresh: bool = False, threads: list[int] | None = None) -> tuple[dict, bool]:
@@ -113,7 +110,5 @@ def profile(refresh: bool = False, threads: list[int] | None = None) -> tuple[di
         if doc.get("version") == PROFILE_VERSION:
             return doc, True
     doc = measure(threads)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=2))
-    tmp.replace(path)
+    write_text(path, json.dumps(doc, indent=2))
     return doc, False

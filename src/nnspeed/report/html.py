@@ -63,13 +63,3 @@ def render(
         plotly_js=get_plotlyjs(),
         escape=html.escape,
     )
-
-
-def write(path: Path, text: str) -> Path:
-    """Write atomically: a reader never sees half a report."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path

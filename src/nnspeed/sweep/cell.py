@@ -8,15 +8,13 @@ atomically; the parent stores it.
 from __future__ import annotations
 
 import json
-import os
 import sys
+
+from .._files import write_text
 
 
 def _write(path: str, doc: dict) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(doc, f)
-    os.replace(tmp, path)
+    write_text(path, json.dumps(doc))
 
 
 def main(spec_path: str, out_path: str) -> int:

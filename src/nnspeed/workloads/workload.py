@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 import warnings
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import cache_dir
 from .._silence import quiet
 from ..errors import InputError, SourceError, reason
 
@@ -114,12 +114,6 @@ class Workload:
             return self.onnx_file
 
 
-def _export_dir() -> Path:
-    d = Path(os.environ.get("NNSPEED_CACHE", Path(tempfile.gettempdir()) / "nnspeed-cache")) / "onnx"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
 def _content_tag(w: Workload) -> str:
     """What decides the exported file: source, inputs, code and weights, and the versions."""
     import inspect
@@ -145,7 +139,7 @@ def export_onnx(w: Workload) -> Path:
     the model uses an operator the older exporter cannot write."""
     import torch
 
-    path = _export_dir() / f"{w.name}-{_content_tag(w)}.onnx"
+    path = cache_dir("onnx") / f"{w.name}-{_content_tag(w)}.onnx"
     if path.exists():
         return path  # the same model was exported before, by this or an earlier run
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.onnx")

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
+from .._files import cache_dir
 from .workload import InputSpec
 from .zoo import Key, entry
 
 EPOCHS = 40
 BATCH = 64
 LR = 3e-3
-
-
-def cache_dir() -> Path:
-    d = Path(os.environ.get("NNSPEED_CACHE", Path(tempfile.gettempdir()) / "nnspeed-cache")) / "trained"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
 
 
 def train_classifier(model, split, seed: int = 0, epochs: int = EPOCHS) -> float:
@@ -54,7 +46,7 @@ def _trained(name: str, build, v: dict):
     torch.manual_seed(0)
     model = build(v)
     tag = hashlib.sha256(f"{name}|{sorted(v.items())}|{EPOCHS}|{BATCH}|{LR}|{torch.__version__}".encode()).hexdigest()[:12]
-    path = cache_dir() / f"{name}-{tag}.pt"
+    path = cache_dir("trained") / f"{name}-{tag}.pt"
     if path.exists():
         saved = torch.load(path, weights_only=True)
         model.load_state_dict(saved["state"])
