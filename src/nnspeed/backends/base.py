@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -90,6 +91,20 @@ def check_device(device: str) -> None:
 
         if not torch.cuda.is_available():
             raise UnsupportedError("device cuda was asked for but torch sees no CUDA GPU here; use --device cpu")
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """torch's intra-op thread count set for the block (None: unchanged), restored after."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(previous)
 
 
 def torch_outputs(result: Any) -> list[np.ndarray]:

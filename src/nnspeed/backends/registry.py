@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 from ..errors import BackendError
@@ -19,3 +20,13 @@ def get_backend(name: str):
         raise BackendError(f"unknown backend '{name}'; choose from {', '.join(BACKENDS)}")
     module, _, attr = BACKENDS[name].partition(":")
     return getattr(importlib.import_module(module), attr)()
+
+
+@contextlib.contextmanager
+def opened(workload, settings):
+    """A runner for ``workload`` under ``settings``, closed when the block ends."""
+    runner = get_backend(settings.backend).prepare(workload, settings)
+    try:
+        yield runner
+    finally:
+        runner.close()

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from .._files import cache_dir, write_text
+from ..backends.base import torch_threads
 from ..measure.environment import cpu_flags, fingerprint, physical_cores
 from ..measure.harness import run_timed
 from ..measure.stoprule import StopRule
@@ -28,9 +29,7 @@ def gemm_rate(precision: str, threads: int, n: int = GEMM_N) -> float:
     """GFLOP/s (GOP/s for int8) of an n×n×n matrix product at this precision."""
     import torch
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         if precision == "int8":
             a = torch.randint(-128, 127, (n, n), dtype=torch.int8)
             b = torch.randint(-128, 127, (n, n), dtype=torch.int8)
@@ -40,8 +39,6 @@ def gemm_rate(precision: str, threads: int, n: int = GEMM_N) -> float:
             a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
             fn = lambda: torch.mm(a, b)  # noqa: E731
         ms = _timed_ms(fn)
-    finally:
-        torch.set_num_threads(previous)
     return 2 * n**3 / (ms * 1e-3) / 1e9
 
 
@@ -49,13 +46,9 @@ def triad_bandwidth(threads: int, n: int = TRIAD_N) -> float:
     """GB/s of a = b + s·c (two reads and one write per element)."""
     import torch
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         a, b, c = torch.empty(n), torch.rand(n), torch.rand(n)
         ms = _timed_ms(lambda: torch.add(b, c, alpha=3.0, out=a))
-    finally:
-        torch.set_num_threads(previous)
     return 3 * 4 * n / (ms * 1e-3) / 1e9
 
 

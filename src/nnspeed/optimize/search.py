@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backends.base import Settings
-from ..backends.registry import get_backend
+from ..backends.registry import opened
 from ..errors import NnspeedError, reason
 from ..measure.compare import compare_samples
 from ..measure.measurement import Measurement
@@ -62,13 +62,10 @@ class Outcome:
 
 def evaluate(workload, backend: str, precision: str, scorer, options: dict | None = None) -> Score:
     """Score what the variant's own runtime returns (not the torch model it came from)."""
-    runner = get_backend(backend).prepare(workload, Settings(backend, precision, scorer.eval_batch, options=options or {}))
-    try:
+    with opened(workload, Settings(backend, precision, scorer.eval_batch, options=options or {})) as runner:
         if hasattr(scorer, "evaluate"):  # a user's own function drives the runner itself
             return scorer.evaluate(runner)
         return scorer.score(run_outputs(runner, scorer.chunks))
-    finally:
-        runner.close()
 
 
 def search(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backends.base import Settings
-from ..backends.registry import get_backend
+from ..backends.registry import opened
 from ..errors import InputError
 from ..workloads import datasets
 from .scorers import AccuracyScorer, FidelityScorer, UserScorer, run_outputs
@@ -40,11 +40,8 @@ def scorer_for(workload, data: str | None, eval_ref: str | None = None):
     size, calls = FIDELITY_EMBEDDING if workload.meta.get("task") == "embedding" else FIDELITY_LOGITS
     # Evaluation inputs come from later in the input pool than the calibration inputs.
     chunks = [(workload.make_inputs(size, 100 + i), size) for i in range(calls)]
-    runner = get_backend("torch-eager").prepare(workload, Settings("torch-eager", "fp32", size))
-    try:
+    with opened(workload, Settings("torch-eager", "fp32", size)) as runner:
         reference = run_outputs(runner, chunks)
-    finally:
-        runner.close()
     kind = "embedding" if workload.meta.get("task") == "embedding" else "logits"
     calibration = [workload.make_inputs(CALIBRATION_BATCH // 4, i) for i in range(8)]
     return FidelityScorer(chunks, reference, kind), Context(None, calibration)

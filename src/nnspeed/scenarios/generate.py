@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backends.base import Settings
+from ..backends.base import Settings, torch_threads
 from ..errors import UnsupportedError
 from ..measure.harness import run_timed
 from ..measure.measurement import Measurement
@@ -20,10 +20,7 @@ def generate(workload, prompt_len: int, new_tokens: int, batch: int, threads: in
     lm = getattr(workload.model, "model", None)
     if lm is None or not hasattr(lm, "generate"):
         raise UnsupportedError(f"{workload.source} is not a causal language model; use zoo:gpt2 or zoo:gpt2-tiny")
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads) as used:
         vocab = lm.config.vocab_size
         prompts = [
             torch.from_numpy(np.random.default_rng(i).integers(0, vocab, (batch, prompt_len))) for i in range(4)
@@ -38,8 +35,6 @@ def generate(workload, prompt_len: int, new_tokens: int, batch: int, threads: in
                 )  # fmt: skip
 
         timing = run_timed(call, stop)
-        effective = {"precision": "fp32", "threads": torch.get_num_threads(), "device": "cpu", "kv_cache": True}
-    finally:
-        torch.set_num_threads(previous)
+    effective = {"precision": "fp32", "threads": used, "device": "cpu", "kv_cache": True}
     extra = {"prompt_len": prompt_len, "new_tokens": new_tokens}
     return to_measurement(workload, Settings(BACKEND, "fp32", batch, threads), stop, timing, effective, extra=extra)

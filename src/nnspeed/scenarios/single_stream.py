@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..backends.base import Settings
-from ..backends.registry import get_backend
+from ..backends.registry import opened
 from ..errors import ModelError, NnspeedError, reason
 from ..measure.clock import Clock, CudaEventClock, PerfCounterClock
 from ..measure.harness import run_timed
@@ -41,8 +41,7 @@ def single_stream(
     on_sample: Callable[[int, float], None] | None = None,
 ) -> Measurement:
     """Measure one configuration: prepare the runner, time it, and return the record."""
-    runner = get_backend(settings.backend).prepare(workload, settings)
-    try:
+    with opened(workload, settings) as runner:
         batches = [runner.prepare(b) for b in workload.batches(settings.batch)]
         n = len(batches)
 
@@ -62,8 +61,6 @@ def single_stream(
         timing = run_timed(call, stop, clock, on_sample=on_sample)
         memory = runner.memory()
         effective = dict(runner.effective)
-    finally:
-        runner.close()
 
     effective["input_pool"] = n
     return to_measurement(workload, settings, stop, timing, effective, memory, budget_ms)

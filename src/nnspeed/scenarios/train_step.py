@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from ..backends.base import Settings
+from ..backends.base import Settings, torch_threads
 from ..errors import UnsupportedError
 from ..measure.harness import run_timed
 from ..measure.measurement import Measurement
@@ -21,10 +21,7 @@ def train_step(workload, batch: int, threads: int | None, stop: StopRule, lr: fl
 
     if workload.model is None:
         raise UnsupportedError("training needs a torch model; an ONNX file cannot be trained")
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads) as used:
         model = copy.deepcopy(workload.model).train()
         opt = torch.optim.SGD(model.parameters(), lr=lr)
         batches = [workload.torch_args(batch, i) for i in range(workload.pool_size)]
@@ -36,7 +33,5 @@ def train_step(workload, batch: int, threads: int | None, stop: StopRule, lr: fl
             opt.step()
 
         timing = run_timed(call, stop)
-        effective = {"precision": "fp32", "threads": torch.get_num_threads(), "device": "cpu", "optimizer": "SGD"}
-    finally:
-        torch.set_num_threads(previous)
+    effective = {"precision": "fp32", "threads": used, "device": "cpu", "optimizer": "SGD"}
     return to_measurement(workload, Settings(BACKEND, "fp32", batch, threads), stop, timing, effective)

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._optional import available
 from ..backends.base import Settings, check_hardware_precision
-from ..backends.registry import get_backend
+from ..backends.registry import opened
 from ..errors import NnspeedError
 from ..measure.environment import physical_cores
 from .context import Study
@@ -39,11 +39,8 @@ def batching_raises_throughput(s: Study) -> ClaimResult:
 
 
 def _embeddings(workload, backend: str, precision: str, batches: list[dict]) -> np.ndarray:
-    runner = get_backend(backend).prepare(workload, Settings(backend, precision, batches[0]["input_ids"].shape[0]))
-    try:
+    with opened(workload, Settings(backend, precision, batches[0]["input_ids"].shape[0])) as runner:
         return np.concatenate([runner.outputs(runner.run(runner.prepare(b)))[0] for b in batches])
-    finally:
-        runner.close()
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
