@@ -28,6 +28,7 @@ def explain(
     import torch
 
     from ..api import bench, load
+    from ..backends.base import torch_threads
     from ..explain.advice import advise
     from ..explain.layers import layer_stats, roofline
     from ..explain.peaks import profile
@@ -42,17 +43,12 @@ def explain(
         m = bench(w, backend="torch-eager", batch=batch, threads=threads, min_time=0.5, max_time=3)
         t_used = m.threads or torch.get_num_threads()
         row = min(peaks_doc["rows"], key=lambda r: abs(r["threads"] - t_used))
-        previous = torch.get_num_threads()
-        torch.set_num_threads(t_used)
-        try:
-            times, flops, nbytes, _ = layer_stats(w.model, w.torch_args(batch))
-        finally:
-            torch.set_num_threads(previous)
+        with torch_threads(t_used):
+            times, flops, nbytes = layer_stats(w.model, w.torch_args(batch))
     ops = {n: type(mod).__name__ for n, mod in w.model.named_modules()}
     layers = roofline(times, flops, nbytes, row["gemm"]["fp32"], row["triad_gbs"], ops)
     latency = m.latency_ms.p50
     overhead = max(0.0, latency - sum(times.values()))
-    order = [(n, ops[n]) for n in times]
     doc = {
         "source": w.source,
         "batch": batch,
@@ -64,8 +60,7 @@ def explain(
         "roofline_bound_ms": sum(layer.bound_ms for layer in layers),
         "peaks": {"fp32_gflops": row["gemm"]["fp32"], "bandwidth_gbs": row["triad_gbs"], "threads": row["threads"]},
         "layers": [layer.to_dict() for layer in layers],
-        "advice": advise(layers, latency, overhead, [(n, ops[n]) for n, _ in w.model.named_modules() if n in times] or order,
-                         batch, row["gemm"]),  # fmt: skip
+        "advice": advise(layers, latency, overhead, [(n, ops[n]) for n in ops if n in times], batch, row["gemm"]),
     }
     if report is not None:
         from .._files import write_text as write

@@ -50,8 +50,8 @@ def _nbytes(x) -> int:
     return 0
 
 
-def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> tuple[dict, dict, dict, float]:
-    """(time_ms per layer, flops per layer, bytes per layer, profiled ms per call)."""
+def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> tuple[dict, dict, dict]:
+    """(time_ms per layer, flops per layer, bytes per layer)."""
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function
     from torch.utils.flop_counter import FlopCounterMode
@@ -89,28 +89,25 @@ def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> tuple[dict, d
             def profiled():
                 with profile(activities=[ProfilerActivity.CPU]) as prof:
                     for _ in range(calls):
-                        with record_function("nnspeed.call"):
-                            model(*args)
+                        model(*args)
                 return prof
 
             prof = quiet(profiled)  # the profiler announces itself from C++
     finally:
         for h in handles:
             h.remove()
-    times: dict[str, float] = {}
-    total_us = 0.0
-    for evt in prof.key_averages():
-        if evt.key.startswith("nnspeed.layer::"):
-            times[evt.key.split("::", 1)[1]] = evt.cpu_time_total / calls / 1e3
-        elif evt.key == "nnspeed.call":
-            total_us = evt.cpu_time_total / calls
+    times = {
+        evt.key.split("::", 1)[1]: evt.cpu_time_total / calls / 1e3
+        for evt in prof.key_averages()
+        if evt.key.startswith("nnspeed.layer::")
+    }
     counter = FlopCounterMode(display=False, custom_mapping=_custom_mapping())
     with torch.enable_grad(), counter:
         model(*args)
     per_module = counter.get_flop_counts()
     flops = {name: int(sum(per_module.get(f"{type(model).__name__}.{name}", per_module.get(name, {})).values()))
              for name, _ in leaves}  # fmt: skip
-    return times, flops, io_bytes, total_us / 1e3
+    return times, flops, io_bytes
 
 
 def roofline(times, flops, nbytes, peak_gflops: float, peak_gbs: float, ops: dict) -> list[Layer]:
