@@ -44,7 +44,7 @@ def explain(
         t_used = m.threads or torch.get_num_threads()
         row = min(peaks_doc["rows"], key=lambda r: abs(r["threads"] - t_used))
         with torch_threads(t_used):
-            times, flops, nbytes = layer_stats(w.model, w.torch_args(batch))
+            times, flops, nbytes, recording = layer_stats(w.model, w.torch_args(batch))
     ops = {n: type(mod).__name__ for n, mod in w.model.named_modules()}
     layers = roofline(times, flops, nbytes, row["gemm"]["fp32"], row["triad_gbs"], ops)
     latency = m.latency_ms.p50
@@ -55,6 +55,7 @@ def explain(
         "threads": t_used,
         "latency_ms": latency,
         "overhead_ms": overhead,
+        "profiler_cost_ms": recording,
         "total_flops": int(sum(flops.values())),
         "params": w.params(),
         "roofline_bound_ms": sum(layer.bound_ms for layer in layers),

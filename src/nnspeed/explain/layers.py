@@ -1,7 +1,10 @@
 """Per-layer time, FLOPs and bytes of a torch model, and where each sits on the roofline.
 
 Times come from torch.profiler: every leaf module is wrapped in a ``record_function`` label
-by forward hooks, so the profiler's own clock attributes operator time to layers.  FLOPs come
+by forward hooks, so the profiler's own clock attributes operator time to layers.  Recording
+costs time inside each range (the hooks, and every operator event the profiler writes), so
+that cost is calibrated on this machine right before the profile, with probe modules of known
+event count, and taken off each layer's time.  FLOPs come
 from torch.utils.flop_counter; bytes are the layer's weights plus its input and output
 activations (what must cross the memory bus at least once).
 """
@@ -50,16 +53,24 @@ def _nbytes(x) -> int:
     return 0
 
 
-def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> tuple[dict, dict, dict]:
-    """(time_ms per layer, flops per layer, bytes per layer)."""
-    import torch
-    from torch.profiler import ProfilerActivity, profile, record_function
-    from torch.utils.flop_counter import FlopCounterMode
+class _Probe:
+    """Leaf modules for calibration: one that records no operator, one that records a few."""
 
-    from .flops import _custom_mapping
+    @staticmethod
+    def chain(kind: str, k: int = 40):
+        import torch
 
-    leaves = _leaves(model)
-    io_bytes: dict[str, int] = {}
+        class Neg(torch.nn.Module):
+            def forward(self, x):
+                return x.neg()
+
+        leaf = torch.nn.Identity if kind == "identity" else Neg
+        return torch.nn.Sequential(*[leaf() for _ in range(k)])
+
+
+def _hooked(model, leaves, io_bytes: dict):
+    from torch.profiler import record_function
+
     handles, open_ranges = [], {}
 
     def pre(name):
@@ -82,10 +93,26 @@ def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> tuple[dict, d
     for name, mod in leaves:
         handles.append(mod.register_forward_pre_hook(pre(name)))
         handles.append(mod.register_forward_hook(post(name, mod)))
+    return handles
+
+
+def _descendants(evt) -> int:
+    return sum(1 + _descendants(c) for c in evt.cpu_children)
+
+
+def _profile(model, args, calls: int) -> tuple[dict, dict]:
+    """Per layer, its profiled ranges as (ms, operator events inside) grouped by call, and bytes."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    leaves = _leaves(model)
+    io_bytes: dict[str, int] = {}
+    handles = _hooked(model, leaves, io_bytes)
     try:
         with torch.inference_mode():
             for _ in range(3):
                 model(*args)  # warm-up outside the profile
+
             def profiled():
                 with profile(activities=[ProfilerActivity.CPU]) as prof:
                     for _ in range(calls):
@@ -96,18 +123,81 @@ def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> tuple[dict, d
     finally:
         for h in handles:
             h.remove()
-    times = {
-        evt.key.split("::", 1)[1]: evt.cpu_time_total / calls / 1e3
-        for evt in prof.key_averages()
-        if evt.key.startswith("nnspeed.layer::")
-    }
+    ranges: dict[str, list] = {}
+    for evt in sorted(prof.events(), key=lambda e: e.time_range.start):
+        if evt.name.startswith("nnspeed.layer::"):
+            ranges.setdefault(evt.name.split("::", 1)[1], []).append((evt.cpu_time_total / 1e3, _descendants(evt)))
+    # a module may run several times per call (a shared ReLU): split its ranges into calls
+    per_call = {n: [v[i * (len(v) // calls):(i + 1) * (len(v) // calls)] for i in range(calls)] for n, v in ranges.items()}
+    return per_call, io_bytes
+
+
+def _median_times(per_call: dict, per_range: float = 0.0, per_event: float = 0.0) -> dict[str, float]:
+    """Each layer's median time per call, less the recording cost of its ranges and events."""
+    import statistics
+
+    return {n: statistics.median(max(0.0, sum(t - per_range - e * per_event for t, e in c)) for c in calls)
+            for n, calls in per_call.items()}  # fmt: skip
+
+
+def _plain_ms(model, args, reps: int = 300) -> float:
+    import time
+
+    import torch
+
+    with torch.inference_mode():
+        for _ in range(20):
+            model(*args)
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(reps // 5):
+                model(*args)
+            best = min(best, (time.perf_counter() - t0) / (reps // 5))
+    return best * 1e3
+
+
+def recording_cost(calls: int = 100) -> tuple[float, float]:
+    """(ms per instrumented range, ms per recorded operator event) measured on probe chains."""
+    import torch
+
+    x = torch.zeros(1)
+    costs = []
+    for kind in ("identity", "neg"):
+        chain = _Probe.chain(kind)
+        k = len(chain)
+        per_call, _ = _profile(chain, (x,), calls)
+        events = sum(e for c in per_call.values() for t, e in c[0]) / k
+        costs.append((sum(_median_times(per_call).values()) / k, events, _plain_ms(chain, (x,)) / k))
+    (r_id, _, u_id), (r_neg, n_neg, u_neg) = costs
+    per_range = max(0.0, r_id - u_id)
+    per_event = max(0.0, (r_neg - per_range - u_neg) / n_neg) if n_neg else 0.0
+    return per_range, per_event
+
+
+def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> tuple[dict, dict, dict, float]:
+    """(time_ms per layer, flops per layer, bytes per layer, recording cost taken off in ms).
+
+    Each layer's time is the median over calls of its profiled ranges, less the calibrated
+    recording cost of each range and of the operator events recorded inside it.
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from .flops import _custom_mapping
+
+    per_range, per_event = recording_cost()
+    per_call, io_bytes = _profile(model, args, calls)
+    times = _median_times(per_call, per_range, per_event)
+    removed = sum(_median_times(per_call).values()) - sum(times.values())
+    leaves = _leaves(model)
     counter = FlopCounterMode(display=False, custom_mapping=_custom_mapping())
     with torch.enable_grad(), counter:
         model(*args)
     per_module = counter.get_flop_counts()
     flops = {name: int(sum(per_module.get(f"{type(model).__name__}.{name}", per_module.get(name, {})).values()))
              for name, _ in leaves}  # fmt: skip
-    return times, flops, io_bytes
+    return times, flops, io_bytes, removed
 
 
 def roofline(times, flops, nbytes, peak_gflops: float, peak_gbs: float, ops: dict) -> list[Layer]:
