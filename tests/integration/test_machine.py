@@ -7,15 +7,20 @@ from nnspeed.explain.peaks import cache_path, theoretical_fp32
 
 def test_machine_profile_measured_cached_and_exported(cli_json, tmp_path):
     path = tmp_path / "profile.json"
-    doc = cli_json(["machine", "--refresh", "--threads", "1", "--export", str(path), "--json"])
+    out = cli_json(["machine", "--refresh", "--threads", "1", "--export", str(path), "--json"])
+    measured = out["measured"]
+    assert measured["fp32_gflops"]["1"] > 1 and measured["mem_bw_gbs"]["1"] > 0.5  # GFLOP/s and GB/s, wide bounds
+    if measured["bf16_gflops"]["1"]:
+        assert measured["bf16_over_fp32"]["1"] == measured["bf16_gflops"]["1"] / measured["fp32_gflops"]["1"]
+    assert out["fingerprint"]["machine_id"] and "theoretical" in out
+    doc = out["profile"]
     (row,) = doc["rows"]
-    assert row["threads"] == 1
-    assert row["gemm"]["fp32"] > 1 and row["triad_gbs"] > 0.5  # GFLOP/s and GB/s, wide bounds
-    assert doc["machine_id"] == doc["machine"]["machine_id"]
-    assert json.loads(path.read_text()) == doc
+    assert row["threads"] == 1 and row["gemm"]["fp32"] == measured["fp32_gflops"]["1"]
+    exported = json.loads(path.read_text())
+    assert exported["rows"] == doc["rows"] and "operators" in exported
     assert cache_path(doc["machine_id"]).exists()
     again = cli_json(["machine", "--json"])  # served from the cache: the same numbers
-    assert again["rows"] == doc["rows"]
+    assert again["profile"]["rows"] == doc["rows"]
 
 
 def test_theoretical_peak_names_its_basis():

@@ -1,0 +1,115 @@
+"""``nnspeed predict``: a model's latency before running it, and how good those predictions are."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ..errors import InputError, UnsupportedError
+from .app import app, command_line, err, out
+from .options import InputDtype, InputShape, JsonOut, StoreUrl
+
+
+def _models(threads: int, machine: Path | None, scale: float):
+    from ..predict.fit import Models
+    from ..predict.profile import from_file, operator_table
+    from ..predict.fit import total_samples
+
+    if machine is not None:
+        table = from_file(machine, threads)
+        return Models(table["samples"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"), "from": str(machine)}
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(f"operator tables at {threads} threads (once per machine)", total=total_samples(scale))
+        table, cached = operator_table(threads, scale=scale, progress=lambda: bar.advance(task))
+    return Models(table["samples"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"),
+                                      "from": "cache" if cached else "measured now"}  # fmt: skip
+
+
+@app.command()
+def predict(
+    source: str = typer.Argument(None, help="zoo:NAME?k=v or py:module:function (a torch model)"),
+    backend: str = typer.Option("torch-eager", help="runtime to predict for (torch-eager)"),
+    precision: str = typer.Option("fp32", help="numeric precision (fp32)"),
+    batch: int = typer.Option(1, help="batch size"),
+    threads: int = typer.Option(None, help="threads (default: the runtime's)"),
+    machine: Path = typer.Option(None, help="a profile from nnspeed machine --operators --export (default: this machine)"),
+    evaluate: bool = typer.Option(False, "--evaluate", help="predict and then measure held-out random architectures"),
+    models: int = typer.Option(100, "--models", help="with --evaluate: how many architectures"),
+    seed: int = typer.Option(1, help="with --evaluate: the seed the architectures are drawn from"),
+    scale: float = typer.Option(1.0, hidden=True, help="share of the full microbenchmark budget (tests)"),
+    input_shape: InputShape = None,
+    input_dtype: InputDtype = None,
+    store: StoreUrl = None,
+    json_out: JsonOut = False,
+):
+    """Predict latency from per-operator models fitted on microbenchmarks, without running the model."""
+    import torch
+
+    if backend != "torch-eager" or precision != "fp32":
+        raise UnsupportedError(f"predict models torch-eager at fp32 so far, not {backend} at {precision}; "
+                               "use --backend torch-eager --precision fp32")  # fmt: skip
+    if batch < 1 or (threads is not None and threads < 1) or models < 1 or not 0 < scale <= 1:
+        raise InputError("--batch, --threads and --models must be positive integers")
+    if evaluate == (source is not None):
+        raise InputError("give a SOURCE to predict, or --evaluate (not both)")
+    if evaluate and machine is not None:
+        raise InputError("--evaluate measures on this machine, so it uses this machine's own tables; drop --machine")
+    t = threads or torch.get_num_threads()
+    fitted, origin = _models(t, machine, scale)
+    if evaluate:
+        return _evaluate(fitted, t, models, seed, store, json_out)
+    from ..api import load
+    from ..predict.predictor import predict_trace
+    from ..predict.trace import trace_model
+
+    w = load(source, **{k: v for k, v in {"input_shape": input_shape, "input_dtype": input_dtype}.items() if v})
+    if w.model is None:
+        raise UnsupportedError(f"{source} is an ONNX file; predict needs a torch model (zoo: or py:)")
+    p = predict_trace(fitted, trace_model(w.model, w.torch_args(batch)), t)
+    doc = {"source": w.source, "backend": backend, "precision": precision, "batch": batch, "threads": t,
+           "predicted_ms": p.latency_ms, "by_op": p.by_op, "unmodelled": p.unmodelled, "profile": origin}  # fmt: skip
+    if json_out:
+        out.print_json(json.dumps(doc))
+        return
+    tab = Table(title=f"{w.source}: predicted {p.latency_ms:.3f} ms per call (batch {batch}, {t} threads, "
+                      f"operator tables: {origin['from']})", title_justify="left", header_style="bold")  # fmt: skip
+    for c in ("operator", "calls", "ms", "share"):
+        tab.add_column(c, justify="left" if c == "operator" else "right")
+    for op, row in p.by_op.items():
+        tab.add_row(op, str(row["count"]), f"{row['ms']:.4f}", f"{100 * row['ms'] / p.latency_ms:.0f}%")
+    out.print(tab)
+    if p.unmodelled:
+        err.print("no latency model for " + ", ".join(f"{k} ×{v}" for k, v in p.unmodelled.items())
+                  + ": priced as plain calls, so the prediction is a lower bound there", highlight=False)  # fmt: skip
+
+
+def _evaluate(fitted, threads: int, n: int, seed: int, store, json_out: bool):
+    from rich.progress import Progress
+
+    from ..predict.evaluate import evaluate
+    from ..store.store import Store
+
+    db = Store(store)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(f"predicting, then measuring {n} held-out architectures", total=n)
+        summary, measurements = evaluate(fitted, threads, n, seed, on_model=lambda i, row: bar.advance(task))
+    summary["threads"] = threads
+    summary["seed"] = seed
+    summary["run_id"] = db.save_run("predict-eval", command_line(), measurements, {"predict_eval": summary})
+    if json_out:
+        out.print_json(json.dumps(summary))
+        return
+    tab = Table(title=f"prediction error on {n} held-out architectures ({threads} threads)", title_justify="left",
+                header_style="bold")  # fmt: skip
+    for c in ("family", "models", "within ±10%", "mean error"):
+        tab.add_column(c, justify="left" if c == "family" else "right")
+    for fam, row in summary["per_family"].items():
+        tab.add_row(fam, str(row["n"]), f"{100 * row['within_10pct']:.0f}%", f"{100 * row['mean_error']:+.1f}%")
+    out.print(tab)
+    out.print(f"within ±5%: {100 * summary['within_5pct']:.0f}%   within ±10%: {100 * summary['within_10pct']:.0f}%   "
+              f"RMSPE: {100 * summary['rmspe']:.1f}%   (stored as run {summary['run_id']})", highlight=False)  # fmt: skip

@@ -1,0 +1,166 @@
+"""Microbenchmarks of every operator family on this machine, and the latency models fitted to them.
+
+A multi-feature family's model is a Gaussian process on log features predicting log latency
+(an anisotropic RBF kernel plus white noise for the timing noise): smooth between samples,
+and its own uncertainty says where the next sample helps most.  Samples are stored as
+(params, ms), so a profile is a plain JSON file that travels between machines; models are
+refitted from it when loaded (seconds for a few hundred points).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backends.base import torch_threads
+from ..measure.harness import run_timed
+from ..measure.stoprule import StopRule
+from .kernels import Family, families
+
+KERNEL_STOP = StopRule(min_time=0.04, max_time=0.3, min_iters=10, ci_rel=0.03)
+FIRST_SHARE = 0.5  # of a family's budget sampled at random; the rest where the model is least sure
+CANDIDATES = 600
+ROUND = 20  # samples added between refits while sampling adaptively
+
+
+def time_ms(fn, args, stop: StopRule = KERNEL_STOP) -> float:
+    import torch
+
+    with torch.inference_mode():
+        timing = run_timed(lambda i: fn(*args), stop)
+    return float(np.median(timing.samples_s)) * 1e3
+
+
+def _draw(fam: Family, rng, n: int) -> list[dict]:
+    out, tries = [], 0
+    while len(out) < n and tries < 200 * n:
+        tries += 1
+        p = fam.sample(rng)
+        if p is not None:
+            out.append(p)
+    return out
+
+
+def _measure(fam: Family, p: dict) -> float:
+    fn, args = fam.build(p)
+    return time_ms(fn, args)
+
+
+def _curve_samples(fam: Family, rng, budget: int, progress) -> list:
+    """Bisect, in log size, the interval whose latency changes most, until the budget is spent."""
+    lo, hi = 0.0, math.log(2**22)
+    pts = {}
+    for x in np.linspace(lo, hi, min(6, budget)):
+        p = {"numel": int(round(math.exp(x)))}
+        pts[p["numel"]] = _measure(fam, p)
+        progress()
+    while len(pts) < budget:
+        xs = sorted(pts)
+        gaps = [(abs(math.log(pts[b]) - math.log(pts[a])) + 1e-3 * math.log(b / a), a, b) for a, b in zip(xs, xs[1:]) if b - a > 1]
+        if not gaps:
+            break
+        _, a, b = max(gaps)
+        mid = int(round(math.sqrt(a * b)))
+        pts[mid] = _measure(fam, {"numel": mid})
+        progress()
+    return [[{"numel": k}, v] for k, v in sorted(pts.items())]
+
+
+def _forest_samples(fam: Family, rng, budget: int, progress) -> list:
+    """Random shapes first, then those where the model fitted so far is least sure."""
+    samples = []
+    for p in _draw(fam, rng, max(8, int(budget * FIRST_SHARE))):
+        samples.append([p, _measure(fam, p)])
+        progress()
+    while len(samples) < budget:
+        model = Surface(fam, samples, restarts=0)
+        cands = _draw(fam, rng, CANDIDATES)
+        if not cands:
+            break
+        _, std = model.predict_log([fam.features(p) for p in cands])
+        for i in np.argsort(-std)[: min(ROUND, budget - len(samples))]:
+            samples.append([cands[i], _measure(fam, cands[i])])
+            progress()
+    return samples
+
+
+def measure_kernels(threads: int, scale: float = 1.0, seed: int = 0, progress=lambda: None) -> dict:
+    """Every family's samples at this thread count: {family: [[params, ms], ...]}."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    with torch_threads(threads):
+        for name, fam in families().items():
+            budget = max(1 if fam.kind == "constant" else 4, int(round(fam.budget * scale)))
+            if fam.kind == "constant":
+                out[name] = [[{}, _measure(fam, {})]]
+                progress()
+            elif fam.kind == "curve":
+                out[name] = _curve_samples(fam, rng, budget, progress)
+            else:
+                out[name] = _forest_samples(fam, rng, budget, progress)
+    return out
+
+
+def total_samples(scale: float = 1.0) -> int:
+    return sum(1 if f.kind == "constant" else max(4, int(round(f.budget * scale))) for f in families().values())
+
+
+class Surface:
+    """log latency over a family's log features: a Gaussian process with per-feature length scales."""
+
+    def __init__(self, fam: Family, samples: list, restarts: int = 2):
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import RBF, WhiteKernel
+        from sklearn.gaussian_process.kernels import ConstantKernel as C
+
+        X = np.array([fam.features(p) for p, _ in samples], dtype=float)
+        y = np.log([max(ms, 1e-6) for _, ms in samples])
+        self.mu, self.sd = X.mean(axis=0), X.std(axis=0) + 1e-9
+        kernel = C(1.0) * RBF(np.ones(X.shape[1]), (1e-2, 1e3)) + WhiteKernel(1e-3, (1e-6, 1e-1))
+        self.gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=restarts, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.gp.fit((X - self.mu) / self.sd, y)
+
+    def predict_log(self, rows) -> tuple[np.ndarray, np.ndarray]:
+        X = (np.array(rows, dtype=float) - self.mu) / self.sd
+        return self.gp.predict(X, return_std=True)
+
+
+class Models:
+    """Latency models for one thread count, fitted from a profile's samples."""
+
+    def __init__(self, samples: dict):
+        self.fams = families()
+        self.samples = samples
+        self._forests: dict = {}
+        self._curves: dict = {}
+        self.const = {k: v[0][1] for k, v in samples.items() if self.fams[k].kind == "constant" and v}
+        for name, s in samples.items():
+            kind = self.fams[name].kind if name in self.fams else None
+            if kind == "curve" and s:
+                xs = np.log([max(p["numel"], 1) for p, _ in s])
+                self._curves[name] = (xs, np.log([ms for _, ms in s]))
+
+    def module_ms(self) -> float:
+        return self.const["module"]
+
+    def container_ms(self) -> float:
+        return max(0.0, (self.const["container"] - self.const["module"]) / 2)
+
+    def curve(self, name: str, numel: int) -> float:
+        xs, ys = self._curves[name]
+        x = math.log(max(numel, 1))
+        if x > xs[-1]:  # beyond the sampled sizes: latency grows in proportion to size
+            return float(math.exp(ys[-1] + (x - xs[-1])))
+        return float(math.exp(np.interp(x, xs, ys)))
+
+    def forest(self, name: str, params: dict) -> float:
+        if name not in self._forests:
+            self._forests[name] = Surface(self.fams[name], self.samples[name])
+        mean, _ = self._forests[name].predict_log([self.fams[name].features(params)])
+        return float(math.exp(mean[0]))

@@ -1,0 +1,123 @@
+"""A model's latency from its traced calls and this machine's operator models, without running it.
+
+Eager PyTorch fuses nothing, so the prediction is the sum of its calls: each leaf module from
+its family's model (module call cost included, since the microbenchmarks call modules), each
+torch function outside a leaf from the function families, the Python cost of every container
+call, and what the harness wraps around one call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .fit import Models
+from .kernels import l2_bytes
+from .trace import Call, Trace
+
+ACTIVATIONS = {"ReLU": "ReLU", "GELU": "GELU", "SiLU": "SiLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh",
+               "Hardswish": "Hardswish", "relu": "ReLU", "gelu": "GELU", "silu": "SiLU", "sigmoid": "Sigmoid",
+               "tanh": "Tanh", "hardswish": "Hardswish"}  # fmt: skip
+BINARY = {"add", "__add__", "__iadd__", "add_", "__radd__", "mul", "__mul__", "__imul__", "mul_", "__rmul__", "sub",
+          "__sub__", "__rsub__", "div", "__truediv__", "__itruediv__", "where", "maximum", "minimum"}  # fmt: skip
+VIEWS = {"view", "reshape", "transpose", "permute", "flatten", "unsqueeze", "squeeze", "t", "expand", "__getitem__",
+         "chunk", "split", "contiguous", "detach", "unbind", "view_as", "expand_as", "unflatten", "narrow"}  # fmt: skip
+COPIES = {"contiguous", "reshape", "flatten"}  # copy only when their input is not contiguous
+REDUCTIONS = {"mean", "sum", "amax", "max", "min", "norm"}
+
+
+def _numel(shape) -> int:
+    return math.prod(shape) if shape else 1
+
+
+@dataclass
+class Prediction:
+    latency_ms: float
+    by_op: dict  # op -> {"count", "ms"}
+    unmodelled: dict = field(default_factory=dict)  # op -> count
+
+    def to_dict(self) -> dict:
+        return {"latency_ms": self.latency_ms, "by_op": self.by_op, "unmodelled": self.unmodelled}
+
+
+def _module_cost(m: Models, c: Call, cold: int) -> float | None:
+    a = c.attrs
+    x = c.shapes[0] if c.shapes else ()
+    op = c.op
+    if op == "Linear":
+        k = a["in_features"]
+        return m.forest("Linear", {"m": max(1, _numel(x) // k), "k": k, "n": a["out_features"], "rows3d": int(len(x) >= 3),
+                                   "cold": cold})
+    if op == "Conv2d" and len(x) == 4 and (a.get("dilation") in (None, [1, 1])):
+        k = a["kernel_size"][0]
+        return m.forest("Conv2d", {"n": x[0], "cin": x[1], "h": x[2], "w": x[3], "cout": a["out_channels"], "k": k,
+                                   "stride": a["stride"][0], "groups": a.get("groups", 1), "cold": cold})  # fmt: skip
+    if op in ("BatchNorm2d", "BatchNorm1d") and len(x) >= 2:
+        return m.forest("BatchNorm2d", {"n": x[0], "c": x[1], "hw": max(1, _numel(x[2:]))})
+    if op in ("LayerNorm", "Softmax") and x:
+        d = _numel(a["normalized_shape"]) if op == "LayerNorm" else x[-1]
+        return m.forest(op, {"rows": max(1, _numel(x) // d), "d": d})
+    if op in ("MaxPool2d", "AvgPool2d") and len(x) == 4:
+        k = a["kernel_size"] if isinstance(a["kernel_size"], int) else a["kernel_size"][0]
+        s = a.get("stride") or k
+        s = s if isinstance(s, int) else s[0]
+        return m.forest(op, {"nc": x[0] * x[1], "h": int(round(math.sqrt(x[2] * x[3]))), "k": k, "stride": s})
+    if op == "AdaptiveAvgPool2d":
+        return m.curve("AdaptiveAvgPool2d", _numel(x))
+    if op in ACTIVATIONS:
+        return m.curve(f"act:{ACTIVATIONS[op]}", _numel(x))
+    if op in ("Dropout", "Identity"):
+        return m.module_ms()
+    if op == "Flatten":
+        return m.module_ms() + m.const["fn:view"]
+    return None
+
+
+def _function_cost(m: Models, c: Call) -> float | None:
+    op, shapes = c.op, c.shapes
+    out = c.out_shapes[0] if c.out_shapes else (shapes[0] if shapes else ())
+    above_fn = m.module_ms() - m.const["fn:view"]  # what a module call costs beyond a function call
+    if op in BINARY:
+        return m.curve("fn:binary", _numel(out))
+    if op in VIEWS:
+        if op in COPIES and not c.attrs.get("contiguous", True):
+            return m.curve("fn:copy", _numel(shapes[0]))
+        return m.const["fn:view"]
+    if op == "scaled_dot_product_attention" and len(shapes) >= 3:
+        q = shapes[0]
+        return m.forest("fn:sdpa", {"bh": max(1, _numel(q[:-2])), "s": q[-2], "dh": q[-1]})
+    if op in ("matmul", "bmm", "__matmul__") and len(shapes) >= 2 and len(shapes[0]) >= 2 and len(shapes[1]) >= 2:
+        a, b = shapes[0], shapes[1]
+        return m.forest("fn:matmul", {"b": max(1, _numel(a[:-2])), "m": a[-2], "k": a[-1], "n": b[-1]})
+    if op in ("softmax", "log_softmax") and shapes:
+        x = shapes[0]
+        return max(m.const["fn:view"], m.forest("Softmax", {"rows": max(1, _numel(x) // x[-1]), "d": x[-1]}) - above_fn)
+    if op == "layer_norm" and shapes:
+        x = shapes[0]
+        return max(m.const["fn:view"], m.forest("LayerNorm", {"rows": max(1, _numel(x) // x[-1]), "d": x[-1]}) - above_fn)
+    if op in ACTIVATIONS and shapes:
+        return max(m.const["fn:view"], m.curve(f"act:{ACTIVATIONS[op]}", _numel(shapes[0])) - above_fn)
+    if op in REDUCTIONS and shapes:
+        return m.curve("fn:reduce", _numel(shapes[0]))
+    if op == "dropout":
+        return m.const["fn:view"]
+    return None
+
+
+def predict_trace(m: Models, t: Trace, threads: int) -> Prediction:
+    """The sum of the trace's calls; weights read from beyond L2 when the model's weights
+    outgrow the L2 caches of the cores it runs on."""
+    cold = int(t.param_bytes > l2_bytes() * threads)
+    by_op: dict[str, dict] = {}
+    unmodelled: dict[str, int] = {}
+    total = max(0.0, m.const["runner"] - m.module_ms()) + t.containers * m.container_ms()
+    for c in t.calls:
+        ms = _module_cost(m, c, cold) if c.kind == "module" else _function_cost(m, c)
+        if ms is None:  # no model for it: priced as a plain call, and reported
+            unmodelled[c.op] = unmodelled.get(c.op, 0) + 1
+            ms = m.module_ms() if c.kind == "module" else m.const["fn:view"]
+        row = by_op.setdefault(c.op, {"count": 0, "ms": 0.0})
+        row["count"] += 1
+        row["ms"] += ms
+        total += ms
+    return Prediction(total, dict(sorted(by_op.items(), key=lambda kv: -kv[1]["ms"])), unmodelled)

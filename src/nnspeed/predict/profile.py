@@ -1,0 +1,67 @@
+"""Operator tables (microbenchmark samples) per machine and thread count: measured once, cached
+by machine fingerprint, and carried to other machines inside ``nnspeed machine --export`` files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .._files import cache_dir, write_text
+from ..errors import InputError
+from ..measure.environment import fingerprint
+from .fit import measure_kernels
+from .kernels import families
+
+OPERATORS_VERSION = 1
+
+
+def cache_path(machine_id: str, threads: int) -> Path:
+    return cache_dir("machines") / f"{machine_id}-operators-t{threads}.json"
+
+
+def _valid(doc: dict) -> bool:
+    return doc.get("version") == OPERATORS_VERSION and set(families()) <= set(doc.get("samples", {}))
+
+
+def operator_table(threads: int, refresh: bool = False, scale: float = 1.0, progress=lambda: None) -> tuple[dict, bool]:
+    """This machine's table at this thread count from the cache, or measured now: (doc, cached)."""
+    env = fingerprint()
+    path = cache_path(env["machine_id"], threads)
+    if path.exists() and not refresh:
+        doc = json.loads(path.read_text())
+        if _valid(doc) and doc.get("scale", 1.0) >= scale:
+            return doc, True
+    samples = measure_kernels(threads, scale, progress=progress)
+    doc = {"version": OPERATORS_VERSION, "machine_id": env["machine_id"], "threads": threads, "scale": scale,
+           "cpu": env.get("cpu"), "torch": env.get("torch"), "samples": samples}  # fmt: skip
+    write_text(path, json.dumps(doc))
+    return doc, False
+
+
+def cached_tables() -> dict[str, dict]:
+    """Every table cached for this machine, keyed by thread count (as text, as JSON keys are)."""
+    mid = fingerprint()["machine_id"]
+    out = {}
+    for p in sorted(cache_dir("machines").glob(f"{mid}-operators-t*.json")):
+        doc = json.loads(p.read_text())
+        if _valid(doc):
+            out[str(doc["threads"])] = doc
+    return out
+
+
+def from_file(path: Path, threads: int) -> dict:
+    """The table for ``threads`` from an exported machine profile."""
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(f"cannot read the machine profile {path} ({e}); give a file written by nnspeed machine --export") from None
+    tables = doc.get("operators") if isinstance(doc, dict) else None
+    if not tables:
+        raise InputError(f"{path} holds no operator tables; on that machine run nnspeed machine --operators --export FILE")
+    table = tables.get(str(threads))
+    if table is None or not _valid(table):
+        have = ", ".join(sorted(tables)) or "none"
+        raise InputError(f"{path} has operator tables for threads {have}, not {threads}; "
+                         f"run nnspeed machine --operators --threads {threads} --export FILE on that machine")  # fmt: skip
+    return table
