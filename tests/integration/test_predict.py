@@ -19,7 +19,7 @@ def test_trace_runs_on_meta_and_sees_modules_and_functions():
     assert t.device == "meta" and t.containers == 1
     assert t.counts() == {"Linear": 5, "ReLU": 4, "Softmax": 1}
     linear = next(c for c in t.calls if c.op == "Linear")
-    assert linear.shapes == [(4, 64)] and linear.attrs["in_features"] == 64
+    assert linear.shapes == [(4, 100)] and linear.attrs["in_features"] == 100
     arch, model, args = draw(3, seed=5)[2]
     assert arch["family"] == "transformer"
     counts = trace_model(model, args).counts()

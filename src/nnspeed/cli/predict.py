@@ -14,19 +14,19 @@ from .options import InputDtype, InputShape, JsonOut, StoreUrl
 
 
 def _models(threads: int, machine: Path | None, scale: float):
-    from ..predict.fit import Models
+    from ..predict.compose import chain_count
+    from ..predict.fit import Models, total_samples
     from ..predict.profile import from_file, operator_table
-    from ..predict.fit import total_samples
 
     if machine is not None:
         table = from_file(machine, threads)
-        return Models(table["samples"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"), "from": str(machine)}
+        return Models(table["samples"], table["chains"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"), "from": str(machine)}
     from rich.progress import Progress
 
     with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(f"operator tables at {threads} threads (once per machine)", total=total_samples(scale))
+        task = bar.add_task(f"operator tables at {threads} threads (once per machine)", total=total_samples(scale) + chain_count(scale))
         table, cached = operator_table(threads, scale=scale, progress=lambda: bar.advance(task))
-    return Models(table["samples"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"),
+    return Models(table["samples"], table["chains"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"),
                                       "from": "cache" if cached else "measured now"}  # fmt: skip
 
 

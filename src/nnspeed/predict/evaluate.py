@@ -17,9 +17,9 @@ EVAL_STOP = StopRule(min_time=0.3, max_time=1.0, ci_rel=0.02)
 
 def evaluate(models: Models, threads: int, n: int, seed: int = 1, on_model=lambda i, row: None):
     """(summary dict per the JSON contract, the measurements); errors are (predicted − measured) / measured."""
+    from ..api import workload_from_module
     from ..backends.base import Settings
     from ..scenarios.single_stream import single_stream
-    from ..api import workload_from_module
 
     rows, measurements = [], []
     for i, (arch, model, args) in enumerate(draw(n, seed)):

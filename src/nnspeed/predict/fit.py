@@ -134,8 +134,11 @@ class Surface:
 class Models:
     """Latency models for one thread count, fitted from a profile's samples."""
 
-    def __init__(self, samples: dict):
+    def __init__(self, samples: dict, chains: list | None = None):
+        from .compose import fit_penalties
+
         self.fams = families()
+        self.chains = chains or []
         self.samples = samples
         self._forests: dict = {}
         self._curves: dict = {}
@@ -145,6 +148,7 @@ class Models:
             if kind == "curve" and s:
                 xs = np.log([max(p["numel"], 1) for p, _ in s])
                 self._curves[name] = (xs, np.log([ms for _, ms in s]))
+        self.penalties = fit_penalties(self.chains)
 
     def module_ms(self) -> float:
         return self.const["module"]

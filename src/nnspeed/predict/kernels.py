@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-
 # The largest single kernel sampled (FLOPs): about 2-3 ms at one core's fp32 rate.
 MAX_FLOPS = 6e8
 MAX_NUMEL = 2**22

@@ -104,18 +104,32 @@ def _function_cost(m: Models, c: Call) -> float | None:
     return None
 
 
-def predict_trace(m: Models, t: Trace, threads: int) -> Prediction:
+def predict_trace(m: Models, t: Trace, threads: int, whole_call: bool = True) -> Prediction:
     """The sum of the trace's calls; weights read from beyond L2 when the model's weights
-    outgrow the L2 caches of the cores it runs on."""
+    outgrow the L2 caches of the cores it runs on.  ``whole_call`` adds what the harness wraps
+    around a call and each call's in-sequence cost (fitted on operator chains); without it,
+    the plain sum of the parts."""
+    from .compose import category
+
     cold = int(t.param_bytes > l2_bytes() * threads)
     by_op: dict[str, dict] = {}
     unmodelled: dict[str, int] = {}
-    total = max(0.0, m.const["runner"] - m.module_ms()) + t.containers * m.container_ms()
+    total = t.containers * m.container_ms()
+    if whole_call:
+        total += max(0.0, m.const["runner"] - m.module_ms())
+    previous = None
     for c in t.calls:
         ms = _module_cost(m, c, cold) if c.kind == "module" else _function_cost(m, c)
         if ms is None:  # no model for it: priced as a plain call, and reported
             unmodelled[c.op] = unmodelled.get(c.op, 0) + 1
             ms = m.module_ms() if c.kind == "module" else m.const["fn:view"]
+        cat = category(c.op)
+        if whole_call:
+            ms += m.penalties.get(cat, 0.0)
+            if previous == "gemm" and cat not in ("gemm", "view"):
+                ms += m.penalties.get("after_gemm", 0.0)
+        if cat != "view":
+            previous = cat
         row = by_op.setdefault(c.op, {"count": 0, "ms": 0.0})
         row["count"] += 1
         row["ms"] += ms
