@@ -7,7 +7,7 @@ the fitted trees disagree most).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 # The largest single kernel sampled (FLOPs): about 2-3 ms at one core's fp32 rate.
@@ -65,7 +65,7 @@ class Family:
     sample: Callable  # rng -> params, or None when outside the space
     build: Callable  # params -> (fn, args)
     features: Callable  # params -> list[float]
-    notes: dict = field(default_factory=dict)
+    in_sequence: bool = False  # timed right after a different kernel (see fit._Neighbour)
 
 
 # ----------------------------------------------------------------- builders
@@ -221,7 +221,7 @@ def families() -> dict[str, Family]:
 
     fams = [
         Family("Linear", "forest", 300, _linear_sample, _linear_build, _linear_features),
-        Family("Conv2d", "forest", 300, _conv_sample, _conv_build, _conv_features),
+        Family("Conv2d", "forest", 300, _conv_sample, _conv_build, _conv_features, in_sequence=True),
         Family("BatchNorm2d", "forest", 30, _bn_sample,
                _module(lambda p: nn.BatchNorm2d(p["c"]), lambda p: (p["n"], p["c"], p["hw"], 1)),
                lambda p: [_log(p["n"] * p["c"] * p["hw"]), _log(p["c"])]),

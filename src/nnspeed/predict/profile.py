@@ -14,7 +14,7 @@ from .compose import chain_count, measure_chains
 from .fit import Models, measure_kernels
 from .kernels import families
 
-OPERATORS_VERSION = 1
+OPERATORS_VERSION = 2
 
 
 def cache_path(machine_id: str, threads: int) -> Path:
