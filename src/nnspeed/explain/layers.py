@@ -14,11 +14,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .._silence import quiet
+from ..measure.harness import call_ms
+from ..measure.stoprule import StopRule
 
 # A layer whose roofline bound is under this share of its measured time is limited by
 # per-call overhead (dispatch, launches, Python), not by compute or memory.
 OVERHEAD_EFFICIENCY = 0.10
 PROFILE_CALLS = 20
+PLAIN_STOP = StopRule(min_time=0.05, max_time=0.3, ci_rel=0.02)
 
 
 @dataclass
@@ -53,19 +56,16 @@ def _nbytes(x) -> int:
     return 0
 
 
-class _Probe:
-    """Leaf modules for calibration: one that records no operator, one that records a few."""
+def _probe_chain(kind: str, k: int = 40):
+    """Leaf modules for calibration: Identity records no operator, Neg records a few."""
+    import torch
 
-    @staticmethod
-    def chain(kind: str, k: int = 40):
-        import torch
+    class Neg(torch.nn.Module):
+        def forward(self, x):
+            return x.neg()
 
-        class Neg(torch.nn.Module):
-            def forward(self, x):
-                return x.neg()
-
-        leaf = torch.nn.Identity if kind == "identity" else Neg
-        return torch.nn.Sequential(*[leaf() for _ in range(k)])
+    leaf = torch.nn.Identity if kind == "identity" else Neg
+    return torch.nn.Sequential(*[leaf() for _ in range(k)])
 
 
 def _hooked(model, leaves, io_bytes: dict):
@@ -140,21 +140,13 @@ def _median_times(per_call: dict, per_range: float = 0.0, per_event: float = 0.0
             for n, calls in per_call.items()}  # fmt: skip
 
 
-def _plain_ms(model, args, reps: int = 300) -> float:
-    import time
-
+def _plain_ms(model, args) -> float:
+    """The best unprofiled, unhooked call of ``model``, timed by the core harness."""
+    import numpy as np
     import torch
 
     with torch.inference_mode():
-        for _ in range(20):
-            model(*args)
-        best = float("inf")
-        for _ in range(5):
-            t0 = time.perf_counter()
-            for _ in range(reps // 5):
-                model(*args)
-            best = min(best, (time.perf_counter() - t0) / (reps // 5))
-    return best * 1e3
+        return call_ms(lambda: model(*args), PLAIN_STOP, np.min)
 
 
 def recording_cost(calls: int = 100) -> tuple[float, float]:
@@ -164,7 +156,7 @@ def recording_cost(calls: int = 100) -> tuple[float, float]:
     x = torch.zeros(1)
     costs = []
     for kind in ("identity", "neg"):
-        chain = _Probe.chain(kind)
+        chain = _probe_chain(kind)
         k = len(chain)
         per_call, _ = _profile(chain, (x,), calls)
         events = sum(e for c in per_call.values() for t, e in c[0]) / k

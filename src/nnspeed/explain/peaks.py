@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from .._files import cache_dir, write_text
 from ..backends.base import torch_threads
 from ..measure.environment import cpu_flags, fingerprint, physical_cores
-from ..measure.harness import run_timed
+from ..measure.harness import call_ms
 from ..measure.stoprule import StopRule
 
 # Square GEMMs this size keep every core busy and sit in no cache level.
@@ -19,10 +21,6 @@ GEMM_N = 1024
 TRIAD_N = 32 * 2**20
 STOP = StopRule(min_time=0.3, max_time=1.5, ci_rel=0.02)
 PROFILE_VERSION = 1
-
-
-def _timed_ms(call) -> float:
-    return float(run_timed(lambda i: call(), STOP).samples_s.min()) * 1e3  # best call: the achievable rate
 
 
 def gemm_rate(precision: str, threads: int, n: int = GEMM_N) -> float:
@@ -38,7 +36,7 @@ def gemm_rate(precision: str, threads: int, n: int = GEMM_N) -> float:
             dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
             a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
             fn = lambda: torch.mm(a, b)  # noqa: E731
-        ms = _timed_ms(fn)
+        ms = call_ms(fn, STOP, np.min)  # best call: the achievable rate
     return 2 * n**3 / (ms * 1e-3) / 1e9
 
 
@@ -48,7 +46,7 @@ def triad_bandwidth(threads: int, n: int = TRIAD_N) -> float:
 
     with torch_threads(threads):
         a, b, c = torch.empty(n), torch.rand(n), torch.rand(n)
-        ms = _timed_ms(lambda: torch.add(b, c, alpha=3.0, out=a))
+        ms = call_ms(lambda: torch.add(b, c, alpha=3.0, out=a), STOP, np.min)
     return 3 * 4 * n / (ms * 1e-3) / 1e9
 
 

@@ -9,6 +9,9 @@ import math
 
 import numpy as np
 
+from ..explain.flops import count_flops
+from .kernels import conv_out
+
 ACTS = ["relu", "gelu", "silu", "tanh"]
 # Each model stays under this many FLOPs per call so that measuring 100 of them takes minutes.
 MAX_MODEL_FLOPS = 1.5e9
@@ -57,7 +60,7 @@ def cnn(rng) -> tuple[dict, object, tuple]:
         layers.append(nn.Conv2d(c, cout, k, stride, k // 2, groups=c if depthwise else 1, bias=not bn))
         layers += [nn.BatchNorm2d(cout)] if bn else []
         layers.append(_act(act))
-        h = (h + 2 * (k // 2) - k) // stride + 1
+        h = conv_out(h, k, stride)
         if rng.random() < 0.4 and h >= 4:
             layers.append(nn.MaxPool2d(2))
             h //= 2
@@ -69,30 +72,27 @@ def cnn(rng) -> tuple[dict, object, tuple]:
     return arch, nn.Sequential(*layers), (torch.randn(batch, 3, res, res),)
 
 
-class Block:
+def _block(dim: int, heads: int, ratio: int, act: str):
     """A pre-norm transformer block: attention through scaled_dot_product_attention, then an MLP."""
+    import torch.nn.functional as F
+    from torch import nn
 
-    @staticmethod
-    def build(dim: int, heads: int, ratio: int, act: str):
-        import torch.nn.functional as F
-        from torch import nn
+    class TransformerBlock(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.heads = heads
+            self.norm1, self.qkv, self.proj = nn.LayerNorm(dim), nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+            self.norm2 = nn.LayerNorm(dim)
+            self.mlp = nn.Sequential(nn.Linear(dim, ratio * dim), _act(act), nn.Linear(ratio * dim, dim))
 
-        class TransformerBlock(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.heads = heads
-                self.norm1, self.qkv, self.proj = nn.LayerNorm(dim), nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
-                self.norm2 = nn.LayerNorm(dim)
-                self.mlp = nn.Sequential(nn.Linear(dim, ratio * dim), _act(act), nn.Linear(ratio * dim, dim))
+        def forward(self, x):
+            b, s, d = x.shape
+            q, k, v = self.qkv(self.norm1(x)).view(b, s, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+            y = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, s, d)
+            x = x + self.proj(y)
+            return x + self.mlp(self.norm2(x))
 
-            def forward(self, x):
-                b, s, d = x.shape
-                q, k, v = self.qkv(self.norm1(x)).view(b, s, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-                y = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, s, d)
-                x = x + self.proj(y)
-                return x + self.mlp(self.norm2(x))
-
-        return TransformerBlock()
+    return TransformerBlock()
 
 
 def transformer(rng) -> tuple[dict, object, tuple]:
@@ -103,20 +103,10 @@ def transformer(rng) -> tuple[dict, object, tuple]:
     dim = heads * int(rng.choice([16, 32, 48, 64]))
     depth, ratio, act = int(rng.integers(1, 4)), int(rng.choice([2, 4])), str(rng.choice(["gelu", "relu"]))
     seq, batch = _width(rng, 8, 128, 4), int(2 ** rng.integers(0, 3))
-    model = nn.Sequential(*[Block.build(dim, heads, ratio, act) for _ in range(depth)])
+    model = nn.Sequential(*[_block(dim, heads, ratio, act) for _ in range(depth)])
     arch = {"family": "transformer", "batch": batch, "seq": seq, "dim": dim, "heads": heads, "depth": depth,
             "mlp_ratio": ratio, "act": act}  # fmt: skip
     return arch, model, (torch.randn(batch, seq, dim),)
-
-
-def flops(model, args) -> int:
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    with torch.inference_mode(), counter:
-        model(*args)
-    return counter.get_total_flops()
 
 
 def draw(n: int, seed: int = 1) -> list[tuple[dict, object, tuple]]:
@@ -126,7 +116,7 @@ def draw(n: int, seed: int = 1) -> list[tuple[dict, object, tuple]]:
     out = []
     while len(out) < n:
         arch, model, args = makers[len(out) % 3](rng)
-        f = flops(model, args)
+        f = count_flops(model, args)
         if f <= MAX_MODEL_FLOPS:
             arch["flops"] = f
             out.append((arch, model.eval(), args))

@@ -33,23 +33,33 @@ def category(op: str) -> str:
     return "elementwise"
 
 
-class Chain:
-    @staticmethod
-    def build(steps: list):
-        from torch import nn
+def walk(calls):
+    """Each call with its category, and whether it directly follows a GEMM-class call (views
+    in between do not count): the order the in-sequence costs are fitted and applied in."""
+    previous = None
+    for c in calls:
+        cat = category(c.op)
+        yield c, cat, previous == "gemm" and cat not in ("gemm", "view")
+        if cat != "view":
+            previous = cat
 
-        class OpChain(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.mods = nn.ModuleList([s for s in steps if isinstance(s, nn.Module)])
-                self.steps = steps
 
-            def forward(self, x):
-                for s in self.steps:
-                    x = s(x)
-                return x
+def _chain(steps: list):
+    """Modules and plain functions called one after the other."""
+    from torch import nn
 
-        return OpChain().eval()
+    class OpChain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mods = nn.ModuleList([s for s in steps if isinstance(s, nn.Module)])
+            self.steps = steps
+
+        def forward(self, x):
+            for s in self.steps:
+                x = s(x)
+            return x
+
+    return OpChain().eval()
 
 
 def _act(rng):
@@ -78,7 +88,7 @@ def _vector_chain(rng):
             steps.append(lambda x: x + x)
         else:
             steps.append(nn.Softmax(dim=-1))
-    return Chain.build(steps), (torch.randn(*shape),)
+    return _chain(steps), (torch.randn(*shape),)
 
 
 def _image_chain(rng):
@@ -100,7 +110,7 @@ def _image_chain(rng):
         elif h >= 4:
             steps.append(nn.MaxPool2d(2) if rng.random() < 0.7 else nn.AvgPool2d(2))
             h //= 2
-    return Chain.build(steps), (torch.randn(*shape),)
+    return _chain(steps), (torch.randn(*shape),)
 
 
 def _attention_chain(rng):
@@ -110,15 +120,17 @@ def _attention_chain(rng):
 
     b, s, heads = int(rng.integers(1, 5)), int(rng.integers(4, 129)), int(rng.choice([1, 2, 4]))
     d = heads * int(8 * rng.integers(1, 9))
-    qkv, proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
 
-    def attend(x):
-        q, k, v = qkv(x).view(b, s, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
-        return x + proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, s, d))
+    class Attend(nn.Module):  # a module, so the meta-device copy the trace makes holds its own weights
+        def __init__(self):
+            super().__init__()
+            self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
 
-    model = Chain.build([attend])
-    model.extra = nn.ModuleList([qkv, proj])
-    return model, (torch.randn(b, s, d),)
+        def forward(self, x):
+            q, k, v = self.qkv(x).view(b, s, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
+            return x + self.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, s, d))
+
+    return _chain([Attend()]), (torch.randn(b, s, d),)
 
 
 CHAINS = 90
@@ -136,14 +148,9 @@ def random_chains(n: int, seed: int = 7):
 
 def design_row(trace) -> np.ndarray:
     row = np.zeros(len(FEATURES))
-    previous = None
-    for c in trace.calls:
-        cat = category(c.op)
+    for _, cat, after_gemm in walk(trace.calls):
         row[FEATURES.index(cat)] += 1
-        if previous == "gemm" and cat not in ("gemm", "view"):
-            row[FEATURES.index("after_gemm")] += 1
-        if cat != "view":
-            previous = cat
+        row[FEATURES.index("after_gemm")] += after_gemm
     return row
 
 

@@ -9,14 +9,15 @@ refitted from it when loaded (seconds for a few hundred points).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from ..backends.base import torch_threads
-from ..measure.harness import run_timed
+from ..measure.harness import call_ms
 from ..measure.stoprule import StopRule
-from .kernels import Family, families
+from .kernels import MAX_NUMEL, Family, families
 
 KERNEL_STOP = StopRule(min_time=0.04, max_time=0.3, min_iters=10, ci_rel=0.03)
 FIRST_SHARE = 0.5  # of a family's budget sampled at random; the rest where the model is least sure
@@ -28,8 +29,7 @@ def time_ms(fn, args, stop: StopRule = KERNEL_STOP) -> float:
     import torch
 
     with torch.inference_mode():
-        timing = run_timed(lambda i: fn(*args), stop)
-    return float(np.median(timing.samples_s)) * 1e3
+        return call_ms(lambda: fn(*args), stop)
 
 
 def _draw(fam: Family, rng, n: int) -> list[dict]:
@@ -42,28 +42,24 @@ def _draw(fam: Family, rng, n: int) -> list[dict]:
     return out
 
 
-class _Neighbour:
+@functools.cache
+def _neighbour(threads: int):
     """A different convolution run before each timed call, then subtracted: inside a model a
-    kernel never follows itself, and finds its code and data partly evicted by the one before."""
+    kernel never follows itself, and finds its code and data partly evicted by the one before.
+    (conv, its input, its own ms) per thread count."""
+    import torch
 
-    _cache: dict = {}
-
-    @classmethod
-    def get(cls):
-        import torch
-
-        key = torch.get_num_threads()
-        if key not in cls._cache:
-            conv, x = torch.nn.Conv2d(16, 16, 3, padding=1).eval(), torch.randn(2, 16, 20, 20)
-            cls._cache[key] = (conv, x, time_ms(conv, (x,)))
-        return cls._cache[key]
+    conv, x = torch.nn.Conv2d(16, 16, 3, padding=1).eval(), torch.randn(2, 16, 20, 20)
+    return conv, x, time_ms(conv, (x,))
 
 
 def _measure(fam: Family, p: dict) -> float:
+    import torch
+
     fn, args = fam.build(p)
     if not fam.in_sequence:
         return time_ms(fn, args)
-    conv, x, alone = _Neighbour.get()
+    conv, x, alone = _neighbour(torch.get_num_threads())
 
     def after_neighbour(*a):
         conv(x)
@@ -74,7 +70,7 @@ def _measure(fam: Family, p: dict) -> float:
 
 def _curve_samples(fam: Family, rng, budget: int, progress) -> list:
     """Bisect, in log size, the interval whose latency changes most, until the budget is spent."""
-    lo, hi = 0.0, math.log(2**22)
+    lo, hi = 0.0, math.log(MAX_NUMEL)
     pts = {}
     for x in np.linspace(lo, hi, min(6, budget)):
         p = {"numel": int(round(math.exp(x)))}
@@ -92,7 +88,7 @@ def _curve_samples(fam: Family, rng, budget: int, progress) -> list:
     return [[{"numel": k}, v] for k, v in sorted(pts.items())]
 
 
-def _forest_samples(fam: Family, rng, budget: int, progress) -> list:
+def _surface_samples(fam: Family, rng, budget: int, progress) -> list:
     """Random shapes first, then those where the model fitted so far is least sure."""
     samples = []
     for p in _draw(fam, rng, max(8, int(budget * FIRST_SHARE))):
@@ -116,19 +112,22 @@ def measure_kernels(threads: int, scale: float = 1.0, seed: int = 0, progress=la
     out = {}
     with torch_threads(threads):
         for name, fam in families().items():
-            budget = max(1 if fam.kind == "constant" else 4, int(round(fam.budget * scale)))
             if fam.kind == "constant":
                 out[name] = [[{}, _measure(fam, {})]]
                 progress()
             elif fam.kind == "curve":
-                out[name] = _curve_samples(fam, rng, budget, progress)
+                out[name] = _curve_samples(fam, rng, _budget(fam, scale), progress)
             else:
-                out[name] = _forest_samples(fam, rng, budget, progress)
+                out[name] = _surface_samples(fam, rng, _budget(fam, scale), progress)
     return out
 
 
+def _budget(fam: Family, scale: float) -> int:
+    return 1 if fam.kind == "constant" else max(4, int(round(fam.budget * scale)))
+
+
 def total_samples(scale: float = 1.0) -> int:
-    return sum(1 if f.kind == "constant" else max(4, int(round(f.budget * scale))) for f in families().values())
+    return sum(_budget(f, scale) for f in families().values())
 
 
 class Surface:
@@ -165,12 +164,14 @@ class Models:
         self.fams = families()
         self.chains = chains or []
         self.samples = samples
-        self._forests: dict = {}
+        self._surfaces: dict = {}
         self._curves: dict = {}
-        self.const = {k: v[0][1] for k, v in samples.items() if self.fams[k].kind == "constant" and v}
+        self.const = {}
         for name, s in samples.items():
-            kind = self.fams[name].kind if name in self.fams else None
-            if kind == "curve" and s:
+            kind = self.fams[name].kind if name in self.fams else None  # a table may hold retired families
+            if kind == "constant" and s:
+                self.const[name] = s[0][1]
+            elif kind == "curve" and s:
                 xs = np.log([max(p["numel"], 1) for p, _ in s])
                 self._curves[name] = (xs, np.log([ms for _, ms in s]))
         self.penalties = fit_penalties(self.chains)
@@ -188,8 +189,8 @@ class Models:
             return float(math.exp(ys[-1] + (x - xs[-1])))
         return float(math.exp(np.interp(x, xs, ys)))
 
-    def forest(self, name: str, params: dict) -> float:
-        if name not in self._forests:
-            self._forests[name] = Surface(self.fams[name], self.samples[name])
-        mean, _ = self._forests[name].predict_log([self.fams[name].features(params)])
+    def surface(self, name: str, params: dict) -> float:
+        if name not in self._surfaces:
+            self._surfaces[name] = Surface(self.fams[name], self.samples[name])
+        mean, _ = self._surfaces[name].predict_log([self.fams[name].features(params)])
         return float(math.exp(mean[0]))

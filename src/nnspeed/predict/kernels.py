@@ -1,13 +1,14 @@
 """Operator families: how each is sampled, built and timed on this machine, and the features its
-latency model reads.  A family is either a curve (latency against one size, sampled adaptively
-where the curve bends) or a forest (several shape features, sampled at random and then where
-the fitted trees disagree most).
+latency model reads.  A family is a curve (latency against one size, sampled adaptively where
+the curve bends), a surface (several shape features, sampled at random and then where the
+fitted Gaussian process is least sure) or a constant (one call with no size).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 # The largest single kernel sampled (FLOPs): about 2-3 ms at one core's fp32 rate.
@@ -28,7 +29,7 @@ def _channels(rng, lo: int, hi: int) -> int:
 def l2_bytes() -> int:
     """One core's L2 cache (sysfs), or 1 MiB when the system does not say."""
     try:
-        text = open("/sys/devices/system/cpu/cpu0/cache/index2/size").read().strip()
+        text = Path("/sys/devices/system/cpu/cpu0/cache/index2/size").read_text().strip()
         return int(text[:-1]) * {"K": 2**10, "M": 2**20}[text[-1]] if text[-1] in "KM" else int(text)
     except (OSError, ValueError, KeyError):
         return 2**20
@@ -60,7 +61,7 @@ def _log(v: float) -> float:
 @dataclass
 class Family:
     name: str
-    kind: str  # "curve" | "forest" | "constant"
+    kind: str  # "curve" | "surface" | "constant"
     budget: int  # samples at full scale
     sample: Callable  # rng -> params, or None when outside the space
     build: Callable  # params -> (fn, args)
@@ -220,31 +221,29 @@ def families() -> dict[str, Family]:
     from torch import nn
 
     fams = [
-        Family("Linear", "forest", 300, _linear_sample, _linear_build, _linear_features),
-        Family("Conv2d", "forest", 300, _conv_sample, _conv_build, _conv_features, in_sequence=True),
-        Family("BatchNorm2d", "forest", 30, _bn_sample,
+        Family("Linear", "surface", 300, _linear_sample, _linear_build, _linear_features),
+        Family("Conv2d", "surface", 300, _conv_sample, _conv_build, _conv_features, in_sequence=True),
+        Family("BatchNorm2d", "surface", 30, _bn_sample,
                _module(lambda p: nn.BatchNorm2d(p["c"]), lambda p: (p["n"], p["c"], p["hw"], 1)),
                lambda p: [_log(p["n"] * p["c"] * p["hw"]), _log(p["c"])]),
-        Family("LayerNorm", "forest", 30, _rows_d_sample,
+        Family("LayerNorm", "surface", 30, _rows_d_sample,
                _module(lambda p: nn.LayerNorm(p["d"]), lambda p: (p["rows"], p["d"])), _rows_d_features),
-        Family("Softmax", "forest", 30, _rows_d_sample,
+        Family("Softmax", "surface", 30, _rows_d_sample,
                _module(lambda p: nn.Softmax(dim=-1), lambda p: (p["rows"], p["d"])), _rows_d_features),
-        Family("MaxPool2d", "forest", 30, _pool_sample,
+        Family("MaxPool2d", "surface", 30, _pool_sample,
                _module(lambda p: nn.MaxPool2d(p["k"], p["stride"]), lambda p: (1, p["nc"], p["h"], p["h"])), _pool_features),
-        Family("AvgPool2d", "forest", 20, _pool_sample,
+        Family("AvgPool2d", "surface", 20, _pool_sample,
                _module(lambda p: nn.AvgPool2d(p["k"], p["stride"]), lambda p: (1, p["nc"], p["h"], p["h"])), _pool_features),
         Family("AdaptiveAvgPool2d", "curve", 14, _numel_sample,
                _module(lambda p: nn.AdaptiveAvgPool2d(1), lambda p: (1, 1, p["numel"], 1)), _numel_features),
-        Family("fn:sdpa", "forest", 80, _sdpa_sample, _sdpa_build, _sdpa_features),
-        Family("fn:matmul", "forest", 60, _bmm_sample, _bmm_build, _bmm_features),
+        Family("fn:sdpa", "surface", 80, _sdpa_sample, _sdpa_build, _sdpa_features),
+        Family("fn:matmul", "surface", 60, _bmm_sample, _bmm_build, _bmm_features),
         Family("fn:binary", "curve", 14, _numel_sample,
                lambda p: (torch.add, (torch.randn(p["numel"]), torch.randn(p["numel"]))), _numel_features),
         Family("fn:copy", "curve", 14, _numel_sample,
                lambda p: (torch.Tensor.contiguous, (torch.randn(p["numel"], 2).t(),)), _numel_features),
         Family("fn:reduce", "curve", 12, _numel_sample,
                lambda p: (torch.mean, (torch.randn(1, p["numel"]), -1)), _numel_features),
-        Family("fn:unary", "curve", 12, _numel_sample,
-               lambda p: (torch.relu, (torch.randn(p["numel"]),)), _numel_features),
         Family("module", "constant", 1, lambda rng: {}, lambda p: (nn.Identity(), (torch.zeros(1),)), lambda p: []),
         Family("fn:view", "constant", 1, lambda rng: {},
                lambda p: (torch.transpose, (torch.zeros(2, 2, 2), 1, 2)), lambda p: []),

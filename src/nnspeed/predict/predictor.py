@@ -36,9 +36,6 @@ class Prediction:
     by_op: dict  # op -> {"count", "ms"}
     unmodelled: dict = field(default_factory=dict)  # op -> count
 
-    def to_dict(self) -> dict:
-        return {"latency_ms": self.latency_ms, "by_op": self.by_op, "unmodelled": self.unmodelled}
-
 
 def _module_cost(m: Models, c: Call, cold: int) -> float | None:
     a = c.attrs
@@ -46,22 +43,22 @@ def _module_cost(m: Models, c: Call, cold: int) -> float | None:
     op = c.op
     if op == "Linear":
         k = a["in_features"]
-        return m.forest("Linear", {"m": max(1, _numel(x) // k), "k": k, "n": a["out_features"], "rows3d": int(len(x) >= 3),
-                                   "cold": cold})
+        return m.surface("Linear", {"m": max(1, _numel(x) // k), "k": k, "n": a["out_features"], "rows3d": int(len(x) >= 3),
+                                    "cold": cold})
     if op == "Conv2d" and len(x) == 4 and (a.get("dilation") in (None, [1, 1])):
         k = a["kernel_size"][0]
-        return m.forest("Conv2d", {"n": x[0], "cin": x[1], "h": x[2], "w": x[3], "cout": a["out_channels"], "k": k,
-                                   "stride": a["stride"][0], "groups": a.get("groups", 1), "cold": cold})  # fmt: skip
+        return m.surface("Conv2d", {"n": x[0], "cin": x[1], "h": x[2], "w": x[3], "cout": a["out_channels"], "k": k,
+                                    "stride": a["stride"][0], "groups": a.get("groups", 1), "cold": cold})  # fmt: skip
     if op in ("BatchNorm2d", "BatchNorm1d") and len(x) >= 2:
-        return m.forest("BatchNorm2d", {"n": x[0], "c": x[1], "hw": max(1, _numel(x[2:]))})
+        return m.surface("BatchNorm2d", {"n": x[0], "c": x[1], "hw": max(1, _numel(x[2:]))})
     if op in ("LayerNorm", "Softmax") and x:
         d = _numel(a["normalized_shape"]) if op == "LayerNorm" else x[-1]
-        return m.forest(op, {"rows": max(1, _numel(x) // d), "d": d})
+        return m.surface(op, {"rows": max(1, _numel(x) // d), "d": d})
     if op in ("MaxPool2d", "AvgPool2d") and len(x) == 4:
         k = a["kernel_size"] if isinstance(a["kernel_size"], int) else a["kernel_size"][0]
         s = a.get("stride") or k
         s = s if isinstance(s, int) else s[0]
-        return m.forest(op, {"nc": x[0] * x[1], "h": int(round(math.sqrt(x[2] * x[3]))), "k": k, "stride": s})
+        return m.surface(op, {"nc": x[0] * x[1], "h": int(round(math.sqrt(x[2] * x[3]))), "k": k, "stride": s})
     if op == "AdaptiveAvgPool2d":
         return m.curve("AdaptiveAvgPool2d", _numel(x))
     if op in ACTIVATIONS:
@@ -85,16 +82,16 @@ def _function_cost(m: Models, c: Call) -> float | None:
         return m.const["fn:view"]
     if op == "scaled_dot_product_attention" and len(shapes) >= 3:
         q = shapes[0]
-        return m.forest("fn:sdpa", {"bh": max(1, _numel(q[:-2])), "s": q[-2], "dh": q[-1]})
+        return m.surface("fn:sdpa", {"bh": max(1, _numel(q[:-2])), "s": q[-2], "dh": q[-1]})
     if op in ("matmul", "bmm", "__matmul__") and len(shapes) >= 2 and len(shapes[0]) >= 2 and len(shapes[1]) >= 2:
         a, b = shapes[0], shapes[1]
-        return m.forest("fn:matmul", {"b": max(1, _numel(a[:-2])), "m": a[-2], "k": a[-1], "n": b[-1]})
+        return m.surface("fn:matmul", {"b": max(1, _numel(a[:-2])), "m": a[-2], "k": a[-1], "n": b[-1]})
     if op in ("softmax", "log_softmax") and shapes:
         x = shapes[0]
-        return max(m.const["fn:view"], m.forest("Softmax", {"rows": max(1, _numel(x) // x[-1]), "d": x[-1]}) - above_fn)
+        return max(m.const["fn:view"], m.surface("Softmax", {"rows": max(1, _numel(x) // x[-1]), "d": x[-1]}) - above_fn)
     if op == "layer_norm" and shapes:
         x = shapes[0]
-        return max(m.const["fn:view"], m.forest("LayerNorm", {"rows": max(1, _numel(x) // x[-1]), "d": x[-1]}) - above_fn)
+        return max(m.const["fn:view"], m.surface("LayerNorm", {"rows": max(1, _numel(x) // x[-1]), "d": x[-1]}) - above_fn)
     if op in ACTIVATIONS and shapes:
         return max(m.const["fn:view"], m.curve(f"act:{ACTIVATIONS[op]}", _numel(shapes[0])) - above_fn)
     if op in REDUCTIONS and shapes:
@@ -109,7 +106,7 @@ def predict_trace(m: Models, t: Trace, threads: int, whole_call: bool = True) ->
     outgrow the L2 caches of the cores it runs on.  ``whole_call`` adds what the harness wraps
     around a call and each call's in-sequence cost (fitted on operator chains); without it,
     the plain sum of the parts."""
-    from .compose import category
+    from .compose import walk
 
     cold = int(t.param_bytes > l2_bytes() * threads)
     by_op: dict[str, dict] = {}
@@ -117,19 +114,13 @@ def predict_trace(m: Models, t: Trace, threads: int, whole_call: bool = True) ->
     total = t.containers * m.container_ms()
     if whole_call:
         total += max(0.0, m.const["runner"] - m.module_ms())
-    previous = None
-    for c in t.calls:
+    for c, cat, after_gemm in walk(t.calls):
         ms = _module_cost(m, c, cold) if c.kind == "module" else _function_cost(m, c)
         if ms is None:  # no model for it: priced as a plain call, and reported
             unmodelled[c.op] = unmodelled.get(c.op, 0) + 1
             ms = m.module_ms() if c.kind == "module" else m.const["fn:view"]
-        cat = category(c.op)
         if whole_call:
-            ms += m.penalties.get(cat, 0.0)
-            if previous == "gemm" and cat not in ("gemm", "view"):
-                ms += m.penalties.get("after_gemm", 0.0)
-        if cat != "view":
-            previous = cat
+            ms += m.penalties.get(cat, 0.0) + (m.penalties.get("after_gemm", 0.0) if after_gemm else 0.0)
         row = by_op.setdefault(c.op, {"count": 0, "ms": 0.0})
         row["count"] += 1
         row["ms"] += ms
