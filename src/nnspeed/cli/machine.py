@@ -30,10 +30,10 @@ def machine(
     with err.status("measuring peak rates (GEMM fp32/bf16/int8, triad bandwidth)", spinner="dots"):
         doc, cached = profile(refresh, counts)
     if operators:
-        from .predict import _models
+        from .predict import operator_table_shown
 
         for t in [r["threads"] for r in doc["rows"]]:
-            _models(t, None, 1.0)
+            operator_table_shown(t)
     tables = cached_tables()
     if export is not None:
         write(export, json.dumps({**doc, "operators": tables}, indent=2) + "\n")

@@ -13,19 +13,27 @@ from .app import app, command_line, err, out
 from .options import InputDtype, InputShape, JsonOut, StoreUrl
 
 
-def _models(threads: int, machine: Path | None, scale: float):
+def operator_table_shown(threads: int, scale: float = 1.0) -> tuple[dict, bool]:
+    """This machine's operator table (cached, or measured now under a progress bar)."""
+    from rich.progress import Progress
+
     from ..predict.compose import chain_count
-    from ..predict.fit import Models, total_samples
-    from ..predict.profile import from_file, operator_table
+    from ..predict.fit import total_samples
+    from ..predict.profile import operator_table
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(f"operator tables at {threads} threads (once per machine)", total=total_samples(scale) + chain_count(scale))
+        return operator_table(threads, scale=scale, progress=lambda: bar.advance(task))
+
+
+def _models(threads: int, machine: Path | None, scale: float):
+    from ..predict.fit import Models
+    from ..predict.profile import from_file
 
     if machine is not None:
         table = from_file(machine, threads)
         return Models(table["samples"], table["chains"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"), "from": str(machine)}
-    from rich.progress import Progress
-
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(f"operator tables at {threads} threads (once per machine)", total=total_samples(scale) + chain_count(scale))
-        table, cached = operator_table(threads, scale=scale, progress=lambda: bar.advance(task))
+    table, cached = operator_table_shown(threads, scale)
     return Models(table["samples"], table["chains"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"),
                                       "from": "cache" if cached else "measured now"}  # fmt: skip
 
