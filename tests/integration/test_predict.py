@@ -7,6 +7,7 @@ import pytest
 
 import nnspeed
 from nnspeed.cli.app import main
+from nnspeed.explain.flops import count_flops
 from nnspeed.predict.archs import draw
 from nnspeed.predict.trace import trace_model
 
@@ -20,6 +21,7 @@ def test_trace_runs_on_meta_and_sees_modules_and_functions():
     assert t.counts() == {"Linear": 5, "ReLU": 4, "Softmax": 1}
     linear = next(c for c in t.calls if c.op == "Linear")
     assert linear.shapes == [(4, 100)] and linear.attrs["in_features"] == 100
+    assert t.batch == 4 and t.flops == count_flops(w.model, w.torch_args(4))
     arch, model, args = draw(3, seed=5)[2]
     assert arch["family"] == "transformer"
     counts = trace_model(model, args).counts()
@@ -56,9 +58,31 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
     (["zoo:mlp", "--backend", "openvino"], "torch-eager at fp32"),
     (["zoo:mlp", "--machine", "missing.json"], "cannot read the machine profile"),
     (["zoo:mlp", "--batch", "0"], "positive integers"),
+    (["--evaluate", "--seed", "1000"], "trained on"),
 ])  # fmt: skip
 def test_predict_bad_input(argv, message, capsys):
     assert main(["predict", *argv]) == 2
     assert message in capsys.readouterr().err
 
 
+
+
+def test_composition_learns_what_whole_models_cost_beyond_their_parts():
+    """Training models that take 1.3x their summed parts, plus noise: the factor comes back."""
+    import numpy as np
+
+    from nnspeed.predict.compose import Composition
+
+    rng = np.random.default_rng(0)
+
+    def row(parts):
+        cats = rng.dirichlet(np.ones(4)) * parts
+        return {"parts_ms": parts, "base_ms": 0.01, "by_category_ms": cats.tolist(), "counts": rng.integers(1, 30, 5).tolist(),
+                "flops": float(rng.integers(1e5, 1e9)), "param_bytes": float(rng.integers(1e3, 1e7)), "batch": 1}
+
+    rows = [row(float(p)) for p in np.exp(rng.uniform(np.log(0.02), np.log(5), 40))]
+    for r in rows:
+        r["measured_ms"] = 1.3 * (r["parts_ms"] + r["base_ms"]) * float(np.exp(rng.normal(0, 0.02)))
+    comp = Composition(rows)
+    assert comp.factor(row(0.5)) == pytest.approx(1.3, rel=0.05)
+    assert Composition(rows[:3]).factor(row(0.5)) == 1.0  # too few to learn from: the plain sum

@@ -17,12 +17,12 @@ def operator_table_shown(threads: int, scale: float = 1.0) -> tuple[dict, bool]:
     """This machine's operator table (cached, or measured now under a progress bar)."""
     from rich.progress import Progress
 
-    from ..predict.compose import chain_count
+    from ..predict.compose import train_count
     from ..predict.fit import total_samples
     from ..predict.profile import operator_table
 
     with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(f"operator tables at {threads} threads (once per machine)", total=total_samples(scale) + chain_count(scale))
+        task = bar.add_task(f"operator tables at {threads} threads (once per machine)", total=total_samples(scale) + train_count(scale))
         return operator_table(threads, scale=scale, progress=lambda: bar.advance(task))
 
 
@@ -32,9 +32,9 @@ def _models(threads: int, machine: Path | None, scale: float):
 
     if machine is not None:
         table = from_file(machine, threads)
-        return Models(table["samples"], table["chains"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"), "from": str(machine)}
+        return Models(table["samples"], table["training"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"), "from": str(machine)}
     table, cached = operator_table_shown(threads, scale)
-    return Models(table["samples"], table["chains"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"),
+    return Models(table["samples"], table["training"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"),
                                       "from": "cache" if cached else "measured now"}  # fmt: skip
 
 
@@ -67,6 +67,10 @@ def predict(
         raise InputError("give a SOURCE to predict, or --evaluate (not both)")
     if evaluate and machine is not None:
         raise InputError("--evaluate measures on this machine, so it uses this machine's own tables; drop --machine")
+    if evaluate:
+        from ..predict.evaluate import check_seed
+
+        check_seed(seed)
     t = threads or torch.get_num_threads()
     fitted, origin = _models(t, machine, scale)
     if evaluate:
@@ -80,7 +84,7 @@ def predict(
         raise UnsupportedError(f"{source} is an ONNX file; predict needs a torch model (zoo: or py:)")
     p = predict_trace(fitted, trace_model(w.model, w.torch_args(batch)), t)
     doc = {"source": w.source, "backend": backend, "precision": precision, "batch": batch, "threads": t,
-           "predicted_ms": p.latency_ms, "by_op": p.by_op, "unmodelled": p.unmodelled, "profile": origin}  # fmt: skip
+           "predicted_ms": p.latency_ms, "composition_factor": p.factor, "by_op": p.by_op, "unmodelled": p.unmodelled, "profile": origin}  # fmt: skip
     if json_out:
         out.print_json(json.dumps(doc))
         return

@@ -1,24 +1,29 @@
-"""What operators cost once they run one after another rather than alone in a loop.
+"""What operators cost inside a model rather than alone in a loop.
 
-A kernel timed alone finds its code, weights and buffers hot; inside a model, each call
-follows a different one.  Short random chains of operators (random walks over shapes, built
-here, not drawn from the evaluation architectures) are timed whole and predicted as a sum;
-the difference is fitted, by non-negative least squares, as an extra cost per call of each
-operator category.
+A kernel timed alone finds its code, weights and buffers hot and its threads awake; inside a
+model each call follows a different one, and how much that costs depends on the mix.  The
+sum of the parts is therefore corrected by a factor learned from whole models: training
+architectures drawn from the same families as the evaluation set but from their own seed
+(``TRAIN_SEED``; the evaluation refuses it), each priced part by part and measured whole.  A
+Gaussian process maps a model's summary (what its parts add up to, how they split across
+operator categories, how many calls of each, FLOPs, weight bytes, batch) to the log of
+measured over summed.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .fit import Models, time_ms
-
 CATEGORIES = ["gemm", "norm", "elementwise", "view"]
-# plus one more feature: calls that directly follow a GEMM-class call (its output is new to them)
+# plus one more count: calls that directly follow a GEMM-class call (its output is new to them)
 FEATURES = [*CATEGORIES, "after_gemm"]
 GEMM = {"Linear", "Conv2d", "scaled_dot_product_attention", "matmul", "bmm", "__matmul__"}
 NORM = {"BatchNorm2d", "BatchNorm1d", "LayerNorm", "Softmax", "softmax", "layer_norm", "log_softmax"}
 VIEWLIKE = {"Dropout", "Identity", "Flatten", "dropout"}
+TRAIN_SEED = 1000
+TRAIN_MODELS = 240
 
 
 def category(op: str) -> str:
@@ -35,7 +40,7 @@ def category(op: str) -> str:
 
 def walk(calls):
     """Each call with its category, and whether it directly follows a GEMM-class call (views
-    in between do not count): the order the in-sequence costs are fitted and applied in."""
+    in between do not count)."""
     previous = None
     for c in calls:
         cat = category(c.op)
@@ -44,140 +49,66 @@ def walk(calls):
             previous = cat
 
 
-def _chain(steps: list):
-    """Modules and plain functions called one after the other."""
-    from torch import nn
-
-    class OpChain(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.mods = nn.ModuleList([s for s in steps if isinstance(s, nn.Module)])
-            self.steps = steps
-
-        def forward(self, x):
-            for s in self.steps:
-                x = s(x)
-            return x
-
-    return OpChain().eval()
-
-
-def _act(rng):
-    from torch import nn
-
-    return [nn.ReLU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh][int(rng.integers(0, 5))]()
-
-
-def _vector_chain(rng):
-    import torch
-    from torch import nn
-
-    rows, d = int(rng.integers(1, 257)), int(8 * rng.integers(2, 129))
-    steps, shape = [], (rows, d)
-    for _ in range(int(rng.integers(3, 11))):
-        r = rng.random()
-        if r < 0.35:
-            d2 = int(8 * rng.integers(2, 129))
-            steps.append(nn.Linear(d, d2))
-            d = d2
-        elif r < 0.5:
-            steps.append(nn.LayerNorm(d))
-        elif r < 0.75:
-            steps.append(_act(rng))
-        elif r < 0.85:
-            steps.append(lambda x: x + x)
-        else:
-            steps.append(nn.Softmax(dim=-1))
-    return _chain(steps), (torch.randn(*shape),)
-
-
-def _image_chain(rng):
-    import torch
-    from torch import nn
-
-    n, c, h = int(rng.integers(1, 9)), int(rng.choice([3, 8, 16, 32])), int(rng.integers(8, 65))
-    steps, shape = [], (n, c, h, h)
-    for _ in range(int(rng.integers(3, 11))):
-        r = rng.random()
-        if r < 0.35:
-            k, c2 = int(rng.choice([1, 3, 5])), int(8 * rng.integers(1, 17))
-            steps.append(nn.Conv2d(c, c2, k, 1, k // 2))
-            c = c2
-        elif r < 0.55:
-            steps.append(nn.BatchNorm2d(c))
-        elif r < 0.8:
-            steps.append(_act(rng))
-        elif h >= 4:
-            steps.append(nn.MaxPool2d(2) if rng.random() < 0.7 else nn.AvgPool2d(2))
-            h //= 2
-    return _chain(steps), (torch.randn(*shape),)
-
-
-def _attention_chain(rng):
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-
-    b, s, heads = int(rng.integers(1, 5)), int(rng.integers(4, 129)), int(rng.choice([1, 2, 4]))
-    d = heads * int(8 * rng.integers(1, 9))
-
-    class Attend(nn.Module):  # a module, so the meta-device copy the trace makes holds its own weights
-        def __init__(self):
-            super().__init__()
-            self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
-
-        def forward(self, x):
-            q, k, v = self.qkv(x).view(b, s, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
-            return x + self.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, s, d))
-
-    return _chain([Attend()]), (torch.randn(b, s, d),)
-
-
-CHAINS = 90
-
-
-def chain_count(scale: float) -> int:
-    return max(6, int(round(CHAINS * scale)))
-
-
-def random_chains(n: int, seed: int = 7):
-    rng = np.random.default_rng(seed)
-    makers = [_vector_chain, _image_chain, _attention_chain]
-    return [makers[i % 3](rng) for i in range(n)]
-
-
-def design_row(trace) -> np.ndarray:
-    row = np.zeros(len(FEATURES))
-    for _, cat, after_gemm in walk(trace.calls):
+def counts(calls) -> list[float]:
+    row = [0.0] * len(FEATURES)
+    for _, cat, after_gemm in walk(calls):
         row[FEATURES.index(cat)] += 1
         row[FEATURES.index("after_gemm")] += after_gemm
     return row
 
 
-def measure_chains(models: Models, threads: int, n: int, progress=lambda: None) -> list:
-    """[[category counts], predicted ms (sum of parts), measured ms] for n random chains."""
-    from ..backends.base import torch_threads
-    from .predictor import predict_trace
+def features(s: dict) -> list[float]:
+    """A model summary (``predictor.summarize``) as the correction's inputs."""
+    total = s["parts_ms"] + s["base_ms"]
+    return [math.log(total), *[v / total for v in s["by_category_ms"]], *[math.log1p(c) for c in s["counts"]],
+            math.log1p(s["flops"]), math.log1p(s["param_bytes"]), math.log(max(1, s["batch"]))]  # fmt: skip
+
+
+def train_count(scale: float) -> int:
+    return max(12, int(round(TRAIN_MODELS * scale)))
+
+
+def measure_training(models, threads: int, n: int, progress=lambda: None) -> list[dict]:
+    """Summaries of n training architectures, each with its measured latency (``measured_ms``)."""
+    from .archs import draw
+    from .evaluate import measure_model
+    from .predictor import summarize
     from .trace import trace_model
 
     rows = []
-    with torch_threads(threads):
-        for model, args in random_chains(n):
-            t = trace_model(model, args)
-            parts = predict_trace(models, t, threads, whole_call=False).latency_ms
-            rows.append([design_row(t).tolist(), parts, time_ms(model, args)])
-            progress()
+    for arch, model, args in draw(n, TRAIN_SEED):
+        s = summarize(models, trace_model(model, args), threads)
+        s["family"], s["measured_ms"] = arch["family"], measure_model(model, args, arch["batch"], threads).latency_ms.p50
+        rows.append(s)
+        progress()
     return rows
 
 
-def fit_penalties(rows: list) -> dict[str, float]:
-    """Extra ms per call of each category (≥ 0), least squares on relative error."""
-    from scipy.optimize import nnls
+class Composition:
+    """measured / summed for a model summary; 1 when the table holds no training models."""
 
-    if not rows:
-        return dict.fromkeys(FEATURES, 0.0)
-    X = np.array([r[0] for r in rows], dtype=float)
-    resid = np.array([r[2] - r[1] for r in rows])
-    w = 1.0 / np.array([r[2] for r in rows])  # relative: a small chain counts as much as a big one
-    coef, _ = nnls(X * w[:, None], resid * w)
-    return dict(zip(FEATURES, coef.tolist()))
+    def __init__(self, rows: list[dict]):
+        self.gp = None
+        if len(rows) < 8:
+            return
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import RBF, WhiteKernel
+        from sklearn.gaussian_process.kernels import ConstantKernel as C
+
+        X = np.array([features(r) for r in rows])
+        y = np.log([r["measured_ms"] / (r["parts_ms"] + r["base_ms"]) for r in rows])
+        self.mu, self.sd = X.mean(axis=0), X.std(axis=0) + 1e-9
+        kernel = C(1.0) * RBF(np.ones(X.shape[1]), (1e-2, 1e3)) + WhiteKernel(1e-3, (1e-6, 1.0))
+        self.gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.gp.fit((X - self.mu) / self.sd, y)
+
+    def factor(self, s: dict) -> float:
+        if self.gp is None:
+            return 1.0
+        x = (np.array([features(s)]) - self.mu) / self.sd
+        return float(math.exp(self.gp.predict(x)[0]))

@@ -6,8 +6,10 @@ import math
 
 import numpy as np
 
+from ..errors import InputError
 from ..measure.stoprule import StopRule
 from .archs import draw
+from .compose import TRAIN_SEED
 from .fit import Models
 from .predictor import predict_trace
 from .trace import trace_model
@@ -15,17 +17,30 @@ from .trace import trace_model
 EVAL_STOP = StopRule(min_time=0.3, max_time=1.0, ci_rel=0.02)
 
 
-def evaluate(models: Models, threads: int, n: int, seed: int = 1, on_model=lambda i, row: None):
-    """(summary dict per the JSON contract, the measurements); errors are (predicted − measured) / measured."""
+def measure_model(model, args: tuple, batch: int, threads: int):
+    """One model measured for real with the core harness (single stream, torch-eager fp32)."""
     from ..api import workload_from_module
     from ..backends.base import Settings
     from ..scenarios.single_stream import single_stream
 
+    w = workload_from_module(model, args)
+    return single_stream(w, Settings("torch-eager", "fp32", batch, threads, "cpu", {}), EVAL_STOP)
+
+
+def check_seed(seed: int) -> None:
+    if seed == TRAIN_SEED:
+        raise InputError(f"seed {TRAIN_SEED} draws the architectures the composition was trained on; "
+                         "choose any other seed for a held-out set")  # fmt: skip
+
+
+def evaluate(models: Models, threads: int, n: int, seed: int = 1, on_model=lambda i, row: None):
+    """(summary dict per the JSON contract, the measurements); errors are (predicted − measured) / measured.
+    The architectures are drawn from ``seed``, which must not be the training seed."""
+    check_seed(seed)
     rows, measurements = [], []
     for i, (arch, model, args) in enumerate(draw(n, seed)):
         predicted = predict_trace(models, trace_model(model, args), threads).latency_ms
-        w = workload_from_module(model, args)
-        m = single_stream(w, Settings("torch-eager", "fp32", arch["batch"], threads, "cpu", {}), EVAL_STOP)
+        m = measure_model(model, args, arch["batch"], threads)
         measured = m.latency_ms.p50
         row = {"arch": arch, "predicted_ms": predicted, "measured_ms": measured, "error": (predicted - measured) / measured}
         rows.append(row)

@@ -43,28 +43,27 @@ def _draw(fam: Family, rng, n: int) -> list[dict]:
 
 
 @functools.cache
-def _neighbour(threads: int):
+def _neighbour():
     """A different convolution run before each timed call, then subtracted: inside a model a
-    kernel never follows itself, and finds its code and data partly evicted by the one before.
-    (conv, its input, its own ms) per thread count."""
+    kernel never follows itself, and finds its code and data partly evicted by the one before."""
     import torch
 
-    conv, x = torch.nn.Conv2d(16, 16, 3, padding=1).eval(), torch.randn(2, 16, 20, 20)
-    return conv, x, time_ms(conv, (x,))
+    return torch.nn.Conv2d(16, 16, 3, padding=1).eval(), torch.randn(2, 16, 20, 20)
 
 
 def _measure(fam: Family, p: dict) -> float:
-    import torch
-
     fn, args = fam.build(p)
     if not fam.in_sequence:
         return time_ms(fn, args)
-    conv, x, alone = _neighbour(torch.get_num_threads())
+    conv, x = _neighbour()
 
     def after_neighbour(*a):
         conv(x)
         return fn(*a)
 
+    # the neighbour alone is timed right before each sample: timed once, its drift over the
+    # minutes of sampling came back as noise of several per cent in every sample
+    alone = time_ms(conv, (x,))
     return max(0.05 * alone, time_ms(after_neighbour, args) - alone)
 
 
@@ -158,11 +157,11 @@ class Surface:
 class Models:
     """Latency models for one thread count, fitted from a profile's samples."""
 
-    def __init__(self, samples: dict, chains: list | None = None):
-        from .compose import fit_penalties
+    def __init__(self, samples: dict, training: list | None = None):
+        from .compose import Composition
 
         self.fams = families()
-        self.chains = chains or []
+        self.training = training or []
         self.samples = samples
         self._surfaces: dict = {}
         self._curves: dict = {}
@@ -174,7 +173,7 @@ class Models:
             elif kind == "curve" and s:
                 xs = np.log([max(p["numel"], 1) for p, _ in s])
                 self._curves[name] = (xs, np.log([ms for _, ms in s]))
-        self.penalties = fit_penalties(self.chains)
+        self.composition = Composition(self.training)
 
     def module_ms(self) -> float:
         return self.const["module"]

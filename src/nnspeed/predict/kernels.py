@@ -125,9 +125,12 @@ def _conv_build(p):
 
 
 def _conv_features(p):
+    """Batch apart from the spatial size: at one image oneDNN keeps a small convolution on one
+    thread, from two it goes parallel and pays the threads' start-up (tens of µs here)."""
     ho, wo = conv_out(p["h"], p["k"], p["stride"]), conv_out(p["w"], p["k"], p["stride"])
-    return [_log(p["n"] * ho * wo), _log(p["cin"] // p["groups"]), _log(p["cout"]), p["k"], p["stride"],
-            float(p["groups"] > 1), _log(_conv_flops(p)), _log(p["n"] * p["cin"] * p["h"] * p["w"]), p.get("cold", 0)]  # fmt: skip
+    return [_log(p["n"]), float(p["n"] == 1), _log(ho * wo), _log(p["cin"] // p["groups"]), _log(p["cout"]), p["k"],
+            p["stride"], float(p["groups"] > 1), _log(_conv_flops(p)), _log(p["n"] * p["cin"] * p["h"] * p["w"]),
+            p.get("cold", 0), float(p["cin"] < 8)]  # fmt: skip
 
 
 def _rows_d_sample(rng):

@@ -1,9 +1,10 @@
 """A model's latency from its traced calls and this machine's operator models, without running it.
 
-Eager PyTorch fuses nothing, so the prediction is the sum of its calls: each leaf module from
-its family's model (module call cost included, since the microbenchmarks call modules), each
-torch function outside a leaf from the function families, the Python cost of every container
-call, and what the harness wraps around one call.
+Eager PyTorch fuses nothing, so the prediction starts from the sum of its calls: each leaf
+module from its family's model (module call cost included, since the microbenchmarks call
+modules), each torch function outside a leaf from the function families, the Python cost of
+every container call, and what the harness wraps around one call.  That sum is then scaled by
+the composition factor (see compose) for what calls cost one after another inside a model.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Prediction:
     latency_ms: float
     by_op: dict  # op -> {"count", "ms"}
     unmodelled: dict = field(default_factory=dict)  # op -> count
+    factor: float = 1.0  # the composition's measured / summed for this model
 
 
 def _module_cost(m: Models, c: Call, cold: int) -> float | None:
@@ -101,28 +103,44 @@ def _function_cost(m: Models, c: Call) -> float | None:
     return None
 
 
-def predict_trace(m: Models, t: Trace, threads: int, whole_call: bool = True) -> Prediction:
-    """The sum of the trace's calls; weights read from beyond L2 when the model's weights
-    outgrow the L2 caches of the cores it runs on.  ``whole_call`` adds what the harness wraps
-    around a call and each call's in-sequence cost (fitted on operator chains); without it,
-    the plain sum of the parts."""
-    from .compose import walk
+def _priced(m: Models, t: Trace, threads: int):
+    """(call, category, ms, modelled) for each call; weights are read from beyond L2 when the
+    model's weights outgrow the L2 caches of the cores it runs on."""
+    from .compose import category
 
     cold = int(t.param_bytes > l2_bytes() * threads)
+    for c in t.calls:
+        ms = _module_cost(m, c, cold) if c.kind == "module" else _function_cost(m, c)
+        if ms is None:  # no model for it: priced as a plain call
+            yield c, category(c.op), (m.module_ms() if c.kind == "module" else m.const["fn:view"]), False
+        else:
+            yield c, category(c.op), ms, True
+
+
+def summarize(m: Models, t: Trace, threads: int, priced: list | None = None) -> dict:
+    """What the parts add up to and the model's shape in numbers: the composition's inputs."""
+    from .compose import CATEGORIES, counts
+
+    priced = list(_priced(m, t, threads)) if priced is None else priced
+    by_cat = [sum(ms for _, cat, ms, _ in priced if cat == k) for k in CATEGORIES]
+    base = t.containers * m.container_ms() + max(0.0, m.const["runner"] - m.module_ms())
+    return {"parts_ms": sum(by_cat), "base_ms": base, "by_category_ms": by_cat, "counts": counts(t.calls),
+            "flops": t.flops, "param_bytes": t.param_bytes, "batch": t.batch}  # fmt: skip
+
+
+def predict_trace(m: Models, t: Trace, threads: int, whole_call: bool = True) -> Prediction:
+    """The sum of the trace's calls and what the harness wraps around one call, times the
+    composition factor learned on whole training models (``whole_call=False``: the plain sum)."""
+    priced = list(_priced(m, t, threads))
+    s = summarize(m, t, threads, priced)
+    factor = m.composition.factor(s) if whole_call else 1.0
     by_op: dict[str, dict] = {}
     unmodelled: dict[str, int] = {}
-    total = t.containers * m.container_ms()
-    if whole_call:
-        total += max(0.0, m.const["runner"] - m.module_ms())
-    for c, cat, after_gemm in walk(t.calls):
-        ms = _module_cost(m, c, cold) if c.kind == "module" else _function_cost(m, c)
-        if ms is None:  # no model for it: priced as a plain call, and reported
+    for c, _, ms, modelled in priced:
+        if not modelled:
             unmodelled[c.op] = unmodelled.get(c.op, 0) + 1
-            ms = m.module_ms() if c.kind == "module" else m.const["fn:view"]
-        if whole_call:
-            ms += m.penalties.get(cat, 0.0) + (m.penalties.get("after_gemm", 0.0) if after_gemm else 0.0)
         row = by_op.setdefault(c.op, {"count": 0, "ms": 0.0})
         row["count"] += 1
-        row["ms"] += ms
-        total += ms
-    return Prediction(total, dict(sorted(by_op.items(), key=lambda kv: -kv[1]["ms"])), unmodelled)
+        row["ms"] += ms * factor
+    total = (s["parts_ms"] + s["base_ms"]) * factor
+    return Prediction(total, dict(sorted(by_op.items(), key=lambda kv: -kv[1]["ms"])), unmodelled, factor)

@@ -10,11 +10,11 @@ from pathlib import Path
 from .._files import cache_dir, write_text
 from ..errors import InputError
 from ..measure.environment import fingerprint
-from .compose import chain_count, measure_chains
+from .compose import measure_training, train_count
 from .fit import Models, measure_kernels
 from .kernels import families
 
-OPERATORS_VERSION = 2
+OPERATORS_VERSION = 3
 
 
 def cache_path(machine_id: str, threads: int) -> Path:
@@ -22,7 +22,7 @@ def cache_path(machine_id: str, threads: int) -> Path:
 
 
 def _valid(doc: dict) -> bool:
-    return doc.get("version") == OPERATORS_VERSION and set(families()) <= set(doc.get("samples", {})) and "chains" in doc
+    return doc.get("version") == OPERATORS_VERSION and set(families()) <= set(doc.get("samples", {})) and "training" in doc
 
 
 def operator_table(threads: int, refresh: bool = False, scale: float = 1.0, progress=lambda: None) -> tuple[dict, bool]:
@@ -34,9 +34,9 @@ def operator_table(threads: int, refresh: bool = False, scale: float = 1.0, prog
         if _valid(doc) and doc.get("scale", 1.0) >= scale:
             return doc, True
     samples = measure_kernels(threads, scale, progress=progress)
-    chains = measure_chains(Models(samples), threads, chain_count(scale), progress=progress)
+    training = measure_training(Models(samples), threads, train_count(scale), progress=progress)
     doc = {"version": OPERATORS_VERSION, "machine_id": env["machine_id"], "threads": threads, "scale": scale,
-           "cpu": env.get("cpu"), "torch": env.get("torch"), "samples": samples, "chains": chains}  # fmt: skip
+           "cpu": env.get("cpu"), "torch": env.get("torch"), "samples": samples, "training": training}  # fmt: skip
     write_text(path, json.dumps(doc))
     return doc, False
 

@@ -31,6 +31,8 @@ class Trace:
     containers: int  # non-leaf module calls, the root included
     device: str  # "meta", or "cpu" when the model could not run on meta tensors
     param_bytes: int = 0
+    flops: int = 0  # torch.utils.flop_counter's count for the call
+    batch: int = 1  # the first input's leading dimension
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -71,6 +73,7 @@ def _name(func) -> str:
 def trace(model, args: tuple) -> Trace:
     import torch
     from torch.overrides import TorchFunctionMode
+    from torch.utils.flop_counter import FlopCounterMode
 
     calls: list[Call] = []
     state = {"leaf": 0, "containers": 0}
@@ -103,14 +106,18 @@ def trace(model, args: tuple) -> Trace:
 
         handles.append(mod.register_forward_pre_hook(pre))
         handles.append(mod.register_forward_hook(post))
+    counter = FlopCounterMode(display=False)
     try:
-        with torch.inference_mode(), Recorder():
+        with torch.inference_mode(), counter, Recorder():
             model(*args)
     finally:
         for h in handles:
             h.remove()
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
-    return Trace(calls, state["containers"], str(args[0].device) if args else "cpu", weights)
+    first = args[0] if args and isinstance(args[0], torch.Tensor) else None
+    batch = int(first.shape[0]) if first is not None and first.dim() > 0 else 1
+    return Trace(calls, state["containers"], str(first.device) if first is not None else "cpu", weights,
+                 int(counter.get_total_flops()), batch)  # fmt: skip
 
 
 def trace_model(model, args: tuple) -> Trace:
