@@ -17,13 +17,12 @@ def operator_table_shown(threads: int, scale: float = 1.0) -> tuple[dict, bool]:
     """This machine's operator table (cached, or measured now under a progress bar)."""
     from rich.progress import Progress
 
-    from ..predict.compose import train_count
-    from ..predict.fit import total_samples
     from ..predict.profile import operator_table
 
     with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(f"operator tables at {threads} threads (once per machine)", total=total_samples(scale) + train_count(scale))
-        return operator_table(threads, scale=scale, progress=lambda: bar.advance(task))
+        task = bar.add_task(f"operator tables at {threads} threads (once per machine)", total=None)
+        return operator_table(threads, scale=scale, progress=lambda: bar.advance(task),
+                              on_total=lambda n: bar.update(task, total=n))  # fmt: skip
 
 
 def _models(threads: int, machine: Path | None, scale: float):

@@ -68,6 +68,24 @@ def train_count(scale: float) -> int:
     return max(12, int(round(TRAIN_MODELS * scale)))
 
 
+def training_shapes(n: int, threads: int) -> dict[str, list[dict]]:
+    """The Linear and Conv2d shapes the first n training architectures call, each once: the
+    operator tables sample them first, as a careful study samples from the models it serves."""
+    from .archs import draw
+    from .kernels import l2_bytes
+    from .predictor import gemm_params
+    from .trace import trace_model
+
+    out: dict[str, list[dict]] = {"Linear": [], "Conv2d": []}
+    for _, model, args in draw(n, TRAIN_SEED):
+        t = trace_model(model, args)
+        for c in t.calls:
+            fp = gemm_params(c, int(t.param_bytes > l2_bytes() * threads))
+            if fp is not None and fp[1] not in out[fp[0]]:
+                out[fp[0]].append(fp[1])
+    return out
+
+
 def measure_training(models, threads: int, n: int, progress=lambda: None) -> list[dict]:
     """Summaries of n training architectures, each with its measured latency (``measured_ms``)."""
     from .archs import draw

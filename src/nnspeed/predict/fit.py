@@ -87,12 +87,14 @@ def _curve_samples(fam: Family, rng, budget: int, progress) -> list:
     return [[{"numel": k}, v] for k, v in sorted(pts.items())]
 
 
-def _surface_samples(fam: Family, rng, budget: int, progress) -> list:
-    """Random shapes first, then those where the model fitted so far is least sure."""
+def _surface_samples(fam: Family, rng, budget: int, progress, prior: list = ()) -> list:
+    """The prior's shapes (those models are known to call), random shapes, then those where
+    the model fitted so far is least sure: ``budget`` beyond the prior."""
     samples = []
-    for p in _draw(fam, rng, max(8, int(budget * FIRST_SHARE))):
+    for p in [*prior, *_draw(fam, rng, max(8, int(budget * FIRST_SHARE)))]:
         samples.append([p, _measure(fam, p)])
         progress()
+    budget += len(prior)
     while len(samples) < budget:
         model = Surface(fam, samples, restarts=0)
         cands = _draw(fam, rng, CANDIDATES)
@@ -105,8 +107,10 @@ def _surface_samples(fam: Family, rng, budget: int, progress) -> list:
     return samples
 
 
-def measure_kernels(threads: int, scale: float = 1.0, seed: int = 0, progress=lambda: None) -> dict:
-    """Every family's samples at this thread count: {family: [[params, ms], ...]}."""
+def measure_kernels(threads: int, scale: float = 1.0, seed: int = 0, progress=lambda: None, priors: dict | None = None) -> dict:
+    """Every family's samples at this thread count: {family: [[params, ms], ...]}; ``priors``:
+    shapes per family to sample before the family's own budget."""
+    priors = priors or {}
     rng = np.random.default_rng(seed)
     out = {}
     with torch_threads(threads):
@@ -115,18 +119,18 @@ def measure_kernels(threads: int, scale: float = 1.0, seed: int = 0, progress=la
                 out[name] = [[{}, _measure(fam, {})]]
                 progress()
             elif fam.kind == "curve":
-                out[name] = _curve_samples(fam, rng, _budget(fam, scale), progress)
+                out[name] = _curve_samples(fam, rng, budget(fam, scale), progress)
             else:
-                out[name] = _surface_samples(fam, rng, _budget(fam, scale), progress)
+                out[name] = _surface_samples(fam, rng, budget(fam, scale), progress, priors.get(name, []))
     return out
 
 
-def _budget(fam: Family, scale: float) -> int:
+def budget(fam: Family, scale: float) -> int:
     return 1 if fam.kind == "constant" else max(4, int(round(fam.budget * scale)))
 
 
 def total_samples(scale: float = 1.0) -> int:
-    return sum(_budget(f, scale) for f in families().values())
+    return sum(budget(f, scale) for f in families().values())
 
 
 class Surface:

@@ -39,18 +39,27 @@ class Prediction:
     factor: float = 1.0  # the composition's measured / summed for this model
 
 
+def gemm_params(c: Call, cold: int) -> tuple[str, dict] | None:
+    """(family, params) of a Linear or Conv2d module call."""
+    a, x = c.attrs, (c.shapes[0] if c.shapes else ())
+    if c.kind != "module":
+        return None
+    if c.op == "Linear" and x:
+        k = a["in_features"]
+        return "Linear", {"m": max(1, _numel(x) // k), "k": k, "n": a["out_features"], "rows3d": int(len(x) >= 3), "cold": cold}
+    if c.op == "Conv2d" and len(x) == 4 and (a.get("dilation") in (None, [1, 1])):
+        return "Conv2d", {"n": x[0], "cin": x[1], "h": x[2], "w": x[3], "cout": a["out_channels"], "k": a["kernel_size"][0],
+                          "stride": a["stride"][0], "groups": a.get("groups", 1), "cold": cold}  # fmt: skip
+    return None
+
+
 def _module_cost(m: Models, c: Call, cold: int) -> float | None:
     a = c.attrs
     x = c.shapes[0] if c.shapes else ()
     op = c.op
-    if op == "Linear":
-        k = a["in_features"]
-        return m.surface("Linear", {"m": max(1, _numel(x) // k), "k": k, "n": a["out_features"], "rows3d": int(len(x) >= 3),
-                                    "cold": cold})
-    if op == "Conv2d" and len(x) == 4 and (a.get("dilation") in (None, [1, 1])):
-        k = a["kernel_size"][0]
-        return m.surface("Conv2d", {"n": x[0], "cin": x[1], "h": x[2], "w": x[3], "cout": a["out_channels"], "k": k,
-                                    "stride": a["stride"][0], "groups": a.get("groups", 1), "cold": cold})  # fmt: skip
+    gemm = gemm_params(c, cold)
+    if gemm is not None:
+        return m.surface(*gemm)
     if op in ("BatchNorm2d", "BatchNorm1d") and len(x) >= 2:
         return m.surface("BatchNorm2d", {"n": x[0], "c": x[1], "hw": max(1, _numel(x[2:]))})
     if op in ("LayerNorm", "Softmax") and x:

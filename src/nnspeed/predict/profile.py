@@ -10,11 +10,11 @@ from pathlib import Path
 from .._files import cache_dir, write_text
 from ..errors import InputError
 from ..measure.environment import fingerprint
-from .compose import measure_training, train_count
-from .fit import Models, measure_kernels
+from .compose import measure_training, train_count, training_shapes
+from .fit import Models, budget, measure_kernels, total_samples
 from .kernels import families
 
-OPERATORS_VERSION = 3
+OPERATORS_VERSION = 4
 
 
 def cache_path(machine_id: str, threads: int) -> Path:
@@ -25,16 +25,22 @@ def _valid(doc: dict) -> bool:
     return doc.get("version") == OPERATORS_VERSION and set(families()) <= set(doc.get("samples", {})) and "training" in doc
 
 
-def operator_table(threads: int, refresh: bool = False, scale: float = 1.0, progress=lambda: None) -> tuple[dict, bool]:
-    """This machine's table at this thread count from the cache, or measured now: (doc, cached)."""
+def operator_table(threads: int, refresh: bool = False, scale: float = 1.0, progress=lambda: None,
+                   on_total=lambda steps: None) -> tuple[dict, bool]:  # fmt: skip
+    """This machine's table at this thread count from the cache, or measured now: (doc, cached).
+    ``on_total`` hears how many ``progress`` steps a measurement will take."""
     env = fingerprint()
     path = cache_path(env["machine_id"], threads)
     if path.exists() and not refresh:
         doc = json.loads(path.read_text())
         if _valid(doc) and doc.get("scale", 1.0) >= scale:
             return doc, True
-    samples = measure_kernels(threads, scale, progress=progress)
-    training = measure_training(Models(samples), threads, train_count(scale), progress=progress)
+    n_train = train_count(scale)
+    fams = families()
+    priors = {k: v[: budget(fams[k], scale)] for k, v in training_shapes(n_train, threads).items()}
+    on_total(total_samples(scale) + sum(map(len, priors.values())) + n_train)
+    samples = measure_kernels(threads, scale, progress=progress, priors=priors)
+    training = measure_training(Models(samples), threads, n_train, progress=progress)
     doc = {"version": OPERATORS_VERSION, "machine_id": env["machine_id"], "threads": threads, "scale": scale,
            "cpu": env.get("cpu"), "torch": env.get("torch"), "samples": samples, "training": training}  # fmt: skip
     write_text(path, json.dumps(doc))
