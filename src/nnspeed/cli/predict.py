@@ -88,7 +88,8 @@ def predict(
         out.print_json(json.dumps(doc))
         return
     tab = Table(title=f"{w.source}: predicted {p.latency_ms:.3f} ms per call (batch {batch}, {t} threads, "
-                      f"operator tables: {origin['from']})", title_justify="left", header_style="bold")  # fmt: skip
+                      f"operator tables: {origin['from']}; parts × {p.factor:.2f} for running in sequence)",
+                title_justify="left", header_style="bold")  # fmt: skip
     for c in ("operator", "calls", "ms", "share"):
         tab.add_column(c, justify="left" if c == "operator" else "right")
     for op, row in p.by_op.items():
