@@ -49,7 +49,7 @@ def walk(calls):
             previous = cat
 
 
-def counts(calls) -> list[float]:
+def category_counts(calls) -> list[float]:
     row = [0.0] * len(FEATURES)
     for _, cat, after_gemm in walk(calls):
         row[FEATURES.index(cat)] += 1
@@ -68,17 +68,22 @@ def train_count(scale: float) -> int:
     return max(12, int(round(TRAIN_MODELS * scale)))
 
 
-def training_shapes(n: int, threads: int) -> dict[str, list[dict]]:
-    """The Linear and Conv2d shapes the first n training architectures call, each once: the
-    operator tables sample them first, as a careful study samples from the models it serves."""
+def training_architectures(n: int) -> list:
+    """(arch, model, args, trace) for the first n training architectures."""
     from .archs import draw
-    from .kernels import l2_bytes
-    from .predictor import gemm_params
     from .trace import trace_model
 
+    return [(arch, model, args, trace_model(model, args)) for arch, model, args in draw(n, TRAIN_SEED)]
+
+
+def training_shapes(archs: list, threads: int) -> dict[str, list[dict]]:
+    """The Linear and Conv2d shapes the training architectures call, each once: the operator
+    tables sample them first, as a careful study samples from the models it serves."""
+    from .kernels import l2_bytes
+    from .predictor import gemm_params
+
     out: dict[str, list[dict]] = {"Linear": [], "Conv2d": []}
-    for _, model, args in draw(n, TRAIN_SEED):
-        t = trace_model(model, args)
+    for *_, t in archs:
         for c in t.calls:
             fp = gemm_params(c, int(t.param_bytes > l2_bytes() * threads))
             if fp is not None and fp[1] not in out[fp[0]]:
@@ -86,16 +91,14 @@ def training_shapes(n: int, threads: int) -> dict[str, list[dict]]:
     return out
 
 
-def measure_training(models, threads: int, n: int, progress=lambda: None) -> list[dict]:
-    """Summaries of n training architectures, each with its measured latency (``measured_ms``)."""
-    from .archs import draw
+def measure_training(models, archs: list, threads: int, progress=lambda: None) -> list[dict]:
+    """Summaries of the training architectures, each with its measured latency (``measured_ms``)."""
     from .evaluate import measure_model
     from .predictor import summarize
-    from .trace import trace_model
 
     rows = []
-    for arch, model, args in draw(n, TRAIN_SEED):
-        s = summarize(models, trace_model(model, args), threads)
+    for arch, model, args, t in archs:
+        s = summarize(models, t, threads)
         s["family"], s["measured_ms"] = arch["family"], measure_model(model, args, arch["batch"], threads).latency_ms.p50
         rows.append(s)
         progress()
@@ -109,24 +112,13 @@ class Composition:
         self.gp = None
         if len(rows) < 8:
             return
-        import warnings
+        from .fit import LogGP
 
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import RBF, WhiteKernel
-        from sklearn.gaussian_process.kernels import ConstantKernel as C
-
-        X = np.array([features(r) for r in rows])
         y = np.log([r["measured_ms"] / (r["parts_ms"] + r["base_ms"]) for r in rows])
-        self.mu, self.sd = X.mean(axis=0), X.std(axis=0) + 1e-9
-        kernel = C(1.0) * RBF(np.ones(X.shape[1]), (1e-2, 1e3)) + WhiteKernel(1e-3, (1e-6, 1.0))
-        self.gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            self.gp.fit((X - self.mu) / self.sd, y)
+        self.gp = LogGP([features(r) for r in rows], y, max_noise=1.0)
 
     def factor(self, s: dict) -> float:
         if self.gp is None:
             return 1.0
-        x = (np.array([features(s)]) - self.mu) / self.sd
-        return float(math.exp(self.gp.predict(x)[0]))
+        mean, _ = self.gp.predict_log([features(s)])
+        return float(math.exp(mean[0]))

@@ -109,7 +109,7 @@ def _surface_samples(fam: Family, rng, budget: int, progress, prior: list = ()) 
 
 def measure_kernels(threads: int, scale: float = 1.0, seed: int = 0, progress=lambda: None, priors: dict | None = None) -> dict:
     """Every family's samples at this thread count: {family: [[params, ms], ...]}; ``priors``:
-    shapes per family to sample before the family's own budget."""
+    shapes per family to sample before the family's own budget (at most that many again)."""
     priors = priors or {}
     rng = np.random.default_rng(seed)
     out = {}
@@ -119,24 +119,31 @@ def measure_kernels(threads: int, scale: float = 1.0, seed: int = 0, progress=la
                 out[name] = [[{}, _measure(fam, {})]]
                 progress()
             elif fam.kind == "curve":
-                out[name] = _curve_samples(fam, rng, budget(fam, scale), progress)
+                out[name] = _curve_samples(fam, rng, _budget(fam, scale), progress)
             else:
-                out[name] = _surface_samples(fam, rng, budget(fam, scale), progress, priors.get(name, []))
+                out[name] = _surface_samples(fam, rng, _budget(fam, scale), progress, _prior(fam, scale, priors))
     return out
 
 
-def budget(fam: Family, scale: float) -> int:
+def _budget(fam: Family, scale: float) -> int:
     return 1 if fam.kind == "constant" else max(4, int(round(fam.budget * scale)))
 
 
-def total_samples(scale: float = 1.0) -> int:
-    return sum(budget(f, scale) for f in families().values())
+def _prior(fam: Family, scale: float, priors: dict) -> list:
+    """A surface family's prior shapes, at most its own budget of them."""
+    return priors.get(fam.name, [])[: _budget(fam, scale)] if fam.kind == "surface" else []
 
 
-class Surface:
-    """log latency over a family's log features: a Gaussian process with per-feature length scales."""
+def total_samples(scale: float = 1.0, priors: dict | None = None) -> int:
+    """How many samples measure_kernels takes with these priors."""
+    return sum(_budget(f, scale) + len(_prior(f, scale, priors or {})) for f in families().values())
 
-    def __init__(self, fam: Family, samples: list, restarts: int = 2):
+
+class LogGP:
+    """A Gaussian process on standardized features (anisotropic RBF plus white noise for the
+    timing noise) predicting a log quantity, with its uncertainty."""
+
+    def __init__(self, X, y, restarts: int = 2, max_noise: float = 1e-1):
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
@@ -144,18 +151,24 @@ class Surface:
         from sklearn.gaussian_process.kernels import RBF, WhiteKernel
         from sklearn.gaussian_process.kernels import ConstantKernel as C
 
-        X = np.array([fam.features(p) for p, _ in samples], dtype=float)
-        y = np.log([max(ms, 1e-6) for _, ms in samples])
+        X = np.asarray(X, dtype=float)
         self.mu, self.sd = X.mean(axis=0), X.std(axis=0) + 1e-9
-        kernel = C(1.0) * RBF(np.ones(X.shape[1]), (1e-2, 1e3)) + WhiteKernel(1e-3, (1e-6, 1e-1))
+        kernel = C(1.0) * RBF(np.ones(X.shape[1]), (1e-2, 1e3)) + WhiteKernel(1e-3, (1e-6, max_noise))
         self.gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=restarts, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            self.gp.fit((X - self.mu) / self.sd, y)
+            self.gp.fit((X - self.mu) / self.sd, np.asarray(y, dtype=float))
 
     def predict_log(self, rows) -> tuple[np.ndarray, np.ndarray]:
         X = (np.array(rows, dtype=float) - self.mu) / self.sd
         return self.gp.predict(X, return_std=True)
+
+
+class Surface(LogGP):
+    """log latency over a family's log features."""
+
+    def __init__(self, fam: Family, samples: list, restarts: int = 2):
+        super().__init__([fam.features(p) for p, _ in samples], np.log([max(ms, 1e-6) for _, ms in samples]), restarts)
 
 
 class Models:
@@ -165,7 +178,6 @@ class Models:
         from .compose import Composition
 
         self.fams = families()
-        self.training = training or []
         self.samples = samples
         self._surfaces: dict = {}
         self._curves: dict = {}
@@ -177,7 +189,7 @@ class Models:
             elif kind == "curve" and s:
                 xs = np.log([max(p["numel"], 1) for p, _ in s])
                 self._curves[name] = (xs, np.log([ms for _, ms in s]))
-        self.composition = Composition(self.training)
+        self.composition = Composition(training or [])
 
     def module_ms(self) -> float:
         return self.const["module"]

@@ -128,21 +128,21 @@ def _priced(m: Models, t: Trace, threads: int):
 
 def summarize(m: Models, t: Trace, threads: int, priced: list | None = None) -> dict:
     """What the parts add up to and the model's shape in numbers: the composition's inputs."""
-    from .compose import CATEGORIES, counts
+    from .compose import CATEGORIES, category_counts
 
     priced = list(_priced(m, t, threads)) if priced is None else priced
     by_cat = [sum(ms for _, cat, ms, _ in priced if cat == k) for k in CATEGORIES]
     base = t.containers * m.container_ms() + max(0.0, m.const["runner"] - m.module_ms())
-    return {"parts_ms": sum(by_cat), "base_ms": base, "by_category_ms": by_cat, "counts": counts(t.calls),
+    return {"parts_ms": sum(by_cat), "base_ms": base, "by_category_ms": by_cat, "counts": category_counts(t.calls),
             "flops": t.flops, "param_bytes": t.param_bytes, "batch": t.batch}  # fmt: skip
 
 
-def predict_trace(m: Models, t: Trace, threads: int, whole_call: bool = True) -> Prediction:
+def predict_trace(m: Models, t: Trace, threads: int) -> Prediction:
     """The sum of the trace's calls and what the harness wraps around one call, times the
-    composition factor learned on whole training models (``whole_call=False``: the plain sum)."""
+    composition factor learned on whole training models."""
     priced = list(_priced(m, t, threads))
     s = summarize(m, t, threads, priced)
-    factor = m.composition.factor(s) if whole_call else 1.0
+    factor = m.composition.factor(s)
     by_op: dict[str, dict] = {}
     unmodelled: dict[str, int] = {}
     for c, _, ms, modelled in priced:

@@ -10,8 +10,8 @@ from pathlib import Path
 from .._files import cache_dir, write_text
 from ..errors import InputError
 from ..measure.environment import fingerprint
-from .compose import measure_training, train_count, training_shapes
-from .fit import Models, budget, measure_kernels, total_samples
+from .compose import measure_training, train_count, training_architectures, training_shapes
+from .fit import Models, measure_kernels, total_samples
 from .kernels import families
 
 OPERATORS_VERSION = 4
@@ -35,12 +35,11 @@ def operator_table(threads: int, refresh: bool = False, scale: float = 1.0, prog
         doc = json.loads(path.read_text())
         if _valid(doc) and doc.get("scale", 1.0) >= scale:
             return doc, True
-    n_train = train_count(scale)
-    fams = families()
-    priors = {k: v[: budget(fams[k], scale)] for k, v in training_shapes(n_train, threads).items()}
-    on_total(total_samples(scale) + sum(map(len, priors.values())) + n_train)
+    archs = training_architectures(train_count(scale))
+    priors = training_shapes(archs, threads)
+    on_total(total_samples(scale, priors) + len(archs))
     samples = measure_kernels(threads, scale, progress=progress, priors=priors)
-    training = measure_training(Models(samples), threads, n_train, progress=progress)
+    training = measure_training(Models(samples), archs, threads, progress=progress)
     doc = {"version": OPERATORS_VERSION, "machine_id": env["machine_id"], "threads": threads, "scale": scale,
            "cpu": env.get("cpu"), "torch": env.get("torch"), "samples": samples, "training": training}  # fmt: skip
     write_text(path, json.dumps(doc))
