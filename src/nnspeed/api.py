@@ -105,8 +105,11 @@ def bench_grid(
     on_start: Callable[[int, str, Settings], None] | None = None,
     on_sample: Callable[[int, float], None] | None = None,
     workloads: dict[str, Workload] | None = None,
+    scenario: Callable[[Workload, Settings], Measurement] | None = None,
 ) -> list[Measurement]:
-    """Measure every cell; each source is loaded once (or taken from ``workloads``) and shared."""
+    """Measure every cell; each source is loaded once (or taken from ``workloads``) and shared.
+
+    ``scenario(workload, settings)`` measures one cell (default: single-stream)."""
     workloads = dict(workloads or {})
     out = []
     for i, (src, settings) in enumerate(cells):
@@ -114,5 +117,8 @@ def bench_grid(
             on_start(i, src, settings)
         if src not in workloads:
             workloads[src] = load(src, **(load_options or {}))
-        out.append(single_stream(workloads[src], settings, stop, budget_ms=budget_ms, on_sample=on_sample))
+        if scenario is not None:
+            out.append(scenario(workloads[src], settings))
+        else:
+            out.append(single_stream(workloads[src], settings, stop, budget_ms=budget_ms, on_sample=on_sample))
     return out

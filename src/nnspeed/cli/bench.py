@@ -34,12 +34,24 @@ def bench(
     store: StoreUrl = None,
     json_out: JsonOut = False,
     samples: Samples = False,
+    scenario: str = typer.Option("single-stream", help="single-stream, realtime (--fps), server (--qps), offline"),
+    engine: str = typer.Option("nnspeed", help="nnspeed (its own load generator) or loadgen (MLPerf LoadGen)"),
+    drop_late: bool = typer.Option(False, "--drop-late", help="realtime: drop a frame that arrives while one runs"),
+    qps: float = typer.Option(None, help="server: mean arrival rate, requests per second"),
+    slo_p99: float = typer.Option(None, "--slo-p99", help="server: p99 latency target in ms"),
+    max_batch: int = typer.Option(1, help="server: largest batch the dynamic batcher forms (1: no batching)"),
+    max_wait_ms: float = typer.Option(None, help="server: longest a request waits for a batch to fill (default 1)"),
+    burstiness: float = typer.Option(1.0, help="server: squared CV of arrival gaps (1 Poisson, >1 burstier)"),
+    seed: int = typer.Option(0, help="server: seed of the arrival times"),
+    streams: int = typer.Option(1, help="offline: runner instances side by side (onnxruntime, openvino)"),
 ):
     """Measure inference latency and throughput with rigorous statistics, and store the run."""
     from ..api import bench_grid, budget_or_fps, grid, load
     from ..backends.registry import BACKENDS
     from ..measure.stoprule import StopRule
-    from ..report.terminal import measurements_table, warnings_lines
+    from ..report.terminal import measurements_table, scenario_lines, warnings_lines
+    from ..scenarios.choose import ScenarioOptions, scenario_runner
+    from ..scenarios.offline import DEFAULT_BATCHES
     from ..store.store import Store
 
     # Everything is validated before anything is measured, and the store is opened first,
@@ -49,7 +61,12 @@ def bench(
         if b not in BACKENDS:
             raise BackendError(f"unknown backend '{b}'; choose from {', '.join(BACKENDS)}")
     stop = StopRule(min_time=min_time, max_time=max_time, min_iters=min_iters, max_iters=max_iters, ci_rel=ci)
-    budget_ms = budget_or_fps(budget, fps)
+    options = ScenarioOptions(scenario, engine, fps, budget, drop_late, qps, slo_p99, max_batch, max_wait_ms,
+                              burstiness, seed, streams)  # fmt: skip
+    run_cell = scenario_runner(options, stop)
+    budget_ms = budget_or_fps(budget, fps) if scenario == "single-stream" else None
+    if scenario == "offline" and batch == "1":
+        batch = ",".join(str(b) for b in DEFAULT_BATCHES)
     cells = grid(
         sources,
         backends,
@@ -72,7 +89,8 @@ def bench(
         def on_start(i, src, s):
             progress.update(task, completed=i, description=f"{src} {s.backend} {s.precision} b{s.batch} t{s.threads or 'auto'}")
 
-        results = bench_grid(cells, stop, budget_ms, load_options, on_start=on_start, workloads=workloads)
+        results = bench_grid(cells, stop, budget_ms, load_options, on_start=on_start, workloads=workloads,
+                             scenario=run_cell)  # fmt: skip
         progress.update(task, completed=len(cells))
 
     run_id = db.save_run("bench", command_line(), results)
@@ -81,6 +99,8 @@ def bench(
         out.print_json(json.dumps(doc))
         return
     out.print(measurements_table(results, title=f"run {run_id}"))
+    for line in scenario_lines(results):
+        out.print(line, highlight=False)
     out.file.flush()
     for line in warnings_lines(results):
         err.print(f"[yellow]warning:[/] {line}", highlight=False)

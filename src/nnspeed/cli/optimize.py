@@ -34,13 +34,13 @@ def optimize(
     json_out: JsonOut = False,
 ):
     """Try precisions, quantization, pruning, fusion and runtimes; choose the fastest accurate one."""
+    from .._files import write_text as write_file
     from ..api import load
     from ..measure.stoprule import StopRule
     from ..optimize.export import export as write_export
     from ..optimize.search import search
     from ..optimize.setup import scorer_for
     from ..optimize.variants import CANDIDATES
-    from .._files import write_text as write_file
     from ..report.html import render
     from ..report.terminal import optimize_table
     from ..store.store import Store

@@ -31,6 +31,23 @@ class Clock(Protocol):
     def overhead_ns(self) -> float:
         """The median cost of one empty mark pair, in nanoseconds."""
 
+    def sleep_until(self, t: float) -> None:
+        """Return at host time ``t`` (seconds on ``now()``'s scale), or at once if it has passed."""
+
+
+# time.sleep can overshoot by up to a scheduler tick: sleep until this close, then spin.
+SPIN_S = 0.002
+
+
+def sleep_until(t: float) -> None:
+    """Wait until ``time.perf_counter() >= t``: sleep for the bulk, spin for the last SPIN_S."""
+    while True:
+        left = t - time.perf_counter()
+        if left <= 0:
+            return
+        if left > SPIN_S:
+            time.sleep(left - SPIN_S)
+
 
 class PerfCounterClock:
     """The host's monotonic high-resolution counter."""
@@ -56,6 +73,9 @@ class PerfCounterClock:
         gaps.sort()
         return float(gaps[len(gaps) // 2])
 
+    def sleep_until(self, t: float) -> None:
+        sleep_until(t)
+
 
 class CudaEventClock:
     """CUDA events on the current stream: device time, no per-mark host synchronisation."""
@@ -70,6 +90,9 @@ class CudaEventClock:
 
     def now(self) -> float:
         return time.perf_counter()
+
+    def sleep_until(self, t: float) -> None:
+        sleep_until(t)
 
     def mark(self) -> Any:
         event = self._torch.cuda.Event(enable_timing=True)
@@ -118,3 +141,6 @@ class FakeClock:
 
     def overhead_ns(self) -> float:
         return self._overhead
+
+    def sleep_until(self, t: float) -> None:
+        self._t = max(self._t, t)

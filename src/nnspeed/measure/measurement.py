@@ -11,6 +11,9 @@ import numpy as np
 from .stats import BudgetStats, LatencyStats, budget_stats, noise_warnings, summarize
 
 SCHEMA_VERSION = 1
+# What a load scenario adds to its results (``bench --json`` carries them as they are).
+SCENARIO_KEYS = ("scenario", "realtime", "server", "offline", "engine")
+LOAD_SCENARIOS = ("realtime", "server")
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,9 @@ class Measurement:
 
     @property
     def warnings(self) -> list[str]:
-        return list(self.notes) + noise_warnings(self.latency_ms)
+        # Under load the spread is the queueing being measured, not noise on the machine.
+        spread = self.extra.get("scenario") not in LOAD_SCENARIOS
+        return list(self.notes) + noise_warnings(self.latency_ms, spread=spread)
 
     @property
     def key(self) -> str:
@@ -111,6 +116,9 @@ class Measurement:
             "memory": dict(self.extra.get("memory", {})),
             "effective": dict(self.effective),
         }
+        for key in SCENARIO_KEYS:
+            if key in self.extra:
+                d[key] = self.extra[key]
         if samples:
             d["samples_ms"] = list(self.samples_ms)
         return d

@@ -83,14 +83,15 @@ def summarize(samples_ms) -> LatencyStats:
     )
 
 
-def noise_warnings(stats: LatencyStats) -> list[str]:
-    """Plain-language warnings about how far these numbers can be trusted."""
+def noise_warnings(stats: LatencyStats, spread: bool = True) -> list[str]:
+    """Plain-language warnings about how far these numbers can be trusted (``spread``: also
+    warn when the IQR is wide, which under load is the queueing, not noise)."""
     out = []
     if stats.n < FEW_SAMPLES:
         out.append(
             f"only {stats.n} samples: tail percentiles are interpolated; raise --max-time for more"
         )
-    if stats.p50 > 0 and stats.iqr / stats.p50 > NOISY_IQR_RATIO:
+    if spread and stats.p50 > 0 and stats.iqr / stats.p50 > NOISY_IQR_RATIO:
         out.append(
             f"noisy run: IQR is {100 * stats.iqr / stats.p50:.0f}% of the median "
             "(other load on the machine, frequency scaling or too many threads)"

@@ -25,6 +25,7 @@ def render(
     failed_cells: list[dict] | None = None,
     optimize: dict | None = None,
     explain: dict | None = None,
+    capacity: dict | None = None,
 ) -> str:
     jinja2 = require("jinja2", "report", "HTML reports")
     require("plotly", "report", "HTML reports")
@@ -39,6 +40,8 @@ def render(
         figures.insert(0, ("accuracy", plots.accuracy_pareto(optimize["variants"], optimize["baseline"], optimize["metric"])))
     if explain:
         figures.insert(0, ("roofline", plots.roofline_plot(explain)))
+    if capacity:
+        figures.insert(0, ("capacity", plots.capacity_plot(capacity)))
     figs = [(name, _script_json(json.loads(f.to_json()))) for name, f in figures]
     rows = [
         {
@@ -59,6 +62,7 @@ def render(
         failed_cells=failed_cells or [],
         optimize=optimize,
         explain=explain,
+        capacity=capacity,
         figures=figs,
         plotly_js=get_plotlyjs(),
         escape=html.escape,

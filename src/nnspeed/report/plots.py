@@ -206,3 +206,26 @@ def roofline_plot(doc: dict):
         yaxis=dict(type="log", title="achieved GFLOP/s"),
     )  # fmt: skip
     return fig
+
+
+def capacity_plot(doc: dict):
+    """p99 latency against offered load, one line per batching mode, with the SLO."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for i, mode in enumerate(("no_batching", "dynamic_batching")):
+        pts = [p for p in doc["curve"] if p["batching"] == mode]
+        if not pts:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[p["offered_qps"] for p in pts], y=[p["p99_ms"] for p in pts], mode="lines+markers",
+            name=f"{mode.replace('_', ' ')} (max {doc['max_qps'][mode]:,.0f} QPS)", line=dict(color=COLORS[i]),
+            marker=dict(symbol=["circle" if p["passed"] else "x" for p in pts], size=9),
+        ))  # fmt: skip
+    fig.add_hline(y=doc["slo_p99_ms"], line=dict(dash="dash", color="#888"), annotation_text="SLO p99")
+    fig.update_layout(
+        _layout(f"Latency vs offered load: {doc['source']} (x: trial over the SLO)", height=460),
+        xaxis=dict(type="log", title="offered load (requests/s)"),
+        yaxis=dict(type="log", title="p99 latency (ms)"),
+    )
+    return fig

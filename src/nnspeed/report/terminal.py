@@ -135,3 +135,27 @@ def optimize_table(baseline, outcomes, chosen, metric: str) -> Table:
             style="bold green" if o is chosen else None,
         )
     return t
+
+
+def scenario_lines(ms: list[Measurement]) -> list[str]:
+    """One line per load-scenario result: what the scenario was judged on."""
+    lines = []
+    for m in ms:
+        head = f"{m.source} {m.backend} b{m.batch}"
+        if "realtime" in m.extra:
+            r = m.extra["realtime"]
+            mode = "dropping late frames" if r["drop_late"] else "queueing frames"
+            sure = "" if r["max_fps_check"]["confirmed"] else " (not confirmed by a real run)"
+            lines.append(f"{head}: {r['fps']:g} fps {mode}: {100 * r['miss_rate']:.1f}% of {r['frames']} frames missed "
+                         f"({r['late']} late, {r['dropped']} dropped, {r['unserved']} unserved), jitter "
+                         f"{r['jitter_ms']:.3f} ms; highest rate with ≤1% misses {r['max_fps']:.1f} fps{sure}")
+        if "server" in m.extra:
+            s = m.extra["server"]
+            slo = "" if s["slo_p99_ms"] is None else (
+                f" against an SLO of {s['slo_p99_ms']:g} ms: {'held' if s['passed'] else 'MISSED'}")
+            lines.append(f"{head}: {s['qps']:g} requests/s, p50 {s['p50_ms']:.3f} ms, p99 {s['p99_ms']:.3f} ms{slo}; "
+                         f"goodput {s['goodput']:,.0f}/s, mean batch {s['mean_batch']:.1f}")
+        if "offline" in m.extra:
+            o = m.extra["offline"]
+            lines.append(f"{head}: {o['samples_per_s']:,.0f} samples/s offline over {o['streams']} stream(s)")
+    return lines

@@ -32,6 +32,36 @@ def check_outputs(arrays: list[np.ndarray]) -> None:
             )
 
 
+def runner_call(runner, workload, batch: int, pool: int | None = None) -> tuple[Callable[[int], None], int]:
+    """``call(i)``: run the i-th prepared input batch (of a small pool) and wait for it.
+
+    Inputs are prepared before any timing (at most ``pool`` of them); the first call's outputs
+    are checked for NaN/inf, and a model's own exception becomes one clear ModelError.
+    """
+    raw = workload.batches(batch) if pool is None else [workload.make_inputs(batch, i) for i in range(pool)]
+    batches = [runner.prepare(b) for b in raw]
+    n = len(batches)
+    checked = []
+
+    def call(i: int) -> None:
+        try:
+            out = runner.run(batches[i % n])
+            runner.sync()
+        except NnspeedError:
+            raise
+        except Exception as e:
+            raise _model_error(e, workload) from None
+        if not checked:
+            check_outputs(runner.outputs(out))
+            checked.append(True)
+
+    return call, n
+
+
+def default_clock(settings: Settings) -> Clock:
+    return CudaEventClock() if settings.device == "cuda" else PerfCounterClock()
+
+
 def single_stream(
     workload,
     settings: Settings,
@@ -42,22 +72,8 @@ def single_stream(
 ) -> Measurement:
     """Measure one configuration: prepare the runner, time it, and return the record."""
     with opened(workload, settings) as runner:
-        batches = [runner.prepare(b) for b in workload.batches(settings.batch)]
-        n = len(batches)
-
-        def call(i: int):
-            try:
-                out = runner.run(batches[i % n])
-                runner.sync()
-            except NnspeedError:
-                raise
-            except Exception as e:
-                raise _model_error(e, workload) from None
-            if i == 0:
-                check_outputs(runner.outputs(out))
-
-        if clock is None:
-            clock = CudaEventClock() if settings.device == "cuda" else PerfCounterClock()
+        call, n = runner_call(runner, workload, settings.batch)
+        clock = clock or default_clock(settings)
         timing = run_timed(call, stop, clock, on_sample=on_sample)
         memory = runner.memory()
         effective = dict(runner.effective)
