@@ -19,6 +19,7 @@ PACKAGES = {
     "sklearn": ("scikit-learn", "data"),
     "plotly": ("plotly", "report"),
     "jinja2": ("jinja2", "report"),
+    "mlperf_loadgen": ("mlcommons-loadgen", "loadgen"),
 }
 
 

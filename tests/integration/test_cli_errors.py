@@ -78,6 +78,8 @@ BAD = [
     (["bench", "zoo:mlp", "--drop-late"], "--drop-late applies to"),
     (["bench", "zoo:mlp", "--scenario", "offline", "--streams", "2"], "one pool per process"),
     (["bench", "zoo:mlp", "--engine", "tritonperf"], "unknown engine"),
+    (["bench", "zoo:mlp", "--engine", "loadgen", "--scenario", "realtime", "--fps", "30"], "nnspeed's own"),
+    (["bench", "zoo:mlp", "--engine", "loadgen", "--batch", "4"], "one sample per query"),
     (["capacity", "zoo:mlp", "--slo-p99", "-2"], "--slo-p99 must be"),
     (["capacity", "zoo:nosuch", "--slo-p99", "5"], "unknown zoo model"),
     (["show", "nosuchrun"], "no run 'nosuchrun'"),

@@ -12,7 +12,7 @@ from .stats import BudgetStats, LatencyStats, budget_stats, noise_warnings, summ
 
 SCHEMA_VERSION = 1
 # What a load scenario adds to its results (``bench --json`` carries them as they are).
-SCENARIO_KEYS = ("scenario", "realtime", "server", "offline", "engine")
+SCENARIO_KEYS = ("scenario", "realtime", "server", "offline", "engine", "loadgen")
 LOAD_SCENARIOS = ("realtime", "server")
 
 

@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 from .context import Study
-from .verdicts import CLAIMS, INCONCLUSIVE, REFUTED, SUPPORTED, ClaimResult, compare, ev, expect, fmt_ci, ms, ratio_ev, slowdown
+from .verdicts import (
+    CLAIMS,
+    INCONCLUSIVE,
+    REFUTED,
+    SUPPORTED,
+    ClaimResult,
+    compare,
+    ev,
+    expect,
+    fmt_ci,
+    ms,
+    ratio_ev,
+    slowdown,
+)
 
 
 def _shape_pair(s: Study, cid: int, claim: str, small: tuple[str, str], big: tuple[str, str], why: str) -> ClaimResult:
