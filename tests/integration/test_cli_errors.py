@@ -82,6 +82,11 @@ BAD = [
     (["bench", "zoo:mlp", "--engine", "loadgen", "--batch", "4"], "one sample per query"),
     (["capacity", "zoo:mlp", "--slo-p99", "-2"], "--slo-p99 must be"),
     (["capacity", "zoo:nosuch", "--slo-p99", "5"], "unknown zoo model"),
+    (["generate", "zoo:mlp"], "not a causal language model"),
+    (["generate", "zoo:gpt2-tiny", "--new-tokens", "0"], "--new-tokens must be"),
+    (["generate", "zoo:gpt2-tiny", "--kv-cache", "maybe"], "--kv-cache must be one of"),
+    (["generate", "zoo:gpt2-tiny", "--qps", "0"], "--qps must be a positive"),
+    (["generate", "hf:/nonexistent/model"], "not a Hugging Face model directory"),
     (["show", "nosuchrun"], "no run 'nosuchrun'"),
     (["compare", "nosuchrun", "other"], "no run 'nosuchrun'"),
 ]

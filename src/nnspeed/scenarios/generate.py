@@ -1,40 +1,77 @@
-"""Greedy text generation with the KV cache: whole ``generate`` calls timed by the harness."""
+"""One generation configuration measured: requests of greedy decoding under the stop rule."""
 
 from __future__ import annotations
 
+import copy
+
+import numpy as np
+
 from ..backends.base import Settings, torch_threads
 from ..errors import UnsupportedError
-from ..measure.harness import run_timed
+from ..measure.clock import Clock, PerfCounterClock
+from ..measure.harness import Timing
 from ..measure.measurement import Measurement
 from ..measure.stoprule import StopRule
+from .llm import HfSteps, Request, generate_once, metrics
 from .record import to_measurement
 
 BACKEND = "torch-generate"
 
 
-def generate(workload, prompt_len: int, new_tokens: int, batch: int, threads: int | None, stop: StopRule) -> Measurement:
-    """Each sample is one call producing exactly ``new_tokens`` tokens per sequence."""
-    import numpy as np
-    import torch
-
+def causal_lm(workload):
+    """The transformers causal LM inside a workload (zoo:gpt2, zoo:gpt2-tiny, hf:PATH)."""
     lm = getattr(workload.model, "model", None)
     if lm is None or not hasattr(lm, "generate"):
-        raise UnsupportedError(f"{workload.source} is not a causal language model; use zoo:gpt2 or zoo:gpt2-tiny")
+        raise UnsupportedError(f"{workload.source} is not a causal language model; use zoo:gpt2, zoo:gpt2-tiny or hf:PATH")
+    return lm
+
+
+def generate(
+    workload,
+    prompt_len: int,
+    new_tokens: int,
+    batch: int,
+    threads: int | None,
+    stop: StopRule,
+    kv_cache: bool = True,
+    int8: bool = False,
+    tokens_per_word: float = 1.0,
+    clock: Clock | None = None,
+    steps=None,
+) -> Measurement:
+    """Requests (each ``new_tokens`` tokens per sequence) until the stop rule ends; the samples are
+    the requests' end-to-end latencies and ``extra["generate"]`` holds every token metric.
+
+    ``steps``: the generation steps to time (default: the workload's LM, greedy)."""
     with torch_threads(threads) as used:
-        vocab = lm.config.vocab_size
-        prompts = [
-            torch.from_numpy(np.random.default_rng(i).integers(0, vocab, (batch, prompt_len))) for i in range(4)
-        ]
+        if steps is None:
+            lm = causal_lm(workload)
+            if int8:
+                from ..transforms.quantize import quantize_dynamic_int8
 
-        def call(i: int) -> None:
-            ids = prompts[i % len(prompts)]
-            with torch.inference_mode():
-                lm.generate(
-                    ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens, min_new_tokens=new_tokens,
-                    do_sample=False, use_cache=True, pad_token_id=lm.config.eos_token_id,
-                )  # fmt: skip
-
-        timing = run_timed(call, stop)
-    effective = {"precision": "fp32", "threads": used, "device": "cpu", "kv_cache": True}
-    extra = {"prompt_len": prompt_len, "new_tokens": new_tokens}
-    return to_measurement(workload, Settings(BACKEND, "fp32", batch, threads), stop, timing, effective, extra=extra)
+                lm = quantize_dynamic_int8(copy.deepcopy(lm))
+            steps = HfSteps(lm, batch, prompt_len, kv_cache)
+        clock = clock or PerfCounterClock()
+        overhead_ns = clock.overhead_ns()
+        first = generate_once(steps, clock, 0, new_tokens)  # one-off costs: reported apart
+        requests: list[Request] = []
+        t0 = clock.now()
+        while True:
+            requests.append(Request(0.0, generate_once(steps, clock, len(requests) + 1, new_tokens)))
+            e2e = [r.e2e for r in requests]
+            reason = stop.decide(len(requests), clock.now() - t0, e2e)
+            if reason:
+                break
+        elapsed = clock.now() - t0
+    figures = metrics(requests, batch, tokens_per_word)
+    timing = Timing(
+        samples_s=np.array(e2e), block_size=1, first_call_s=float(first[-1]), warmup_calls=0, warmup_s=0.0,
+        steady=True, overhead_ns=overhead_ns, stop_reason=reason, elapsed_s=elapsed, clock=clock.name,
+    )  # fmt: skip
+    effective = {"precision": "int8-dynamic" if int8 else "fp32", "threads": used, "device": "cpu",
+                 "kv_cache": kv_cache, "decoding": "greedy"}  # fmt: skip
+    extra = {"scenario": "generate", "prompt_len": prompt_len, "new_tokens": new_tokens, "generate": figures}
+    precision = "int8" if int8 else "fp32"
+    backend = BACKEND if kv_cache else f"{BACKEND}-nokv"
+    return to_measurement(workload, Settings(backend, precision, batch, threads, options={"kv_cache": kv_cache}),
+                          stop, timing, effective, extra=extra)  # fmt: skip

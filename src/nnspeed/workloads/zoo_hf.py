@@ -142,3 +142,47 @@ def _minilm(v):
         InputSpec("attention_mask", (v["seq"],), "int64", high=2),
     ]
     return SentenceEmbedder(), specs, make, {"real_data": True, "pool_size": 32, "meta": {"task": "embedding"}}
+
+
+def load_hf_causal_lm(path_text: str):
+    """``hf:PATH``: a local Hugging Face causal LM directory, loaded offline (no hub access).
+
+    The workload calls one forward pass over ``seq`` prompt tokens; ``meta["tokenizer"]`` is
+    the directory's own tokenizer when it has one."""
+    from pathlib import Path
+
+    import torch.nn as nn
+
+    from ..errors import SourceError, reason
+    from .workload import InputSpec, Workload, random_inputs
+
+    path = Path(path_text).expanduser()
+    if not (path / "config.json").is_file():
+        raise SourceError(f"hf:{path_text} is not a Hugging Face model directory (no config.json there); "
+                          "give the folder that save_pretrained wrote")  # fmt: skip
+    t = _quiet_transformers()
+    try:
+        lm = t.AutoModelForCausalLM.from_pretrained(path, local_files_only=True).eval()
+    except Exception as e:
+        raise SourceError(f"hf:{path_text} could not be loaded as a causal language model ({reason(e)})") from None
+    tokenizer = None
+    try:
+        tokenizer = t.AutoTokenizer.from_pretrained(path, local_files_only=True)
+        if not tokenizer.tokenize("The quick brown fox"):
+            tokenizer = None  # an empty stand-in, not the model's vocabulary
+    except Exception:
+        tokenizer = None  # a model directory without a tokenizer: words/s uses a shipped one
+
+    class CausalLogits(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = lm
+
+        def forward(self, input_ids):
+            return self.model(input_ids=input_ids, use_cache=False).logits
+
+    spec = InputSpec("input_ids", (64,), "int64", high=lm.config.vocab_size)
+    model = CausalLogits().eval()
+    return Workload(source=f"hf:{path}", name=path.name, inputs=[spec], make_inputs=lambda b, i: random_inputs([spec], b, i),
+                    model=model, description=f"{type(lm).__name__} from {path}",
+                    meta={"tokenizer": tokenizer})  # fmt: skip
