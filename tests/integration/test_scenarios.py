@@ -56,3 +56,15 @@ def test_capacity_contract_report_and_store(cli_json, tmp_path, store_url):
     _, stored = Store(store_url).get_run(d["run_id"])
     assert [m.extra["server"]["qps"] for m in stored] == [d["max_qps"]["no_batching"],
                                                                      d["max_qps"]["dynamic_batching"]]
+
+
+def test_offline_streams_on_onnxruntime(cli_json, store_url):
+    pytest.importorskip("onnxruntime")
+    d = cli_json(["bench", MLP, "--backend", "onnxruntime", "--scenario", "offline", "--streams", "2", "--threads", "2",
+                  "--batch", "4", "--min-time", "0.2", "--max-time", "0.5", "--json", "--store", store_url])  # fmt: skip
+    r = d["results"][0]
+    assert r["offline"]["streams"] == 2 and r["effective"]["threads_per_stream"] == 1
+    # both streams ran in the window, and the throughput counts every sample they finished
+    calls = r["offline"]["per_stream_calls"]
+    assert len(calls) == 2 and min(calls) > 0
+    assert r["n"] == sum(calls) and r["offline"]["samples_per_s"] > 0
