@@ -1,0 +1,1 @@
+"""Training speed: step breakdown, variants, time to accuracy, streaming updates, energy, DDP."""

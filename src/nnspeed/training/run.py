@@ -1,0 +1,250 @@
+"""``nnspeed train`` end to end: validate, run every variant, the optional parts, store, report."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import numpy as np
+
+from ..errors import InputError, UnsupportedError
+
+
+def _recipes(batches, precisions, workers, compile, channels_last, device) -> tuple[list, list[str]]:
+    from ..backends.base import check_hardware_precision
+    from ..errors import NnspeedError
+    from .step import Recipe
+
+    b0, w0 = batches[0], workers[0]
+    notes = []
+    out = [Recipe(f"fp32 b{b0}", b0, "fp32", workers=w0)]
+    for p in precisions:
+        if p == "fp32":
+            continue
+        if p not in ("bf16", "fp16"):
+            raise InputError(f"unknown training precision '{p}'; use fp32, bf16 or fp16")
+        if p == "fp16" and device != "cuda":
+            notes.append("fp16 training with grad scaling needs a GPU; skipped on cpu")
+            continue
+        try:
+            check_hardware_precision(p, device)
+        except NnspeedError as e:
+            notes.append(f"{p} skipped: {e}")
+            continue
+        out.append(Recipe(f"{p} autocast b{b0}", b0, p, workers=w0))
+    if compile:
+        out.append(Recipe(f"torch.compile b{b0}", b0, "fp32", compile=True, workers=w0))
+    if channels_last:
+        out.append(Recipe(f"channels-last b{b0}", b0, "fp32", channels_last=True, workers=w0))
+    out += [Recipe(f"fp32 b{b}", b, "fp32", workers=w0) for b in batches[1:]]
+    out += [Recipe(f"fp32 b{b0} workers {w}", b0, "fp32", workers=w) for w in workers[1:]]
+    return out, notes
+
+
+def _whole(text: str, flag: str) -> int:
+    if not text.isdigit():
+        raise InputError(f"{flag} takes whole numbers ≥ 0 (a comma list), got '{text}'")
+    return int(text)
+
+
+def _synthetic(workload, batch: int):
+    args = workload.torch_args(batch)
+    while True:
+        yield args
+
+
+def train_run(*, source, data, batch, steps, precision, compile, channels_last, workers, threads, device,
+              target_accuracy, max_epochs, stream, rate, drift, passes, nproc, epochs, dataset_size, gco2_per_kwh,
+              store, command, status=None) -> dict:  # fmt: skip
+    from ..api import load
+    from ..axes import int_values, split
+    from ..backends.base import check_device, torch_threads
+    from ..measure.harness import call_ms
+    from ..measure.stoprule import StopRule
+    from ..store.store import Store
+    from .data import batches_forever, loaders
+    from .energy import EnergyMeter, per, with_carbon
+    from .step import Trainer, breakdown, fresh_model, measure_steps
+
+    batches = int_values(split(batch), "--batch")
+    worker_counts = [_whole(x, "--workers") for x in split(workers)] or [0]
+    check_device(device)
+    if (target_accuracy is not None or stream) and not data:
+        raise InputError("--target-accuracy and --stream need labelled data: pass --data digits or --data py:mod:fn")
+    if stream and (data or "").startswith("py:"):
+        raise InputError("--stream replays a built-in data set (--data digits); py: loaders are not replayable")
+    if epochs < 1 or (dataset_size is not None and dataset_size < 1):
+        raise InputError("--epochs and --dataset-size must be whole numbers ≥ 1")
+    recipes, notes = _recipes(batches, split(precision), worker_counts, compile, channels_last, device)
+    db = Store(store)
+    w = load(source)
+    if w.model is None:
+        raise UnsupportedError("training needs a torch model (zoo: or py:); an ONNX file cannot be trained")
+    status = status or contextlib.nullcontext()
+    docs, measurements = [], []
+    with status as st, torch_threads(threads) as used:
+        say = st.update if hasattr(st, "update") else (lambda s: None)
+        run_meter = EnergyMeter(device)
+        run_meter.start()
+        t_run = time.perf_counter()
+        train_size = None
+        for r in recipes:
+            say(f"{w.source}: {r.name}, {steps} steps")
+            d = loaders(data, r.batch, r.workers) if data else None
+            train_size = train_size or (d.train_size if d else None)
+            trainer = Trainer(fresh_model(w.model), r, device)
+            meter = EnergyMeter(device)
+            meter.start()
+            t0 = time.perf_counter()
+            timed = measure_steps(trainer, batches_forever(d.train) if d else _synthetic(w, r.batch), steps)
+            doc = breakdown(timed, r.batch)
+            n_steps = 1 + doc["steps"]["instrumented"] + doc["steps"]["plain"] + min(10, max(1, steps // 10))
+            e = meter.stop(time.perf_counter() - t0, used)
+            doc.update(name=r.name, precision=r.precision, batch=r.batch, workers=r.workers, compile=r.compile,
+                       channels_last=r.channels_last, energy_j_per_step=per(e, n_steps),
+                       energy_j_per_sample=per(e, n_steps * r.batch))  # fmt: skip
+            docs.append(doc)
+            measurements.append(_measurement(w, r, used, device, timed, doc))
+        base = docs[0]
+        say(f"{w.source}: inference at batch {recipes[0].batch}")
+        infer_ms = _inference_ms(w, recipes[0].batch, device, call_ms, StopRule(min_time=0.3, max_time=2.0))
+        tta = _tta(w, data, recipes[0], device, target_accuracy, max_epochs, say) if target_accuracy else None
+        stream_doc = _stream(w, data, recipes[0], device, rate, drift, passes, say) if stream else None
+        energy = with_carbon(run_meter.stop(time.perf_counter() - t_run, used), gco2_per_kwh)
+    ddp_doc = None
+    if nproc:
+        from .ddp import ddp
+
+        if status is not None and hasattr(status, "update"):
+            status.update(f"{w.source}: data-parallel over {nproc} processes")
+        per_proc = max(1, (threads or used) // nproc)
+        ddp_doc = ddp(nproc, {"source": w.source, "data": data, "batch": recipes[0].batch, "precision": "fp32",
+                              "steps": steps, "threads": per_proc, "device": device})  # fmt: skip
+    size = dataset_size or train_size
+    projection = None
+    if size:
+        seconds = epochs * size / base["samples_per_s"]
+        joules = (base["energy_j_per_sample"] or 0.0) * epochs * size
+        projection = {"epochs": epochs, "dataset_size": size, "seconds": seconds, "kwh": joules / 3.6e6,
+                      "energy_method": energy["method"].split(";")[0]}  # fmt: skip
+    doc = {
+        "source": w.source,
+        "data": data or "synthetic (the model's random inputs, mean-square loss)",
+        "device": device,
+        "threads": used,
+        "step_ms": base["step_ms"],
+        "breakdown_ms": base["breakdown_ms"],
+        "shares": base["shares"],
+        "sum_over_step": base["sum_over_step"],
+        "samples_per_s": base["samples_per_s"],
+        "peak_rss_mb": measurements[0].extra["memory"].get("process_peak_rss_mb"),
+        "variants": [{k: v[k] for k in ("name", "step_ms", "samples_per_s", "shares", "sum_over_step", "batch",
+                                        "precision", "energy_j_per_sample")} for v in docs],  # fmt: skip
+        "train_vs_inference": {"inference_ms": infer_ms, "train_step_ms": base["step_ms"],
+                               "ratio_per_sample": base["step_ms"] / infer_ms if infer_ms else None},
+        "time_to_accuracy": tta,
+        "stream": stream_doc,
+        "energy": energy,
+        "projection": projection,
+        "ddp": ddp_doc,
+        "notes": notes,
+    }  # fmt: skip
+    doc["run_id"] = db.save_run("train", command, measurements)
+    doc["store"] = db.display_url
+    doc["lines"] = _lines(doc)
+    return doc
+
+
+def _measurement(w, r, used, device, timed, doc):
+    from ..backends.base import Settings
+    from ..measure.harness import Timing
+    from ..measure.stoprule import StopRule
+    from ..scenarios.record import to_measurement
+
+    plain = timed["plain"]
+    timing = Timing(samples_s=plain, block_size=1, first_call_s=timed["first_s"], warmup_calls=0, warmup_s=0.0,
+                    steady=True, overhead_ns=0.0, stop_reason="steps", elapsed_s=float(plain.sum()),
+                    clock="perf_counter")  # fmt: skip
+    settings = Settings("torch-train", r.precision, r.batch, used, device,
+                        {"compile": r.compile, "channels_last": r.channels_last, "workers": r.workers})  # fmt: skip
+    effective = {"precision": r.precision, "threads": used, "device": device, "optimizer": "Adam"}
+    extra = {"scenario": "train", "train": {k: v for k, v in doc.items() if k != "steps"}}
+    return to_measurement(w, settings, StopRule(min_time=0.0, max_time=1e9), timing, effective, extra=extra)
+
+
+def _inference_ms(w, batch, device, call_ms, stop) -> float:
+    import torch
+
+    model = w.model.to(device).eval()
+    args = tuple(a.to(device) for a in w.torch_args(batch))
+
+    def fwd():
+        with torch.inference_mode():
+            model(*args)
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    return call_ms(fwd, stop)
+
+
+def _tta(w, data, recipe, device, target, max_epochs, say):
+    from .accuracy import time_to_accuracy
+    from .data import loaders
+    from .step import Trainer, fresh_model
+
+    d = loaders(data, recipe.batch, recipe.workers)
+    trainer = Trainer(fresh_model(w.model), recipe, device)
+    return time_to_accuracy(trainer, d, target, max_epochs,
+                            on_epoch=lambda e, s, a: say(f"epoch {e}: {100 * a:.1f}% after {s:.1f} s"))  # fmt: skip
+
+
+def _stream(w, data, recipe, device, rate, drift, passes, say):
+    from ..workloads import datasets
+    from .step import Recipe, Trainer, fresh_model
+    from .stream import drift_figures, run_stream, stream_arrays
+
+    split = datasets.get(data)
+    x, y, at = stream_arrays(split.x_train, split.y_train, passes, drift, len(split.classes))
+    say(f"{w.source}: {len(x)} samples streaming at {rate:g}/s")
+    micro = min(recipe.batch, 8)
+    trainer = Trainer(fresh_model(w.model), Recipe("stream", micro), device)
+    doc = run_stream(trainer, x, y, rate, micro)
+    doc.update(drift=drift, drift_at=at, recovery=drift_figures(doc, doc["accuracy_curve"], at))
+    return doc
+
+
+def _lines(doc: dict) -> list[str]:
+    lines = [f"note: {n}" for n in doc["notes"]]
+    tv = doc["train_vs_inference"]
+    if tv["ratio_per_sample"]:
+        lines.append(f"a training step costs {tv['ratio_per_sample']:.1f}× an inference call at the same batch")
+    t = doc["time_to_accuracy"]
+    if t:
+        lines.append(f"time to {100 * t['target']:.0f}% accuracy: " + (
+            f"{t['seconds']:.2f} s of training ({t['epochs']} epochs)" if t["reached"]
+            else f"not reached in {len(t['curve'])} epochs (best {100 * t['best_accuracy']:.1f}%)")
+            + f"; evaluation took {t['eval_seconds']:.2f} s more, not counted")  # fmt: skip
+    s = doc["stream"]
+    if s:
+        lat = s["update_latency_ms"] or {}
+        lines.append(f"stream at {s['rate']:g}/s: {s['update_rate']:.0f} updates/s, "
+                     f"{'keeps up' if s['keeps_up'] else 'falls behind'} (max backlog {s['max_backlog']}), "
+                     f"update latency p50 {lat.get('p50', np.nan):.1f} ms p99 {lat.get('p99', np.nan):.1f} ms, "
+                     f"prequential accuracy {100 * (s['prequential_accuracy'] or 0):.1f}%")  # fmt: skip
+        r = s["recovery"]
+        if r["before"] is not None:
+            lines.append(f"{s['drift']} drift at sample {s['drift_at']}: accuracy {100 * r['before']:.0f}% → "
+                         f"{100 * r['lowest_after']:.0f}%, back to 90% of it after "
+                         f"{r['recovered_after'] if r['recovered_after'] is not None else 'never'} samples")  # fmt: skip
+    e = doc["energy"]
+    lines.append(f"energy {e['joules']:.0f} J ({e['method']})")
+    p = doc["projection"]
+    if p:
+        lines.append(f"projection: {p['epochs']} epochs of {p['dataset_size']:,} samples ≈ {p['seconds']:.1f} s, "
+                     f"{p['kwh'] * 1000:.3f} Wh ({p['energy_method']})")  # fmt: skip
+    dd = doc["ddp"]
+    if dd:
+        lines.append(f"DDP over {dd['nproc']} processes ({dd['backend']}, {dd['threads_per_process']} thread each): "
+                     f"{dd['samples_per_s']:,.0f} samples/s vs {dd['single_process_samples_per_s']:,.0f} alone, "
+                     f"efficiency {100 * dd['efficiency']:.0f}%, all-reduce {dd['allreduce_ms']:.2f} ms per step")
+    return lines
