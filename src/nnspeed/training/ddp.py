@@ -1,9 +1,10 @@
 """Data-parallel training over ``nproc`` processes on this machine (gloo on CPU, nccl on GPU,
 rendezvous on 127.0.0.1 only).
 
-Each process loads the model itself, takes its shard of every batch's data (its own seeded
-loader), and after the backward pass averages the gradients with one all-reduce of the
-flattened gradients, timed as its own phase (no overlap with the backward pass).  The scaling
+Each process loads the model itself and draws its own batches of ``--batch`` samples (its own
+shuffling seed; the global batch is nproc × batch).  After the backward pass it averages the
+gradients with one all-reduce of the flattened gradients, timed as its own phase (no overlap
+with the backward pass).  The scaling
 efficiency is the total samples/s of N processes over N times that of one process with the
 same threads per process.
 """

@@ -73,6 +73,19 @@ def train_run(*, source, data, batch, steps, precision, compile, channels_last, 
         raise InputError("--target-accuracy and --stream need labelled data: pass --data digits or --data py:mod:fn")
     if stream and (data or "").startswith("py:"):
         raise InputError("--stream replays a built-in data set (--data digits); py: loaders are not replayable")
+    if not isinstance(steps, int) or steps < 2:
+        raise InputError(f"--steps must be a whole number ≥ 2, got {steps}")
+    if nproc is not None and nproc < 2:
+        raise InputError(f"--nproc must be a whole number ≥ 2 (1 is the plain run), got {nproc}")
+    if target_accuracy is not None and not 0 < target_accuracy <= 1:
+        raise InputError(f"--target-accuracy must be a fraction in (0, 1], got {target_accuracy}")
+    if stream:
+        from .stream import DRIFTS
+
+        if drift not in DRIFTS:
+            raise InputError(f"--drift must be one of {', '.join(DRIFTS)}, got '{drift}'")
+        if not (rate > 0) or passes < 1:
+            raise InputError("--rate must be a positive number of samples per second and --passes at least 1")
     if epochs < 1 or (dataset_size is not None and dataset_size < 1):
         raise InputError("--epochs and --dataset-size must be whole numbers ≥ 1")
     recipes, notes = _recipes(batches, split(precision), worker_counts, compile, channels_last, device)

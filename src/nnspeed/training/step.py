@@ -137,8 +137,9 @@ def measure_steps(trainer: Trainer, batches, steps: int, clock=None, warmup: int
     phases = {p: [] for p in PHASES}
     plain: list[float] = []
     instrumented = 0
+    block = min(BLOCK, steps // 2)  # both kinds get about half of the steps
     while instrumented + len(plain) < steps:
-        for _ in range(min(BLOCK, steps - instrumented - len(plain))):
+        for _ in range(min(block, steps - instrumented - len(plain))):
             marks = [clock.mark()]
             b = next(it)
             marks.append(clock.mark())
@@ -146,7 +147,7 @@ def measure_steps(trainer: Trainer, batches, steps: int, clock=None, warmup: int
             for p, (s, e) in zip(PHASES, zip(marks, marks[1:])):
                 phases[p].append(clock.elapsed(s, e))
             instrumented += 1
-        for _ in range(min(BLOCK, steps - instrumented - len(plain))):
+        for _ in range(min(block, steps - instrumented - len(plain))):
             a = clock.mark()
             trainer.step(next(it))
             plain.append(clock.elapsed(a, clock.mark()))

@@ -1,0 +1,53 @@
+"""``nnspeed train`` on the real digits data: the JSON contract and every optional part."""
+
+import pytest
+
+from nnspeed.store.store import Store
+
+pytestmark = pytest.mark.slow
+MODEL = "zoo:digits-mlp?width=64"
+
+
+def test_train_contract_breakdown_and_variants(cli_json, store_url):
+    d = cli_json(["train", MODEL, "--data", "digits", "--steps", "40", "--batch", "32,64", "--json",
+                  "--store", store_url])  # fmt: skip
+    assert set(d["breakdown_ms"]) == {"data", "h2d", "forward", "backward", "optimizer", "allreduce"}
+    assert d["breakdown_ms"]["allreduce"] < 0.05  # one process: nothing to reduce
+    assert d["breakdown_ms"]["forward"] > 0 and d["breakdown_ms"]["backward"] > 0
+    assert sum(d["shares"].values()) == pytest.approx(1.0)
+    assert 0.5 < d["sum_over_step"] < 1.5  # wide: a timed test on a shared machine
+    assert d["samples_per_s"] == pytest.approx(32 * 1000 / d["step_ms"])
+    names = [v["name"] for v in d["variants"]]
+    assert names[0] == "fp32 b32" and "fp32 b64" in names
+    assert d["time_to_accuracy"] is None and d["stream"] is None and d["ddp"] is None
+    assert d["energy"]["method"].split(":")[0] in ("measured", "estimated")
+    assert d["train_vs_inference"]["ratio_per_sample"] > 1
+    _, stored = Store(store_url).get_run(d["run_id"])
+    assert [m.backend for m in stored] == ["torch-train"] * len(names)
+
+
+def test_time_to_accuracy_excludes_evaluation(cli_json, store_url):
+    d = cli_json(["train", MODEL, "--data", "digits", "--steps", "10", "--precision", "fp32",
+                  "--target-accuracy", "0.9", "--json", "--store", store_url])  # fmt: skip
+    t = d["time_to_accuracy"]
+    assert t["reached"] and t["curve"][-1][1] >= 0.9
+    assert t["seconds"] == pytest.approx(t["curve"][-1][0]) and t["eval_seconds"] > 0
+    assert all(a[0] < b[0] for a, b in zip(t["curve"], t["curve"][1:]))
+
+
+def test_stream_with_drift_drops_and_recovers(cli_json, store_url):
+    d = cli_json(["train", MODEL, "--data", "digits", "--steps", "10", "--precision", "fp32", "--stream",
+                  "--drift", "label", "--rate", "2000", "--json", "--store", store_url])  # fmt: skip
+    s = d["stream"]
+    assert s["used"] == s["samples"] == 2 * 1437 and s["drift_at"] == 1437
+    assert s["update_latency_ms"]["p50"] > 0 and s["max_backlog"] >= 0
+    r = s["recovery"]
+    assert r["lowest_after"] < r["before"]  # the label map changed: accuracy falls
+
+
+def test_ddp_two_processes_on_loopback(cli_json, store_url):
+    d = cli_json(["train", MODEL, "--data", "digits", "--steps", "20", "--precision", "fp32", "--nproc", "2",
+                  "--json", "--store", store_url])  # fmt: skip
+    dd = d["ddp"]
+    assert dd["nproc"] == 2 and dd["backend"] == "gloo" and len(dd["per_process_samples_per_s"]) == 2
+    assert dd["allreduce_ms"] > 0 and 0 < dd["efficiency"] < 2

@@ -1,0 +1,52 @@
+"""Training pieces: the breakdown arithmetic, the stream's accounting and drift, energy labels."""
+
+import numpy as np
+import pytest
+
+from nnspeed.training.energy import EnergyMeter, with_carbon
+from nnspeed.training.step import PHASES, breakdown
+from nnspeed.training.stream import drift_figures, stream_arrays, windowed
+
+
+def test_breakdown_shares_and_the_check_against_the_plain_step():
+    phases = {p: np.full(10, 0.001) for p in PHASES}  # 1 ms each, 6 phases
+    d = breakdown({"first_s": 0.5, "phases": phases, "plain": np.full(10, 0.0062)}, batch=32)
+    assert d["breakdown_ms"]["forward"] == pytest.approx(1.0)
+    assert sum(d["shares"].values()) == pytest.approx(1.0)
+    assert d["sum_over_step"] == pytest.approx(6.0 / 6.2) and d["adds_up"] is True
+    assert d["samples_per_s"] == pytest.approx(32 / 0.0062)
+    d = breakdown({"first_s": 0.5, "phases": phases, "plain": np.full(10, 0.004)}, batch=32)
+    assert d["adds_up"] is False  # the phases say 6 ms, the plain step 4 ms: off by 50%
+
+
+def test_stream_drift_changes_the_second_half_only():
+    x = np.random.default_rng(0).random((50, 1, 8, 8)).astype(np.float32)
+    y = np.arange(50) % 10
+    xs, ys, at = stream_arrays(x, y, passes=2, drift="label", classes=10)
+    assert at == 50 and len(ys) == 100
+    xs0, ys0, _ = stream_arrays(x, y, passes=2, drift="none", classes=10)
+    np.testing.assert_array_equal(ys[:50], ys0[:50])
+    np.testing.assert_array_equal(ys[50:], (ys0[50:] + 1) % 10)
+    xi, _, _ = stream_arrays(x, y, passes=2, drift="input", classes=10)
+    np.testing.assert_allclose(xi[50:], 1 - xs0[50:])
+
+
+def test_windowed_accuracy_and_recovery():
+    correct = np.array([1] * 300 + [0] * 100 + [1] * 200, dtype=bool)
+    acc = windowed(correct, window=100)
+    assert acc[299] == 1.0 and acc[399] == 0.0 and acc[499] == 1.0
+    curve = [[i + 1, float(acc[i])] for i in range(len(acc))]
+    r = drift_figures({}, curve, drift_at=300)
+    assert r["before"] == 1.0 and r["lowest_after"] == 0.0
+    # back to ≥ 90% of 1.0 once 90 of the last 100 are right: sample 490 (190 after the drift)
+    assert r["recovered_after"] == 190
+
+
+def test_energy_is_labelled_measured_or_estimated():
+    m = EnergyMeter("cpu")
+    m.start()
+    e = m.stop(seconds=10.0, threads=2)
+    assert isinstance(e["measured"], bool) and e["method"].startswith("measured" if e["measured"] else "estimated")
+    if not e["measured"]:
+        assert e["joules"] == pytest.approx(4.0 * 2 * 10.0) and "4 W per thread" in e["method"]
+    assert with_carbon(e, 400)["gco2"] == pytest.approx(e["kwh"] * 400)
