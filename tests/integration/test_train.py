@@ -26,9 +26,11 @@ def test_train_contract_breakdown_and_variants(cli_json, store_url):
     assert [m.backend for m in stored] == ["torch-train"] * len(names)
 
 
-def test_time_to_accuracy_excludes_evaluation(cli_json, store_url):
+def test_time_to_accuracy_excludes_evaluation(cli_json, store_url, tmp_path):
     d = cli_json(["train", MODEL, "--data", "digits", "--steps", "10", "--precision", "fp32",
-                  "--target-accuracy", "0.9", "--json", "--store", store_url])  # fmt: skip
+                  "--target-accuracy", "0.9", "--report", str(tmp_path / "t.html"), "--json",
+                  "--store", store_url])  # fmt: skip
+    assert "Accuracy vs training time" in (tmp_path / "t.html").read_text()
     t = d["time_to_accuracy"]
     assert t["reached"] and t["curve"][-1][1] >= 0.9
     assert t["seconds"] == pytest.approx(t["curve"][-1][0]) and t["eval_seconds"] > 0

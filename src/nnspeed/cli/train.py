@@ -4,6 +4,7 @@ energy and data-parallel scaling."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -35,6 +36,7 @@ def train(
     epochs: int = typer.Option(10, help="projection: epochs"),
     dataset_size: int = typer.Option(None, help="projection: samples per epoch (default: the training split)"),
     gco2_per_kwh: float = typer.Option(None, help="grid carbon intensity for the CO2 figure"),
+    report: Path = typer.Option(None, help="also write an HTML report (accuracy curves, every variant) to this file"),
     store: StoreUrl = None,
     json_out: JsonOut = False,
 ):
@@ -48,6 +50,13 @@ def train(
         passes=passes, nproc=nproc, epochs=epochs, dataset_size=dataset_size, gco2_per_kwh=gco2_per_kwh,
         store=store, command=command_line(), status=err.status("training", spinner="dots"),
     )  # fmt: skip
+    if report is not None:
+        from .._files import write_text
+        from ..report.html import render
+        from ..store.store import Store
+
+        run, stored = Store(store).get_run(doc["run_id"])
+        doc["report"] = str(write_text(report, render(run, stored, train=doc)))
     if json_out:
         out.print_json(json.dumps(doc))
         return

@@ -26,6 +26,7 @@ def render(
     optimize: dict | None = None,
     explain: dict | None = None,
     capacity: dict | None = None,
+    train: dict | None = None,
 ) -> str:
     jinja2 = require("jinja2", "report", "HTML reports")
     require("plotly", "report", "HTML reports")
@@ -42,6 +43,11 @@ def render(
         figures.insert(0, ("roofline", plots.roofline_plot(explain)))
     if capacity:
         figures.insert(0, ("capacity", plots.capacity_plot(capacity)))
+    if train:
+        for doc in ({**train, "stream": None}, {**train, "time_to_accuracy": None}):
+            fig = plots.training_plot(doc)
+            if fig is not None:
+                figures.insert(0, ("training", fig))
     figs = [(name, _script_json(json.loads(f.to_json()))) for name, f in figures]
     rows = [
         {

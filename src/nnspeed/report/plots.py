@@ -229,3 +229,29 @@ def capacity_plot(doc: dict):
         yaxis=dict(type="log", title="p99 latency (ms)"),
     )
     return fig
+
+
+def training_plot(doc: dict):
+    """Held-out accuracy against training time (time to accuracy), or prequential accuracy over
+    the stream's samples when that is what ran."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    tta, stream = doc.get("time_to_accuracy"), doc.get("stream")
+    if tta:
+        fig.add_trace(go.Scatter(x=[c[0] for c in tta["curve"]], y=[c[1] for c in tta["curve"]], mode="lines+markers",
+                                 name="held-out accuracy", line=dict(color=COLORS[0])))  # fmt: skip
+        fig.add_hline(y=tta["target"], line=dict(dash="dash", color="#888"), annotation_text="target")
+        fig.update_layout(_layout(f"Accuracy vs training time: {doc['source']} (evaluation time excluded)",
+                                  height=420), xaxis=dict(title="training seconds"), yaxis=dict(title="accuracy"))
+    elif stream:
+        curve = stream["accuracy_curve"]
+        fig.add_trace(go.Scatter(x=[c[0] for c in curve], y=[c[1] for c in curve], mode="lines",
+                                 name="prequential accuracy", line=dict(color=COLORS[1])))  # fmt: skip
+        if stream.get("drift_at") is not None:
+            fig.add_vline(x=stream["drift_at"], line=dict(dash="dash", color="#888"), annotation_text="drift")
+        fig.update_layout(_layout(f"Prequential accuracy over the stream: {doc['source']}", height=420),
+                          xaxis=dict(title="samples"), yaxis=dict(title="accuracy (last 100 samples)"))
+    else:
+        return None
+    return fig
