@@ -47,7 +47,8 @@ def generate(
     check_generation(prompt_len, new_tokens, batch, requests)
     if kv_cache not in KV_MODES:
         raise InputError(f"--kv-cache must be one of {', '.join(KV_MODES)}, got '{kv_cache}'")
-    check_slo(ttft_slo_ms), check_slo(tpot_slo_ms)
+    check_slo(ttft_slo_ms)
+    check_slo(tpot_slo_ms)
     load_spec = Load(qps, 1.0, seed=seed) if qps is not None else None
     if load_requests < 1:
         raise InputError(f"--load-requests must be a whole number ≥ 1, got {load_requests}")
