@@ -78,5 +78,9 @@ def capacity(
                   "held" if p["passed"] else "missed")  # fmt: skip
     out.print(t)
     for mode, q in doc["max_qps"].items():
-        if q is not None:
+        if q:
             out.print(f"max QPS {mode.replace('_', ' ')}: {q:,.0f}", highlight=False)
+        elif q is not None:
+            low = min(p["offered_qps"] for p in doc["curve"] if p["batching"] == mode)
+            out.print(f"{mode.replace('_', ' ')}: no rate tried held the SLO, down to {low:,.0f} QPS; raise --slo-p99 "
+                      "or use a faster configuration", highlight=False)  # fmt: skip
