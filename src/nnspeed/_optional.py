@@ -20,6 +20,7 @@ PACKAGES = {
     "plotly": ("plotly", "report"),
     "jinja2": ("jinja2", "report"),
     "mlperf_loadgen": ("mlcommons-loadgen", "loadgen"),
+    "codecarbon": ("codecarbon", "energy"),
 }
 
 

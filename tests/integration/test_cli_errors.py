@@ -95,6 +95,8 @@ BAD = [
     (["train", "zoo:digits-mlp", "--data", "digits", "--stream", "--drift", "sideways"], "--drift must be"),
     (["train", "zoo:digits-mlp", "--data", "digits", "--nproc", "1"], "--nproc must be"),
     (["train", "zoo:digits-mlp", "--data", "digits", "--precision", "int4"], "unknown training precision"),
+    (["train", "zoo:digits-mlp", "--data", "digits", "--country", "FRA", "--gco2-per-kwh", "50"], "not both"),
+    (["train", "zoo:digits-mlp", "--data", "digits", "--country", "XYZ"], "unknown country code"),
     (["show", "nosuchrun"], "no run 'nosuchrun'"),
     (["compare", "nosuchrun", "other"], "no run 'nosuchrun'"),
 ]

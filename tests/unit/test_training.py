@@ -50,3 +50,15 @@ def test_energy_is_labelled_measured_or_estimated():
     if not e["measured"]:
         assert e["joules"] == pytest.approx(4.0 * 2 * 10.0) and "4 W per thread" in e["method"]
     assert with_carbon(e, 400)["gco2"] == pytest.approx(e["kwh"] * 400)
+
+
+def test_country_grid_intensity_comes_from_codecarbons_table():
+    pytest.importorskip("codecarbon")
+    from nnspeed.errors import InputError
+    from nnspeed.training.energy import grid_intensity
+
+    fra, how = grid_intensity("fra")
+    deu, _ = grid_intensity("DEU")
+    assert 0 < fra < deu < 1000 and "France" in how  # nuclear France is cleaner than Germany
+    with pytest.raises(InputError, match="ISO 3166"):
+        grid_intensity("XYZ")

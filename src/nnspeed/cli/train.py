@@ -35,7 +35,8 @@ def train(
     nproc: int = typer.Option(None, help="also run data-parallel over this many processes (loopback)"),
     epochs: int = typer.Option(10, help="projection: epochs"),
     dataset_size: int = typer.Option(None, help="projection: samples per epoch (default: the training split)"),
-    gco2_per_kwh: float = typer.Option(None, help="grid carbon intensity for the CO2 figure"),
+    gco2_per_kwh: float = typer.Option(None, help="grid carbon intensity for the CO2 figure (g per kWh)"),
+    country: str = typer.Option(None, help="or the grid of this country (ISO alpha-3, e.g. FRA), from codecarbon's table"),
     report: Path = typer.Option(None, help="also write an HTML report (accuracy curves, every variant) to this file"),
     store: StoreUrl = None,
     json_out: JsonOut = False,
@@ -48,7 +49,7 @@ def train(
         channels_last=channels_last, workers=workers, threads=threads, device=device,
         target_accuracy=target_accuracy, max_epochs=max_epochs, stream=stream, rate=rate, drift=drift,
         passes=passes, nproc=nproc, epochs=epochs, dataset_size=dataset_size, gco2_per_kwh=gco2_per_kwh,
-        store=store, command=command_line(), status=err.status("training", spinner="dots"),
+        store=store, command=command_line(), status=err.status("training", spinner="dots"), country=country,
     )  # fmt: skip
     if report is not None:
         from .._files import write_text

@@ -4,6 +4,7 @@ GPUs), estimated otherwise, and always labelled with the method."""
 from __future__ import annotations
 
 import glob
+import json
 from pathlib import Path
 
 # With no meter: what codecarbon assumes for a CPU it does not know, per busy thread.
@@ -64,10 +65,30 @@ class EnergyMeter:
         }  # fmt: skip
 
 
-def with_carbon(energy: dict, gco2_per_kwh: float | None) -> dict:
+def grid_intensity(country: str) -> tuple[float, str]:
+    """gCO2/kWh of a country's electricity (ISO 3166 alpha-3), from the energy-mix table that
+    codecarbon ships (read offline, without importing codecarbon)."""
+    import importlib.util
+
+    from .._optional import require
+    from ..errors import InputError
+
+    spec = importlib.util.find_spec("codecarbon")
+    if spec is None:
+        require("codecarbon", "energy", "--country")
+    path = Path(spec.submodule_search_locations[0]) / "data" / "private_infra" / "global_energy_mix.json"
+    table = json.loads(path.read_text())
+    row = table.get((country or "").upper())
+    if row is None or row.get("carbon_intensity") is None:
+        raise InputError(f"unknown country code '{country}'; use an ISO 3166 alpha-3 code such as FRA, DEU or USA")
+    return float(row["carbon_intensity"]), f"{row['country_name']} {row['year']} grid mix (codecarbon's table)"
+
+
+def with_carbon(energy: dict, gco2_per_kwh: float | None, source: str | None = None) -> dict:
     if gco2_per_kwh is None:
-        return {**energy, "gco2": None, "gco2_per_kwh": None}
-    return {**energy, "gco2": energy["kwh"] * gco2_per_kwh, "gco2_per_kwh": gco2_per_kwh}
+        return {**energy, "gco2": None, "gco2_per_kwh": None, "grid": None}
+    return {**energy, "gco2": energy["kwh"] * gco2_per_kwh, "gco2_per_kwh": gco2_per_kwh,
+            "grid": source or "given with --gco2-per-kwh"}  # fmt: skip
 
 
 def per(energy: dict, count: int) -> float | None:

@@ -55,7 +55,7 @@ def _synthetic(workload, batch: int):
 
 def train_run(*, source, data, batch, steps, precision, compile, channels_last, workers, threads, device,
               target_accuracy, max_epochs, stream, rate, drift, passes, nproc, epochs, dataset_size, gco2_per_kwh,
-              store, command, status=None) -> dict:  # fmt: skip
+              store, command, status=None, country=None) -> dict:  # fmt: skip
     from ..api import load
     from ..axes import int_values, split
     from ..backends.base import check_device, torch_threads
@@ -86,6 +86,15 @@ def train_run(*, source, data, batch, steps, precision, compile, channels_last, 
             raise InputError(f"--drift must be one of {', '.join(DRIFTS)}, got '{drift}'")
         if not (rate > 0) or passes < 1:
             raise InputError("--rate must be a positive number of samples per second and --passes at least 1")
+    grid = None
+    if country is not None and gco2_per_kwh is not None:
+        raise InputError("give either --country or --gco2-per-kwh, not both")
+    if country is not None:
+        from .energy import grid_intensity
+
+        gco2_per_kwh, grid = grid_intensity(country)
+    elif gco2_per_kwh is not None and not gco2_per_kwh >= 0:
+        raise InputError(f"--gco2-per-kwh must be ≥ 0, got {gco2_per_kwh}")
     if epochs < 1 or (dataset_size is not None and dataset_size < 1):
         raise InputError("--epochs and --dataset-size must be whole numbers ≥ 1")
     recipes, notes = _recipes(batches, split(precision), worker_counts, compile, channels_last, device)
@@ -123,7 +132,7 @@ def train_run(*, source, data, batch, steps, precision, compile, channels_last, 
         infer_ms = _inference_ms(w, recipes[0].batch, device, call_ms, StopRule(min_time=0.3, max_time=2.0))
         tta = _tta(w, data, recipes[0], device, target_accuracy, max_epochs, say) if target_accuracy else None
         stream_doc = _stream(w, data, recipes[0], device, rate, drift, passes, say) if stream else None
-        energy = with_carbon(run_meter.stop(time.perf_counter() - t_run, used), gco2_per_kwh)
+        energy = with_carbon(run_meter.stop(time.perf_counter() - t_run, used), gco2_per_kwh, grid)
     ddp_doc = None
     if nproc:
         from .ddp import ddp
@@ -250,7 +259,8 @@ def _lines(doc: dict) -> list[str]:
                          f"{100 * r['lowest_after']:.0f}%, back to 90% of it after "
                          f"{r['recovered_after'] if r['recovered_after'] is not None else 'never'} samples")  # fmt: skip
     e = doc["energy"]
-    lines.append(f"energy {e['joules']:.0f} J ({e['method']})")
+    co2 = f"; {e['gco2']:.3g} g CO2 at {e['gco2_per_kwh']:g} g/kWh ({e['grid']})" if e.get("gco2") is not None else ""
+    lines.append(f"energy {e['joules']:.0f} J ({e['method']}){co2}")
     p = doc["projection"]
     if p:
         lines.append(f"projection: {p['epochs']} epochs of {p['dataset_size']:,} samples ≈ {p['seconds']:.1f} s, "
