@@ -106,6 +106,10 @@ def train_run(*, source, data, batch, steps, precision, compile, channels_last, 
     docs, measurements = [], []
     with status as st, torch_threads(threads) as used:
         say = st.update if hasattr(st, "update") else (lambda s: None)
+        if device == "cuda":
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
         run_meter = EnergyMeter(device)
         run_meter.start()
         t_run = time.perf_counter()
@@ -160,6 +164,7 @@ def train_run(*, source, data, batch, steps, precision, compile, channels_last, 
         "sum_over_step": base["sum_over_step"],
         "samples_per_s": base["samples_per_s"],
         "peak_rss_mb": measurements[0].extra["memory"].get("process_peak_rss_mb"),
+        "peak_gpu_mb": _gpu_peak_mb() if device == "cuda" else None,
         "variants": [{k: v[k] for k in ("name", "step_ms", "samples_per_s", "shares", "sum_over_step", "batch",
                                         "precision", "energy_j_per_sample")} for v in docs],  # fmt: skip
         "train_vs_inference": {"inference_ms": infer_ms, "train_step_ms": base["step_ms"],
@@ -175,6 +180,12 @@ def train_run(*, source, data, batch, steps, precision, compile, channels_last, 
     doc["store"] = db.display_url
     doc["lines"] = _lines(doc)
     return doc
+
+
+def _gpu_peak_mb() -> float:
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**20
 
 
 def _measurement(w, r, used, device, timed, doc):
