@@ -36,7 +36,7 @@ def test_windowed_accuracy_and_recovery():
     acc = windowed(correct, window=100)
     assert acc[299] == 1.0 and acc[399] == 0.0 and acc[499] == 1.0
     curve = [[i + 1, float(acc[i])] for i in range(len(acc))]
-    r = drift_figures({}, curve, drift_at=300)
+    r = drift_figures(curve, drift_at=300)
     assert r["before"] == 1.0 and r["lowest_after"] == 0.0
     # back to ≥ 90% of 1.0 once 90 of the last 100 are right: sample 490 (190 after the drift)
     assert r["recovered_after"] == 190

@@ -46,7 +46,7 @@ def bench(
     streams: int = typer.Option(1, help="offline: runner instances side by side (onnxruntime, openvino)"),
 ):
     """Measure inference latency and throughput with rigorous statistics, and store the run."""
-    from ..api import bench_grid, budget_or_fps, grid, load
+    from ..api import bench_grid, grid, load
     from ..backends.registry import BACKENDS
     from ..measure.stoprule import StopRule
     from ..report.terminal import measurements_table, scenario_lines, warnings_lines
@@ -64,7 +64,6 @@ def bench(
     options = ScenarioOptions(scenario, engine, fps, budget, drop_late, qps, slo_p99, max_batch, max_wait_ms,
                               burstiness, seed, streams)  # fmt: skip
     run_cell = scenario_runner(options, stop)
-    budget_ms = budget_or_fps(budget, fps) if scenario == "single-stream" else None
     if scenario == "offline" and batch == "1":
         batch = ",".join(str(b) for b in DEFAULT_BATCHES)
     cells = grid(
@@ -89,7 +88,7 @@ def bench(
         def on_start(i, src, s):
             progress.update(task, completed=i, description=f"{src} {s.backend} {s.precision} b{s.batch} t{s.threads or 'auto'}")
 
-        results = bench_grid(cells, stop, budget_ms, load_options, on_start=on_start, workloads=workloads,
+        results = bench_grid(cells, stop, None, load_options, on_start=on_start, workloads=workloads,
                              scenario=run_cell)  # fmt: skip
         progress.update(task, completed=len(cells))
 

@@ -125,19 +125,20 @@ def metrics(requests: list[Request], batch: int, tokens_per_word: float, span_s:
     """Every figure of a set of requests, by the definitions above."""
     n_out = len(requests[0].token_s)
     e2e = np.array([r.e2e for r in requests])
-    tps = float(np.sum([n_out for _ in requests]) / e2e.sum())
+    tps = float(n_out * len(requests) / e2e.sum())
     total = batch * n_out * len(requests) / span_s if span_s else batch * tps
     prefill = np.array([r.token_s[0] for r in requests])
+    tpot = _pcts([r.tpot for r in requests])
     return {
         "ttft_ms": _pcts([r.ttft for r in requests]),
-        "tpot_ms": _pcts([r.tpot for r in requests]),
+        "tpot_ms": tpot,
         "itl_ms": _pcts(np.concatenate([r.itl for r in requests])),
         "e2e_ms": _pcts(e2e),
         "tokens_per_s": tps,
         "tokens_per_s_total": total,
         "words_per_s": tps / tokens_per_word,
         "prefill_ms": float(np.median(prefill) * 1e3),
-        "decode_ms_per_token": _pcts([r.tpot for r in requests])["p50"],
+        "decode_ms_per_token": tpot["p50"],
         "prefill_share": float(np.median(prefill / np.array([r.token_s[-1] for r in requests]))),
         "requests": len(requests),
         "new_tokens": n_out,

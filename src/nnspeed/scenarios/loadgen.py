@@ -26,10 +26,10 @@ from ..backends.base import Settings
 from ..backends.registry import opened
 from ..errors import InputError, UnsupportedError
 from ..measure.clock import PerfCounterClock
-from ..measure.harness import Timing, warm_up
+from ..measure.harness import Timing
 from ..measure.stoprule import StopRule
 from .record import to_measurement
-from .server import BatchCalls
+from .server import BatchCalls, warm_calls
 
 SCENARIOS = {"single-stream": "SingleStream", "offline": "Offline", "server": "Server"}
 # Samples LoadGen keeps "loaded"; the runner's inputs are prepared already, so any count works.
@@ -150,15 +150,8 @@ def run_loadgen(workload, settings: Settings, o, stop: StopRule):
     clock = PerfCounterClock()
     with opened(workload, settings) as runner:
         calls = BatchCalls(runner, workload, max_batch)
-        overhead_ns = clock.overhead_ns()
-        a = clock.mark()
-        calls(batch)
-        first_s = clock.elapsed(a, clock.mark())
-        for b in range(1, max_batch + 1):
-            calls(b)
-        w0 = clock.now()
-        warm_calls, typical_s, steady = warm_up(lambda i: calls(batch), clock, min(5.0, 0.5 * stop.max_time))
-        warm_s = clock.now() - w0
+        warm = warm_calls(calls, clock, stop, batch=batch)
+        typical_s = warm["typical_s"]
 
         ts = lg.TestSettings()
         ts.scenario = getattr(lg.TestScenario, SCENARIOS[scenario])
@@ -200,8 +193,8 @@ def run_loadgen(workload, settings: Settings, o, stop: StopRule):
                                         "may miss its minimum duration or query count)"]  # fmt: skip
     samples = np.asarray(sut_obj.samples) if sut_obj.samples else np.array([math.nan])
     timing = Timing(
-        samples_s=samples, block_size=1, first_call_s=first_s, warmup_calls=warm_calls, warmup_s=warm_s,
-        steady=steady, overhead_ns=overhead_ns, stop_reason="loadgen", elapsed_s=elapsed, clock=clock.name,
+        samples_s=samples, block_size=1, first_call_s=warm["first_s"], warmup_calls=warm["calls"],
+        warmup_s=warm["seconds"], steady=warm["steady"], overhead_ns=warm["overhead_ns"], stop_reason="loadgen", elapsed_s=elapsed, clock=clock.name,
         notes=notes,
     )  # fmt: skip
     effective["loadgen"] = lg.__version__ if hasattr(lg, "__version__") else "mlcommons-loadgen"

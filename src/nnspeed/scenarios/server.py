@@ -21,6 +21,7 @@ Definitions (the same in the docs and the JSON):
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -130,9 +131,7 @@ def serve_result(log: ServeLog, load: Load, batcher: Batcher, slo_ms: float | No
     last = float(np.nanmax(log.end)) if done.any() else log.stopped_at
     span = max(last - float(log.arrival[0]), 1e-9)
     good = int(np.sum(done & (latency * 1e3 <= slo_ms))) if slo_ms is not None else int(done.sum())
-    hist: dict[str, int] = {}
-    for b in sorted(set(log.batches)):
-        hist[str(b)] = log.batches.count(b)
+    hist = {str(b): n for b, n in sorted(Counter(log.batches).items())}
     return {
         "qps": load.qps,
         "achieved_qps": int(done.sum()) / span,
@@ -194,18 +193,19 @@ def server(
                               memory)  # fmt: skip
 
 
-def warm_calls(calls, clock: Clock, stop: StopRule, warmup: bool = True) -> dict:
-    """Time the first batch-1 call, run every other batch size once (untimed: a first call
-    pays one-off costs), then warm batch 1 until steady.  ``typical_s``: its steady latency."""
+def warm_calls(calls, clock: Clock, stop: StopRule, warmup: bool = True, batch: int = 1) -> dict:
+    """Time the first call at ``batch``, run every other batch size once (untimed: a first call
+    pays one-off costs), then warm ``batch`` until steady.  ``typical_s``: its steady latency."""
     overhead_ns = clock.overhead_ns()
     m0 = clock.mark()
-    calls(1)
+    calls(batch)
     first_s = clock.elapsed(m0, clock.mark())
-    for b in range(2, calls.max_batch + 1):
-        calls(b)
+    for b in range(1, calls.max_batch + 1):
+        if b != batch:
+            calls(b)
     w0 = clock.now()
     cap = min(5.0, 0.5 * stop.max_time)
-    n, typical, steady = warm_up(lambda i: calls(1), clock, cap) if warmup else (0, first_s, True)
+    n, typical, steady = warm_up(lambda i: calls(batch), clock, cap) if warmup else (0, first_s, True)
     return {"overhead_ns": overhead_ns, "first_s": first_s, "calls": n, "seconds": clock.now() - w0,
             "steady": steady, "typical_s": typical}  # fmt: skip
 

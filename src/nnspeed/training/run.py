@@ -124,7 +124,7 @@ def train_run(*, source, data, batch, steps, precision, compile, channels_last, 
             t0 = time.perf_counter()
             timed = measure_steps(trainer, batches_forever(d.train) if d else _synthetic(w, r.batch), steps)
             doc = breakdown(timed, r.batch)
-            n_steps = 1 + doc["steps"]["instrumented"] + doc["steps"]["plain"] + min(10, max(1, steps // 10))
+            n_steps = timed["run"]
             e = meter.stop(time.perf_counter() - t0, used)
             doc.update(name=r.name, precision=r.precision, batch=r.batch, workers=r.workers, compile=r.compile,
                        channels_last=r.channels_last, energy_j_per_step=per(e, n_steps),
@@ -242,7 +242,7 @@ def _stream(w, data, recipe, device, rate, drift, passes, say):
     micro = min(recipe.batch, 8)
     trainer = Trainer(fresh_model(w.model), Recipe("stream", micro), device)
     doc = run_stream(trainer, x, y, rate, micro)
-    doc.update(drift=drift, drift_at=at, recovery=drift_figures(doc, doc["accuracy_curve"], at))
+    doc.update(drift=drift, drift_at=at, recovery=drift_figures(doc["accuracy_curve"], at))
     return doc
 
 

@@ -132,7 +132,8 @@ def measure_steps(trainer: Trainer, batches, steps: int, clock=None, warmup: int
     a = clock.mark()
     trainer.step(next(it))
     first_s = clock.elapsed(a, clock.mark())
-    for _ in range(warmup if warmup is not None else min(10, max(1, steps // 10))):
+    warmup = warmup if warmup is not None else min(10, max(1, steps // 10))
+    for _ in range(warmup):
         trainer.step(next(it))
     phases = {p: [] for p in PHASES}
     plain: list[float] = []
@@ -151,7 +152,8 @@ def measure_steps(trainer: Trainer, batches, steps: int, clock=None, warmup: int
             a = clock.mark()
             trainer.step(next(it))
             plain.append(clock.elapsed(a, clock.mark()))
-    return {"first_s": first_s, "phases": {p: np.asarray(v) for p, v in phases.items()}, "plain": np.asarray(plain)}
+    return {"first_s": first_s, "phases": {p: np.asarray(v) for p, v in phases.items()}, "plain": np.asarray(plain),
+            "run": 1 + warmup + instrumented + len(plain)}  # fmt: skip
 
 
 def breakdown(timed: dict, batch: int) -> dict:

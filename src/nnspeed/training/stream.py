@@ -77,7 +77,7 @@ def run_stream(trainer, x: np.ndarray, y: np.ndarray, rate: float, micro_batch: 
         done_at[used : used + take] = end
         used += take
         backlog.append([end - t0, int(np.searchsorted(arrival, end, side="right")) - used])
-    return summarize_stream(arrival, done_at, correct, backlog, rate, micro_batch, t0)
+    return summarize_stream(arrival, done_at, correct, backlog, rate, micro_batch)
 
 
 def windowed(correct: np.ndarray, window: int = WINDOW) -> np.ndarray:
@@ -88,7 +88,7 @@ def windowed(correct: np.ndarray, window: int = WINDOW) -> np.ndarray:
     return (c[idx] - c[lo]) / (idx - lo)
 
 
-def summarize_stream(arrival, done_at, correct, backlog, rate, micro_batch, t0, drift_at=None) -> dict:
+def summarize_stream(arrival, done_at, correct, backlog, rate, micro_batch) -> dict:
     used = ~np.isnan(done_at)
     n_used = int(used.sum())
     latency = (done_at - arrival)[used] * 1e3
@@ -111,11 +111,10 @@ def summarize_stream(arrival, done_at, correct, backlog, rate, micro_batch, t0, 
         if n_used else None,
         "prequential_accuracy": float(correct[used].mean()) if n_used else None,
         "accuracy_curve": [[int(i + 1), float(acc[i])] for i in range(0, n_used, step)],
-        "drift_at": drift_at,
     }
 
 
-def drift_figures(doc: dict, correct_curve: list, drift_at: int | None) -> dict:
+def drift_figures(correct_curve: list, drift_at: int | None) -> dict:
     """Accuracy just before the drift, its low after it, and the samples it took to recover."""
     if drift_at is None or not correct_curve:
         return {"before": None, "lowest_after": None, "recovered_after": None}
