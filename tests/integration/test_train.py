@@ -51,5 +51,20 @@ def test_ddp_two_processes_on_loopback(cli_json, store_url):
     d = cli_json(["train", MODEL, "--data", "digits", "--steps", "20", "--precision", "fp32", "--nproc", "2",
                   "--json", "--store", store_url])  # fmt: skip
     dd = d["ddp"]
-    assert dd["nproc"] == 2 and dd["backend"] == "gloo" and len(dd["per_process_samples_per_s"]) == 2
-    assert dd["allreduce_ms"] > 0 and 0 < dd["efficiency"] < 2
+    assert dd["nproc"] == 2 and dd["backend"] == "gloo" and dd["launcher"] == "torchrun"
+    assert len(dd["per_process_samples_per_s"]) == 2 and 0 < dd["efficiency"] < 2
+    assert dd["samples_per_s"] == pytest.approx(sum(dd["per_process_samples_per_s"]))
+    split = dd["split"]  # the unoverlapped all-reduce, timed as its own phase
+    assert split["breakdown_ms"]["allreduce"] == dd["allreduce_ms"] > 0 and 0 < split["efficiency"] < 2
+    assert dd["breakdown_ms"]["allreduce"] < dd["allreduce_ms"]  # the wrapper reduces inside backward
+    assert dd["step_overhead_ms"] == pytest.approx(dd["step_ms"] - dd["single_process_step_ms"])
+
+
+def test_ddp_process_failure_is_one_sentence():
+    from nnspeed.errors import InputError
+    from nnspeed.training.ddp import launch
+
+    job = {"source": MODEL, "data": "digits", "batch": 16, "precision": "fp64", "steps": 4, "threads": 1,
+           "device": "cpu", "mode": "ddp"}  # fmt: skip
+    with pytest.raises(InputError, match="a DDP process failed: InputError: unknown training precision"):
+        launch(2, job)

@@ -278,7 +278,11 @@ def _lines(doc: dict) -> list[str]:
                      f"{p['kwh'] * 1000:.3f} Wh ({p['energy_method']})")  # fmt: skip
     dd = doc["ddp"]
     if dd:
-        lines.append(f"DDP over {dd['nproc']} processes ({dd['backend']}, {dd['threads_per_process']} thread each): "
-                     f"{dd['samples_per_s']:,.0f} samples/s vs {dd['single_process_samples_per_s']:,.0f} alone, "
-                     f"efficiency {100 * dd['efficiency']:.0f}%, all-reduce {dd['allreduce_ms']:.2f} ms per step")
+        sp = dd["split"]
+        lines.append(f"DDP over {dd['nproc']} processes (torchrun, {dd['backend']}, {dd['threads_per_process']} "
+                     f"thread each): {dd['samples_per_s']:,.0f} samples/s vs {dd['single_process_samples_per_s']:,.0f} "
+                     f"alone, efficiency {100 * dd['efficiency']:.0f}% (step {dd['step_ms']:.2f} ms, "
+                     f"{dd['step_overhead_ms']:+.2f} ms over one process)")
+        lines.append(f"  all-reduce after the backward pass, unoverlapped: {sp['samples_per_s']:,.0f} samples/s, "
+                     f"efficiency {100 * sp['efficiency']:.0f}%, all-reduce {dd['allreduce_ms']:.2f} ms per step")
     return lines
