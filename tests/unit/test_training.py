@@ -52,6 +52,27 @@ def test_energy_is_labelled_measured_or_estimated():
     assert with_carbon(e, 400)["gco2"] == pytest.approx(e["kwh"] * 400)
 
 
+def test_rapl_counters_are_read_as_measured_and_wraps_are_undone(tmp_path, monkeypatch):
+    """Two RAPL packages laid out as in /sys/class/powercap; the second wraps during the run."""
+    from nnspeed.training import energy
+
+    files = []
+    for i, (start, rng) in enumerate([(1_000_000, 10**9), (9_500_000, 10_000_000)]):
+        d = tmp_path / f"intel-rapl:{i}"
+        d.mkdir()
+        (d / "energy_uj").write_text(str(start))
+        (d / "max_energy_range_uj").write_text(str(rng))
+        files.append(d / "energy_uj")
+    monkeypatch.setattr(energy, "_rapl_files", lambda: files)
+    m = EnergyMeter("cpu")
+    m.start()
+    files[0].write_text("4000000")  # +3 J
+    files[1].write_text("500000")  # wrapped at 10 J: +1 J
+    e = m.stop(seconds=1.0, threads=2)
+    assert e["measured"] and e["method"] == "measured: RAPL package counters"
+    assert e["joules"] == pytest.approx(4.0) and e["kwh"] == pytest.approx(4.0 / 3.6e6)
+
+
 def test_country_grid_intensity_comes_from_codecarbons_table():
     pytest.importorskip("codecarbon")
     from nnspeed.errors import InputError
@@ -62,3 +83,20 @@ def test_country_grid_intensity_comes_from_codecarbons_table():
     assert 0 < fra < deu < 1000 and "France" in how  # nuclear France is cleaner than Germany
     with pytest.raises(InputError, match="ISO 3166"):
         grid_intensity("XYZ")
+
+
+def test_fp16_recipe_scales_the_loss_and_still_learns():
+    """The fp16 + GradScaler path (the GPU recipe) on the CPU's fp16 autocast: the scaler is in
+    the loop, its scale stays finite, and the loss falls on a learnable toy problem."""
+    torch = pytest.importorskip("torch")
+    from nnspeed.training.step import Recipe, Trainer
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    trainer = Trainer(model, Recipe("fp16", 64, "fp16"), "cpu")
+    assert trainer.scaler is not None and trainer.autocast == ("cpu", torch.float16)
+    x = torch.randn(64, 8)
+    y = (x[:, 0] > 0).long() + (x[:, 1] > 0).long()
+    losses = [trainer.step((x, y)) for _ in range(60)]
+    assert np.isfinite(losses).all() and losses[-1] < 0.8 * losses[0]
+    assert 0 < trainer.scaler.get_scale() < float("inf")

@@ -24,6 +24,14 @@ def _readable(p: Path) -> bool:
         return False
 
 
+def _wrap_range(counter: Path) -> float:
+    """A RAPL counter's range in joules (it wraps to 0 past it)."""
+    try:
+        return int((counter.parent / "max_energy_range_uj").read_text()) / 1e6
+    except (OSError, ValueError):
+        return 2**32 / 1e6
+
+
 class EnergyMeter:
     """``start()`` then ``stop(seconds, threads)`` → ``{"kwh", "joules", "method", "measured"}``."""
 
@@ -42,17 +50,26 @@ class EnergyMeter:
             except Exception:
                 self.nvml = None
 
-    def _read(self) -> float:
+    def _read(self) -> list[float]:
         if self.nvml is not None:
-            return self._pynvml.nvmlDeviceGetTotalEnergyConsumption(self.nvml) / 1e3  # mJ → J
-        return sum(int(p.read_text()) for p in self.rapl) / 1e6  # µJ → J
+            return [self._pynvml.nvmlDeviceGetTotalEnergyConsumption(self.nvml) / 1e3]  # mJ → J
+        return [int(p.read_text()) / 1e6 for p in self.rapl]  # µJ → J
+
+    def _joules(self, start: list[float], end: list[float]) -> float:
+        """The energy between two readings; a RAPL counter that wrapped adds its range back."""
+        total = 0.0
+        for i, (a, b) in enumerate(zip(start, end)):
+            if b < a and self.nvml is None:
+                b += _wrap_range(self.rapl[i])
+            total += b - a
+        return total
 
     def start(self) -> None:
         self._start = self._read() if (self.nvml is not None or self.rapl) else None
 
     def stop(self, seconds: float, threads: int) -> dict:
         if self._start is not None:
-            joules = self._read() - self._start
+            joules = self._joules(self._start, self._read())
             what = "NVML total energy counter of GPU 0" if self.nvml is not None else "RAPL package counters"
             return {"joules": joules, "kwh": joules / 3.6e6, "method": f"measured: {what}", "measured": True}
         joules = WATTS_PER_THREAD * threads * seconds
