@@ -111,6 +111,7 @@ def launch(nproc: int, job: dict, timeout_s: float = 600.0) -> list[dict]:
         job_path.write_text(json.dumps(job))
         cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(nproc),
                "--master-addr", ADDR, "--master-port", str(free_port()), "--local-addr", ADDR,
+               "--log-dir", str(Path(tmp) / "logs"),
                "-m", __name__, str(job_path), tmp]  # fmt: skip
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env, cwd=os.getcwd())
