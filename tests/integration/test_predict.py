@@ -43,12 +43,15 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
     assert again["predicted_ms"] == pytest.approx(doc["predicted_ms"], rel=1e-9) and again["profile"]["from"] == str(path)
     assert main(["predict", "zoo:mlp", "--threads", "3", "--machine", str(path)]) == 2
     assert "not 3" in capsys.readouterr().err
-    ev = cli_json(["predict", "--evaluate", "--models", "3", *SMALL, "--store", store_url, "--json"])
+    ev = cli_json(["predict", "--evaluate", "--models", "3", "--rounds", "2", *SMALL, "--store", store_url, "--json"])
     assert {"n_models", "within_5pct", "within_10pct", "rmspe", "models"} <= set(ev) and ev["n_models"] == 3
     assert [m["arch"]["family"] for m in ev["models"]] == ["mlp", "cnn", "transformer"]
     for m in ev["models"]:
+        assert len(m["rounds_ms"]) == 2 and m["measured_ms"] == pytest.approx(sum(m["rounds_ms"]) / 2)  # median of 2
         assert m["measured_ms"] > 0 and m["error"] == pytest.approx((m["predicted_ms"] - m["measured_ms"]) / m["measured_ms"])
     assert 0 <= ev["within_5pct"] <= ev["within_10pct"] <= 1
+    rep = ev["measurement_repeatability"]
+    assert ev["rounds"] == 2 and 0 <= rep["within_5pct"] <= rep["within_10pct"] <= 1 and rep["median_spread"] >= 0
     assert len(nnspeed.Store(store_url).get_run(ev["run_id"])[1]) == 3
 
 
@@ -59,6 +62,7 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
     (["zoo:mlp", "--machine", "missing.json"], "cannot read the machine profile"),
     (["zoo:mlp", "--batch", "0"], "positive integers"),
     (["--evaluate", "--seed", "1000"], "trained on"),
+    (["--evaluate", "--rounds", "0"], "--rounds"),
 ])  # fmt: skip
 def test_predict_bad_input(argv, message, capsys):
     assert main(["predict", *argv]) == 2

@@ -48,6 +48,7 @@ def predict(
     evaluate: bool = typer.Option(False, "--evaluate", help="predict and then measure held-out random architectures"),
     models: int = typer.Option(100, "--models", help="with --evaluate: how many architectures"),
     seed: int = typer.Option(1, help="with --evaluate: the seed the architectures are drawn from"),
+    rounds: int = typer.Option(3, "--rounds", help="with --evaluate: interleaved passes measuring every model (median)"),
     scale: float = typer.Option(1.0, hidden=True, help="share of the full microbenchmark budget (tests)"),
     input_shape: InputShape = None,
     input_dtype: InputDtype = None,
@@ -60,8 +61,8 @@ def predict(
     if backend != "torch-eager" or precision != "fp32":
         raise UnsupportedError(f"predict models torch-eager at fp32 so far, not {backend} at {precision}; "
                                "use --backend torch-eager --precision fp32")  # fmt: skip
-    if batch < 1 or (threads is not None and threads < 1) or models < 1 or not 0 < scale <= 1:
-        raise InputError("--batch, --threads and --models must be positive integers")
+    if batch < 1 or (threads is not None and threads < 1) or models < 1 or rounds < 1 or not 0 < scale <= 1:
+        raise InputError("--batch, --threads, --models and --rounds must be positive integers")
     if evaluate == (source is not None):
         raise InputError("give a SOURCE to predict, or --evaluate (not both)")
     if evaluate and machine is not None:
@@ -73,7 +74,7 @@ def predict(
     t = threads or torch.get_num_threads()
     fitted, origin = _models(t, machine, scale)
     if evaluate:
-        return _evaluate(fitted, t, models, seed, store, json_out)
+        return _evaluate(fitted, t, models, seed, rounds, store, json_out)
     from ..api import load
     from ..predict.predictor import predict_trace
     from ..predict.trace import trace_model
@@ -100,7 +101,7 @@ def predict(
                   + ": priced as plain calls, so the prediction is a lower bound there", highlight=False)  # fmt: skip
 
 
-def _evaluate(fitted, threads: int, n: int, seed: int, store, json_out: bool):
+def _evaluate(fitted, threads: int, n: int, seed: int, rounds: int, store, json_out: bool):
     from rich.progress import Progress
 
     from ..predict.evaluate import evaluate
@@ -108,8 +109,8 @@ def _evaluate(fitted, threads: int, n: int, seed: int, store, json_out: bool):
 
     db = Store(store)
     with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(f"predicting, then measuring {n} held-out architectures", total=n)
-        summary, measurements = evaluate(fitted, threads, n, seed, on_model=lambda i, row: bar.advance(task))
+        task = bar.add_task(f"predicting, then measuring {n} held-out architectures ({rounds} rounds)", total=n * rounds)
+        summary, measurements = evaluate(fitted, threads, n, seed, rounds, progress=lambda: bar.advance(task))
     summary["threads"] = threads
     summary["seed"] = seed
     summary["run_id"] = db.save_run("predict-eval", command_line(), measurements, {"predict_eval": summary})
@@ -125,3 +126,7 @@ def _evaluate(fitted, threads: int, n: int, seed: int, store, json_out: bool):
     out.print(tab)
     out.print(f"within ±5%: {100 * summary['within_5pct']:.0f}%   within ±10%: {100 * summary['within_10pct']:.0f}%   "
               f"RMSPE: {100 * summary['rmspe']:.1f}%   (stored as run {summary['run_id']})", highlight=False)  # fmt: skip
+    rep = summary["measurement_repeatability"]
+    out.print(f"measurement repeatability ({summary['rounds']} rounds per model): every round within ±5% of the "
+              f"model's median for {100 * rep['within_5pct']:.0f}% of models, within ±10% for "
+              f"{100 * rep['within_10pct']:.0f}%", highlight=False)  # fmt: skip

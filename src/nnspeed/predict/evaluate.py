@@ -33,20 +33,51 @@ def check_seed(seed: int) -> None:
                          "choose any other seed for a held-out set")  # fmt: skip
 
 
-def evaluate(models: Models, threads: int, n: int, seed: int = 1, on_model=lambda i, row: None):
+def measure_rounds(items: list, threads: int, rounds: int, progress=lambda: None) -> list[list]:
+    """Each (arch, model, args) measured ``rounds`` times, one pass over all of them per round:
+    a machine that drifts over minutes moves every model's rounds apart instead of moving the
+    models measured late.  The Measurements per item, in round order."""
+    out: list[list] = [[] for _ in items]
+    for _ in range(rounds):
+        for i, (arch, model, args) in enumerate(items):
+            out[i].append(measure_model(model, args, arch["batch"], threads))
+            progress()
+    return out
+
+
+def evaluate(models: Models, threads: int, n: int, seed: int = 1, rounds: int = 3, progress=lambda: None):
     """(summary dict per the JSON contract, the measurements); errors are (predicted − measured) / measured.
-    The architectures are drawn from ``seed``, which must not be the training seed."""
+    The architectures are drawn from ``seed``, which must not be the training seed.  Every model
+    is predicted first; then all are measured in ``rounds`` interleaved passes, and a model's
+    measured latency is the median of its rounds' medians."""
     check_seed(seed)
+    if not isinstance(rounds, int) or rounds < 1:
+        raise InputError(f"--rounds must be a whole number ≥ 1, got {rounds}")
+    items = draw(n, seed)
+    predicted = [predict_trace(models, trace_model(model, args), threads).latency_ms for _, model, args in items]
+    per_model = measure_rounds(items, threads, rounds, progress)
     rows, measurements = [], []
-    for i, (arch, model, args) in enumerate(draw(n, seed)):
-        predicted = predict_trace(models, trace_model(model, args), threads).latency_ms
-        m = measure_model(model, args, arch["batch"], threads)
-        measured = m.latency_ms.p50
-        row = {"arch": arch, "predicted_ms": predicted, "measured_ms": measured, "error": (predicted - measured) / measured}
-        rows.append(row)
-        measurements.append(m)
-        on_model(i, row)
-    return summarize(rows), measurements
+    for (arch, _, _), p, ms in zip(items, predicted, per_model):
+        p50s = [m.latency_ms.p50 for m in ms]
+        measured = float(np.median(p50s))
+        rows.append({"arch": arch, "predicted_ms": p, "measured_ms": measured, "error": (p - measured) / measured,
+                     "rounds_ms": p50s})  # fmt: skip
+        measurements.append(ms[int(np.argsort(p50s)[len(p50s) // 2])])  # the round at the median
+    summary = summarize(rows)
+    summary["rounds"] = rounds
+    summary["measurement_repeatability"] = repeatability(rows)
+    return summary, measurements
+
+
+def repeatability(rows: list[dict]) -> dict:
+    """How far a model's rounds lie from their own median: the noise floor the predictor is
+    judged against (shares of models whose every round is within ±5% / ±10% of it)."""
+    spread = np.array([max(abs(v / r["measured_ms"] - 1) for v in r["rounds_ms"]) for r in rows]) if rows else np.zeros(0)
+    return {
+        "within_5pct": float(np.mean(spread <= 0.05)) if len(rows) else 0.0,
+        "within_10pct": float(np.mean(spread <= 0.10)) if len(rows) else 0.0,
+        "median_spread": float(np.median(spread)) if len(rows) else 0.0,
+    }
 
 
 def summarize(rows: list[dict]) -> dict:
