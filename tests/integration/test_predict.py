@@ -43,6 +43,14 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
     assert again["predicted_ms"] == pytest.approx(doc["predicted_ms"], rel=1e-9) and again["profile"]["from"] == str(path)
     assert main(["predict", "zoo:mlp", "--threads", "3", "--machine", str(path)]) == 2
     assert "not 3" in capsys.readouterr().err
+    # a cached table is re-anchored to the machine's drift, unless asked not to
+    anchored = cli_json(["predict", "zoo:mlp", *SMALL, "--json"])
+    drift = anchored["profile"]["drift"]
+    assert doc["profile"]["drift"] is None and again["profile"]["drift"] is None  # measured now / another machine
+    assert drift["anchors"] >= 3 and len(drift["ratios"]) == drift["anchors"] and 0.2 < anchored["drift_factor"] < 5
+    assert anchored["predicted_ms"] == pytest.approx(doc["predicted_ms"] * anchored["drift_factor"], rel=1e-9)
+    plain = cli_json(["predict", "zoo:mlp", *SMALL, "--no-anchor", "--json"])
+    assert plain["drift_factor"] == 1.0 and plain["predicted_ms"] == pytest.approx(doc["predicted_ms"], rel=1e-9)
     ev = cli_json(["predict", "--evaluate", "--models", "3", "--rounds", "2", *SMALL, "--store", store_url, "--json"])
     assert {"n_models", "within_5pct", "within_10pct", "rmspe", "models"} <= set(ev) and ev["n_models"] == 3
     assert [m["arch"]["family"] for m in ev["models"]] == ["mlp", "cnn", "transformer"]
@@ -90,3 +98,24 @@ def test_composition_learns_what_whole_models_cost_beyond_their_parts():
     comp = Composition(rows)
     assert comp.factor(row(0.5)) == pytest.approx(1.3, rel=0.05)
     assert Composition(rows[:3]).factor(row(0.5)) == 1.0  # too few to learn from: the plain sum
+
+
+def test_drift_follows_the_reference_models_nearest_the_model():
+    """Reference models that now run 0.8x (small ones) and 1.1x (large ones) as fast as when the
+    table was measured: a model like the small ones gets close to 0.8, like the large to 1.1."""
+    import numpy as np
+
+    from nnspeed.predict.compose import Drift
+
+    def row(parts):
+        return {"parts_ms": parts, "base_ms": 0.01, "by_category_ms": [parts / 2, parts / 4, parts / 8, parts / 8],
+                "counts": [4, 2, 4, 1, 3], "flops": 1e6 * parts, "param_bytes": 1e4 * parts, "batch": 1,
+                "measured_ms": 1.2 * parts}  # fmt: skip
+
+    small, large = [row(p) for p in (0.02, 0.025, 0.03)], [row(p) for p in (20, 25, 30)]
+    d = Drift(small + large, [0.8 * r["measured_ms"] for r in small] + [1.1 * r["measured_ms"] for r in large])
+    assert d.factor(row(0.022)) == pytest.approx(0.8, rel=0.03)
+    assert d.factor(row(24)) == pytest.approx(1.1, rel=0.03)
+    assert d.to_dict()["anchors"] == 6 and d.to_dict()["median_ratio"] == pytest.approx(np.sqrt(0.8 * 1.1), rel=0.1)
+    uniform = Drift(small + large, [0.9 * r["measured_ms"] for r in small + large])
+    assert uniform.factor(row(3)) == pytest.approx(0.9)

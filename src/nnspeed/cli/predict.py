@@ -25,16 +25,29 @@ def operator_table_shown(threads: int, scale: float = 1.0) -> tuple[dict, bool]:
                               on_total=lambda n: bar.update(task, total=n))  # fmt: skip
 
 
-def _models(threads: int, machine: Path | None, scale: float):
+def _models(threads: int, machine: Path | None, scale: float, anchor: bool):
+    """The fitted models and where their tables came from.  Tables cached on this machine are
+    re-anchored to how fast it runs whole models now (a few of their training architectures
+    measured again); another machine's profile, or a table just measured, is used as it is."""
+    from rich.progress import Progress
+
+    from ..predict.compose import measure_drift
     from ..predict.fit import Models
     from ..predict.profile import from_file
 
     if machine is not None:
         table = from_file(machine, threads)
-        return Models(table["samples"], table["training"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"), "from": str(machine)}
+        origin = {"machine_id": table["machine_id"], "cpu": table.get("cpu"), "from": str(machine), "drift": None}
+        return Models(table["samples"], table["training"]), origin
     table, cached = operator_table_shown(threads, scale)
-    return Models(table["samples"], table["training"]), {"machine_id": table["machine_id"], "cpu": table.get("cpu"),
-                                      "from": "cache" if cached else "measured now"}  # fmt: skip
+    models = Models(table["samples"], table["training"])
+    if anchor and cached:
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("re-measuring reference models for the machine's drift", total=None)
+            models.drift = measure_drift(models.training, threads, progress=lambda: bar.advance(task))
+    origin = {"machine_id": table["machine_id"], "cpu": table.get("cpu"), "from": "cache" if cached else "measured now",
+              "drift": models.drift.to_dict() if models.drift is not None else None}  # fmt: skip
+    return models, origin
 
 
 @app.command()
@@ -49,6 +62,8 @@ def predict(
     models: int = typer.Option(100, "--models", help="with --evaluate: how many architectures"),
     seed: int = typer.Option(1, help="with --evaluate: the seed the architectures are drawn from"),
     rounds: int = typer.Option(3, "--rounds", help="with --evaluate: interleaved passes measuring every model (median)"),
+    anchor: bool = typer.Option(True, "--anchor/--no-anchor",
+                                help="re-measure a few of the table's reference models (seconds) to follow the machine's drift"),
     scale: float = typer.Option(1.0, hidden=True, help="share of the full microbenchmark budget (tests)"),
     input_shape: InputShape = None,
     input_dtype: InputDtype = None,
@@ -72,9 +87,9 @@ def predict(
 
         check_seed(seed)
     t = threads or torch.get_num_threads()
-    fitted, origin = _models(t, machine, scale)
+    fitted, origin = _models(t, machine, scale, anchor)
     if evaluate:
-        return _evaluate(fitted, t, models, seed, rounds, store, json_out)
+        return _evaluate(fitted, origin, t, models, seed, rounds, store, json_out)
     from ..api import load
     from ..predict.predictor import predict_trace
     from ..predict.trace import trace_model
@@ -84,12 +99,13 @@ def predict(
         raise UnsupportedError(f"{source} is an ONNX file; predict needs a torch model (zoo: or py:)")
     p = predict_trace(fitted, trace_model(w.model, w.torch_args(batch)), t)
     doc = {"source": w.source, "backend": backend, "precision": precision, "batch": batch, "threads": t,
-           "predicted_ms": p.latency_ms, "composition_factor": p.factor, "by_op": p.by_op, "unmodelled": p.unmodelled, "profile": origin}  # fmt: skip
+           "predicted_ms": p.latency_ms, "composition_factor": p.factor, "drift_factor": p.drift, "by_op": p.by_op, "unmodelled": p.unmodelled, "profile": origin}  # fmt: skip
     if json_out:
         out.print_json(json.dumps(doc))
         return
     tab = Table(title=f"{w.source}: predicted {p.latency_ms:.3f} ms per call (batch {batch}, {t} threads, "
-                      f"operator tables: {origin['from']}; parts × {p.factor:.2f} for running in sequence)",
+                      f"operator tables: {origin['from']}; parts × {p.factor:.2f} for running in sequence"
+                      f"{f', × {p.drift:.2f} for the drift since' if origin['drift'] else ''})",
                 title_justify="left", header_style="bold")  # fmt: skip
     for c in ("operator", "calls", "ms", "share"):
         tab.add_column(c, justify="left" if c == "operator" else "right")
@@ -101,7 +117,7 @@ def predict(
                   + ": priced as plain calls, so the prediction is a lower bound there", highlight=False)  # fmt: skip
 
 
-def _evaluate(fitted, threads: int, n: int, seed: int, rounds: int, store, json_out: bool):
+def _evaluate(fitted, origin: dict, threads: int, n: int, seed: int, rounds: int, store, json_out: bool):
     from rich.progress import Progress
 
     from ..predict.evaluate import evaluate
@@ -112,6 +128,7 @@ def _evaluate(fitted, threads: int, n: int, seed: int, rounds: int, store, json_
         task = bar.add_task(f"predicting, then measuring {n} held-out architectures ({rounds} rounds)", total=n * rounds)
         summary, measurements = evaluate(fitted, threads, n, seed, rounds, progress=lambda: bar.advance(task))
     summary["threads"] = threads
+    summary["drift"] = origin["drift"]
     summary["seed"] = seed
     summary["run_id"] = db.save_run("predict-eval", command_line(), measurements, {"predict_eval": summary})
     if json_out:

@@ -24,6 +24,8 @@ NORM = {"BatchNorm2d", "BatchNorm1d", "LayerNorm", "Softmax", "softmax", "layer_
 VIEWLIKE = {"Dropout", "Identity", "Flatten", "dropout"}
 TRAIN_SEED = 1000
 TRAIN_MODELS = 240
+# training architectures re-measured at prediction time to follow the machine's drift
+ANCHORS = 15
 
 
 def category(op: str) -> str:
@@ -122,3 +124,49 @@ class Composition:
             return 1.0
         mean, _ = self.gp.predict_log([features(s)])
         return float(math.exp(mean[0]))
+
+
+class Drift:
+    """How much faster or slower whole models run now than when the table was measured.
+
+    On a shared machine whole models drift by 5-20% over tens of minutes while isolated
+    kernels barely move (neighbours contend for cache and memory, which a kernel timed in a
+    loop hardly needs).  A few of the table's training architectures are measured again now;
+    a model's correction is the mean of their log(now / then), weighted by how close each is
+    to the model in the composition's feature space (a Gaussian kernel as wide as the distance
+    to the nearest third of them)."""
+
+    def __init__(self, rows: list[dict], now_ms: list[float], seconds: float = 0.0):
+        self.X = np.array([features(r) for r in rows], dtype=float)
+        self.mu, self.sd = self.X.mean(axis=0), self.X.std(axis=0) + 1e-9
+        self.log_ratio = np.log(np.asarray(now_ms) / np.array([r["measured_ms"] for r in rows]))
+        self.seconds = seconds
+
+    def factor(self, s: dict) -> float:
+        z = (self.X - self.mu) / self.sd
+        d2 = (((np.asarray(features(s)) - self.mu) / self.sd - z) ** 2).sum(axis=1)
+        h2 = max(float(np.sort(d2)[max(1, len(d2) // 3) - 1]), 1e-9)  # the nearest third of the anchors
+        w = np.exp(-d2 / (2 * h2))
+        return float(math.exp(np.sum(w * self.log_ratio) / np.sum(w)))
+
+    def to_dict(self) -> dict:
+        return {"anchors": len(self.log_ratio), "median_ratio": float(np.exp(np.median(self.log_ratio))),
+                "ratios": [float(v) for v in np.exp(self.log_ratio)], "seconds": self.seconds}  # fmt: skip
+
+
+def measure_drift(training: list[dict], threads: int, n: int = ANCHORS, progress=lambda: None) -> Drift | None:
+    """Re-measure the first ``n`` training architectures now; None when the table holds too few."""
+    import time
+
+    from .archs import draw
+    from .evaluate import measure_model
+
+    n = min(n, len(training))
+    if n < 3:
+        return None
+    t0 = time.perf_counter()
+    now = []
+    for arch, model, args in draw(n, TRAIN_SEED):
+        now.append(measure_model(model, args, arch["batch"], threads).latency_ms.p50)
+        progress()
+    return Drift(training[:n], now, time.perf_counter() - t0)

@@ -189,7 +189,9 @@ class Models:
             elif kind == "curve" and s:
                 xs = np.log([max(p["numel"], 1) for p, _ in s])
                 self._curves[name] = (xs, np.log([ms for _, ms in s]))
-        self.composition = Composition(training or [])
+        self.training = training or []
+        self.composition = Composition(self.training)
+        self.drift = None  # a compose.Drift once the machine's drift has been measured
 
     def module_ms(self) -> float:
         return self.const["module"]

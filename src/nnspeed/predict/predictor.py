@@ -37,6 +37,7 @@ class Prediction:
     by_op: dict  # op -> {"count", "ms"}
     unmodelled: dict = field(default_factory=dict)  # op -> count
     factor: float = 1.0  # the composition's measured / summed for this model
+    drift: float = 1.0  # whole models now against when the table was measured (1: not measured)
 
 
 def gemm_params(c: Call, cold: int) -> tuple[str, dict] | None:
@@ -139,10 +140,12 @@ def summarize(m: Models, t: Trace, threads: int, priced: list | None = None) -> 
 
 def predict_trace(m: Models, t: Trace, threads: int) -> Prediction:
     """The sum of the trace's calls and what the harness wraps around one call, times the
-    composition factor learned on whole training models."""
+    composition factor learned on whole training models and, where measured, the machine's
+    drift since the table was measured."""
     priced = list(_priced(m, t, threads))
     s = summarize(m, t, threads, priced)
-    factor = m.composition.factor(s)
+    drift = m.drift.factor(s) if m.drift is not None else 1.0
+    factor = m.composition.factor(s) * drift
     by_op: dict[str, dict] = {}
     unmodelled: dict[str, int] = {}
     for c, _, ms, modelled in priced:
@@ -152,4 +155,4 @@ def predict_trace(m: Models, t: Trace, threads: int) -> Prediction:
         row["count"] += 1
         row["ms"] += ms * factor
     total = (s["parts_ms"] + s["base_ms"]) * factor
-    return Prediction(total, dict(sorted(by_op.items(), key=lambda kv: -kv[1]["ms"])), unmodelled, factor)
+    return Prediction(total, dict(sorted(by_op.items(), key=lambda kv: -kv[1]["ms"])), unmodelled, factor / drift, drift)
