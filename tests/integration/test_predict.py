@@ -101,21 +101,26 @@ def test_composition_learns_what_whole_models_cost_beyond_their_parts():
 
 
 def test_drift_follows_the_reference_models_nearest_the_model():
-    """Reference models that now run 0.8x (small ones) and 1.1x (large ones) as fast as when the
-    table was measured: a model like the small ones gets close to 0.8, like the large to 1.1."""
+    """Conv-heavy reference models predicted 0.8x too slow now, Linear-heavy ones 1.1x: a
+    conv-heavy model gets close to 0.8, a Linear-heavy one close to 1.1."""
+    import math
+
     import numpy as np
 
-    from nnspeed.predict.compose import Drift
+    from nnspeed.predict.compose import Drift, drift_features
+    from nnspeed.predict.trace import Call
 
-    def row(parts):
-        return {"parts_ms": parts, "base_ms": 0.01, "by_category_ms": [parts / 2, parts / 4, parts / 8, parts / 8],
-                "counts": [4, 2, 4, 1, 3], "flops": 1e6 * parts, "param_bytes": 1e4 * parts, "batch": 1,
-                "measured_ms": 1.2 * parts}  # fmt: skip
+    def priced(conv_ms, linear_ms):
+        calls = [(Call("module", "Conv2d", [], [], {}), "gemm", conv_ms, True),
+                 (Call("module", "Linear", [], [], {}), "gemm", linear_ms, True),
+                 (Call("function", "relu", [], [], {}), "elementwise", 0.01, True)]  # fmt: skip
+        return drift_features(calls)
 
-    small, large = [row(p) for p in (0.02, 0.025, 0.03)], [row(p) for p in (20, 25, 30)]
-    d = Drift(small + large, [0.8 * r["measured_ms"] for r in small] + [1.1 * r["measured_ms"] for r in large])
-    assert d.factor(row(0.022)) == pytest.approx(0.8, rel=0.03)
-    assert d.factor(row(24)) == pytest.approx(1.1, rel=0.03)
+    x = priced(0.9, 0.05)
+    assert x[:2] == pytest.approx([0.9 / 0.96, 0.05 / 0.96]) and x[-1] == pytest.approx(math.log(0.96) / 4)
+    convs, linears = [priced(c, 0.05) for c in (0.5, 0.9, 1.3)], [priced(0.0, v) for v in (0.5, 0.9, 1.3)]
+    d = Drift(convs + linears, [math.log(0.8)] * 3 + [math.log(1.1)] * 3)
+    assert d.factor(priced(0.7, 0.05)) == pytest.approx(0.8, rel=0.03)
+    assert d.factor(priced(0.0, 0.7)) == pytest.approx(1.1, rel=0.03)
     assert d.to_dict()["anchors"] == 6 and d.to_dict()["median_ratio"] == pytest.approx(np.sqrt(0.8 * 1.1), rel=0.1)
-    uniform = Drift(small + large, [0.9 * r["measured_ms"] for r in small + large])
-    assert uniform.factor(row(3)) == pytest.approx(0.9)
+    assert Drift(convs + linears, [math.log(0.9)] * 6).factor(priced(0.3, 0.3)) == pytest.approx(0.9)

@@ -44,7 +44,7 @@ def _models(threads: int, machine: Path | None, scale: float, anchor: bool):
     if anchor and cached:
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task("re-measuring reference models for the machine's drift", total=None)
-            models.drift = measure_drift(models.training, threads, progress=lambda: bar.advance(task))
+            models.drift = measure_drift(models, threads, progress=lambda: bar.advance(task))
     origin = {"machine_id": table["machine_id"], "cpu": table.get("cpu"), "from": "cache" if cached else "measured now",
               "drift": models.drift.to_dict() if models.drift is not None else None}  # fmt: skip
     return models, origin

@@ -126,26 +126,35 @@ class Composition:
         return float(math.exp(mean[0]))
 
 
+# what a model spends its time on, for telling which reference models it resembles
+SHARE_GROUPS = ({"Conv2d"}, {"Linear"}, {"scaled_dot_product_attention", "matmul", "bmm", "__matmul__"})
+
+
+def drift_features(priced: list) -> list[float]:
+    """Shares of the summed parts in convolutions, Linear, attention/matmul, norms and
+    elementwise calls, and the log of the sum (over 4, to weigh about as much as a share)."""
+    total = max(sum(ms for _, _, ms, _ in priced), 1e-9)
+    groups = [sum(ms for c, _, ms, _ in priced if c.op in g) / total for g in SHARE_GROUPS]
+    cats = [sum(ms for _, cat, ms, _ in priced if cat == k) / total for k in ("norm", "elementwise")]
+    return [*groups, *cats, math.log(total) / 4]
+
+
 class Drift:
-    """How much faster or slower whole models run now than when the table was measured.
+    """How far the predictor is off for whole models on this machine now.
 
     On a shared machine whole models drift by 5-20% over tens of minutes while isolated
     kernels barely move (neighbours contend for cache and memory, which a kernel timed in a
-    loop hardly needs).  A few of the table's training architectures are measured again now;
-    a model's correction is the mean of their log(now / then), weighted by how close each is
-    to the model in the composition's feature space (a Gaussian kernel as wide as the distance
-    to the nearest third of them)."""
+    loop hardly needs), so a table measured earlier goes stale.  A few of the table's training
+    architectures are predicted and measured again now; a model's correction is the mean of
+    their log(measured / predicted), weighted by how alike their time is spent (a Gaussian
+    kernel on ``drift_features`` as wide as the distance to the nearest third of them)."""
 
-    def __init__(self, rows: list[dict], now_ms: list[float], seconds: float = 0.0):
-        self.X = np.array([features(r) for r in rows], dtype=float)
-        self.mu, self.sd = self.X.mean(axis=0), self.X.std(axis=0) + 1e-9
-        self.log_ratio = np.log(np.asarray(now_ms) / np.array([r["measured_ms"] for r in rows]))
-        self.seconds = seconds
+    def __init__(self, X: list[list[float]], log_ratio: list[float], seconds: float = 0.0):
+        self.X, self.log_ratio, self.seconds = np.asarray(X, dtype=float), np.asarray(log_ratio, dtype=float), seconds
 
-    def factor(self, s: dict) -> float:
-        z = (self.X - self.mu) / self.sd
-        d2 = (((np.asarray(features(s)) - self.mu) / self.sd - z) ** 2).sum(axis=1)
-        h2 = max(float(np.sort(d2)[max(1, len(d2) // 3) - 1]), 1e-9)  # the nearest third of the anchors
+    def factor(self, x: list[float]) -> float:
+        d2 = ((self.X - np.asarray(x)) ** 2).sum(axis=1)
+        h2 = max(float(np.sort(d2)[max(1, len(d2) // 3) - 1]), 1e-9)
         w = np.exp(-d2 / (2 * h2))
         return float(math.exp(np.sum(w * self.log_ratio) / np.sum(w)))
 
@@ -154,19 +163,25 @@ class Drift:
                 "ratios": [float(v) for v in np.exp(self.log_ratio)], "seconds": self.seconds}  # fmt: skip
 
 
-def measure_drift(training: list[dict], threads: int, n: int = ANCHORS, progress=lambda: None) -> Drift | None:
-    """Re-measure the first ``n`` training architectures now; None when the table holds too few."""
+def measure_drift(models, threads: int, n: int = ANCHORS, progress=lambda: None) -> Drift | None:
+    """Predict and measure the first ``n`` training architectures now (``models`` without a
+    drift of its own); None when the table holds too few."""
     import time
 
     from .archs import draw
     from .evaluate import measure_model
+    from .predictor import _priced, predict_trace
+    from .trace import trace_model
 
-    n = min(n, len(training))
+    n = min(n, len(models.training))
     if n < 3:
         return None
     t0 = time.perf_counter()
-    now = []
+    X, log_ratio = [], []
     for arch, model, args in draw(n, TRAIN_SEED):
-        now.append(measure_model(model, args, arch["batch"], threads).latency_ms.p50)
+        t = trace_model(model, args)
+        predicted = predict_trace(models, t, threads).latency_ms
+        X.append(drift_features(list(_priced(models, t, threads))))
+        log_ratio.append(math.log(measure_model(model, args, arch["batch"], threads).latency_ms.p50 / predicted))
         progress()
-    return Drift(training[:n], now, time.perf_counter() - t0)
+    return Drift(X, log_ratio, time.perf_counter() - t0)

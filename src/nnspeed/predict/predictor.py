@@ -142,9 +142,11 @@ def predict_trace(m: Models, t: Trace, threads: int) -> Prediction:
     """The sum of the trace's calls and what the harness wraps around one call, times the
     composition factor learned on whole training models and, where measured, the machine's
     drift since the table was measured."""
+    from .compose import drift_features
+
     priced = list(_priced(m, t, threads))
     s = summarize(m, t, threads, priced)
-    drift = m.drift.factor(s) if m.drift is not None else 1.0
+    drift = m.drift.factor(drift_features(priced)) if m.drift is not None else 1.0
     factor = m.composition.factor(s) * drift
     by_op: dict[str, dict] = {}
     unmodelled: dict[str, int] = {}
