@@ -180,8 +180,9 @@ def measure_drift(models, threads: int, n: int = ANCHORS, progress=lambda: None)
     X, log_ratio = [], []
     for arch, model, args in draw(n, TRAIN_SEED):
         t = trace_model(model, args)
-        predicted = predict_trace(models, t, threads).latency_ms
-        X.append(drift_features(list(_priced(models, t, threads))))
+        priced = list(_priced(models, t, threads))
+        predicted = predict_trace(models, t, threads, priced).latency_ms
+        X.append(drift_features(priced))
         log_ratio.append(math.log(measure_model(model, args, arch["batch"], threads).latency_ms.p50 / predicted))
         progress()
     return Drift(X, log_ratio, time.perf_counter() - t0)

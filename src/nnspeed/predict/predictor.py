@@ -138,16 +138,17 @@ def summarize(m: Models, t: Trace, threads: int, priced: list | None = None) -> 
             "flops": t.flops, "param_bytes": t.param_bytes, "batch": t.batch}  # fmt: skip
 
 
-def predict_trace(m: Models, t: Trace, threads: int) -> Prediction:
+def predict_trace(m: Models, t: Trace, threads: int, priced: list | None = None) -> Prediction:
     """The sum of the trace's calls and what the harness wraps around one call, times the
     composition factor learned on whole training models and, where measured, the machine's
     drift since the table was measured."""
     from .compose import drift_features
 
-    priced = list(_priced(m, t, threads))
+    priced = list(_priced(m, t, threads)) if priced is None else priced
     s = summarize(m, t, threads, priced)
     drift = m.drift.factor(drift_features(priced)) if m.drift is not None else 1.0
-    factor = m.composition.factor(s) * drift
+    composition = m.composition.factor(s)
+    factor = composition * drift
     by_op: dict[str, dict] = {}
     unmodelled: dict[str, int] = {}
     for c, _, ms, modelled in priced:
@@ -157,4 +158,4 @@ def predict_trace(m: Models, t: Trace, threads: int) -> Prediction:
         row["count"] += 1
         row["ms"] += ms * factor
     total = (s["parts_ms"] + s["base_ms"]) * factor
-    return Prediction(total, dict(sorted(by_op.items(), key=lambda kv: -kv[1]["ms"])), unmodelled, factor / drift, drift)
+    return Prediction(total, dict(sorted(by_op.items(), key=lambda kv: -kv[1]["ms"])), unmodelled, composition, drift)

@@ -28,7 +28,6 @@ from pathlib import Path
 from ..errors import InputError
 
 ADDR = "127.0.0.1"
-MODES = ("ddp", "split")
 
 
 def free_port() -> int:
@@ -41,6 +40,17 @@ def loopback_interface() -> str:
     """The loopback interface's name ('lo' on Linux, 'lo0' on macOS)."""
     names = [n for _, n in socket.if_nameindex()]
     return next((n for n in ("lo", "lo0") if n in names), "lo")
+
+
+def check_nproc(nproc: int, device: str) -> None:
+    """Before any training runs: a process count that can run here."""
+    if not isinstance(nproc, int) or nproc < 2:
+        raise InputError(f"--nproc must be a whole number ≥ 2 (1 is the plain run), got {nproc}")
+    if device == "cuda":
+        import torch
+
+        if torch.cuda.device_count() < nproc:
+            raise InputError(f"--nproc {nproc} on cuda needs {nproc} GPUs; torch sees {torch.cuda.device_count()}")
 
 
 def allreduce_grads(world: int):
@@ -117,8 +127,8 @@ def launch(nproc: int, job: dict, timeout_s: float = 600.0) -> list[dict]:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env, cwd=os.getcwd())
         except subprocess.TimeoutExpired:
             raise InputError(f"the {nproc} DDP processes did not finish within {timeout_s:.0f} s; try fewer --steps")
-        docs = [Path(tmp) / f"rank{r}.json" for r in range(nproc)]
-        docs = [json.loads(p.read_text()) if p.exists() else None for p in docs]
+        files = [Path(tmp) / f"rank{r}.json" for r in range(nproc)]
+        docs = [json.loads(f.read_text()) if f.exists() else None for f in files]
     errors = [d["error"] for d in docs if d and "error" in d]
     if errors:
         raise InputError(f"a DDP process failed: {errors[0]}")
@@ -141,14 +151,7 @@ def _summary(nproc: int, docs: list[dict], single: dict) -> dict:
 
 def ddp(nproc: int, job: dict) -> dict:
     """Samples/s with ``nproc`` processes under the DDP wrapper and with the split all-reduce,
-    against one process alone."""
-    if not isinstance(nproc, int) or nproc < 2:
-        raise InputError(f"--nproc must be a whole number ≥ 2 (1 is the plain run), got {nproc}")
-    if job["device"] == "cuda":
-        import torch
-
-        if torch.cuda.device_count() < nproc:
-            raise InputError(f"--nproc {nproc} on cuda needs {nproc} GPUs; torch sees {torch.cuda.device_count()}")
+    against one process alone (``check_nproc`` has passed)."""
     single = launch(1, job | {"mode": "split"})[0]
     wrapped = _summary(nproc, launch(nproc, job | {"mode": "ddp"}), single)
     split = _summary(nproc, launch(nproc, job | {"mode": "split"}), single)

@@ -75,8 +75,10 @@ def train_run(*, source, data, batch, steps, precision, compile, channels_last, 
         raise InputError("--stream replays a built-in data set (--data digits); py: loaders are not replayable")
     if not isinstance(steps, int) or steps < 2:
         raise InputError(f"--steps must be a whole number ≥ 2, got {steps}")
-    if nproc is not None and nproc < 2:
-        raise InputError(f"--nproc must be a whole number ≥ 2 (1 is the plain run), got {nproc}")
+    if nproc is not None:
+        from .ddp import check_nproc
+
+        check_nproc(nproc, device)
     if target_accuracy is not None and not 0 < target_accuracy <= 1:
         raise InputError(f"--target-accuracy must be a fraction in (0, 1], got {target_accuracy}")
     if stream:
