@@ -87,7 +87,7 @@ def training_shapes(archs: list, threads: int) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {"Linear": [], "Conv2d": []}
     for *_, t in archs:
         for c in t.calls:
-            fp = gemm_params(c, int(t.param_bytes > l2_bytes() * threads))
+            fp = gemm_params(c, int(t.param_bytes > l2_bytes() * threads), threads)
             if fp is not None and fp[1] not in out[fp[0]]:
                 out[fp[0]].append(fp[1])
     return out

@@ -1,7 +1,7 @@
 """Microbenchmarks of every operator family on this machine, and the latency models fitted to them.
 
 A multi-feature family's model is a Gaussian process on log features predicting log latency
-(an anisotropic RBF kernel plus white noise for the timing noise): smooth between samples,
+(an anisotropic Matérn kernel plus white noise for the timing noise): smooth between samples,
 and its own uncertainty says where the next sample helps most.  Samples are stored as
 (params, ms), so a profile is a plain JSON file that travels between machines; models are
 refitted from it when loaded (seconds for a few hundred points).
@@ -140,20 +140,22 @@ def total_samples(scale: float = 1.0, priors: dict | None = None) -> int:
 
 
 class LogGP:
-    """A Gaussian process on standardized features (anisotropic RBF plus white noise for the
-    timing noise) predicting a log quantity, with its uncertainty."""
+    """A Gaussian process on standardized features (anisotropic RBF, or Matérn 5/2 where the
+    quantity changes in steps, plus white noise for the timing noise) predicting a log
+    quantity, with its uncertainty."""
 
-    def __init__(self, X, y, restarts: int = 2, max_noise: float = 1e-1):
+    def __init__(self, X, y, restarts: int = 2, max_noise: float = 1e-1, matern: bool = False):
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import RBF, WhiteKernel
+        from sklearn.gaussian_process.kernels import RBF, Matern, WhiteKernel
         from sklearn.gaussian_process.kernels import ConstantKernel as C
 
         X = np.asarray(X, dtype=float)
         self.mu, self.sd = X.mean(axis=0), X.std(axis=0) + 1e-9
-        kernel = C(1.0) * RBF(np.ones(X.shape[1]), (1e-2, 1e3)) + WhiteKernel(1e-3, (1e-6, max_noise))
+        shape = Matern(np.ones(X.shape[1]), (1e-2, 1e3), nu=2.5) if matern else RBF(np.ones(X.shape[1]), (1e-2, 1e3))
+        kernel = C(1.0) * shape + WhiteKernel(1e-3, (1e-6, max_noise))
         self.gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=restarts, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -165,10 +167,12 @@ class LogGP:
 
 
 class Surface(LogGP):
-    """log latency over a family's log features."""
+    """log latency over a family's log features: Matérn 5/2, which follows a kernel's steps
+    (a backend switch, a tile boundary) more closely than the RBF's infinitely smooth surface."""
 
     def __init__(self, fam: Family, samples: list, restarts: int = 2):
-        super().__init__([fam.features(p) for p, _ in samples], np.log([max(ms, 1e-6) for _, ms in samples]), restarts)
+        super().__init__([fam.features(p) for p, _ in samples], np.log([max(ms, 1e-6) for _, ms in samples]), restarts,
+                         matern=True)  # fmt: skip
 
 
 class Models:

@@ -94,7 +94,8 @@ def _linear_build(p):
 
 
 def _linear_features(p):
-    return [_log(p["m"]), _log(p["k"]), _log(p["n"]), _log(2 * p["m"] * p["k"] * p["n"]), p["rows3d"], p.get("cold", 0)]
+    return [_log(p["m"]), _log(p["k"]), _log(p["n"]), _log(2 * p["m"] * p["k"] * p["n"]), p["rows3d"], p.get("cold", 0),
+            float(p["k"] % 16 == 0), float(p["n"] % 16 == 0)]  # fmt: skip
 
 
 def conv_out(h: int, k: int, stride: int) -> int:
@@ -106,6 +107,25 @@ def _conv_flops(p) -> float:
     return 2 * p["n"] * ho * wo * p["cout"] * (p["cin"] // p["groups"]) * p["k"] ** 2
 
 
+def conv_mkldnn(p: dict, threads: int | None = None) -> int:
+    """1 when torch runs this convolution through oneDNN, 0 when through its own im2col path
+    (small single-image convolutions): the two differ by up to 2x at the same shape.  Asked of
+    torch's own backend choice, on uninitialized tensors (nothing computed)."""
+    import torch
+
+    from ..backends.base import torch_threads
+
+    try:
+        with torch_threads(threads):
+            x = torch.empty(p["n"], p["cin"], p["h"], p["w"])
+            w = torch.empty(p["cout"], p["cin"] // p["groups"], p["k"], p["k"])
+            b = torch._C._select_conv_backend(x, w, None, [p["stride"]] * 2, [p["k"] // 2] * 2, [1, 1], False, [0, 0],
+                                              p["groups"], None)  # fmt: skip
+        return int(str(b).endswith("Mkldnn"))
+    except (AttributeError, RuntimeError, TypeError):  # a torch without the query: the common case
+        return 1
+
+
 def _conv_sample(rng):
     h = _log_int(rng, 4, 64)
     k = int(rng.choice([1, 3, 3, 5, 7]))
@@ -113,7 +133,9 @@ def _conv_sample(rng):
     dw = rng.random() < 0.2 and cin >= 8
     p = {"n": _log_int(rng, 1, 8), "cin": cin, "h": h, "w": h, "cout": cin if dw else _channels(rng, 8, 256),
          "k": k, "stride": int(rng.choice([1, 1, 2])), "groups": cin if dw else 1, "cold": int(rng.random() < 0.5)}  # fmt: skip
-    return p if k <= h and _conv_flops(p) <= MAX_FLOPS and p["n"] * cin * h * h <= MAX_NUMEL else None
+    if k > h or _conv_flops(p) > MAX_FLOPS or p["n"] * cin * h * h > MAX_NUMEL:
+        return None
+    return {**p, "mkldnn": conv_mkldnn(p)}
 
 
 def _conv_build(p):
@@ -126,11 +148,14 @@ def _conv_build(p):
 
 def _conv_features(p):
     """Batch apart from the spatial size: at one image oneDNN keeps a small convolution on one
-    thread, from two it goes parallel and pays the threads' start-up (tens of µs here)."""
+    thread, from two it goes parallel and pays the threads' start-up (tens of µs here).  Which
+    backend runs it, and whether the channels fill oneDNN's 16-wide blocks, make steps in the
+    latency that no smooth function of the sizes has."""
     ho, wo = conv_out(p["h"], p["k"], p["stride"]), conv_out(p["w"], p["k"], p["stride"])
     return [_log(p["n"]), float(p["n"] == 1), _log(ho * wo), _log(p["cin"] // p["groups"]), _log(p["cout"]), p["k"],
             p["stride"], float(p["groups"] > 1), _log(_conv_flops(p)), _log(p["n"] * p["cin"] * p["h"] * p["w"]),
-            p.get("cold", 0), float(p["cin"] < 8)]  # fmt: skip
+            p.get("cold", 0), float(p["cin"] < 8), p.get("mkldnn", 1), float(p["cin"] % 16 == 0),
+            float(p["cout"] % 16 == 0)]  # fmt: skip
 
 
 def _rows_d_sample(rng):

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 from .fit import Models
-from .kernels import l2_bytes
+from .kernels import conv_mkldnn, l2_bytes
 from .trace import Call, Trace
 
 ACTIVATIONS = {"ReLU": "ReLU", "GELU": "GELU", "SiLU": "SiLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh",
@@ -40,8 +40,8 @@ class Prediction:
     drift: float = 1.0  # whole models now against when the table was measured (1: not measured)
 
 
-def gemm_params(c: Call, cold: int) -> tuple[str, dict] | None:
-    """(family, params) of a Linear or Conv2d module call."""
+def gemm_params(c: Call, cold: int, threads: int) -> tuple[str, dict] | None:
+    """(family, params) of a Linear or Conv2d module call at this thread count."""
     a, x = c.attrs, (c.shapes[0] if c.shapes else ())
     if c.kind != "module":
         return None
@@ -49,16 +49,17 @@ def gemm_params(c: Call, cold: int) -> tuple[str, dict] | None:
         k = a["in_features"]
         return "Linear", {"m": max(1, _numel(x) // k), "k": k, "n": a["out_features"], "rows3d": int(len(x) >= 3), "cold": cold}
     if c.op == "Conv2d" and len(x) == 4 and (a.get("dilation") in (None, [1, 1])):
-        return "Conv2d", {"n": x[0], "cin": x[1], "h": x[2], "w": x[3], "cout": a["out_channels"], "k": a["kernel_size"][0],
-                          "stride": a["stride"][0], "groups": a.get("groups", 1), "cold": cold}  # fmt: skip
+        p = {"n": x[0], "cin": x[1], "h": x[2], "w": x[3], "cout": a["out_channels"], "k": a["kernel_size"][0],
+             "stride": a["stride"][0], "groups": a.get("groups", 1), "cold": cold}  # fmt: skip
+        return "Conv2d", {**p, "mkldnn": conv_mkldnn(p, threads)}
     return None
 
 
-def _module_cost(m: Models, c: Call, cold: int) -> float | None:
+def _module_cost(m: Models, c: Call, cold: int, threads: int) -> float | None:
     a = c.attrs
     x = c.shapes[0] if c.shapes else ()
     op = c.op
-    gemm = gemm_params(c, cold)
+    gemm = gemm_params(c, cold, threads)
     if gemm is not None:
         return m.surface(*gemm)
     if op in ("BatchNorm2d", "BatchNorm1d") and len(x) >= 2:
@@ -120,7 +121,7 @@ def _priced(m: Models, t: Trace, threads: int):
 
     cold = int(t.param_bytes > l2_bytes() * threads)
     for c in t.calls:
-        ms = _module_cost(m, c, cold) if c.kind == "module" else _function_cost(m, c)
+        ms = _module_cost(m, c, cold, threads) if c.kind == "module" else _function_cost(m, c)
         if ms is None:  # no model for it: priced as a plain call
             yield c, category(c.op), (m.module_ms() if c.kind == "module" else m.const["fn:view"]), False
         else:

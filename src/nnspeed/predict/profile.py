@@ -14,7 +14,7 @@ from .compose import measure_training, train_count, training_architectures, trai
 from .fit import Models, measure_kernels, total_samples
 from .kernels import families
 
-OPERATORS_VERSION = 4
+OPERATORS_VERSION = 5
 
 
 def cache_path(machine_id: str, threads: int) -> Path:
