@@ -38,7 +38,8 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
     # the profile travels as a file: the same tables give the same prediction elsewhere
     path = tmp_path / "profile.json"
     cli_json(["machine", "--threads", "1", "--export", str(path), "--json"])
-    assert "1" in json.loads(path.read_text())["operators"]
+    table = json.loads(path.read_text())["operators"]["1"]
+    assert {"Linear", "Conv2d", "composition"} <= set(table["fitted"])  # hyperparameters travel with the samples
     again = cli_json(["predict", "zoo:mlp", "--threads", "1", "--machine", str(path), "--json"])
     assert again["predicted_ms"] == pytest.approx(doc["predicted_ms"], rel=1e-9) and again["profile"]["from"] == str(path)
     assert main(["predict", "zoo:mlp", "--threads", "3", "--machine", str(path)]) == 2
@@ -124,3 +125,38 @@ def test_drift_follows_the_reference_models_nearest_the_model():
     assert d.factor(priced(0.0, 0.7)) == pytest.approx(1.1, rel=0.03)
     assert d.to_dict()["anchors"] == 6 and d.to_dict()["median_ratio"] == pytest.approx(np.sqrt(0.8 * 1.1), rel=0.1)
     assert Drift(convs + linears, [math.log(0.9)] * 6).factor(priced(0.3, 0.3)) == pytest.approx(0.9)
+
+
+def test_convolutions_know_their_backend_and_block_alignment():
+    """torch runs a small one-image convolution through its own im2col path and a batch of two
+    through oneDNN: the latency model is told which, and whether channels fill 16-wide blocks."""
+    from nnspeed.predict.kernels import conv_mkldnn, families
+
+    p = {"n": 1, "cin": 3, "h": 24, "w": 24, "cout": 80, "k": 3, "stride": 1, "groups": 1, "cold": 0}
+    assert conv_mkldnn(p, 2) == 0 and conv_mkldnn({**p, "n": 2}, 2) == 1
+    feats = families()["Conv2d"].features({**p, "mkldnn": 0})
+    assert feats[-3:] == [0, 0.0, 1.0]  # im2col, 3 input channels (unaligned), 80 output channels (5 blocks)
+    assert families()["Linear"].features({"m": 4, "k": 24, "n": 32, "rows3d": 0})[-2:] == [0.0, 1.0]
+
+
+def test_fitted_hyperparameters_are_reused_without_a_search():
+    """A table keeps its surfaces' fitted hyperparameters: refitting with them skips the search
+    and predicts the same."""
+    import numpy as np
+
+    from nnspeed.predict.fit import Models
+
+    rng = np.random.default_rng(0)
+    samples = []
+    for _ in range(40):
+        p = {"m": int(rng.integers(1, 512)), "k": int(rng.integers(8, 1024)), "n": int(rng.integers(8, 1024)), "rows3d": 0, "cold": 0}
+        samples.append([p, 1e-3 + 2 * p["m"] * p["k"] * p["n"] / 5e7 * float(np.exp(rng.normal(0, 0.03)))])
+    first = Models({"Linear": samples})
+    query = {"m": 64, "k": 256, "n": 512, "rows3d": 0, "cold": 0}
+    expected = first.surface("Linear", query)
+    fitted = first.fit_all()
+    assert set(fitted) == {"Linear"} and all(isinstance(v, float) for v in fitted["Linear"])
+    again = Models({"Linear": samples}, fitted=json.loads(json.dumps(fitted)))  # as stored in the table's JSON
+    assert again.surface("Linear", query) == pytest.approx(expected, rel=1e-6)
+    assert again._surface("Linear").gp.optimizer is None
+    assert Models({"Linear": samples}, fitted={"Linear": [0.0]})._surface("Linear").gp.optimizer is not None  # wrong shape: searched

@@ -38,9 +38,9 @@ def _models(threads: int, machine: Path | None, scale: float, anchor: bool):
     if machine is not None:
         table = from_file(machine, threads)
         origin = {"machine_id": table["machine_id"], "cpu": table.get("cpu"), "from": str(machine), "drift": None}
-        return Models(table["samples"], table["training"]), origin
+        return Models.from_table(table), origin
     table, cached = operator_table_shown(threads, scale)
-    models = Models(table["samples"], table["training"])
+    models = Models.from_table(table)
     if anchor and cached:
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task("re-measuring reference models for the machine's drift", total=None)

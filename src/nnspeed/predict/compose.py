@@ -110,14 +110,14 @@ def measure_training(models, archs: list, threads: int, progress=lambda: None) -
 class Composition:
     """measured / summed for a model summary; 1 when the table holds no training models."""
 
-    def __init__(self, rows: list[dict]):
+    def __init__(self, rows: list[dict], theta=None):
         self.gp = None
         if len(rows) < 8:
             return
         from .fit import LogGP
 
         y = np.log([r["measured_ms"] / (r["parts_ms"] + r["base_ms"]) for r in rows])
-        self.gp = LogGP([features(r) for r in rows], y, max_noise=1.0)
+        self.gp = LogGP([features(r) for r in rows], y, max_noise=1.0, theta=theta)
 
     def factor(self, s: dict) -> float:
         if self.gp is None:

@@ -144,7 +144,7 @@ class LogGP:
     quantity changes in steps, plus white noise for the timing noise) predicting a log
     quantity, with its uncertainty."""
 
-    def __init__(self, X, y, restarts: int = 2, max_noise: float = 1e-1, matern: bool = False):
+    def __init__(self, X, y, restarts: int = 2, max_noise: float = 1e-1, matern: bool = False, theta=None):
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
@@ -156,10 +156,18 @@ class LogGP:
         self.mu, self.sd = X.mean(axis=0), X.std(axis=0) + 1e-9
         shape = Matern(np.ones(X.shape[1]), (1e-2, 1e3), nu=2.5) if matern else RBF(np.ones(X.shape[1]), (1e-2, 1e3))
         kernel = C(1.0) * shape + WhiteKernel(1e-3, (1e-6, max_noise))
-        self.gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=restarts, random_state=0)
+        fixed = theta is not None and len(theta) == len(kernel.theta)  # hyperparameters fitted before: no search
+        self.gp = GaussianProcessRegressor(kernel.clone_with_theta(np.asarray(theta, dtype=float)) if fixed else kernel,
+                                           normalize_y=True, n_restarts_optimizer=restarts, random_state=0,
+                                           optimizer=None if fixed else "fmin_l_bfgs_b")  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.gp.fit((X - self.mu) / self.sd, np.asarray(y, dtype=float))
+
+    @property
+    def theta(self) -> list[float]:
+        """The fitted hyperparameters (log scale), to skip the search when refitted on the same samples."""
+        return [float(v) for v in self.gp.kernel_.theta]
 
     def predict_log(self, rows) -> tuple[np.ndarray, np.ndarray]:
         X = (np.array(rows, dtype=float) - self.mu) / self.sd
@@ -170,19 +178,21 @@ class Surface(LogGP):
     """log latency over a family's log features: Matérn 5/2, which follows a kernel's steps
     (a backend switch, a tile boundary) more closely than the RBF's infinitely smooth surface."""
 
-    def __init__(self, fam: Family, samples: list, restarts: int = 2):
+    def __init__(self, fam: Family, samples: list, restarts: int = 2, theta=None):
         super().__init__([fam.features(p) for p, _ in samples], np.log([max(ms, 1e-6) for _, ms in samples]), restarts,
-                         matern=True)  # fmt: skip
+                         matern=True, theta=theta)  # fmt: skip
 
 
 class Models:
-    """Latency models for one thread count, fitted from a profile's samples."""
+    """Latency models for one thread count, fitted from a profile's samples (``fitted``: the
+    hyperparameters a previous fit found, by family, which make refitting a matter of seconds)."""
 
-    def __init__(self, samples: dict, training: list | None = None):
+    def __init__(self, samples: dict, training: list | None = None, fitted: dict | None = None):
         from .compose import Composition
 
         self.fams = families()
         self.samples = samples
+        self.fitted = dict(fitted or {})
         self._surfaces: dict = {}
         self._curves: dict = {}
         self.const = {}
@@ -194,7 +204,9 @@ class Models:
                 xs = np.log([max(p["numel"], 1) for p, _ in s])
                 self._curves[name] = (xs, np.log([ms for _, ms in s]))
         self.training = training or []
-        self.composition = Composition(self.training)
+        self.composition = Composition(self.training, self.fitted.get("composition"))
+        if self.composition.gp is not None:
+            self.fitted["composition"] = self.composition.gp.theta
         self.drift = None  # a compose.Drift once the machine's drift has been measured
 
     def module_ms(self) -> float:
@@ -210,8 +222,23 @@ class Models:
             return float(math.exp(ys[-1] + (x - xs[-1])))
         return float(math.exp(np.interp(x, xs, ys)))
 
-    def surface(self, name: str, params: dict) -> float:
+    def _surface(self, name: str) -> Surface:
         if name not in self._surfaces:
-            self._surfaces[name] = Surface(self.fams[name], self.samples[name])
-        mean, _ = self._surfaces[name].predict_log([self.fams[name].features(params)])
+            self._surfaces[name] = Surface(self.fams[name], self.samples[name], theta=self.fitted.get(name))
+            self.fitted[name] = self._surfaces[name].theta
+        return self._surfaces[name]
+
+    def surface(self, name: str, params: dict) -> float:
+        mean, _ = self._surface(name).predict_log([self.fams[name].features(params)])
         return float(math.exp(mean[0]))
+
+    @classmethod
+    def from_table(cls, table: dict) -> Models:
+        return cls(table["samples"], table["training"], table.get("fitted"))
+
+    def fit_all(self) -> dict:
+        """Every surface fitted; their hyperparameters and the composition's, by family."""
+        for name, fam in self.fams.items():
+            if fam.kind == "surface" and self.samples.get(name):
+                self._surface(name)
+        return self.fitted

@@ -39,9 +39,11 @@ def operator_table(threads: int, refresh: bool = False, scale: float = 1.0, prog
     priors = training_shapes(archs, threads)
     on_total(total_samples(scale, priors) + len(archs))
     samples = measure_kernels(threads, scale, progress=progress, priors=priors)
-    training = measure_training(Models(samples), archs, threads, progress=progress)
+    parts = Models(samples)
+    training = measure_training(parts, archs, threads, progress=progress)
+    fitted = Models(samples, training, parts.fitted).fit_all()
     doc = {"version": OPERATORS_VERSION, "machine_id": env["machine_id"], "threads": threads, "scale": scale,
-           "cpu": env.get("cpu"), "torch": env.get("torch"), "samples": samples, "training": training}  # fmt: skip
+           "cpu": env.get("cpu"), "torch": env.get("torch"), "samples": samples, "training": training, "fitted": fitted}  # fmt: skip
     write_text(path, json.dumps(doc))
     return doc, False
 
