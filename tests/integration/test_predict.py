@@ -125,6 +125,9 @@ def test_drift_follows_the_reference_models_nearest_the_model():
     assert d.factor(priced(0.0, 0.7)) == pytest.approx(1.1, rel=0.03)
     assert d.to_dict()["anchors"] == 6 and d.to_dict()["median_ratio"] == pytest.approx(np.sqrt(0.8 * 1.1), rel=0.1)
     assert Drift(convs + linears, [math.log(0.9)] * 6).factor(priced(0.3, 0.3)) == pytest.approx(0.9)
+    # one conv-heavy reference model caught by a burst of load (2.5x) does not drag the others
+    burst = Drift([*convs, priced(0.7, 0.05), *linears], [math.log(0.8)] * 3 + [math.log(2.5)] + [math.log(1.1)] * 3)
+    assert burst.factor(priced(0.7, 0.05)) == pytest.approx(0.8, rel=0.03)
 
 
 def test_convolutions_know_their_backend_and_block_alignment():

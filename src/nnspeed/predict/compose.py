@@ -5,8 +5,8 @@ model each call follows a different one, and how much that costs depends on the 
 sum of the parts is therefore corrected by a factor learned from whole models: training
 architectures drawn from the same families as the evaluation set but from their own seed
 (``TRAIN_SEED``; the evaluation refuses it), each priced part by part and measured whole.  A
-Gaussian process maps a model's summary (what its parts add up to, how they split across
-operator categories, how many calls of each, FLOPs, weight bytes, batch) to the log of
+Gaussian process (Matérn 5/2) maps a model's summary (what its parts add up to, how they split
+across operator categories, how many calls of each, FLOPs, weight bytes, batch) to the log of
 measured over summed.
 """
 
@@ -26,6 +26,7 @@ TRAIN_SEED = 1000
 TRAIN_MODELS = 240
 # training architectures re-measured at prediction time to follow the machine's drift
 ANCHORS = 15
+OUTLIER = 0.4  # log(measured / predicted) this far (1.5x) from the reference models' median: left out
 
 
 def category(op: str) -> str:
@@ -117,7 +118,7 @@ class Composition:
         from .fit import LogGP
 
         y = np.log([r["measured_ms"] / (r["parts_ms"] + r["base_ms"]) for r in rows])
-        self.gp = LogGP([features(r) for r in rows], y, max_noise=1.0, theta=theta)
+        self.gp = LogGP([features(r) for r in rows], y, max_noise=1.0, matern=True, theta=theta)
 
     def factor(self, s: dict) -> float:
         if self.gp is None:
@@ -147,7 +148,8 @@ class Drift:
     loop hardly needs), so a table measured earlier goes stale.  A few of the table's training
     architectures are predicted and measured again now; a model's correction is the mean of
     their log(measured / predicted), weighted by how alike their time is spent (a Gaussian
-    kernel on ``drift_features`` as wide as the distance to the nearest third of them)."""
+    kernel on ``drift_features`` as wide as the distance to the nearest third of them), leaving
+    out any more than ``OUTLIER`` (in log) from their median."""
 
     def __init__(self, X: list[list[float]], log_ratio: list[float], seconds: float = 0.0):
         self.X, self.log_ratio, self.seconds = np.asarray(X, dtype=float), np.asarray(log_ratio, dtype=float), seconds
@@ -155,8 +157,10 @@ class Drift:
     def factor(self, x: list[float]) -> float:
         d2 = ((self.X - np.asarray(x)) ** 2).sum(axis=1)
         h2 = max(float(np.sort(d2)[max(1, len(d2) // 3) - 1]), 1e-9)
-        w = np.exp(-d2 / (2 * h2))
-        return float(math.exp(np.sum(w * self.log_ratio) / np.sum(w)))
+        # a reference model far from the others' median was caught by a burst of load, or is
+        # priced badly: it does not speak for the machine
+        w = np.exp(-d2 / (2 * h2)) * (np.abs(self.log_ratio - np.median(self.log_ratio)) <= OUTLIER)
+        return float(math.exp(np.sum(w * self.log_ratio) / np.sum(w))) if w.sum() > 0 else float(math.exp(np.median(self.log_ratio)))
 
     def to_dict(self) -> dict:
         return {"anchors": len(self.log_ratio), "median_ratio": float(np.exp(np.median(self.log_ratio))),
