@@ -118,7 +118,7 @@ class Composition:
         from .fit import LogGP
 
         y = np.log([r["measured_ms"] / (r["parts_ms"] + r["base_ms"]) for r in rows])
-        self.gp = LogGP([features(r) for r in rows], y, max_noise=1.0, matern=True, theta=theta)
+        self.gp = LogGP([features(r) for r in rows], y, max_noise=1.0, theta=theta)
 
     def factor(self, s: dict) -> float:
         if self.gp is None:

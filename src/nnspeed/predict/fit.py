@@ -4,7 +4,8 @@ A multi-feature family's model is a Gaussian process on log features predicting 
 (an anisotropic Matérn kernel plus white noise for the timing noise): smooth between samples,
 and its own uncertainty says where the next sample helps most.  Samples are stored as
 (params, ms), so a profile is a plain JSON file that travels between machines; models are
-refitted from it when loaded (seconds for a few hundred points).
+refitted from it when loaded, with the hyperparameters stored beside the samples (well
+under a second; a minute when they must be searched for again).
 """
 
 from __future__ import annotations
@@ -140,22 +141,21 @@ def total_samples(scale: float = 1.0, priors: dict | None = None) -> int:
 
 
 class LogGP:
-    """A Gaussian process on standardized features (anisotropic RBF, or Matérn 5/2 where the
-    quantity changes in steps, plus white noise for the timing noise) predicting a log
-    quantity, with its uncertainty."""
+    """A Gaussian process on standardized features (anisotropic Matérn 5/2, which follows a
+    kernel's steps, a backend switch or a tile boundary, more closely than an infinitely smooth
+    RBF; plus white noise for the timing noise) predicting a log quantity, with its uncertainty."""
 
-    def __init__(self, X, y, restarts: int = 2, max_noise: float = 1e-1, matern: bool = False, theta=None):
+    def __init__(self, X, y, restarts: int = 2, max_noise: float = 1e-1, theta=None):
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import RBF, Matern, WhiteKernel
         from sklearn.gaussian_process.kernels import ConstantKernel as C
+        from sklearn.gaussian_process.kernels import Matern, WhiteKernel
 
         X = np.asarray(X, dtype=float)
         self.mu, self.sd = X.mean(axis=0), X.std(axis=0) + 1e-9
-        shape = Matern(np.ones(X.shape[1]), (1e-2, 1e3), nu=2.5) if matern else RBF(np.ones(X.shape[1]), (1e-2, 1e3))
-        kernel = C(1.0) * shape + WhiteKernel(1e-3, (1e-6, max_noise))
+        kernel = C(1.0) * Matern(np.ones(X.shape[1]), (1e-2, 1e3), nu=2.5) + WhiteKernel(1e-3, (1e-6, max_noise))
         fixed = theta is not None and len(theta) == len(kernel.theta)  # hyperparameters fitted before: no search
         self.gp = GaussianProcessRegressor(kernel.clone_with_theta(np.asarray(theta, dtype=float)) if fixed else kernel,
                                            normalize_y=True, n_restarts_optimizer=restarts, random_state=0,
@@ -175,12 +175,11 @@ class LogGP:
 
 
 class Surface(LogGP):
-    """log latency over a family's log features: Matérn 5/2, which follows a kernel's steps
-    (a backend switch, a tile boundary) more closely than the RBF's infinitely smooth surface."""
+    """log latency over a family's log features."""
 
     def __init__(self, fam: Family, samples: list, restarts: int = 2, theta=None):
         super().__init__([fam.features(p) for p, _ in samples], np.log([max(ms, 1e-6) for _, ms in samples]), restarts,
-                         matern=True, theta=theta)  # fmt: skip
+                         theta=theta)  # fmt: skip
 
 
 class Models:
