@@ -24,6 +24,7 @@ NORM = {"BatchNorm2d", "BatchNorm1d", "LayerNorm", "Softmax", "softmax", "layer_
 VIEWLIKE = {"Dropout", "Identity", "Flatten", "dropout"}
 TRAIN_SEED = 1000
 TRAIN_MODELS = 240
+TRAIN_ROUNDS = 3
 # training architectures re-measured at prediction time to follow the machine's drift
 ANCHORS = 15
 OUTLIER = 0.4  # log(measured / predicted) this far (1.5x) from the reference models' median: left out
@@ -95,16 +96,18 @@ def training_shapes(archs: list, threads: int) -> dict[str, list[dict]]:
 
 
 def measure_training(models, archs: list, threads: int, progress=lambda: None) -> list[dict]:
-    """Summaries of the training architectures, each with its measured latency (``measured_ms``)."""
-    from .evaluate import measure_model
+    """Summaries of the training architectures, each with its measured latency (``measured_ms``):
+    the median of ``TRAIN_ROUNDS`` interleaved passes, as the evaluation measures, so that a
+    burst of load on a shared machine does not become what a kind of model is taught to cost."""
+    from .evaluate import measure_rounds
     from .predictor import summarize
 
+    per_model = measure_rounds([(arch, model, args) for arch, model, args, _ in archs], threads, TRAIN_ROUNDS, progress)
     rows = []
-    for arch, model, args, t in archs:
+    for (arch, _, _, t), ms in zip(archs, per_model):
         s = summarize(models, t, threads)
-        s["family"], s["measured_ms"] = arch["family"], measure_model(model, args, arch["batch"], threads).latency_ms.p50
+        s["family"], s["measured_ms"] = arch["family"], float(np.median([m.latency_ms.p50 for m in ms]))
         rows.append(s)
-        progress()
     return rows
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from .._files import cache_dir, write_text
 from ..errors import InputError
 from ..measure.environment import fingerprint
-from .compose import measure_training, train_count, training_architectures, training_shapes
+from .compose import TRAIN_ROUNDS, measure_training, train_count, training_architectures, training_shapes
 from .fit import Models, measure_kernels, total_samples
 from .kernels import families
 
@@ -37,7 +37,7 @@ def operator_table(threads: int, refresh: bool = False, scale: float = 1.0, prog
             return doc, True
     archs = training_architectures(train_count(scale))
     priors = training_shapes(archs, threads)
-    on_total(total_samples(scale, priors) + len(archs))
+    on_total(total_samples(scale, priors) + len(archs) * TRAIN_ROUNDS)
     samples = measure_kernels(threads, scale, progress=progress, priors=priors)
     parts = Models(samples)
     training = measure_training(parts, archs, threads, progress=progress)
