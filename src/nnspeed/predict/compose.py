@@ -162,8 +162,9 @@ class Drift:
         h2 = max(float(np.sort(d2)[max(1, len(d2) // 3) - 1]), 1e-9)
         # a reference model far from the others' median was caught by a burst of load, or is
         # priced badly: it does not speak for the machine
-        w = np.exp(-d2 / (2 * h2)) * (np.abs(self.log_ratio - np.median(self.log_ratio)) <= OUTLIER)
-        return float(math.exp(np.sum(w * self.log_ratio) / np.sum(w))) if w.sum() > 0 else float(math.exp(np.median(self.log_ratio)))
+        median = float(np.median(self.log_ratio))
+        w = np.exp(-d2 / (2 * h2)) * (np.abs(self.log_ratio - median) <= OUTLIER)
+        return float(math.exp(np.sum(w * self.log_ratio) / np.sum(w) if w.sum() > 0 else median))
 
     def to_dict(self) -> dict:
         return {"anchors": len(self.log_ratio), "median_ratio": float(np.exp(np.median(self.log_ratio))),

@@ -122,8 +122,8 @@ def conv_mkldnn(p: dict, threads: int | None = None) -> int:
             b = torch._C._select_conv_backend(x, w, None, [p["stride"]] * 2, [p["k"] // 2] * 2, [1, 1], False, [0, 0],
                                               p["groups"], None)  # fmt: skip
         return int(str(b).endswith("Mkldnn"))
-    except (AttributeError, RuntimeError, TypeError):  # a torch without the query: the common case
-        return 1
+    except (AttributeError, RuntimeError, TypeError):
+        return 1  # a torch without the query: oneDNN, the common case
 
 
 def _conv_sample(rng):
