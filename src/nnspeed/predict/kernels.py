@@ -6,6 +6,7 @@ fitted Gaussian process is least sure) or a constant (one call with no size).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ def _channels(rng, lo: int, hi: int) -> int:
     return v if v < 8 else max(8, int(round(v / 8)) * 8)
 
 
+@functools.cache
 def l2_bytes() -> int:
     """One core's L2 cache (sysfs), or 1 MiB when the system does not say."""
     try:

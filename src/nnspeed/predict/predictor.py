@@ -40,6 +40,12 @@ class Prediction:
     drift: float = 1.0  # whole models now against when the table was measured (1: not measured)
 
 
+def weights_cold(t: Trace, threads: int) -> int:
+    """1 when the model's weights outgrow the L2 caches of the cores it runs on, so each call
+    reads its weights from beyond L2."""
+    return int(t.param_bytes > l2_bytes() * threads)
+
+
 def gemm_params(c: Call, cold: int, threads: int) -> tuple[str, dict] | None:
     """(family, params) of a Linear or Conv2d module call at this thread count."""
     a, x = c.attrs, (c.shapes[0] if c.shapes else ())
@@ -119,7 +125,7 @@ def _priced(m: Models, t: Trace, threads: int):
     model's weights outgrow the L2 caches of the cores it runs on."""
     from .compose import category
 
-    cold = int(t.param_bytes > l2_bytes() * threads)
+    cold = weights_cold(t, threads)
     for c in t.calls:
         ms = _module_cost(m, c, cold, threads) if c.kind == "module" else _function_cost(m, c)
         if ms is None:  # no model for it: priced as a plain call
