@@ -40,6 +40,8 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
     cli_json(["machine", "--threads", "1", "--export", str(path), "--json"])
     table = json.loads(path.read_text())["operators"]["1"]
     assert {"Linear", "Conv2d", "composition"} <= set(table["fitted"])  # hyperparameters travel with the samples
+    cnns = [r for r in table["training"] if r["family"] == "cnn"]  # convolution time split by torch's path
+    assert cnns and all(0 < sum(r["conv_ms"]) <= r["by_category_ms"][0] for r in cnns)
     again = cli_json(["predict", "zoo:mlp", "--threads", "1", "--machine", str(path), "--json"])
     assert again["predicted_ms"] == pytest.approx(doc["predicted_ms"], rel=1e-9) and again["profile"]["from"] == str(path)
     assert main(["predict", "zoo:mlp", "--threads", "3", "--machine", str(path)]) == 2
@@ -90,7 +92,9 @@ def test_composition_learns_what_whole_models_cost_beyond_their_parts():
 
     def row(parts):
         cats = rng.dirichlet(np.ones(4)) * parts
-        return {"parts_ms": parts, "base_ms": 0.01, "by_category_ms": cats.tolist(), "counts": rng.integers(1, 30, 5).tolist(),
+        im2col = cats[0] * rng.uniform()  # the GEMM-class time split between torch's two convolution paths
+        return {"parts_ms": parts, "base_ms": 0.01, "by_category_ms": cats.tolist(), "conv_ms": [im2col, cats[0] - im2col],
+                "counts": rng.integers(1, 30, 5).tolist(),
                 "flops": float(rng.integers(1e5, 1e9)), "param_bytes": float(rng.integers(1e3, 1e7)), "batch": 1}
 
     rows = [row(float(p)) for p in np.exp(rng.uniform(np.log(0.02), np.log(5), 40))]
@@ -128,6 +132,10 @@ def test_drift_follows_the_reference_models_nearest_the_model():
     # one conv-heavy reference model caught by a burst of load (2.5x) does not drag the others
     burst = Drift([*convs, priced(0.7, 0.05), *linears], [math.log(0.8)] * 3 + [math.log(2.5)] + [math.log(1.1)] * 3)
     assert burst.factor(priced(0.7, 0.05)) == pytest.approx(0.8, rel=0.03)
+    # small models drifted more than large ones: the correction follows the size, within the range seen
+    sized = Drift([priced(c, 0.05) for c in (0.2, 0.3, 3.0, 4.0)], [math.log(0.8)] * 2 + [math.log(0.95)] * 2)
+    assert sized.factor(priced(0.25, 0.05)) < 0.85 < 0.9 < sized.factor(priced(3.5, 0.05))
+    assert sized.factor(priced(40.0, 0.05)) == pytest.approx(0.95)  # no further than the reference models go
 
 
 def test_convolutions_know_their_backend_and_block_alignment():

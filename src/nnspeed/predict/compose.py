@@ -6,8 +6,8 @@ sum of the parts is therefore corrected by a factor learned from whole models: t
 architectures drawn from the same families as the evaluation set but from their own seed
 (``TRAIN_SEED``; the evaluation refuses it), each priced part by part and measured whole.  A
 Gaussian process (Matérn 5/2) maps a model's summary (what its parts add up to, how they split
-across operator categories, how many calls of each, FLOPs, weight bytes, batch) to the log of
-measured over summed.
+across operator categories and between torch's two convolution paths, how many calls of
+each, FLOPs, weight bytes, batch) to the log of measured over summed.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ TRAIN_SEED = 1000
 TRAIN_MODELS = 240
 TRAIN_ROUNDS = 3
 # training architectures re-measured at prediction time to follow the machine's drift
-ANCHORS = 15
+ANCHORS = 20
 OUTLIER = 0.4  # log(measured / predicted) this far (1.5x) from the reference models' median: left out
+RIDGE = 0.05  # the drift's penalty on its slopes, per reference model
 
 
 def category(op: str) -> str:
@@ -64,8 +65,9 @@ def category_counts(calls) -> list[float]:
 def features(s: dict) -> list[float]:
     """A model summary (``predictor.summarize``) as the correction's inputs."""
     total = s["parts_ms"] + s["base_ms"]
-    return [math.log(total), *[v / total for v in s["by_category_ms"]], *[math.log1p(c) for c in s["counts"]],
-            math.log1p(s["flops"]), math.log1p(s["param_bytes"]), math.log(max(1, s["batch"]))]  # fmt: skip
+    return [math.log(total), *[v / total for v in s["by_category_ms"]], *[v / total for v in s["conv_ms"]],
+            *[math.log1p(c) for c in s["counts"]], math.log1p(s["flops"]), math.log1p(s["param_bytes"]),
+            math.log(max(1, s["batch"]))]  # fmt: skip
 
 
 def train_count(scale: float) -> int:
@@ -148,23 +150,26 @@ class Drift:
 
     On a shared machine whole models drift by 5-20% over tens of minutes while isolated
     kernels barely move (neighbours contend for cache and memory, which a kernel timed in a
-    loop hardly needs), so a table measured earlier goes stale.  A few of the table's training
-    architectures are predicted and measured again now; a model's correction is the mean of
-    their log(measured / predicted), weighted by how alike their time is spent (a Gaussian
-    kernel on ``drift_features`` as wide as the distance to the nearest third of them), leaving
-    out any more than ``OUTLIER`` (in log) from their median."""
+    loop hardly needs), and not by the same amount for all: small models, dominated by the
+    cost of each call, have moved more than large ones.  So a table measured earlier goes
+    stale.  A few of the table's training architectures are predicted and measured again now,
+    and their log(measured / predicted) is fitted as a linear function of ``drift_features``
+    (ridge regression: the intercept free, the slopes penalized ``RIDGE`` per reference model),
+    leaving out any more than ``OUTLIER`` (in log) from their median.  A model's correction is
+    that function at its features, kept within the range the reference models span."""
 
     def __init__(self, X: list[list[float]], log_ratio: list[float], seconds: float = 0.0):
         self.X, self.log_ratio, self.seconds = np.asarray(X, dtype=float), np.asarray(log_ratio, dtype=float), seconds
-
-    def factor(self, x: list[float]) -> float:
-        d2 = ((self.X - np.asarray(x)) ** 2).sum(axis=1)
-        h2 = max(float(np.sort(d2)[max(1, len(d2) // 3) - 1]), 1e-9)
         # a reference model far from the others' median was caught by a burst of load, or is
         # priced badly: it does not speak for the machine
-        median = float(np.median(self.log_ratio))
-        w = np.exp(-d2 / (2 * h2)) * (np.abs(self.log_ratio - median) <= OUTLIER)
-        return float(math.exp(np.sum(w * self.log_ratio) / np.sum(w) if w.sum() > 0 else median))
+        keep = np.abs(self.log_ratio - np.median(self.log_ratio)) <= OUTLIER
+        X1, y = np.c_[np.ones(int(keep.sum())), self.X[keep]], self.log_ratio[keep]
+        penalty = RIDGE * len(y) * np.diag([0.0] + [1.0] * self.X.shape[1])
+        self.w = np.linalg.solve(X1.T @ X1 + penalty, X1.T @ y)
+        self.lo, self.hi = float(y.min()), float(y.max())
+
+    def factor(self, x: list[float]) -> float:
+        return float(math.exp(np.clip(self.w[0] + np.dot(self.w[1:], x), self.lo, self.hi)))
 
     def to_dict(self) -> dict:
         return {"anchors": len(self.log_ratio), "median_ratio": float(np.exp(np.median(self.log_ratio))),

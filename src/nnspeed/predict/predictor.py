@@ -140,9 +140,15 @@ def summarize(m: Models, t: Trace, threads: int, priced: list | None = None) -> 
 
     priced = list(_priced(m, t, threads)) if priced is None else priced
     by_cat = [sum(ms for _, cat, ms, _ in priced if cat == k) for k in CATEGORIES]
+    conv = [0.0, 0.0]  # convolutions on torch's im2col path, on oneDNN
+    cold = weights_cold(t, threads)
+    for c, _, ms, _ in priced:
+        gemm = gemm_params(c, cold, threads) if c.op == "Conv2d" else None
+        if gemm is not None:
+            conv[gemm[1]["mkldnn"]] += ms
     base = t.containers * m.container_ms() + max(0.0, m.const["runner"] - m.module_ms())
-    return {"parts_ms": sum(by_cat), "base_ms": base, "by_category_ms": by_cat, "counts": category_counts(t.calls),
-            "flops": t.flops, "param_bytes": t.param_bytes, "batch": t.batch}  # fmt: skip
+    return {"parts_ms": sum(by_cat), "base_ms": base, "by_category_ms": by_cat, "conv_ms": conv,
+            "counts": category_counts(t.calls), "flops": t.flops, "param_bytes": t.param_bytes, "batch": t.batch}  # fmt: skip
 
 
 def predict_trace(m: Models, t: Trace, threads: int, priced: list | None = None) -> Prediction:
