@@ -26,9 +26,9 @@ def operator_table_shown(threads: int, scale: float = 1.0) -> tuple[dict, bool]:
 
 
 def _models(threads: int, machine: Path | None, scale: float, anchor: bool):
-    """The fitted models and where their tables came from.  Tables cached on this machine are
-    re-anchored to how fast it runs whole models now (a few of their training architectures
-    measured again); another machine's profile, or a table just measured, is used as it is."""
+    """The fitted models and where their tables came from.  This machine's tables, cached or
+    just measured, are re-anchored to how fast it runs whole models now (a few of their training
+    architectures measured again); another machine's profile is used as it is."""
     from rich.progress import Progress
 
     from ..predict.compose import measure_drift
@@ -41,7 +41,7 @@ def _models(threads: int, machine: Path | None, scale: float, anchor: bool):
         return Models.from_table(table), origin
     table, cached = operator_table_shown(threads, scale)
     models = Models.from_table(table)
-    if anchor and cached:
+    if anchor:
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task("re-measuring reference models for the machine's drift", total=None)
             models.drift = measure_drift(models, threads, progress=lambda: bar.advance(task))
@@ -87,9 +87,9 @@ def predict(
 
         check_seed(seed)
     t = threads or torch.get_num_threads()
-    fitted, origin = _models(t, machine, scale, anchor)
+    fitted, origin = _models(t, machine, scale, anchor and not evaluate)  # --evaluate anchors in its own rounds
     if evaluate:
-        return _evaluate(fitted, origin, t, models, seed, rounds, store, json_out)
+        return _evaluate(fitted, t, models, seed, rounds, anchor, store, json_out)
     from ..api import load
     from ..predict.predictor import predict_trace
     from ..predict.trace import trace_model
@@ -117,18 +117,19 @@ def predict(
                   + ": priced as plain calls, so the prediction is a lower bound there", highlight=False)  # fmt: skip
 
 
-def _evaluate(fitted, origin: dict, threads: int, n: int, seed: int, rounds: int, store, json_out: bool):
+def _evaluate(fitted, threads: int, n: int, seed: int, rounds: int, anchor: bool, store, json_out: bool):
     from rich.progress import Progress
 
+    from ..predict.compose import ANCHORS
     from ..predict.evaluate import evaluate
     from ..store.store import Store
 
     db = Store(store)
     with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(f"predicting, then measuring {n} held-out architectures ({rounds} rounds)", total=n * rounds)
-        summary, measurements = evaluate(fitted, threads, n, seed, rounds, progress=lambda: bar.advance(task))
+        task = bar.add_task(f"predicting, then measuring {n} held-out architectures ({rounds} rounds)", total=None)
+        summary, measurements = evaluate(fitted, threads, n, seed, rounds, ANCHORS if anchor else 0,
+                                         progress=lambda: bar.advance(task), on_total=lambda k: bar.update(task, total=k))  # fmt: skip
     summary["threads"] = threads
-    summary["drift"] = origin["drift"]
     summary["seed"] = seed
     summary["run_id"] = db.save_run("predict-eval", command_line(), measurements, {"predict_eval": summary})
     if json_out:
@@ -147,3 +148,7 @@ def _evaluate(fitted, origin: dict, threads: int, n: int, seed: int, rounds: int
     out.print(f"measurement repeatability ({summary['rounds']} rounds per model): every round within ±5% of the "
               f"model's median for {100 * rep['within_5pct']:.0f}% of models, within ±10% for "
               f"{100 * rep['within_10pct']:.0f}%", highlight=False)  # fmt: skip
+    if summary["drift"]:
+        d = summary["drift"]
+        out.print(f"drift: {d['anchors']} reference models measured in the same rounds ran at a median "
+                  f"{d['median_ratio']:.2f}x their prediction; every prediction is scaled for it", highlight=False)  # fmt: skip

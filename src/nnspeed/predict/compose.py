@@ -176,26 +176,39 @@ class Drift:
                 "ratios": [float(v) for v in np.exp(self.log_ratio)], "seconds": self.seconds}  # fmt: skip
 
 
-def measure_drift(models, threads: int, n: int = ANCHORS, progress=lambda: None) -> Drift | None:
-    """Predict and measure the first ``n`` training architectures now (``models`` without a
-    drift of its own); None when the table holds too few."""
-    import time
-
+def reference_models(models, threads: int, n: int = ANCHORS) -> list[tuple]:
+    """The first ``n`` training architectures as (arch, model, args, predicted_ms, drift
+    features), predicted by ``models`` without a drift of its own; [] when the table holds
+    too few (under 3) to tell a drift."""
     from .archs import draw
-    from .evaluate import measure_model
     from .predictor import _priced, predict_trace
     from .trace import trace_model
 
     n = min(n, len(models.training))
     if n < 3:
-        return None
-    t0 = time.perf_counter()
-    X, log_ratio = [], []
+        return []
+    out = []
     for arch, model, args in draw(n, TRAIN_SEED):
         t = trace_model(model, args)
         priced = list(_priced(models, t, threads))
-        predicted = predict_trace(models, t, threads, priced).latency_ms
-        X.append(drift_features(priced))
-        log_ratio.append(math.log(measure_model(model, args, arch["batch"], threads).latency_ms.p50 / predicted))
+        out.append((arch, model, args, predict_trace(models, t, threads, priced).latency_ms, drift_features(priced)))
+    return out
+
+
+def drift_from(refs: list[tuple], measured_ms: list[float], seconds: float) -> Drift:
+    return Drift([r[4] for r in refs], [math.log(m / r[3]) for r, m in zip(refs, measured_ms)], seconds)
+
+
+def measure_drift(models, threads: int, n: int = ANCHORS, progress=lambda: None) -> Drift | None:
+    """Predict and measure the reference models now; None when the table holds too few."""
+    import time
+
+    from .evaluate import measure_model
+
+    t0 = time.perf_counter()
+    refs = reference_models(models, threads, n)
+    measured = []
+    for arch, model, args, *_ in refs:
+        measured.append(measure_model(model, args, arch["batch"], threads).latency_ms.p50)
         progress()
-    return Drift(X, log_ratio, time.perf_counter() - t0)
+    return drift_from(refs, measured, time.perf_counter() - t0) if refs else None

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
 from ..errors import InputError
 from ..measure.stoprule import StopRule
 from .archs import draw
-from .compose import TRAIN_SEED
+from .compose import ANCHORS, TRAIN_SEED, drift_features, drift_from, reference_models
 from .fit import Models
-from .predictor import predict_trace
+from .predictor import _priced, predict_trace
 from .trace import trace_model
 
 EVAL_STOP = StopRule(min_time=0.3, max_time=1.0, ci_rel=0.02)
@@ -45,19 +46,41 @@ def measure_rounds(items: list, threads: int, rounds: int, progress=lambda: None
     return out
 
 
-def evaluate(models: Models, threads: int, n: int, seed: int = 1, rounds: int = 3, progress=lambda: None):
+def evaluate(models: Models, threads: int, n: int, seed: int = 1, rounds: int = 3, anchors: int = ANCHORS,
+             progress=lambda: None, on_total=lambda total: None):
     """(summary dict per the JSON contract, the measurements); errors are (predicted − measured) / measured.
     The architectures are drawn from ``seed``, which must not be the training seed.  Every model
     is predicted first; then all are measured in ``rounds`` interleaved passes, and a model's
-    measured latency is the median of its rounds' medians."""
+    measured latency is the median of its rounds' medians.
+
+    With ``anchors``, that many reference models (training architectures, never held-out ones)
+    are measured in the same passes, spread through each, and every prediction is scaled by the
+    drift they show (``compose.Drift``, which replaces any drift ``models`` carried): the table
+    was measured minutes or hours before, and a shared machine moves in between.  No held-out
+    measurement enters any prediction."""
     check_seed(seed)
     if not isinstance(rounds, int) or rounds < 1:
         raise InputError(f"--rounds must be a whole number ≥ 1, got {rounds}")
+    models.drift = None
     items = draw(n, seed)
-    predicted = [predict_trace(models, trace_model(model, args), threads).latency_ms for _, model, args in items]
-    per_model = measure_rounds(items, threads, rounds, progress)
+    priced = []
+    for _, model, args in items:
+        t = trace_model(model, args)
+        priced.append((t, list(_priced(models, t, threads))))
+    predicted = [predict_trace(models, t, threads, p).latency_ms for t, p in priced]
+    t0 = time.perf_counter()
+    refs = reference_models(models, threads, anchors) if anchors else []
+    k = len(refs)
+    order = sorted(range(n + k), key=lambda i: i / n if i < n else (i - n + 0.5) / k)  # references spread through
+    on_total((n + k) * rounds)
+    measured = measure_rounds([items[i] if i < n else refs[i - n][:3] for i in order], threads, rounds, progress)
+    per = dict(zip(order, measured))
+    drift = drift_from(refs, [float(np.median([m.latency_ms.p50 for m in per[n + j]])) for j in range(k)],
+                       time.perf_counter() - t0) if refs else None  # fmt: skip
     rows, measurements = [], []
-    for (arch, _, _), p, ms in zip(items, predicted, per_model):
+    for i, ((arch, _, _), p, (_, pr)) in enumerate(zip(items, predicted, priced)):
+        p = p * (drift.factor(drift_features(pr)) if drift else 1.0)
+        ms = per[i]
         p50s = [m.latency_ms.p50 for m in ms]
         measured = float(np.median(p50s))
         rows.append({"arch": arch, "predicted_ms": p, "measured_ms": measured, "error": (p - measured) / measured,
@@ -66,6 +89,7 @@ def evaluate(models: Models, threads: int, n: int, seed: int = 1, rounds: int = 
     summary = summarize(rows)
     summary["rounds"] = rounds
     summary["measurement_repeatability"] = repeatability(rows)
+    summary["drift"] = drift.to_dict() if drift else None
     return summary, measurements
 
 
