@@ -156,7 +156,8 @@ class Drift:
     and their log(measured / predicted) is fitted as a linear function of ``drift_features``
     (ridge regression: the intercept free, the slopes penalized ``RIDGE`` per reference model),
     leaving out any more than ``OUTLIER`` (in log) from their median.  A model's correction is
-    that function at its features, kept within the range the reference models span."""
+    that function at its features, both kept within the range the reference models span (a
+    model larger than any of them is corrected as the largest is)."""
 
     def __init__(self, X: list[list[float]], log_ratio: list[float], seconds: float = 0.0):
         self.X, self.log_ratio, self.seconds = np.asarray(X, dtype=float), np.asarray(log_ratio, dtype=float), seconds
@@ -167,8 +168,10 @@ class Drift:
         penalty = RIDGE * len(y) * np.diag([0.0] + [1.0] * self.X.shape[1])
         self.w = np.linalg.solve(X1.T @ X1 + penalty, X1.T @ y)
         self.lo, self.hi = float(y.min()), float(y.max())
+        self.x_lo, self.x_hi = X1[:, 1:].min(axis=0), X1[:, 1:].max(axis=0)
 
     def factor(self, x: list[float]) -> float:
+        x = np.clip(np.asarray(x, dtype=float), self.x_lo, self.x_hi)  # no extrapolation past the reference models
         return float(math.exp(np.clip(self.w[0] + np.dot(self.w[1:], x), self.lo, self.hi)))
 
     def to_dict(self) -> dict:
