@@ -1,8 +1,17 @@
 import os
+import signal
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def interruptible():
+    """Popen keyword arguments for a child that Ctrl-C reaches: a shell that runs the tests in
+    the background hands its children SIGINT ignored, and Python then never raises
+    KeyboardInterrupt."""
+    return {"preexec_fn": lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)}
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from nnspeed.store.store import Store
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
-def test_interrupted_bench_stores_nothing(sig, store_url):
+def test_interrupted_bench_stores_nothing(sig, store_url, interruptible):
     Store(store_url)  # the store exists beforehand, as it would after earlier runs
     cmd = [sys.executable, "-m", "nnspeed", "bench", "zoo:mlp", "zoo:cnn", "--min-time", "5",
            "--max-time", "5", "--store", store_url]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **interruptible)
     time.sleep(6)  # inside the second model's measurement: the first is done, nothing stored yet
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)

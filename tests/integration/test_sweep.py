@@ -102,9 +102,9 @@ def test_sweep_killed_halfway_resumes_only_missing_cells(sweep_json, capsys, sto
     assert all(c["resumed"] for c in again["cells"])  # nothing left to run
 
 
-def test_ctrl_c_keeps_finished_cells_and_says_so(store_url):
+def test_ctrl_c_keeps_finished_cells_and_says_so(store_url, interruptible):
     # more cells than can finish between the first one landing and the signal, even on a busy machine
-    proc = _sweep_until(store_url, "batch=1,2,3,4,5,6,7,8,16,32,48,64", cells=1, stderr=subprocess.PIPE, text=True)
+    proc = _sweep_until(store_url, "batch=1,2,3,4,5,6,7,8,16,32,48,64", cells=1, stderr=subprocess.PIPE, text=True, **interruptible)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
