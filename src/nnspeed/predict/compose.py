@@ -160,15 +160,16 @@ class Drift:
     model larger than any of them is corrected as the largest is)."""
 
     def __init__(self, X: list[list[float]], log_ratio: list[float], seconds: float = 0.0):
-        self.X, self.log_ratio, self.seconds = np.asarray(X, dtype=float), np.asarray(log_ratio, dtype=float), seconds
+        self.log_ratio, self.seconds = np.asarray(log_ratio, dtype=float), seconds
         # a reference model far from the others' median was caught by a burst of load, or is
         # priced badly: it does not speak for the machine
         keep = np.abs(self.log_ratio - np.median(self.log_ratio)) <= OUTLIER
-        X1, y = np.c_[np.ones(int(keep.sum())), self.X[keep]], self.log_ratio[keep]
-        penalty = RIDGE * len(y) * np.diag([0.0] + [1.0] * self.X.shape[1])
+        Xk, y = np.asarray(X, dtype=float)[keep], self.log_ratio[keep]
+        X1 = np.c_[np.ones(len(y)), Xk]
+        penalty = RIDGE * len(y) * np.diag([0.0] + [1.0] * Xk.shape[1])
         self.w = np.linalg.solve(X1.T @ X1 + penalty, X1.T @ y)
         self.lo, self.hi = float(y.min()), float(y.max())
-        self.x_lo, self.x_hi = X1[:, 1:].min(axis=0), X1[:, 1:].max(axis=0)
+        self.x_lo, self.x_hi = Xk.min(axis=0), Xk.max(axis=0)
 
     def factor(self, x: list[float]) -> float:
         x = np.clip(np.asarray(x, dtype=float), self.x_lo, self.x_hi)  # no extrapolation past the reference models
