@@ -1,0 +1,79 @@
+"""How closely this machine's operator table can price the GEMMs of a model it has not seen.
+
+- interpolation: the leave-one-out error of the Linear and Conv2d latency models, each sample
+  predicted by its Gaussian process refitted without it (closed form: nothing is timed);
+- movement: N of the table's samples per family timed again now, in two shuffled passes: how
+  far each shape has moved since the table was measured (the common drift, which the
+  reference models correct, taken out) and how far it moves between the two passes now.
+
+A model whose time goes to a few such calls inherits their errors, so the predictor's ±10%
+target needs parts priced within about 8%.  Passes when both families' leave-one-out RMS is
+within INTERPOLATION_TARGET.  Needs the table (``nnspeed machine --operators --threads T``).
+
+    .venv/bin/python benchmarks/predict_floor.py [THREADS] [N]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+FAMILIES = ("Linear", "Conv2d")
+INTERPOLATION_TARGET = 0.08
+
+
+def rms(log_ratio) -> float:
+    return float(np.sqrt(np.mean(np.square(np.exp(log_ratio) - 1))))
+
+
+def leave_one_out(models, family: str) -> np.ndarray:
+    """log(leave-one-out prediction / sample) for each of the family's samples."""
+    gp = models._surface(family).gp
+    k_inv = np.linalg.inv(gp.kernel_(gp.X_train_))
+    y = np.log([max(ms, 1e-6) for _, ms in models.samples[family]])
+    return -(k_inv @ gp.y_train_) / np.diag(k_inv) * (np.std(y) or 1.0)  # normalize_y scales by the std
+
+
+def main(threads: str = "2", n: str = "100") -> int:
+    import torch
+
+    from nnspeed.predict.fit import Models, _measure
+    from nnspeed.predict.profile import cached_tables
+
+    table = cached_tables().get(threads)
+    if table is None:
+        print(f"no operator table for {threads} threads on this machine: run nnspeed machine --operators --threads {threads}")
+        return 2
+    torch.set_num_threads(int(threads))
+    models, rng = Models.from_table(table), np.random.default_rng(0)
+    doc = {"benchmark": "predict_floor", "threads": int(threads), "target_loo_rms": INTERPOLATION_TARGET, "families": {}}
+    for family in FAMILIES:
+        loo = leave_one_out(models, family)
+        samples = models.samples[family]
+        pick = rng.choice(len(samples), min(int(n), len(samples)), replace=False)
+        now = np.zeros((len(pick), 2))
+        for p in range(2):
+            for j in rng.permutation(len(pick)):
+                now[j, p] = _measure(models.fams[family], samples[pick[j]][0])
+        since = np.log(now.mean(axis=1) / [samples[i][1] for i in pick])
+        doc["families"][family] = {
+            "samples": len(samples), "loo_rms": rms(loo), "timed_again": len(pick),
+            "common_drift": float(np.exp(np.median(since))), "moved_since_table_rms": rms(since - np.median(since)),
+            "between_passes_rms": rms(np.log(now[:, 1] / now[:, 0])),
+        }  # fmt: skip
+        f = doc["families"][family]
+        print(f"{family}: leave-one-out {100 * f['loo_rms']:.1f}% rms over {len(samples)} samples; "
+              f"{len(pick)} timed again: {100 * f['moved_since_table_rms']:.1f}% rms since the table "
+              f"(common drift {f['common_drift']:.3f}x), {100 * f['between_passes_rms']:.1f}% between two passes now")  # fmt: skip
+    doc["passed"] = all(f["loo_rms"] <= INTERPOLATION_TARGET for f in doc["families"].values())
+    out = Path(__file__).parent / "results" / f"predict_floor-t{threads}.json"
+    out.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"target: leave-one-out ≤ {100 * INTERPOLATION_TARGET:g}% rms: {'PASS' if doc['passed'] else 'FAIL'}  ({out})")
+    return 0 if doc["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
