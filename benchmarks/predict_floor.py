@@ -1,14 +1,16 @@
 """How closely this machine's operator table can price the GEMMs of a model it has not seen.
 
 - interpolation: the leave-one-out error of the Linear and Conv2d latency models, each sample
-  predicted by its Gaussian process refitted without it (closed form: nothing is timed);
+  predicted by its Gaussian process refitted without it (closed form: nothing is timed), over
+  the shapes the training architectures call (sampled first: the shapes models call) and over
+  all samples (random and adaptive ones reach shapes far from any model's);
 - movement: N of the table's samples per family timed again now, in two shuffled passes: how
   far each shape has moved since the table was measured (the common drift, which the
   reference models correct, taken out) and how far it moves between the two passes now.
 
 A model whose time goes to a few such calls inherits their errors, so the predictor's ±10%
-target needs parts priced within about 8%.  Passes when both families' leave-one-out RMS is
-within INTERPOLATION_TARGET.  Needs the table (``nnspeed machine --operators --threads T``).
+target needs parts priced within about 8%.  Passes when both families' leave-one-out RMS over
+the models' shapes is within INTERPOLATION_TARGET.  Needs the table (``nnspeed machine --operators --threads T``).
 
     .venv/bin/python benchmarks/predict_floor.py [THREADS] [N]
 """
@@ -37,6 +39,17 @@ def leave_one_out(models, family: str) -> np.ndarray:
     return -(k_inv @ gp.y_train_) / np.diag(k_inv) * (np.std(y) or 1.0)  # normalize_y scales by the std
 
 
+def model_shapes(table: dict, models, family: str) -> int:
+    """How many of the family's samples, taken first, are shapes the training architectures call."""
+    from nnspeed.predict.compose import train_count, training_architectures, training_shapes
+    from nnspeed.predict.fit import _prior
+
+    scale = table.get("scale", 1.0)
+    priors = _prior(models.fams[family], scale, training_shapes(training_architectures(train_count(scale)), table["threads"]))
+    assert [p for p, _ in models.samples[family][: len(priors)]] == priors, "the table's samples do not start with its priors"
+    return len(priors)
+
+
 def main(threads: str = "2", n: str = "100") -> int:
     import torch
 
@@ -51,7 +64,7 @@ def main(threads: str = "2", n: str = "100") -> int:
     models, rng = Models.from_table(table), np.random.default_rng(0)
     doc = {"benchmark": "predict_floor", "threads": int(threads), "target_loo_rms": INTERPOLATION_TARGET, "families": {}}
     for family in FAMILIES:
-        loo = leave_one_out(models, family)
+        loo, k = leave_one_out(models, family), model_shapes(table, models, family)
         samples = models.samples[family]
         pick = rng.choice(len(samples), min(int(n), len(samples)), replace=False)
         now = np.zeros((len(pick), 2))
@@ -60,12 +73,13 @@ def main(threads: str = "2", n: str = "100") -> int:
                 now[j, p] = _measure(models.fams[family], samples[pick[j]][0])
         since = np.log(now.mean(axis=1) / [samples[i][1] for i in pick])
         doc["families"][family] = {
-            "samples": len(samples), "loo_rms": rms(loo), "timed_again": len(pick),
+            "samples": len(samples), "model_shapes": k, "loo_rms": rms(loo[:k]), "loo_rms_all": rms(loo), "timed_again": len(pick),
             "common_drift": float(np.exp(np.median(since))), "moved_since_table_rms": rms(since - np.median(since)),
             "between_passes_rms": rms(np.log(now[:, 1] / now[:, 0])),
         }  # fmt: skip
         f = doc["families"][family]
-        print(f"{family}: leave-one-out {100 * f['loo_rms']:.1f}% rms over {len(samples)} samples; "
+        print(f"{family}: leave-one-out {100 * f['loo_rms']:.1f}% rms over {k} models' shapes "
+              f"({100 * f['loo_rms_all']:.1f}% over all {len(samples)} samples); "
               f"{len(pick)} timed again: {100 * f['moved_since_table_rms']:.1f}% rms since the table "
               f"(common drift {f['common_drift']:.3f}x), {100 * f['between_passes_rms']:.1f}% between two passes now")  # fmt: skip
     doc["passed"] = all(f["loo_rms"] <= INTERPOLATION_TARGET for f in doc["families"].values())
