@@ -45,7 +45,7 @@ def model_shapes(table: dict, models, family: str) -> int:
     from nnspeed.predict.fit import _prior
 
     scale = table.get("scale", 1.0)
-    priors = _prior(models.fams[family], scale, training_shapes(training_architectures(train_count(scale)), table["threads"]))
+    priors = _prior(models.fams[family], training_shapes(training_architectures(train_count(scale)), table["threads"]))
     assert [p for p, _ in models.samples[family][: len(priors)]] == priors, "the table's samples do not start with its priors"
     return len(priors)
 

@@ -110,7 +110,7 @@ def _surface_samples(fam: Family, rng, budget: int, progress, prior: list = ()) 
 
 def measure_kernels(threads: int, scale: float = 1.0, seed: int = 0, progress=lambda: None, priors: dict | None = None) -> dict:
     """Every family's samples at this thread count: {family: [[params, ms], ...]}; ``priors``:
-    shapes per family to sample before the family's own budget (at most that many again)."""
+    shapes per family to sample before the family's own budget."""
     priors = priors or {}
     rng = np.random.default_rng(seed)
     out = {}
@@ -122,7 +122,7 @@ def measure_kernels(threads: int, scale: float = 1.0, seed: int = 0, progress=la
             elif fam.kind == "curve":
                 out[name] = _curve_samples(fam, rng, _budget(fam, scale), progress)
             else:
-                out[name] = _surface_samples(fam, rng, _budget(fam, scale), progress, _prior(fam, scale, priors))
+                out[name] = _surface_samples(fam, rng, _budget(fam, scale), progress, _prior(fam, priors))
     return out
 
 
@@ -130,14 +130,15 @@ def _budget(fam: Family, scale: float) -> int:
     return 1 if fam.kind == "constant" else max(4, int(round(fam.budget * scale)))
 
 
-def _prior(fam: Family, scale: float, priors: dict) -> list:
-    """A surface family's prior shapes, at most its own budget of them."""
-    return priors.get(fam.name, [])[: _budget(fam, scale)] if fam.kind == "surface" else []
+def _prior(fam: Family, priors: dict) -> list:
+    """A surface family's prior shapes, all of them: between shapes models call, a GEMM's
+    latency steps with alignment and blocking, so a shape sampled beats one interpolated."""
+    return priors.get(fam.name, []) if fam.kind == "surface" else []
 
 
 def total_samples(scale: float = 1.0, priors: dict | None = None) -> int:
     """How many samples measure_kernels takes with these priors."""
-    return sum(_budget(f, scale) + len(_prior(f, scale, priors or {})) for f in families().values())
+    return sum(_budget(f, scale) + len(_prior(f, priors or {})) for f in families().values())
 
 
 class LogGP:
