@@ -129,7 +129,9 @@ def launch(nproc: int, job: dict, timeout_s: float = 600.0) -> list[dict]:
             raise InputError(f"the {nproc} DDP processes did not finish within {timeout_s:.0f} s; try fewer --steps")
         files = [Path(tmp) / f"rank{r}.json" for r in range(nproc)]
         docs = [json.loads(f.read_text()) if f.exists() else None for f in files]
-    errors = [d["error"] for d in docs if d and "error" in d]
+    # a rank that fails first leaves its peers waiting in a collective, which then fails with a
+    # transport error ("Connection closed by peer"): the failing rank's own error is the cause
+    errors = sorted((d["error"] for d in docs if d and "error" in d), key=lambda e: "closed by peer" in e)
     if errors:
         raise InputError(f"a DDP process failed: {errors[0]}")
     if proc.returncode != 0 or None in docs:
