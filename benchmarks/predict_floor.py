@@ -39,13 +39,11 @@ def leave_one_out(models, family: str) -> np.ndarray:
     return -(k_inv @ gp.y_train_) / np.diag(k_inv) * (np.std(y) or 1.0)  # normalize_y scales by the std
 
 
-def model_shapes(table: dict, models, family: str) -> int:
-    """How many of the family's samples, taken first, are shapes the training architectures call."""
-    from nnspeed.predict.compose import train_count, training_architectures, training_shapes
+def model_shapes(models, family: str, shapes: dict) -> int:
+    """How many of the family's samples, taken first, are ``shapes`` (``compose.training_shapes``)."""
     from nnspeed.predict.fit import _prior
 
-    scale = table.get("scale", 1.0)
-    priors = _prior(models.fams[family], training_shapes(training_architectures(train_count(scale)), table["threads"]))
+    priors = _prior(models.fams[family], shapes)
     assert [p for p, _ in models.samples[family][: len(priors)]] == priors, "the table's samples do not start with its priors"
     return len(priors)
 
@@ -53,6 +51,7 @@ def model_shapes(table: dict, models, family: str) -> int:
 def main(threads: str = "2", n: str = "100") -> int:
     import torch
 
+    from nnspeed.predict.compose import train_count, training_architectures, training_shapes
     from nnspeed.predict.fit import Models, _measure
     from nnspeed.predict.profile import cached_tables
 
@@ -62,9 +61,10 @@ def main(threads: str = "2", n: str = "100") -> int:
         return 2
     torch.set_num_threads(int(threads))
     models, rng = Models.from_table(table), np.random.default_rng(0)
+    shapes = training_shapes(training_architectures(train_count(table.get("scale", 1.0))), table["threads"])
     doc = {"benchmark": "predict_floor", "threads": int(threads), "target_loo_rms": INTERPOLATION_TARGET, "families": {}}
     for family in FAMILIES:
-        loo, k = leave_one_out(models, family), model_shapes(table, models, family)
+        loo, k = leave_one_out(models, family), model_shapes(models, family, shapes)
         samples = models.samples[family]
         pick = rng.choice(len(samples), min(int(n), len(samples)), replace=False)
         now = np.zeros((len(pick), 2))

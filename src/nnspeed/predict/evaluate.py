@@ -73,8 +73,7 @@ def evaluate(models: Models, threads: int, n: int, seed: int = 1, rounds: int = 
     k = len(refs)
     order = sorted(range(n + k), key=lambda i: i / n if i < n else (i - n + 0.5) / k)  # references spread through
     on_total((n + k) * rounds)
-    measured = measure_rounds([items[i] if i < n else refs[i - n][:3] for i in order], threads, rounds, progress)
-    per = dict(zip(order, measured))
+    per = dict(zip(order, measure_rounds([items[i] if i < n else refs[i - n][:3] for i in order], threads, rounds, progress)))
     drift = drift_from(refs, [float(np.median([m.latency_ms.p50 for m in per[n + j]])) for j in range(k)],
                        time.perf_counter() - t0) if refs else None  # fmt: skip
     rows, measurements = [], []
