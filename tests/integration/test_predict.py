@@ -63,6 +63,9 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
         assert len(m["rounds_ms"]) == 2 and m["measured_ms"] == pytest.approx(sum(m["rounds_ms"]) / 2)  # median of 2
         assert m["measured_ms"] > 0 and m["error"] == pytest.approx((m["predicted_ms"] - m["measured_ms"]) / m["measured_ms"])
     assert 0 <= ev["within_5pct"] <= ev["within_10pct"] <= 1
+    for k in ("within_5pct", "within_10pct"):
+        assert 0 <= ev[f"{k}_ci"][0] <= ev[k] <= ev[f"{k}_ci"][1] <= 1  # 3 models: a wide interval
+        assert ev[f"{k}_ci"][1] - ev[f"{k}_ci"][0] > 0.4
     rep = ev["measurement_repeatability"]
     assert ev["rounds"] == 2 and 0 <= rep["within_5pct"] <= rep["within_10pct"] <= 1 and rep["median_spread"] >= 0
     assert len(nnspeed.Store(store_url).get_run(ev["run_id"])[1]) == 3

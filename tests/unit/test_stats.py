@@ -70,3 +70,16 @@ def test_verdict_needs_practical_difference():
     assert verdict(1.10, 1.05, 1.15) == "faster"
     assert verdict(0.8, 0.75, 0.85) == "slower"
     assert verdict(1.10, 0.95, 1.25) == "same"
+
+
+def test_prediction_share_interval():
+    from nnspeed.predict.evaluate import share_ci
+    from nnspeed.predict.evaluate import summarize as summarize_errors
+
+    assert share_ci(90, 100) == pytest.approx([0.8256, 0.9448], abs=1e-3)  # Wilson, 95%
+    lo, hi = share_ci(0, 10)
+    assert lo == 0 and 0.2 < hi < 0.35
+    rows = [{"arch": {"family": "mlp"}, "error": e} for e in [0.01, -0.04, 0.08, -0.2, 0.3]]
+    s = summarize_errors(rows)
+    assert s["within_5pct"] == pytest.approx(0.4) and s["within_10pct"] == pytest.approx(0.6)
+    assert s["within_10pct_ci"][0] < 0.6 < s["within_10pct_ci"][1]

@@ -142,7 +142,9 @@ def _evaluate(fitted, threads: int, n: int, seed: int, rounds: int, anchor: bool
     for fam, row in summary["per_family"].items():
         tab.add_row(fam, str(row["n"]), f"{100 * row['within_10pct']:.0f}%", f"{100 * row['mean_error']:+.1f}%")
     out.print(tab)
-    out.print(f"within ±5%: {100 * summary['within_5pct']:.0f}%   within ±10%: {100 * summary['within_10pct']:.0f}%   "
+    ci5, ci10 = summary["within_5pct_ci"], summary["within_10pct_ci"]
+    out.print(f"within ±5%: {100 * summary['within_5pct']:.0f}% (95% CI {100 * ci5[0]:.0f}-{100 * ci5[1]:.0f}%)   "
+              f"within ±10%: {100 * summary['within_10pct']:.0f}% (95% CI {100 * ci10[0]:.0f}-{100 * ci10[1]:.0f}%)   "
               f"RMSPE: {100 * summary['rmspe']:.1f}%   (stored as run {summary['run_id']})", highlight=False)  # fmt: skip
     rep = summary["measurement_repeatability"]
     out.print(f"measurement repeatability ({summary['rounds']} rounds per model): every round within ±5% of the "

@@ -68,7 +68,7 @@ class Family:
     sample: Callable  # rng -> params, or None when outside the space
     build: Callable  # params -> (fn, args)
     features: Callable  # params -> list[float]
-    in_sequence: bool = False  # timed right after a different kernel (see fit._Neighbour)
+    in_sequence: bool = False  # timed right after a different convolution (see fit._measure)
 
 
 # ----------------------------------------------------------------- builders
@@ -255,17 +255,17 @@ def families() -> dict[str, Family]:
         Family("Conv2d", "surface", 300, _conv_sample, _conv_build, _conv_features, in_sequence=True),
         Family("BatchNorm2d", "surface", 30, _bn_sample,
                _module(lambda p: nn.BatchNorm2d(p["c"]), lambda p: (p["n"], p["c"], p["hw"], 1)),
-               lambda p: [_log(p["n"] * p["c"] * p["hw"]), _log(p["c"])]),
+               lambda p: [_log(p["n"] * p["c"] * p["hw"]), _log(p["c"])], in_sequence=True),
         Family("LayerNorm", "surface", 30, _rows_d_sample,
                _module(lambda p: nn.LayerNorm(p["d"]), lambda p: (p["rows"], p["d"])), _rows_d_features),
         Family("Softmax", "surface", 30, _rows_d_sample,
                _module(lambda p: nn.Softmax(dim=-1), lambda p: (p["rows"], p["d"])), _rows_d_features),
         Family("MaxPool2d", "surface", 30, _pool_sample,
-               _module(lambda p: nn.MaxPool2d(p["k"], p["stride"]), lambda p: (1, p["nc"], p["h"], p["h"])), _pool_features),
+               _module(lambda p: nn.MaxPool2d(p["k"], p["stride"]), lambda p: (1, p["nc"], p["h"], p["h"])), _pool_features, in_sequence=True),
         Family("AvgPool2d", "surface", 20, _pool_sample,
-               _module(lambda p: nn.AvgPool2d(p["k"], p["stride"]), lambda p: (1, p["nc"], p["h"], p["h"])), _pool_features),
+               _module(lambda p: nn.AvgPool2d(p["k"], p["stride"]), lambda p: (1, p["nc"], p["h"], p["h"])), _pool_features, in_sequence=True),
         Family("AdaptiveAvgPool2d", "curve", 14, _numel_sample,
-               _module(lambda p: nn.AdaptiveAvgPool2d(1), lambda p: (1, 1, p["numel"], 1)), _numel_features),
+               _module(lambda p: nn.AdaptiveAvgPool2d(1), lambda p: (1, 1, p["numel"], 1)), _numel_features, in_sequence=True),
         Family("fn:sdpa", "surface", 80, _sdpa_sample, _sdpa_build, _sdpa_features),
         Family("fn:matmul", "surface", 60, _bmm_sample, _bmm_build, _bmm_features),
         Family("fn:binary", "curve", 14, _numel_sample,
