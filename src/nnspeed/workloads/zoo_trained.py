@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import numpy as np
 
@@ -53,7 +54,7 @@ def _trained(name: str, build, v: dict):
         acc = float(saved["accuracy"])
     else:
         acc = train_classifier(model, split)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # one per process: DDP ranks train at once
         torch.save({"state": model.state_dict(), "accuracy": acc}, tmp)
         tmp.replace(path)  # atomic: two processes training at once both end with a whole file
     model.eval()
