@@ -125,8 +125,8 @@ def summarize(rows: list[dict]) -> dict:
         per_family[fam] = {"n": len(e), "within_10pct": float(np.mean(np.abs(e) <= 0.10)), "mean_error": float(e.mean())}
     return {
         "n_models": len(rows),
-        "within_5pct": float(np.mean(np.abs(errs) <= 0.05)) if len(rows) else 0.0,
-        "within_10pct": float(np.mean(np.abs(errs) <= 0.10)) if len(rows) else 0.0,
+        "within_5pct": hits5 / len(rows) if rows else 0.0,
+        "within_10pct": hits10 / len(rows) if rows else 0.0,
         "within_5pct_ci": share_ci(hits5, len(rows)),
         "within_10pct_ci": share_ci(hits10, len(rows)),
         "rmspe": float(math.sqrt(np.mean(errs**2))) if len(rows) else 0.0,
