@@ -15,11 +15,18 @@ def cache_dir(kind: str) -> Path:
     return d
 
 
+def private_tmp(path: Path) -> Path:
+    """Where this process writes ``path`` before renaming it into place: its own file (two
+    processes writing the same path at once each rename a whole one), and a name that globs
+    for ``path``'s suffix do not match."""
+    return path.with_name(f"{path.name}.{os.getpid()}.tmp")
+
+
 def write_text(path: Path, text: str) -> Path:
     """Write atomically: a reader (or a process killed mid-write) never leaves half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp = private_tmp(path)
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return path

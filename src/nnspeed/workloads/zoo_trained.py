@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
 
 import numpy as np
 
-from .._files import cache_dir
+from .._files import cache_dir, private_tmp
 from .workload import InputSpec
 from .zoo import Key, entry
 
@@ -54,7 +53,7 @@ def _trained(name: str, build, v: dict):
         acc = float(saved["accuracy"])
     else:
         acc = train_classifier(model, split)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # one per process: DDP ranks train at once
+        tmp = private_tmp(path)  # DDP ranks train the same model at once
         torch.save({"state": model.state_dict(), "accuracy": acc}, tmp)
         tmp.replace(path)  # atomic: two processes training at once both end with a whole file
     model.eval()
