@@ -1,18 +1,21 @@
 """nnspeed's median agrees with independent timers on the same model and thread count.
 
-The reference timers are those of benchmarks/agreement.py, which checks ±10% with
-interleaved rounds and records the figures; here the bound is wide (25%) because CI
-machines are shared.
+The reference timers are those of benchmarks/agreement.py, which checks ±10% in every one
+of its interleaved rounds and records the figures.  Here the median ratio of three
+interleaved rounds must lie within 25%: CI machines are shared, and one slow stretch can
+fall on either side of a single pair.
 """
 
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import nnspeed
 
 BOUND = 0.25
+ROUNDS = 3
 _spec = importlib.util.spec_from_file_location(
     "agreement", Path(__file__).resolve().parents[2] / "benchmarks" / "agreement.py"
 )
@@ -20,15 +23,27 @@ agreement = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(agreement)
 
 
+def _median_ratio(ours, reference) -> tuple[float, list[float]]:
+    ratios = []
+    for _ in range(ROUNDS):
+        ref_ms = reference()
+        ratios.append(ours() / ref_ms)
+    return float(np.median(ratios)), ratios
+
+
 def test_agrees_with_torch_utils_benchmark():
     w = nnspeed.load("zoo:mlp")
-    ref_ms = agreement.torch_reference(w, min_run_time=1)
-    ours = nnspeed.bench(w, threads=1, min_time=1, max_time=3)
-    assert ours.latency_ms.p50 == pytest.approx(ref_ms, rel=BOUND)
+    r, every = _median_ratio(
+        lambda: nnspeed.bench(w, threads=1, min_time=1, max_time=3).latency_ms.p50,
+        lambda: agreement.torch_reference(w, min_run_time=1),
+    )
+    assert r == pytest.approx(1.0, abs=BOUND), every
 
 
 def test_agrees_with_a_plain_onnxruntime_loop():
     w = nnspeed.load("zoo:mlp")
-    ref_ms = agreement.ort_reference(w, calls=5000, warmup=200)
-    ours = nnspeed.bench(w, backend="onnxruntime", threads=1, min_time=1, max_time=3)
-    assert ours.latency_ms.p50 == pytest.approx(ref_ms, rel=BOUND)
+    r, every = _median_ratio(
+        lambda: nnspeed.bench(w, backend="onnxruntime", threads=1, min_time=1, max_time=3).latency_ms.p50,
+        lambda: agreement.ort_reference(w, calls=5000, warmup=200),
+    )
+    assert r == pytest.approx(1.0, abs=BOUND), every

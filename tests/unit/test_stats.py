@@ -83,3 +83,17 @@ def test_prediction_share_interval():
     s = summarize_errors(rows)
     assert s["within_5pct"] == pytest.approx(0.4) and s["within_10pct"] == pytest.approx(0.6)
     assert s["within_10pct_ci"][0] < 0.6 < s["within_10pct_ci"][1]
+
+
+def test_evaluation_warns_when_the_rounds_disagree():
+    from nnspeed.predict.evaluate import noise_notes, repeatability
+
+    def rows(spreads):
+        return [{"measured_ms": 1.0, "rounds_ms": [1.0 - s, 1.0, 1.0 + s]} for s in spreads]
+
+    quiet = repeatability(rows([0.01, 0.02, 0.03, 0.2]))
+    assert quiet["median_spread"] == pytest.approx(0.025) and noise_notes(quiet) == []
+    noisy = repeatability(rows([0.01, 0.12, 0.15, 0.2]))
+    assert quiet["within_5pct"] == 0.75 and noisy["within_5pct"] == 0.25
+    (note,) = noise_notes(noisy)
+    assert "noisy" in note and "14%" in note

@@ -154,3 +154,5 @@ def _evaluate(fitted, threads: int, n: int, seed: int, rounds: int, anchor: bool
         d = summary["drift"]
         out.print(f"drift: {d['anchors']} reference models measured in the same rounds ran at a median "
                   f"{d['median_ratio']:.2f}x their prediction; every prediction is scaled for it", highlight=False)  # fmt: skip
+    for note in summary["notes"]:
+        err.print(f"[yellow]warning:[/] {note}", highlight=False)

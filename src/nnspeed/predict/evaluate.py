@@ -89,7 +89,20 @@ def evaluate(models: Models, threads: int, n: int, seed: int = 1, rounds: int = 
     summary["rounds"] = rounds
     summary["measurement_repeatability"] = repeatability(rows)
     summary["drift"] = drift.to_dict() if drift else None
+    summary["notes"] = noise_notes(summary["measurement_repeatability"])
     return summary, measurements
+
+
+NOISY_SPREAD = 0.05  # a median spread of rounds beyond this, and ±10% judges the machine as much as the predictor
+
+
+def noise_notes(rep: dict) -> list[str]:
+    """A warning when the models' own rounds disagree too much to judge predictions to ±10%."""
+    if rep["median_spread"] <= NOISY_SPREAD:
+        return []
+    return [f"the machine was noisy during this evaluation: half the models had a round {100 * rep['median_spread']:.0f}% "
+            "or more from their own median, so the shares above measure the machine as much as the predictor; "
+            "run it again when the machine is quiet, or with more --rounds"]  # fmt: skip
 
 
 def repeatability(rows: list[dict]) -> dict:

@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from ..errors import InputError
@@ -103,7 +104,7 @@ def worker(job_path: str, out_dir: str) -> None:
         batches = batches_forever(data.train) if data else (w.torch_args(job["batch"]) for _ in iter(int, 1))
         doc = breakdown(measure_steps(trainer, batches, job["steps"]), job["batch"])
     except Exception as e:  # the parent turns this into one clear error
-        doc = {"error": f"{type(e).__name__}: {e}"}
+        doc = {"error": f"{type(e).__name__}: {e}", "error_at": time.time()}
     finally:
         dist.destroy_process_group()
     tmp = Path(out_dir) / f".rank{rank}.json"
@@ -130,10 +131,10 @@ def launch(nproc: int, job: dict, timeout_s: float = 600.0) -> list[dict]:
         files = [Path(tmp) / f"rank{r}.json" for r in range(nproc)]
         docs = [json.loads(f.read_text()) if f.exists() else None for f in files]
     # a rank that fails first leaves its peers waiting in a collective, which then fails with a
-    # transport error ("Connection closed by peer"): the failing rank's own error is the cause
-    errors = sorted((d["error"] for d in docs if d and "error" in d), key=lambda e: "closed by peer" in e)
-    if errors:
-        raise InputError(f"a DDP process failed: {errors[0]}")
+    # transport error ("Connection closed by peer"): the earliest error is the cause
+    failed = sorted((d for d in docs if d and "error" in d), key=lambda d: d["error_at"])
+    if failed:
+        raise InputError(f"a DDP process failed: {failed[0]['error']}")
     if proc.returncode != 0 or None in docs:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise InputError(f"torchrun exited with {proc.returncode} before every DDP process reported: {tail}")
