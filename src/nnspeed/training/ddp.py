@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from .._files import write_text
 from ..errors import InputError
 
 ADDR = "127.0.0.1"
@@ -107,9 +108,7 @@ def worker(job_path: str, out_dir: str) -> None:
         doc = {"error": f"{type(e).__name__}: {e}", "error_at": time.time()}
     finally:
         dist.destroy_process_group()
-    tmp = Path(out_dir) / f".rank{rank}.json"
-    tmp.write_text(json.dumps(doc))
-    tmp.replace(Path(out_dir) / f"rank{rank}.json")
+    write_text(Path(out_dir) / f"rank{rank}.json", json.dumps(doc))  # whole, or absent: the parent reads it
 
 
 def launch(nproc: int, job: dict, timeout_s: float = 600.0) -> list[dict]:
