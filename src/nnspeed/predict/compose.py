@@ -83,17 +83,18 @@ def training_architectures(n: int) -> list:
 
 
 def training_shapes(archs: list, threads: int) -> dict[str, list[dict]]:
-    """The Linear and Conv2d shapes the training architectures call, each once: the operator
-    tables sample them first, as a careful study samples from the models it serves."""
-    from .predictor import gemm_params, weights_cold
+    """The Linear and Conv2d shapes the training architectures call, each once (at both cache
+    states where a model is priced between them): the operator tables sample them first, as a
+    careful study samples from the models it serves."""
+    from .predictor import cold_ends, cold_share, gemm_params
 
     out: dict[str, list[dict]] = {"Linear": [], "Conv2d": []}
     for *_, t in archs:
-        cold = weights_cold(t, threads)
-        for c in t.calls:
-            fp = gemm_params(c, cold, threads)
-            if fp is not None and fp[1] not in out[fp[0]]:
-                out[fp[0]].append(fp[1])
+        for cold, _ in cold_ends(cold_share(t, threads)):
+            for c in t.calls:
+                fp = gemm_params(c, cold, threads)
+                if fp is not None and fp[1] not in out[fp[0]]:
+                    out[fp[0]].append(fp[1])
     return out
 
 

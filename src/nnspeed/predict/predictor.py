@@ -40,10 +40,20 @@ class Prediction:
     drift: float = 1.0  # whole models now against when the table was measured (1: not measured)
 
 
-def weights_cold(t: Trace, threads: int) -> int:
-    """1 when the model's weights outgrow the L2 caches of the cores it runs on, so each call
-    reads its weights from beyond L2."""
-    return int(t.param_bytes > l2_bytes() * threads)
+def cold_share(t: Trace, threads: int) -> float:
+    """How much of a GEMM's weights a call reads from beyond L2, from 0 to 1: inside a model a
+    layer's weights were last touched a whole forward pass ago, so they stay in the L2 caches of
+    the cores it runs on only while all the model's weights fit there, and spill gradually as
+    they approach that size (0 at half of it, 1 at twice it, in proportion to log size between).
+    The GEMM families are sampled at both ends (weights in cache, weights cycled from beyond
+    it); a call in between is priced that share of the way from one to the other."""
+    x = math.log2(max(t.param_bytes, 1) / (l2_bytes() * threads))
+    return min(1.0, max(0.0, x / 2 + 0.5))
+
+
+def cold_ends(share: float) -> list[tuple[int, float]]:
+    """(cold flag, weight) of the family samples a call with this share is priced from."""
+    return [(c, w) for c, w in ((0, 1.0 - share), (1, share)) if w > 0]
 
 
 def gemm_params(c: Call, cold: int, threads: int) -> tuple[str, dict] | None:
@@ -61,13 +71,12 @@ def gemm_params(c: Call, cold: int, threads: int) -> tuple[str, dict] | None:
     return None
 
 
-def _module_cost(m: Models, c: Call, cold: int, threads: int) -> float | None:
+def _module_cost(m: Models, c: Call, share: float, threads: int) -> float | None:
     a = c.attrs
     x = c.shapes[0] if c.shapes else ()
     op = c.op
-    gemm = gemm_params(c, cold, threads)
-    if gemm is not None:
-        return m.surface(*gemm)
+    if op in ("Linear", "Conv2d") and gemm_params(c, 0, threads) is not None:
+        return sum(w * m.surface(*gemm_params(c, cold, threads)) for cold, w in cold_ends(share))
     if op in ("BatchNorm2d", "BatchNorm1d") and len(x) >= 2:
         return m.surface("BatchNorm2d", {"n": x[0], "c": x[1], "hw": max(1, _numel(x[2:]))})
     if op in ("LayerNorm", "Softmax") and x:
@@ -121,13 +130,13 @@ def _function_cost(m: Models, c: Call) -> float | None:
 
 
 def _priced(m: Models, t: Trace, threads: int):
-    """(call, category, ms, modelled) for each call; weights are read from beyond L2 when the
-    model's weights outgrow the L2 caches of the cores it runs on."""
+    """(call, category, ms, modelled) for each call; GEMM weights are read from beyond L2 as far
+    as the model's weights outgrow the L2 caches of the cores it runs on (``cold_share``)."""
     from .compose import category
 
-    cold = weights_cold(t, threads)
+    share = cold_share(t, threads)
     for c in t.calls:
-        ms = _module_cost(m, c, cold, threads) if c.kind == "module" else _function_cost(m, c)
+        ms = _module_cost(m, c, share, threads) if c.kind == "module" else _function_cost(m, c)
         if ms is None:  # no model for it: priced as a plain call
             yield c, category(c.op), (m.module_ms() if c.kind == "module" else m.const["fn:view"]), False
         else:
@@ -141,9 +150,8 @@ def summarize(m: Models, t: Trace, threads: int, priced: list | None = None) -> 
     priced = list(_priced(m, t, threads)) if priced is None else priced
     by_cat = [sum(ms for _, cat, ms, _ in priced if cat == k) for k in CATEGORIES]
     conv = [0.0, 0.0]  # convolutions on torch's im2col path, on oneDNN
-    cold = weights_cold(t, threads)
     for c, _, ms, _ in priced:
-        gemm = gemm_params(c, cold, threads) if c.op == "Conv2d" else None
+        gemm = gemm_params(c, 0, threads) if c.op == "Conv2d" else None
         if gemm is not None:
             conv[gemm[1]["mkldnn"]] += ms
     base = t.containers * m.container_ms() + max(0.0, m.const["runner"] - m.module_ms())

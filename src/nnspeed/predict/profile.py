@@ -14,7 +14,7 @@ from .compose import TRAIN_ROUNDS, measure_training, train_count, training_archi
 from .fit import Models, measure_kernels, total_samples
 from .kernels import families
 
-OPERATORS_VERSION = 8
+OPERATORS_VERSION = 9
 
 
 def cache_path(machine_id: str, threads: int) -> Path:
