@@ -145,6 +145,26 @@ def test_drift_follows_the_reference_models_nearest_the_model():
     assert sized.factor(priced(40.0, 0.05)) == pytest.approx(largest) and largest <= 0.95  # no extrapolation
 
 
+def test_gemm_weights_spill_from_l2_gradually():
+    """A model whose weights fit in half the cores' L2 is priced from the in-cache samples, one
+    with twice that from the beyond-cache ones, and one in between from both, in proportion."""
+    import torch
+    from torch import nn
+
+    from nnspeed.predict.kernels import l2_bytes
+    from nnspeed.predict.predictor import cold_ends, cold_share
+
+    l2 = l2_bytes() * 2
+
+    def share(weight_bytes):
+        n = max(1, int(weight_bytes / 4 / 256))  # a 256-wide Linear with this many fp32 weight bytes
+        return cold_share(trace_model(nn.Linear(256, n, bias=False), (torch.randn(1, 256),)), 2)
+
+    assert share(l2 / 4) == 0.0 and share(l2 / 2.01) == 0.0 and share(2.01 * l2) == 1.0
+    assert share(l2) == pytest.approx(0.5, abs=0.01) and 0 < share(0.7 * l2) < 0.5 < share(1.4 * l2) < 1
+    assert cold_ends(0.0) == [(0, 1.0)] and cold_ends(1.0) == [(1, 1.0)] and cold_ends(0.25) == [(0, 0.75), (1, 0.25)]
+
+
 def test_convolutions_know_their_backend_and_block_alignment():
     """torch runs a small one-image convolution through its own im2col path and a batch of two
     through oneDNN: the latency model is told which, and whether channels fill 16-wide blocks."""
