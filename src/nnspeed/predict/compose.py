@@ -90,11 +90,12 @@ def training_shapes(archs: list, threads: int) -> dict[str, list[dict]]:
 
     out: dict[str, list[dict]] = {"Linear": [], "Conv2d": []}
     for *_, t in archs:
+        gemms = [fp for fp in (gemm_params(c, 0, threads) for c in t.calls) if fp is not None]
         for cold, _ in cold_ends(cold_share(t, threads)):
-            for c in t.calls:
-                fp = gemm_params(c, cold, threads)
-                if fp is not None and fp[1] not in out[fp[0]]:
-                    out[fp[0]].append(fp[1])
+            for family, params in gemms:
+                p = {**params, "cold": cold}
+                if p not in out[family]:
+                    out[family].append(p)
     return out
 
 

@@ -75,8 +75,10 @@ def _module_cost(m: Models, c: Call, share: float, threads: int) -> float | None
     a = c.attrs
     x = c.shapes[0] if c.shapes else ()
     op = c.op
-    if gemm_params(c, 0, threads) is not None:  # a Linear or Conv2d
-        return sum(w * m.surface(*gemm_params(c, cold, threads)) for cold, w in cold_ends(share))
+    gemm = gemm_params(c, 0, threads)
+    if gemm is not None:
+        family, params = gemm
+        return sum(w * m.surface(family, {**params, "cold": cold}) for cold, w in cold_ends(share))
     if op in ("BatchNorm2d", "BatchNorm1d") and len(x) >= 2:
         return m.surface("BatchNorm2d", {"n": x[0], "c": x[1], "hw": max(1, _numel(x[2:]))})
     if op in ("LayerNorm", "Softmax") and x:
