@@ -9,8 +9,11 @@ import numpy as np
 
 from .backends.base import Settings
 from .errors import InputError
+from .measure.interleave import RoundRule
 from .measure.measurement import Measurement
 from .measure.stoprule import StopRule
+from .scenarios.side_by_side import SideBySide
+from .scenarios.side_by_side import side_by_side as _side_by_side
 from .scenarios.single_stream import fps_to_budget, single_stream
 from .workloads.sources import load as _load
 from .workloads.workload import InputSpec, Workload
@@ -122,3 +125,49 @@ def bench_grid(
         else:
             out.append(single_stream(workloads[src], settings, stop, budget_ms=budget_ms, on_sample=on_sample))
     return out
+
+
+def side_by_side(
+    configs: Iterable,
+    inputs=None,
+    min_rounds: int = 8,
+    max_rounds: int = 60,
+    max_time: float = 60.0,
+    ci: float = 0.01,
+    statistic: str = "p50",
+    seed: int = 0,
+    budget_ms: float | None = None,
+    labels: list[str] | None = None,
+    clock=None,
+) -> SideBySide:
+    """Measure several configurations in interleaved rounds and compare each with the first.
+
+    ``configs``: (model_or_source, settings) pairs, settings a dict of Settings fields
+    (``{"backend": "onnxruntime", "threads": 1}``) or a Settings.  The ratios' 95% CIs come from
+    the per-round ratios, so drift of the machine that hits every arm cancels out.
+    """
+    arms = []
+    for model_or_source, settings in configs:
+        s = settings if isinstance(settings, Settings) else Settings(**{"backend": "torch-eager", **dict(settings)})
+        arms.append((_as_workload(model_or_source, inputs), s))
+    rule = RoundRule(min_rounds=min_rounds, max_rounds=max_rounds, max_time=max_time, ci_rel=ci, statistic=statistic)
+    return _side_by_side(arms, rule, labels=labels, clock=clock, seed=seed, budget_ms=budget_ms)
+
+
+def cell_label(source: str, s: Settings) -> str:
+    return f"{source} {s.backend} {s.precision} b{s.batch} t{s.threads or 'auto'} {s.device}"
+
+
+def interleave_grid(
+    cells: list[tuple[str, Settings]],
+    rule: RoundRule,
+    workloads: dict[str, Workload],
+    budget_ms: float | None = None,
+    on_round=None,
+) -> SideBySide:
+    """Every cell of a grid as one arm of an interleaved measurement (the first is the reference)."""
+    if len(cells) < 2:
+        raise InputError("--interleave compares configurations: give a comma list on some axis (e.g. --backend a,b)")
+    arms = [(workloads[src], s) for src, s in cells]
+    return _side_by_side(arms, rule, labels=[cell_label(src, s) for src, s in cells], budget_ms=budget_ms,
+                         on_round=on_round)  # fmt: skip

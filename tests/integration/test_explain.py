@@ -17,8 +17,10 @@ def test_explain_cnn_json_contract(cli_json, tmp_path):
     for layer in doc["layers"]:
         assert LAYER_KEYS <= set(layer)
         assert layer["verdict"] in ("compute-bound", "memory-bound", "overhead-bound")
-        assert layer["time_ms"] > 0 and 0 <= layer["share"] <= 1
+        # A layer cheaper than the profiler's calibrated recording cost comes out at 0 (below resolution).
+        assert layer["time_ms"] >= 0 and 0 <= layer["share"] <= 1
     convs = [layer for layer in doc["layers"] if layer["op"] == "Conv2d"]
+    assert all(layer["time_ms"] > 0 for layer in convs)
     assert sum(layer["flops"] for layer in convs) == doc["total_flops"] - 2 * 64 * 10  # all but the linear head
     assert 0 < doc["roofline_bound_ms"] < doc["latency_ms"]
     # profiled layers, less the calibrated recording cost, plus the overhead come back to the latency.

@@ -59,6 +59,9 @@ class Runner(Protocol):
 
     def close(self) -> None: ...
 
+    # Optional: ``activate()`` restores settings the process shares between runners (torch's
+    # thread count) before this runner is called again after another one ran.
+
 
 class Backend(Protocol):
     name: str

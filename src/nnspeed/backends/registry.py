@@ -10,6 +10,7 @@ from ..errors import BackendError
 BACKENDS = {
     "torch-eager": "nnspeed.backends.torch_backend:TorchEager",
     "torch-compile": "nnspeed.backends.torch_backend:TorchCompile",
+    "torch-train": "nnspeed.backends.torch_backend:TorchTrain",
     "onnxruntime": "nnspeed.backends.onnxruntime_backend:OnnxRuntime",
     "openvino": "nnspeed.backends.openvino_backend:OpenVino",
 }

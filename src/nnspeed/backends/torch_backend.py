@@ -20,6 +20,7 @@ class TorchRunner:
         self._prev_threads = torch.get_num_threads()
         if settings.threads is not None:
             torch.set_num_threads(settings.threads)
+        self._threads = torch.get_num_threads()
         # .to() moves a module in place: a GPU run gets its own copy so the workload stays on CPU.
         self.model = (copy.deepcopy(model) if self._device.type != "cpu" else model).to(self._device).eval()
         self._autocast = None
@@ -39,6 +40,11 @@ class TorchRunner:
         }
         if compiled:
             self.effective["compile_mode"] = mode
+
+    def activate(self):
+        """Take back this runner's thread count: torch's is one per process, shared by every
+        runner in it, and another runner prepared since may have changed it."""
+        self._torch.set_num_threads(self._threads)
 
     def prepare(self, inputs):
         torch = self._torch
@@ -87,3 +93,39 @@ class TorchEager:
 class TorchCompile(TorchEager):
     name = "torch-compile"
     compiled = True
+
+
+class TorchTrainRunner(TorchRunner):
+    """One SGD training step per call on a copy of the model: forward, loss, backward, update.
+    The loss is the mean square of the output, which exercises the same backward pass as any
+    loss on that output."""
+
+    def __init__(self, model, settings: Settings, lr: float = 0.01):
+        super().__init__(copy.deepcopy(model), settings, compiled=False)
+        self.model.train()
+        self._opt = self._torch.optim.SGD(self.model.parameters(), lr=lr)
+        self.effective["optimizer"] = "SGD"
+        self.effective["mode"] = "training step"
+
+    def run(self, args):
+        self._opt.zero_grad(set_to_none=True)
+        loss = self.model(*args).float().pow(2).mean()
+        loss.backward()
+        self._opt.step()
+        return loss.detach()
+
+
+class TorchTrain(TorchEager):
+    """Training-step latency (``--backend torch-train``): what one optimizer step costs."""
+
+    name = "torch-train"
+
+    def prepare(self, workload, settings: Settings) -> TorchTrainRunner:
+        if workload.kind not in self.accepts:
+            raise BackendError(f"{self.name} trains torch models, and {workload.source} is an ONNX file: it cannot be trained")
+        if settings.precision != "fp32":
+            raise UnsupportedError(
+                f"{self.name} times fp32 training steps; for mixed precision use nnspeed train --precision {settings.precision}"
+            )
+        check_device(settings.device)
+        return TorchTrainRunner(workload.model, settings)

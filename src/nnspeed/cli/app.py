@@ -42,7 +42,7 @@ def command_line() -> str:
 
 
 def _register() -> None:
-    from . import bench, capacity, explain, generate, history, machine, optimize, predict, study, sweep, train, zoo  # noqa: F401  (each module adds its commands to `app`)
+    from . import bench, capacity, check, explain, generate, history, machine, optimize, predict, study, sweep, train, zoo  # noqa: F401  (each module adds its commands to `app`)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,9 +44,13 @@ def bench(
     burstiness: float = typer.Option(1.0, help="server: squared CV of arrival gaps (1 Poisson, >1 burstier)"),
     seed: int = typer.Option(0, help="server: seed of the arrival times"),
     streams: int = typer.Option(1, help="offline: runner instances side by side (onnxruntime, openvino)"),
+    interleave: bool = typer.Option(False, "--interleave", help="measure the configurations side by side in shuffled "
+                                    "rounds and report each one's ratio to the first, with a CI that sees drift"),
+    min_rounds: int = typer.Option(8, help="--interleave: at least this many rounds"),
+    max_rounds: int = typer.Option(60, help="--interleave: at most this many rounds"),
 ):
     """Measure inference latency and throughput with rigorous statistics, and store the run."""
-    from ..api import bench_grid, grid, load
+    from ..api import bench_grid, budget_or_fps, grid, load
     from ..backends.registry import BACKENDS
     from ..measure.stoprule import StopRule
     from ..report.terminal import measurements_table, scenario_lines, warnings_lines
@@ -74,10 +78,18 @@ def bench(
         int_values(split(threads), "--threads", allow_auto=True),
         split(device),
     )
+    if interleave:
+        from ..measure.interleave import RoundRule
+
+        if scenario != "single-stream" or engine != "nnspeed":
+            raise BackendError("--interleave measures single-stream latency with nnspeed's engine; drop --scenario/--engine")
+        rule = RoundRule(min_rounds=min_rounds, max_rounds=max_rounds, max_time=max_time * len(cells), ci_rel=ci)
     db = Store(store)
     load_options = dict(input_shape=input_shape, input_dtype=input_dtype, input_fn=input_fn)
     # Loaded before timing anything, so a bad source fails first; the cells reuse them.
     workloads = {src: load(src, **load_options) for src in dict.fromkeys(sources)}
+    if interleave:
+        return _bench_interleaved(cells, rule, workloads, budget_or_fps(budget, fps), db, json_out, samples)
 
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -102,5 +114,26 @@ def bench(
         out.print(line, highlight=False)
     out.file.flush()
     for line in warnings_lines(results):
+        err.print(f"[yellow]warning:[/] {line}", highlight=False)
+    err.print(f"stored as run {run_id} in {db.display_url}", highlight=False)
+
+
+def _bench_interleaved(cells, rule, workloads, budget_ms, db, json_out: bool, samples: bool) -> None:
+    from ..api import interleave_grid
+    from ..report.terminal import measurements_table, ratios_table, warnings_lines
+
+    with err.status("interleaved rounds", spinner="dots") as status:
+        sbs = interleave_grid(cells, rule, workloads, budget_ms,
+                              on_round=lambda n, _: status.update(f"interleaved rounds: {n} done"))  # fmt: skip
+    doc = sbs.to_dict()
+    doc.pop("results")
+    run_id = db.save_run("bench", command_line(), sbs.measurements, documents={"interleave": doc})
+    if json_out:
+        out.print_json(json.dumps({"run_id": run_id, **sbs.to_dict(samples=samples)}, default=float))
+        return
+    out.print(measurements_table(sbs.measurements, title=f"run {run_id}", best_per_source=False))
+    out.print(ratios_table(sbs))
+    out.file.flush()
+    for line in warnings_lines(sbs.measurements):
         err.print(f"[yellow]warning:[/] {line}", highlight=False)
     err.print(f"stored as run {run_id} in {db.display_url}", highlight=False)

@@ -11,6 +11,11 @@ from .app import app, err, out
 from .options import JsonOut, Samples, StoreUrl
 
 KEY_FIELDS = ("source", "backend", "precision", "batch", "threads", "device")
+APART_NOTE = (
+    "these runs were measured apart: each interval sees only the noise inside its own run, not the drift of the "
+    "machine between the runs (several percent on a shared machine), so a small speedup here may be the machine; "
+    "measure them side by side instead: nnspeed check A B, or nnspeed bench … --interleave"
+)
 
 
 @app.command()
@@ -113,6 +118,9 @@ def compare(
         )
     cs = [compare_samples(k, a.samples, b.samples) for k, a, b in pairs]
     if json_out:
-        out.print_json(json.dumps({"baseline": ra["id"], "candidate": rb["id"], "comparisons": [c.to_dict() for c in cs]}))
+        out.print_json(json.dumps({"baseline": ra["id"], "candidate": rb["id"], "note": APART_NOTE,
+                                   "comparisons": [c.to_dict() for c in cs]}))  # fmt: skip
     else:
         out.print(comparisons_table(cs, ra["id"], rb["id"]))
+        out.file.flush()
+        err.print(f"note: {APART_NOTE}", highlight=False)

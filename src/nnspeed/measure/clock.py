@@ -3,7 +3,9 @@
 A clock hands out *marks* and turns two marks into seconds.  Host clocks mark with
 ``perf_counter_ns``; the CUDA clock marks by recording events on the current stream, so a
 call is timed on the device and the host is synchronised only when the elapsed time is read.
-``FakeClock`` replays scripted durations so stop rules and statistics are tested exactly.
+``FakeClock`` replays scripted durations so stop rules and statistics are tested exactly;
+``ManualClock`` stands still until the system under test advances it, so a test can script
+what each call costs (and how that drifts) whatever order the harness calls in.
 """
 
 from __future__ import annotations
@@ -144,3 +146,35 @@ class FakeClock:
 
     def sleep_until(self, t: float) -> None:
         self._t = max(self._t, t)
+
+
+class ManualClock:
+    """A clock for tests that moves only when ``advance(seconds)`` is called.
+
+    A scripted system under test advances it by what its call "costs", so the harness's
+    samples are exactly those costs, in whatever order the harness makes the calls.
+    """
+
+    name = "manual"
+
+    def __init__(self, overhead_ns: float = 50.0):
+        self.t = 0.0
+        self._overhead = overhead_ns
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+    def now(self) -> float:
+        return self.t
+
+    def mark(self) -> float:
+        return self.t
+
+    def elapsed(self, start: float, end: float) -> float:
+        return end - start
+
+    def overhead_ns(self) -> float:
+        return self._overhead
+
+    def sleep_until(self, t: float) -> None:
+        self.t = max(self.t, t)

@@ -91,6 +91,21 @@ def comparisons_table(cs: list[Comparison], a: str, b: str) -> Table:
     return t
 
 
+def ratios_table(sbs) -> Table:
+    """Each arm of an interleaved measurement against the first: time ratio and speedup with CIs."""
+    r = sbs.rounds
+    t = Table(title=f"against {sbs.labels[0]} — {r.n_rounds} interleaved rounds, {r.rule.statistic} "
+                    f"(ratio < 1: faster than the first)", title_justify="left", header_style="bold")  # fmt: skip
+    for c in ("configuration", "time ratio", "95% CI", "speedup", "verdict"):
+        t.add_column(c, justify="left" if c in ("configuration", "verdict") else "right")
+    colors = {"faster": "green", "slower": "red", "same": "yellow"}
+    for label, c in zip(sbs.labels[1:], sbs.comparisons):
+        lo, hi = c.ci95
+        t.add_row(label, f"{1 / c.speedup:.3f}", f"{1 / hi:.3f}–{1 / lo:.3f}", f"{c.speedup:.2f}x",
+                  f"[{colors[c.verdict]}]{c.verdict}[/]")  # fmt: skip
+    return t
+
+
 def failed_cells_table(outcomes) -> Table:
     t = Table(title="failed cells", title_justify="left", header_style="bold red")
     for c in ("cell", "reason"):

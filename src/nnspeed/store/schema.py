@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-# 2: sweep cells (nnspeed_cells).  3: documents (a study's claims).  Older stores gain the
-# new tables when next opened; no existing table changes.
-SCHEMA_VERSION = 3
+# 2: sweep cells (nnspeed_cells).  3: documents (a study's claims).  4: named baselines
+# (nnspeed_tags).  Older stores gain the new tables when next opened; no existing table changes.
+SCHEMA_VERSION = 4
 
 metadata = sa.MetaData()
 
@@ -70,4 +70,13 @@ documents = sa.Table(
     sa.Column("run_id", sa.String(32), sa.ForeignKey("nnspeed_runs.id"), primary_key=True),
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("body", sa.Text, nullable=False),
+)
+
+# Named baselines: a name points at one run (``nnspeed tag RUN NAME``); naming again moves it.
+tags = sa.Table(
+    "nnspeed_tags",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("nnspeed_runs.id"), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
 )

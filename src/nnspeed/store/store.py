@@ -69,6 +69,9 @@ class Store:
                 row = conn.execute(sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")).first()
                 if row is None:
                     conn.execute(schema.meta.insert().values(key="schema_version", value=str(schema.SCHEMA_VERSION)))
+                elif int(row[0]) < schema.SCHEMA_VERSION:  # create_all has just added the newer tables
+                    conn.execute(schema.meta.update().where(schema.meta.c.key == "schema_version")
+                                 .values(value=str(schema.SCHEMA_VERSION)))  # fmt: skip
         except StoreError:
             raise
         except Exception as e:
@@ -155,6 +158,42 @@ class Store:
         with self.engine.connect() as conn:
             row = conn.execute(q).first()
         return None if row is None else json.loads(row[0])
+
+    def tag(self, run_id: str, name: str) -> str | None:
+        """Point ``name`` at a run (moving it if it named another); returns the run it named before."""
+        name = name.strip()
+        if not name or len(name) > 128:
+            raise StoreError("a baseline name needs 1 to 128 characters, e.g. main or v1.2")
+        run_id = self.resolve(run_id)
+        row = dict(name=name, run_id=run_id, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        try:
+            with self.engine.begin() as conn:
+                old = conn.execute(sa.select(schema.tags.c.run_id).where(schema.tags.c.name == name)).first()
+                if old is not None:
+                    conn.execute(schema.tags.update().where(schema.tags.c.name == name).values(row))
+                else:
+                    conn.execute(schema.tags.insert().values(row))
+        except Exception as e:
+            raise StoreError(f"could not write the name '{name}' to {self.display_url} ({reason(e, 160)})") from None
+        return None if old is None else old[0]
+
+    def tagged(self, name: str) -> str:
+        """The run a baseline name points at."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(schema.tags.c.run_id).where(schema.tags.c.name == name)).first()
+        if row is None:
+            known = ", ".join(t["name"] for t in self.list_tags()[:5])
+            raise NotFoundError(
+                f"no baseline named '{name}' in {self.display_url}"
+                + (f" (names stored: {known})" if known else "")
+                + "; save one with: nnspeed check SOURCE --save-baseline NAME, or nnspeed tag RUN_ID NAME"
+            )
+        return row[0]
+
+    def list_tags(self) -> list[dict]:
+        q = sa.select(schema.tags).order_by(schema.tags.c.created_at.desc(), schema.tags.c.name)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
 
     def list_runs(self, limit: int = 20) -> list[dict]:
         q = sa.select(schema.runs).order_by(schema.runs.c.created_at.desc(), schema.runs.c.id.desc()).limit(limit)
