@@ -18,8 +18,11 @@ __all__ = [
     "Workload",
     "__version__",
     "bench",
+    "check",
     "compare",
+    "history",
     "load",
+    "side_by_side",
 ]
 
 _LAZY = {
@@ -30,6 +33,9 @@ _LAZY = {
     "Store": ("nnspeed.store.store", "Store"),
     "Workload": ("nnspeed.workloads.workload", "Workload"),
     "compare": ("nnspeed.measure.compare", "compare_samples"),
+    "check": ("nnspeed.gate.run", "check"),
+    "history": ("nnspeed.gate.history", "history"),
+    "side_by_side": ("nnspeed.api", "side_by_side"),
 }
 
 

@@ -45,7 +45,7 @@ def workload_from_module(model, inputs) -> Workload:
     return Workload(source=f"module:{name}", name=name, inputs=specs, make_inputs=make, model=model.eval(), pool_size=1)
 
 
-def _as_workload(model_or_source, inputs) -> Workload:
+def as_workload(model_or_source, inputs) -> Workload:
     if isinstance(model_or_source, Workload):
         return model_or_source
     if isinstance(model_or_source, str):
@@ -71,7 +71,7 @@ def bench(
     clock=None,
 ) -> Measurement:
     """Measure one configuration and return its Measurement (not stored; see ``Store``)."""
-    workload = _as_workload(model_or_source, inputs)
+    workload = as_workload(model_or_source, inputs)
     stop = StopRule(min_time=min_time, max_time=max_time)
     settings = Settings(backend, precision, batch, threads, device, options or {})
     return single_stream(workload, settings, stop, clock=clock, budget_ms=budget_or_fps(budget_ms, fps))
@@ -149,7 +149,7 @@ def side_by_side(
     arms = []
     for model_or_source, settings in configs:
         s = settings if isinstance(settings, Settings) else Settings(**{"backend": "torch-eager", **dict(settings)})
-        arms.append((_as_workload(model_or_source, inputs), s))
+        arms.append((as_workload(model_or_source, inputs), s))
     rule = RoundRule(min_rounds=min_rounds, max_rounds=max_rounds, max_time=max_time, ci_rel=ci, statistic=statistic)
     return _side_by_side(arms, rule, labels=labels, clock=clock, seed=seed, budget_ms=budget_ms)
 

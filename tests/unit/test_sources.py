@@ -181,7 +181,8 @@ def test_import_nnspeed_is_light():
 
 def test_public_api_is_exactly_all():
     assert set(nnspeed.__all__) == {
-        "Measurement", "NnspeedError", "Store", "StopRule", "Workload", "__version__", "bench", "compare", "load",
+        "Measurement", "NnspeedError", "Store", "StopRule", "Workload", "__version__", "bench", "check", "compare",
+        "history", "load", "side_by_side",
     }  # fmt: skip
     for name in nnspeed.__all__:
         assert getattr(nnspeed, name) is not None

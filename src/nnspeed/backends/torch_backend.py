@@ -9,6 +9,9 @@ from ..errors import BackendError, UnsupportedError
 from .base import PRECISIONS, Settings, check_device, check_hardware_precision, torch_outputs
 
 DTYPES = {"bf16": "bfloat16", "fp16": "float16"}
+# torch's thread count before any runner changed it: what "threads: auto" means for a runner
+# that is activated again after another one set its own.
+process_threads: list[int] = []
 
 
 class TorchRunner:
@@ -18,8 +21,9 @@ class TorchRunner:
         self._torch = torch
         self._device = torch.device(settings.device)
         self._prev_threads = torch.get_num_threads()
-        if settings.threads is not None:
-            torch.set_num_threads(settings.threads)
+        if not process_threads:
+            process_threads.append(self._prev_threads)
+        torch.set_num_threads(settings.threads if settings.threads is not None else process_threads[0])
         self._threads = torch.get_num_threads()
         # .to() moves a module in place: a GPU run gets its own copy so the workload stays on CPU.
         self.model = (copy.deepcopy(model) if self._device.type != "cpu" else model).to(self._device).eval()

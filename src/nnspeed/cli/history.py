@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
 from ..errors import InputError
-from .app import app, err, out
+from .app import app, command_line, err, out
 from .options import JsonOut, Samples, StoreUrl
 
 KEY_FIELDS = ("source", "backend", "precision", "batch", "threads", "device")
@@ -124,3 +125,41 @@ def compare(
         out.print(comparisons_table(cs, ra["id"], rb["id"]))
         out.file.flush()
         err.print(f"note: {APART_NOTE}", highlight=False)
+
+
+@app.command()
+def history(
+    source: str = typer.Argument(..., help="the source string as stored, e.g. zoo:mlp"),
+    backend: str = typer.Option(None, help="only this backend"),
+    precision: str = typer.Option(None, help="only this precision"),
+    batch: int = typer.Option(None, help="only this batch size"),
+    threads: int = typer.Option(None, help="only this thread count"),
+    device: str = typer.Option(None, help="only this device"),
+    any_machine: bool = typer.Option(False, "--any-machine", help="include runs from other machines"),
+    min_change: float = typer.Option(0.05, help="smallest step called a change, as a fraction (0.05: 5%)"),
+    report: Path = typer.Option(None, help="write an HTML report with the trend plot here"),
+    store: StoreUrl = None,
+    json_out: JsonOut = False,
+):
+    """The trend of one configuration over its stored runs, with the runs where it changed."""
+    from .._files import write_text
+    from ..gate.history import history as run_history
+    from ..report.terminal import history_table
+
+    if not 0 < min_change < 1:
+        raise InputError(f"--min-change must be a fraction between 0 and 1, got {min_change:g}")
+    h = run_history(source, backend, precision, batch, threads, device, store, any_machine, min_change)
+    if report is not None:
+        from ..report.html import render
+
+        page = {"id": f"history of {source}", "created_at": h.runs[-1]["created_at"], "command": command_line(),
+                "kind": "history"}  # fmt: skip
+        err.print(f"wrote {write_text(report, render(page, [], history=h.to_dict()))}", highlight=False)
+    if json_out:
+        out.print_json(json.dumps(h.to_dict()))
+        return
+    out.print(history_table(h))
+    for c in h.changes:
+        out.print(f"change at run {c['run_id']} ({c['created_at']}): {c['ratio']:.3f}x, {c['direction']}", highlight=False)
+    if not h.changes:
+        out.print(f"no change of {100 * min_change:g}% or more across {len(h.runs)} runs", highlight=False)

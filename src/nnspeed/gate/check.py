@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..backends.base import Settings
 from ..errors import InputError
 from ..measure.compare import Comparison, compare_rounds_apart, compare_samples
 from ..measure.environment import fingerprint
 from ..measure.interleave import RoundRule
 from ..measure.measurement import Measurement
+from ..measure.paired import window_statistic
 from ..scenarios.side_by_side import side_by_side
 from .conditions import REGRESSION, Condition, decide, settled
 
@@ -151,6 +154,21 @@ def check_machine(run: dict, any_machine: bool) -> None:
     )
 
 
+def round_values(m: Measurement, statistic: str) -> list[float] | None:
+    """The per-round figures of a measurement made in rounds, for any statistic: stored for the
+    one it was measured for, recomputed from the samples of each round otherwise."""
+    info = m.extra.get("interleave") or {}
+    if not info:
+        return None
+    if info.get("statistic") == statistic:
+        return list(info["round_values_ms"])
+    sizes = info.get("round_sizes")
+    if not sizes or sum(sizes) != m.n:
+        return None
+    bounds = np.cumsum([0, *sizes])
+    return [window_statistic(m.samples[a:b], statistic) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def check_against(
     baseline: Measurement,
     baseline_run: dict,
@@ -164,11 +182,10 @@ def check_against(
         "sees drift within each run but not a shift between them; for a ratio that cancels drift, measure both "
         "side by side: nnspeed check A B"
     ]
-    base_rounds = baseline.extra.get("interleave", {}).get("round_values_ms")
-    base_stat = baseline.extra.get("interleave", {}).get("statistic", "p50")
-    cur_rounds = current.extra["interleave"]["round_values_ms"]
+    base_rounds = round_values(baseline, condition.statistic)
+    cur_rounds = round_values(current, condition.statistic)
     key = f"{name} → now"
-    if base_rounds and base_stat == condition.statistic:
+    if base_rounds and cur_rounds:
         c = compare_rounds_apart(key, base_rounds, cur_rounds, condition.statistic)
     else:
         if condition.statistic != "p50":

@@ -12,8 +12,10 @@ from ..backends.base import Settings
 from ..backends.registry import opened
 from ..errors import NnspeedError, reason
 from ..measure.compare import compare_samples
+from ..measure.interleave import RoundRule
 from ..measure.measurement import Measurement
 from ..measure.stoprule import StopRule
+from ..scenarios.side_by_side import side_by_side
 from ..scenarios.single_stream import single_stream
 from .scorers import Score, per_class_drops, run_outputs
 from .variants import CANDIDATES, Candidate, Context
@@ -35,6 +37,8 @@ class Outcome:
     per_class_drop: dict = field(default_factory=dict)
     flagged_classes: list = field(default_factory=list)
     workload: object | None = None
+    settings: Settings | None = None
+    speedup_method: str = ""
 
     def to_dict(self) -> dict:
         m = self.measurement
@@ -50,6 +54,7 @@ class Outcome:
             "throughput_sps": None if m is None else m.throughput_sps,
             "speedup": self.speedup,
             "speedup_ci95": None if self.speedup_ci95 is None else list(self.speedup_ci95),
+            "speedup_method": self.speedup_method or None,
             "accuracy": None if self.score is None else self.score.value,
             "accuracy_drop": self.accuracy_drop,
             "per_class_drop": self.per_class_drop,
@@ -93,10 +98,12 @@ def search(
     batches = batch if isinstance(batch, list) else [batch]
     if on_variant:
         on_variant("baseline: eager fp32")
-    base_m = single_stream(workload, Settings("torch-eager", "fp32", batches[0], thread_counts[0]), stop)
+    base_settings = Settings("torch-eager", "fp32", batches[0], thread_counts[0])
+    base_m = single_stream(workload, base_settings, stop)
     base_score = evaluate(workload, "torch-eager", "fp32", scorer)
     baseline = Outcome("eager fp32", (), "torch-eager", "fp32", "ok", measurement=base_m, score=base_score,
-                       speedup=1.0, speedup_ci95=(1.0, 1.0), accuracy_drop=0.0, workload=workload)  # fmt: skip
+                       speedup=1.0, speedup_ci95=(1.0, 1.0), accuracy_drop=0.0, workload=workload,
+                       settings=base_settings)  # fmt: skip
     outcomes = []
     plan = [(c, t, b) for c in (candidates if candidates is not None else CANDIDATES) for t in thread_counts for b in batches]
     for cand, t, b in plan:
@@ -117,7 +124,8 @@ def search(
             on_variant(name)
         try:
             vw = cand.build(workload, ctx) if cand.build else workload
-            m = single_stream(vw, Settings(cand.backend, cand.precision, b, t, options=dict(cand.options)), stop)
+            settings = Settings(cand.backend, cand.precision, b, t, options=dict(cand.options))
+            m = single_stream(vw, settings, stop)
             s = evaluate(vw, cand.backend, cand.precision, scorer, dict(cand.options))
         except NnspeedError as e:
             out.reason = str(e)
@@ -126,8 +134,8 @@ def search(
             out.reason = f"{type(e).__name__}: {reason(e)}"
             continue
         c = compare_samples(name, base_m.samples / base_m.batch, m.samples / m.batch)
-        out.workload, out.measurement, out.score = vw, m, s
-        out.speedup, out.speedup_ci95 = c.speedup, c.ci95
+        out.workload, out.measurement, out.score, out.settings = vw, m, s, settings
+        out.speedup, out.speedup_ci95, out.speedup_method = c.speedup, c.ci95, c.method
         out.accuracy_drop = base_score.value - s.value
         out.per_class_drop, out.flagged_classes = per_class_drops(base_score, s, ctx.split) if ctx.split else ({}, [])
         if not np.isfinite(s.value):
@@ -139,6 +147,9 @@ def search(
         else:
             out.status = "ok"
     ok = [o for o in outcomes if o.status == "ok"]
+    if ok:
+        side_by_side_with_baseline(baseline, ok, stop)
+        base_m = baseline.measurement
     if budget_ms is None or base_m.latency_ms.p99 <= budget_ms:
         ok.append(baseline)
     if not ok:
@@ -148,3 +159,21 @@ def search(
     else:
         chosen = min(ok, key=lambda o: o.measurement.latency_ms.p50)
     return baseline, outcomes, chosen
+
+
+def side_by_side_with_baseline(baseline: Outcome, ok: list[Outcome], stop: StopRule) -> None:
+    """Measure every accepted variant again, in interleaved rounds with the baseline, and take
+    its figures and its per-sample speedup (with a CI that sees drift) from those rounds.
+
+    Each variant was first measured on its own, minutes apart from the baseline: that screens
+    out what fails, but a ratio of two stretches of time would decide the choice."""
+    rule = RoundRule(min_rounds=8, max_rounds=30, max_time=max(10.0, stop.max_time * (len(ok) + 1)), ci_rel=0.02,
+                     window_s=0.05)  # fmt: skip
+    arms = [(baseline.workload, baseline.settings)] + [(o.workload, o.settings) for o in ok]
+    sbs = side_by_side(arms, rule, labels=[baseline.name] + [o.name for o in ok])
+    baseline.measurement = sbs.measurements[0]
+    baseline.speedup_method = sbs.comparisons[0].method
+    for k, o in enumerate(ok, start=1):
+        c = sbs.compare(0, k, per_item=True)
+        o.measurement = sbs.measurements[k]
+        o.speedup, o.speedup_ci95, o.speedup_method = c.speedup, c.ci95, c.method

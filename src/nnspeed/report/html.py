@@ -27,6 +27,7 @@ def render(
     explain: dict | None = None,
     capacity: dict | None = None,
     train: dict | None = None,
+    history: dict | None = None,
 ) -> str:
     jinja2 = require("jinja2", "report", "HTML reports")
     require("plotly", "report", "HTML reports")
@@ -43,6 +44,8 @@ def render(
         figures.insert(0, ("roofline", plots.roofline_plot(explain)))
     if capacity:
         figures.insert(0, ("capacity", plots.capacity_plot(capacity)))
+    if history:
+        figures.insert(0, ("history", plots.history_plot(history)))
     if train:
         for doc in ({**train, "stream": None}, {**train, "time_to_accuracy": None}):
             fig = plots.training_plot(doc)

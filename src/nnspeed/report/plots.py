@@ -255,3 +255,22 @@ def training_plot(doc: dict):
     else:
         return None
     return fig
+
+
+def history_plot(doc: dict):
+    """The median latency of each stored run with its 95% CI, change points marked."""
+    import plotly.graph_objects as go
+
+    pts = doc["runs"]
+    fig = go.Figure(go.Scatter(
+        x=[p["created_at"] for p in pts], y=[p["p50_ms"] for p in pts], mode="lines+markers", name="p50",
+        text=[p["run_id"] for p in pts], line=dict(color=COLORS[0]),
+        error_y=dict(type="data", symmetric=False, array=[p["ci95_ms"][1] - p["p50_ms"] for p in pts],
+                     arrayminus=[p["p50_ms"] - p["ci95_ms"][0] for p in pts]),
+    ))  # fmt: skip
+    for c in doc["changes"]:
+        fig.add_vline(x=c["created_at"], line=dict(dash="dash", color="#c33"))
+        fig.add_annotation(x=c["created_at"], y=1, yref="paper", text=f"{c['ratio']:.2f}x", showarrow=False)
+    fig.update_layout(_layout(f"History of {doc['source']} {doc['config']} (dashed: change points)", height=420),
+                      xaxis=dict(title="run"), yaxis=dict(title="p50 latency (ms)"))  # fmt: skip
+    return fig

@@ -174,3 +174,17 @@ def scenario_lines(ms: list[Measurement]) -> list[str]:
             o = m.extra["offline"]
             lines.append(f"{head}: {o['samples_per_s']:,.0f} samples/s offline over {o['streams']} stream(s)")
     return lines
+
+
+def history_table(h) -> Table:
+    changed = {c["index"]: c for c in h.changes}
+    t = Table(title=f"{h.source} · {h.config} · {len(h.runs)} runs", title_justify="left", header_style="bold")
+    for c in ("created (UTC)", "run id", "kind", "backend", "batch", "threads", "p50 ms", "95% CI", "p99", "change"):
+        t.add_column(c, justify="right" if c in ("batch", "threads", "p50 ms", "95% CI", "p99") else "left")
+    for i, p in enumerate(h.runs):
+        c = changed.get(i)
+        mark = "" if c is None else f"[{'red' if c['ratio'] > 1 else 'green'}]{c['ratio']:.2f}x[/]"
+        t.add_row(p["created_at"].replace("T", " ")[:19], p["run_id"], p["kind"], p["backend"], str(p["batch"]),
+                  str(p["threads"] if p["threads"] is not None else "–"), _ms(p["p50_ms"]),
+                  f"{_ms(p['ci95_ms'][0])}–{_ms(p['ci95_ms'][1])}", _ms(p["p99_ms"]), mark)  # fmt: skip
+    return t

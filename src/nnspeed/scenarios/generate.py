@@ -70,7 +70,10 @@ def generate(
     )  # fmt: skip
     effective = {"precision": "int8-dynamic" if int8 else "fp32", "threads": used, "device": "cpu",
                  "kv_cache": kv_cache, "decoding": "greedy"}  # fmt: skip
-    extra = {"scenario": "generate", "prompt_len": prompt_len, "new_tokens": new_tokens, "generate": figures}
+    # Every step (prefill, then each decode step) is a sample too: a rate's interval needs them.
+    steps_ms = np.concatenate([np.diff(np.r_[0.0, r.token_s]) for r in requests]) * 1e3
+    extra = {"scenario": "generate", "prompt_len": prompt_len, "new_tokens": new_tokens, "generate": figures,
+             "step_ms": [float(x) for x in steps_ms]}  # fmt: skip
     precision = "int8" if int8 else "fp32"
     backend = BACKEND if kv_cache else f"{BACKEND}-nokv"
     return to_measurement(workload, Settings(backend, precision, batch, threads, options={"kv_cache": kv_cache}),

@@ -157,7 +157,8 @@ def side_by_side(
         eff = {**effective[k], "input_pool": pools[k]}
         extra = {"interleave": {"label": labels[k], "arm": k, "arms": len(arms), "rounds": rounds.n_rounds,
                                 "statistic": rule.statistic, "resident": resident, "seed": seed,
-                                "round_values_ms": [v * 1e3 for v in t.round_values_s]}}  # fmt: skip
+                                "round_values_ms": [v * 1e3 for v in t.round_values_s],
+                                "round_sizes": list(t.round_sizes)}}  # fmt: skip
         measurements.append(to_measurement(w, s, rule, timing, eff, memory[k], budget_ms, extra=extra))
     result = SideBySide(labels, measurements, [], rounds)
     result.comparisons = [result.compare(0, k) for k in range(1, len(arms))]

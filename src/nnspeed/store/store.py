@@ -195,6 +195,26 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
+    def history(self, source: str, **settings) -> list[tuple[dict, Measurement]]:
+        """Every stored result of ``source`` under the given settings (backend=…, batch=…), oldest
+        first, each with its run."""
+        r, t = schema.results, schema.runs
+        q = sa.select(t.c.id, t.c.created_at, t.c.kind, t.c.machine_id, r.c.record, r.c.samples).join(t, r.c.run_id == t.c.id)
+        q = q.where(r.c.source == source)
+        for name, value in settings.items():
+            if value is not None:
+                q = q.where(getattr(r.c, name) == value)
+        q = q.order_by(t.c.created_at, t.c.id, r.c.position)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        out = []
+        for run_id, created, kind, machine, record, blob in rows:
+            data = json.loads(record)
+            data["samples_ms"] = _decode_samples(blob)
+            out.append(({"id": run_id, "created_at": created, "kind": kind, "machine_id": machine},
+                        Measurement.from_record(data)))  # fmt: skip
+        return out
+
     def list_runs(self, limit: int = 20) -> list[dict]:
         q = sa.select(schema.runs).order_by(schema.runs.c.created_at.desc(), schema.runs.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:

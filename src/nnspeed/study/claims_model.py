@@ -5,14 +5,12 @@ from __future__ import annotations
 from .context import Study
 from .verdicts import (
     CLAIMS,
-    INCONCLUSIVE,
-    REFUTED,
-    SUPPORTED,
     ClaimResult,
-    compare,
     ev,
     expect,
     fmt_ci,
+    judge_activation,
+    judge_all_agree,
     ms,
     ratio_ev,
     slowdown,
@@ -21,8 +19,9 @@ from .verdicts import (
 
 def _shape_pair(s: Study, cid: int, claim: str, small: tuple[str, str], big: tuple[str, str], why: str) -> ClaimResult:
     (la, sa), (lb, sb) = small, big
-    a, b = s.bench(cid, la, sa), s.bench(cid, lb, sb)
-    c = compare(a, b)
+    sbs = s.side_by_side(cid, [(la, sa, {}), (lb, sb, {})])
+    a, b = sbs.measurements
+    c = sbs.comparisons[0]
     slow, ci = slowdown(c)
     flops = s.flops(sb) / s.flops(sa)
     verdict = expect(c, "slower")
@@ -57,48 +56,51 @@ ACTS = ("relu", "gelu", "sigmoid", "tanh")
 
 
 def activation_matters_less(s: Study) -> ClaimResult:
-    ms_ = {a: s.bench(3, a, f"zoo:mlp?act={a}&width=512") for a in ACTS}
-    relu = ms_["relu"]
-    vs_relu = {a: compare(relu, m) for a, m in ms_.items() if a != "relu"}
+    sbs = s.side_by_side(3, [(a, f"zoo:mlp?act={a}&width=512", {}) for a in ACTS])
+    ms_ = dict(zip(ACTS, sbs.measurements))
+    vs_relu = dict(zip(ACTS[1:], sbs.comparisons))
     p50 = {a: m.latency_ms.p50 for a, m in ms_.items()}
-    spread = max(p50.values()) / min(p50.values())
-    depth = s.results.get(1)
-    width = s.results.get(2)
-    effects = {k: r.evidence["slowdown"] for k, r in (("depth", depth), ("width", width)) if r is not None}
-    if not effects:
-        verdict = INCONCLUSIVE
-    else:
-        verdict = SUPPORTED if spread < min(effects.values()) else REFUTED
+    fastest, slowest = ACTS.index(min(p50, key=p50.get)), ACTS.index(max(p50, key=p50.get))
+    # The slowest activation over the fastest, from the same rounds: the activation's effect.
+    r = sbs.ratio(fastest, slowest)
+    spread, spread_ci = r.ratio, list(r.ci95)
+    effects = {k: (res.evidence["slowdown"], res.evidence["slowdown_ci95"])
+               for k, res in (("depth", s.results.get(1)), ("width", s.results.get(2)))
+               if res is not None and "slowdown" in res.evidence}  # fmt: skip
+    verdict = judge_activation(spread, spread_ci, effects)
     evidence = {a: ev(m) for a, m in ms_.items()}
     evidence.update({f"{a}_vs_relu": ratio_ev(c) for a, c in vs_relu.items()})
-    evidence.update({"activation_spread": spread, "depth_effect": effects.get("depth"), "width_effect": effects.get("width")})
-    slowest = max(p50, key=p50.get)
+    evidence.update({"activation_spread": spread, "activation_spread_ci95": spread_ci,
+                     "depth_effect": effects.get("depth"), "width_effect": effects.get("width")})  # fmt: skip
+    slowest = ACTS[slowest]
     return ClaimResult(
         3, CLAIMS[3],
         verdict, evidence,
         "Activations are element-wise (work grows with the width) while layers are matrix products "
         "(work grows with its square): swapping the activation moves latency less than adding layers or width.",
-        f"fastest/slowest activation {spread:.2f}x ({slowest} slowest) vs "
-        + (" and ".join(f"{k} {v:.2f}x" for k, v in effects.items()) or "no depth/width effect measured (claims 1, 2)"),
+        f"fastest/slowest activation {spread:.2f}x {fmt_ci(spread_ci)} ({slowest} slowest) vs "
+        + (" and ".join(f"{k} {v:.2f}x {fmt_ci(ci)}" for k, (v, ci) in effects.items())
+           or "no depth/width effect measured (claims 1, 2)"),
         {"model": "zoo:mlp depth=4 width=512", "batch": 1},
     )  # fmt: skip
 
 
 def recurrent_is_slower(s: Study) -> ClaimResult:
     attn_src = "zoo:transformer?dim=128&layers=1&seq=32"
-    attn = s.bench(4, "attention (1 encoder block)", attn_src)
+    cells = ("lstm", "gru")
+    srcs = {cell: f"zoo:{cell}?hidden=128&in=128&seq=32" for cell in cells}
+    sbs = s.side_by_side(4, [("attention (1 encoder block)", attn_src, {})] + [(c.upper(), srcs[c], {}) for c in cells])
+    attn = sbs.measurements[0]
     evidence = {"attention": ev(attn) | {"params": s.load(attn_src).params(), "flops": s.flops(attn_src)}}
     verdicts, parts = [], []
-    for cell in ("lstm", "gru"):
-        src = f"zoo:{cell}?hidden=128&in=128&seq=32"
-        m = s.bench(4, cell.upper(), src)
-        c = compare(attn, m)
+    for cell, m, c in zip(cells, sbs.measurements[1:], sbs.comparisons):
+        src = srcs[cell]
         slow, ci = slowdown(c)
         verdicts.append(expect(c, "slower"))
         evidence[cell] = ev(m) | {"params": s.load(src).params(), "flops": s.flops(src)}
         evidence[f"{cell}_slowdown_vs_attention"] = {"ratio": slow, "ci95": ci}
         parts.append(f"{cell.upper()} {ms(m)} ({slow:.2f}x attention)")
-    verdict = verdicts[0] if verdicts[0] == verdicts[1] else INCONCLUSIVE
+    verdict = judge_all_agree(verdicts)
     lstm_f, attn_f = evidence["lstm"]["flops"], evidence["attention"]["flops"]
     return ClaimResult(
         4, CLAIMS[4], verdict, evidence,

@@ -10,7 +10,18 @@ from ..backends.registry import opened
 from ..errors import NnspeedError
 from ..measure.environment import physical_cores
 from .context import Study
-from .verdicts import CLAIMS, INCONCLUSIVE, REFUTED, SUPPORTED, ClaimResult, compare, ev, expect, fmt_ci, ratio_ev
+from .verdicts import (
+    CLAIMS,
+    INCONCLUSIVE,
+    ClaimResult,
+    ev,
+    expect,
+    fmt_ci,
+    judge_batching,
+    judge_precision,
+    judge_runtimes,
+    ratio_ev,
+)
 
 # Throughput within this share of the best is "flat": larger batches stop paying.
 FLAT_SHARE = 0.90
@@ -19,13 +30,14 @@ FLAT_SHARE = 0.90
 def batching_raises_throughput(s: Study) -> ClaimResult:
     src = "zoo:cnn"
     batches = [1, 4, 16, 64]
-    ms_ = {b: s.bench(5, f"batch {b}", src, batch=b) for b in batches}
+    sbs = s.side_by_side(5, [(f"batch {b}", src, {"batch": b}) for b in batches])
+    ms_ = dict(zip(batches, sbs.measurements))
     tput = {b: m.throughput_sps for b, m in ms_.items()}
     best = max(tput.values())
     flat_at = next(b for b in batches if tput[b] >= FLAT_SHARE * best)
-    gain = compare(ms_[1], ms_[batches[-1]], per_item=True)
-    gains, grows = expect(gain, "faster"), expect(compare(ms_[1], ms_[batches[-1]]), "slower")
-    verdict = SUPPORTED if gains == grows == SUPPORTED else (REFUTED if REFUTED in (gains, grows) else INCONCLUSIVE)
+    last = len(batches) - 1
+    gain = sbs.compare(0, last, per_item=True)
+    verdict = judge_batching(gain, sbs.compare(0, last))
     evidence = {f"batch {b}": ev(m) for b, m in ms_.items()}
     evidence.update({"throughput_gain_1_to_64": ratio_ev(gain), "flattens_at_batch": flat_at})
     return ClaimResult(
@@ -60,29 +72,30 @@ def lower_precision_is_faster(s: Study) -> ClaimResult:
         variants.append(("onnxruntime int8 dynamic", dynamic_int8_onnx(w), "onnxruntime", "fp32", "onnxruntime fp32"))
     if available("openvino"):
         variants.append(("openvino bf16", w, "openvino", "bf16", "openvino fp32"))
-    baselines, evidence, rows = {}, {}, []
-    for label, vw, backend, precision, base_label in variants:
+    evidence, rows, kept = {}, [], []
+    for variant in variants:
         try:
-            check_hardware_precision(precision, "cpu")
+            check_hardware_precision(variant[3], "cpu")
         except NnspeedError as e:
-            evidence[label] = {"skipped": str(e)}
+            evidence[variant[0]] = {"skipped": str(e)}
             continue
-        if base_label not in baselines:
-            b_backend, b_prec = base_label.split()
-            baselines[base_label] = s.bench(6, base_label, w, backend=b_backend, precision=b_prec)
-        m = s.bench(6, label, vw, backend=backend, precision=precision)
-        c = compare(baselines[base_label], m)
+        kept.append(variant)
+    # Every variant and every baseline it is compared with, in the same interleaved rounds.
+    arms = list(dict.fromkeys(base for *_, base in kept))
+    index = {label: i for i, label in enumerate(arms)}
+    specs = [(label, w, dict(zip(("backend", "precision"), label.split()))) for label in arms]
+    for label, vw, backend, precision, _ in kept:
+        index[label] = len(specs)
+        specs.append((label, vw, {"backend": backend, "precision": precision}))
+    sbs = s.side_by_side(6, specs) if kept else None
+    for label, vw, backend, precision, base_label in kept:
+        m = sbs.measurements[index[label]]
+        c = sbs.compare(index[base_label], index[label])
         cos = _cosines(reference, _embeddings(vw, backend, precision, sentences))
         evidence[label] = ev(m) | {"vs": base_label, **ratio_ev(c), "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min())}
         rows.append((label, c, float(cos.min())))
-    evidence.update({b: ev(m) for b, m in baselines.items()})
-    faithful = [r for r in rows if r[2] >= 0.99]
-    if not rows:
-        verdict = INCONCLUSIVE
-    elif any(expect(c, "faster") == SUPPORTED for _, c, _ in faithful):
-        verdict = SUPPORTED
-    else:
-        verdict = REFUTED if all(expect(c, "faster") == REFUTED for _, c, _ in rows) else INCONCLUSIVE
+    evidence.update({b: ev(sbs.measurements[index[b]]) for b in arms})
+    verdict = judge_precision(rows)
     return ClaimResult(
         6, CLAIMS[6],
         verdict, evidence,
@@ -96,17 +109,15 @@ def lower_precision_is_faster(s: Study) -> ClaimResult:
 
 def optimized_runtimes_win(s: Study) -> ClaimResult:
     src = "zoo:cnn"
-    eager = s.bench(7, "torch-eager", src)
     runtimes = [b for b, mod in (("onnxruntime", "onnxruntime"), ("openvino", "openvino")) if available(mod)]
     runtimes.append("torch-compile")
-    evidence, wins, parts = {"torch-eager": ev(eager)}, 0, []
-    for b in runtimes:
-        m = s.bench(7, b, src, backend=b)
-        c = compare(eager, m)
+    sbs = s.side_by_side(7, [("torch-eager", src, {})] + [(b, src, {"backend": b}) for b in runtimes])
+    eager = sbs.measurements[0]
+    evidence, parts = {"torch-eager": ev(eager)}, []
+    for b, m, c in zip(runtimes, sbs.measurements[1:], sbs.comparisons):
         evidence[b] = ev(m) | ratio_ev(c) | {"first_call_ms": m.first_call_ms}
-        wins += expect(c, "faster") == SUPPORTED
         parts.append(f"{b} {c.speedup:.2f}x {fmt_ci(c.ci95)}")
-    verdict = SUPPORTED if wins > len(runtimes) / 2 else (REFUTED if wins == 0 else INCONCLUSIVE)
+    verdict = judge_runtimes(sbs.comparisons)
     return ClaimResult(
         7, CLAIMS[7],
         verdict, evidence,
@@ -121,13 +132,14 @@ def more_threads_are_faster(s: Study) -> ClaimResult:
     src = "zoo:cnn?width=64"
     cores = physical_cores()
     counts = sorted({1, *[2**k for k in range(1, 8) if 2**k < cores], cores})
-    ms_ = {t: s.bench(8, f"{t} threads", src, batch=8, threads=t) for t in counts}
-    evidence = {f"{t} threads": ev(m) for t, m in ms_.items()}
     if cores < 2:
-        return ClaimResult(
-        8, CLAIMS[8], INCONCLUSIVE, evidence,
-                           "This machine has one physical core: there is nothing to compare.", "1 core")
-    speedups = {t: compare(ms_[1], m) for t, m in ms_.items() if t > 1}
+        m = s.bench(8, "1 threads", src, batch=8, threads=1)
+        return ClaimResult(8, CLAIMS[8], INCONCLUSIVE, {"1 threads": ev(m)},
+                           "This machine has one physical core: there is nothing to compare.", "1 core")  # fmt: skip
+    sbs = s.side_by_side(8, [(f"{t} threads", src, {"batch": 8, "threads": t}) for t in counts])
+    ms_ = dict(zip(counts, sbs.measurements))
+    evidence = {f"{t} threads": ev(m) for t, m in ms_.items()}
+    speedups = dict(zip(counts[1:], sbs.comparisons))
     stops = next((t for prev, t in zip(counts, counts[1:]) if ms_[prev].latency_ms.p50 / ms_[t].latency_ms.p50 < 1.1), None)
     top = speedups[cores]
     evidence.update({f"speedup_{t}": ratio_ev(c) | {"efficiency": c.speedup / t} for t, c in speedups.items()})

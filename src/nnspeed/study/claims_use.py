@@ -7,23 +7,32 @@ import numpy as np
 from .._optional import available
 from ..measure.stoprule import StopRule
 from .context import Study
-from .verdicts import CLAIMS, INCONCLUSIVE, REFUTED, SUPPORTED, ClaimResult, compare, ev, fmt_ci, ratio_ev
-
-TRAIN_FAR_MORE = 2.0  # "far more": at least twice an inference call
+from .verdicts import (
+    CLAIMS,
+    ClaimResult,
+    ev,
+    fmt_ci,
+    judge_compression,
+    judge_range,
+    judge_realtime,
+    judge_training,
+    meets_budget,
+    rate_ci,
+    ratio_ev,
+)
 
 
 def training_costs_more(s: Study) -> ClaimResult:
-    from ..scenarios.train_step import train_step
-
     src, batch = "zoo:cnn", 32
-    infer = s.bench(9, "inference", src, batch=batch)
-    train = s.keep(9, "training step", train_step(s.load(src), batch, None, s.stop))
-    c = compare(train, infer)  # how many inference calls fit in one training step
-    lo, hi = c.ci95
-    verdict = SUPPORTED if lo >= TRAIN_FAR_MORE else (REFUTED if hi < TRAIN_FAR_MORE else INCONCLUSIVE)
+    sbs = s.side_by_side(9, [("training step", src, {"backend": "torch-train", "batch": batch}),
+                             ("inference", src, {"batch": batch})])  # fmt: skip
+    train, infer = sbs.measurements
+    c = sbs.comparisons[0]  # how many inference calls fit in one training step
+    verdict = judge_training(c.ci95)
     return ClaimResult(
         9, CLAIMS[9],
-        verdict, {"inference": ev(infer), "training_step": ev(train), "ratio": c.speedup, "ratio_ci95": list(c.ci95)},
+        verdict, {"inference": ev(infer), "training_step": ev(train), "ratio": c.speedup, "ratio_ci95": list(c.ci95),
+                  "method": c.method, "rounds": c.rounds},
         "A step runs the forward pass with autograd bookkeeping, a backward pass of about twice its work, "
         f"and an optimizer update; here that is {c.speedup:.1f}x an inference call.",
         f"train step {train.latency_ms.p50:.2f} ms vs inference {infer.latency_ms.p50:.2f} ms at batch {batch}: "
@@ -49,27 +58,19 @@ def pruning_and_quantization(s: Study) -> ClaimResult:
 
     src = "zoo:mlp?width=1024"
     w = s.load(src)
-    base = s.bench(10, "fp32 dense", w)
     checks = [w.torch_args(64, k) for k in range(4)]
     variants = [("pruned 50% unstructured", magnitude_prune(w)), ("int8 dynamic", dynamic_int8_torch(w))]
     variants.append(("pruned 50% unstructured + int8", dynamic_int8_torch(variants[0][1])))
     if available("torch_pruning"):
         variants.append(("pruned 50% structured + int8", dynamic_int8_torch(structured_prune(w))))
-    evidence, combined = {"fp32 dense": ev(base)}, []
-    for label, vw in variants:
-        m = s.bench(10, label, vw)
-        c = compare(base, m)
+    sbs = s.side_by_side(10, [("fp32 dense", w, {})] + [(label, vw, {}) for label, vw in variants])
+    evidence, combined = {"fp32 dense": ev(sbs.measurements[0])}, []
+    for (label, vw), m, c in zip(variants, sbs.measurements[1:], sbs.comparisons):
         evidence[label] = ev(m) | ratio_ev(c) | {"top1_agreement": _agreement(w, vw, checks)}
         if "+" in label:
             combined.append((label, c))
     label, best = max(combined, key=lambda x: x[1].speedup)
-    lo, hi = best.ci95
-    if 2 <= best.speedup <= 5 and lo > 1.5:
-        verdict = SUPPORTED
-    elif hi < 2 or lo > 5:
-        verdict = REFUTED
-    else:
-        verdict = INCONCLUSIVE
+    verdict = judge_compression(best)
     un = evidence["pruned 50% unstructured"]["speedup"]
     return ClaimResult(
         10, CLAIMS[10], verdict, evidence,
@@ -94,11 +95,11 @@ def realtime_video(s: Study) -> ClaimResult:
         best_b = min(runs, key=lambda b: runs[b].latency_ms.p99)
         m = runs[best_b]
         budget = m.budget
-        ok = budget.miss_rate <= 0.01
+        ok = meets_budget(m)
         meets.append(ok)
         evidence[src] = {b: ev(r) | {"budget": r.budget.to_dict()} for b, r in runs.items()} | {"best": best_b, "meets": ok}
         parts.append(f"{src[4:]} {'meets' if ok else 'misses'} ({best_b}: p99 {m.latency_ms.p99:.1f} ms, headroom {100 * budget.headroom:+.0f}%)")
-    verdict = SUPPORTED if all(meets) else (REFUTED if not any(meets) else INCONCLUSIVE)
+    verdict = judge_realtime(meets)
     return ClaimResult(
         11, CLAIMS[11],
         verdict, evidence,
@@ -109,28 +110,27 @@ def realtime_video(s: Study) -> ClaimResult:
     )  # fmt: skip
 
 
+WORDS_LOW, WORDS_HIGH = 50.0, 100.0
+
+
 def llm_words_per_second(s: Study) -> ClaimResult:
     from ..scenarios.generate import generate
 
     new = 16 if s.quick else 32
     stop = StopRule(min_time=1.0, max_time=4.0 if s.quick else 15.0, min_iters=3, ci_rel=0.02)
     m = s.keep(12, "gpt2 generate", generate(s.load("zoo:gpt2"), 16, new, 1, None, stop))
-    lat = m.latency_ms
-    tps = new * 1000 / lat.p50
-    tps_ci = [new * 1000 / lat.ci95[1], new * 1000 / lat.ci95[0]]
+    # Every generation step is a sample: tokens/s is 1000 / the mean step, its CI a bootstrap
+    # over all the steps of all the requests (a few requests alone give no interval).
+    tps, tps_ci = rate_ci(m.extra["step_ms"])
     from ..workloads.text import tokens_per_word
 
     tpw, how = tokens_per_word()
     wps, wps_ci = tps / tpw, [x / tpw for x in tps_ci]
-    if 50 <= wps_ci[0] and wps_ci[1] <= 100 or 50 <= wps <= 100:
-        verdict = SUPPORTED
-    elif wps_ci[1] < 50 or wps_ci[0] > 100:
-        verdict = REFUTED
-    else:
-        verdict = INCONCLUSIVE
+    verdict = judge_range(wps_ci, WORDS_LOW, WORDS_HIGH)
     return ClaimResult(
         12, CLAIMS[12], verdict,
-        ev(m) | {"tokens_per_s": tps, "tokens_per_s_ci95": tps_ci, "tokens_per_word": tpw, "tokens_per_word_method": how,
+        ev(m) | {"tokens_per_s": tps, "tokens_per_s_ci95": tps_ci, "steps": len(m.extra["step_ms"]),
+                 "tokens_per_word": tpw, "tokens_per_word_method": how,
                  "words_per_s": wps, "words_per_s_ci95": wps_ci, "new_tokens": new, "prompt_tokens": 16},
         "Each new token is one forward pass over the cached keys and values of 124M parameters: decoding "
         "reads every weight once per token, so it is bound by memory bandwidth and per-call overhead.",
