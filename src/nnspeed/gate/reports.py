@@ -14,11 +14,6 @@ def _ms(x: float) -> str:
     return "–" if x is None or math.isnan(x) else (f"{x:.4g}")
 
 
-def _stat_ms(m, stat: str) -> float:
-    lat = m.latency_ms
-    return {"p50": lat.p50, "p90": lat.p90, "p99": lat.p99, "mean": lat.mean}[stat]
-
-
 def markdown(results: list[CheckResult], title: str = "nnspeed check") -> str:
     """A GitHub-flavoured Markdown table, one row per check."""
     lines = [f"### {title}", ""]
@@ -29,7 +24,7 @@ def markdown(results: list[CheckResult], title: str = "nnspeed check") -> str:
         a, b = r.measurements[0], r.measurements[1]
         lo, hi = r.ci95
         lines.append(
-            f"| `{r.baseline}` | `{r.candidate}` | {stat} | {_ms(_stat_ms(a, stat))} | {_ms(_stat_ms(b, stat))} | "
+            f"| `{r.baseline}` | `{r.candidate}` | {stat} | {_ms(a.latency_ms.of(stat))} | {_ms(b.latency_ms.of(stat))} | "
             f"{r.ratio:.3f}x | {lo:.3f}–{hi:.3f} | +{100 * r.condition.max_slowdown:g}% | {MARKS[r.verdict]} |"
         )
     lines.append("")

@@ -35,6 +35,10 @@ class LatencyStats:
         d["ci95"] = list(self.ci95)
         return d
 
+    def of(self, statistic: str) -> float:
+        """The figure a comparison is made on: p50, p90, p99 or mean."""
+        return {"p50": self.p50, "p90": self.p90, "p99": self.p99, "mean": self.mean}[statistic]
+
 
 def median_ci(samples, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Distribution-free confidence interval of the median (binomial order statistics).

@@ -55,7 +55,7 @@ class SideBySide:
         a, b = self.measurements[reference], self.measurements[other]
         key = f"{self.labels[reference]} → {self.labels[other]}"
         stat = self.rounds.rule.statistic
-        return from_rounds(key, self.ratio(reference, other, per_item), _stat_ms(a, stat), _stat_ms(b, stat), stat)
+        return from_rounds(key, self.ratio(reference, other, per_item), a.latency_ms.of(stat), b.latency_ms.of(stat), stat)
 
     def to_dict(self, samples: bool = False) -> dict:
         r = self.rounds
@@ -73,11 +73,6 @@ class SideBySide:
             "ratios": [c.to_dict() for c in self.comparisons],
             "results": [m.to_dict(samples=samples) for m in self.measurements],
         }
-
-
-def _stat_ms(m: Measurement, statistic: str) -> float:
-    lat = m.latency_ms
-    return {"p50": lat.p50, "p90": lat.p90, "p99": lat.p99, "mean": lat.mean}[statistic]
 
 
 def footprint_bytes(workload) -> int:
