@@ -11,6 +11,9 @@ from nnspeed.store import schema
 from nnspeed.store.store import Store
 
 FAST = ["--max-time", "8", "--threads", "1"]
+# A 25% threshold in the tests: the 5% gate's false-alarm rate is measured by
+# benchmarks/ab_calibration.py, not asserted by a timed test on a shared machine.
+GATE = ["--max-slowdown", "25%"]
 
 
 def runs(url) -> int:
@@ -19,20 +22,21 @@ def runs(url) -> int:
 
 def test_unchanged_model_passes_and_a_slower_one_fails(tmp_path, store_url, capsys):
     md, xml = tmp_path / "summary.md", tmp_path / "junit.xml"
-    assert main(["check", "zoo:mlp", "zoo:mlp", *FAST, "--summary", str(md), "--junit", str(xml),
+    assert main(["check", "zoo:mlp", "zoo:mlp", *FAST, *GATE, "--summary", str(md), "--junit", str(xml),
                  "--store", store_url, "--json"]) == 0  # fmt: skip
     doc = json.loads(capsys.readouterr().out)
     assert doc["verdict"] in ("within", "faster", "inconclusive") and not doc["regression"]
     assert doc["rounds"] >= 8 and doc["ci95"][0] <= doc["ratio"] <= doc["ci95"][1]
     assert "interleaved rounds" in doc["method"]
-    assert "| `A=zoo:mlp` | `B=zoo:mlp` | p50 |" in md.read_text()
+    assert "| `A=zoo:mlp` | `B=zoo:mlp` | p50 |" in md.read_text() and "+25%" in md.read_text()
     suite = ET.parse(xml).getroot().find("testsuite")
     assert suite.get("tests") == "1" and suite.get("failures") == "0"
 
-    # Six more layers of 128: several times the time, far past a 5% threshold.
-    assert main(["check", "zoo:mlp?depth=2", "zoo:mlp?depth=8", *FAST, "--junit", str(xml), "--store", store_url]) == 1
+    # Six more layers of 128: about twice the time or more, far past the threshold.
+    assert main(["check", "zoo:mlp?depth=2", "zoo:mlp?depth=8", *FAST, *GATE, "--junit", str(xml),
+                 "--store", store_url]) == 1  # fmt: skip
     out = capsys.readouterr().out
-    assert "regression" in out and "slower by more than 5%" in out
+    assert "regression" in out and "slower by more than 25%" in out
     case = ET.parse(xml).getroot().find("testsuite/testcase")
     assert case.find("failure") is not None and case.find("failure").get("type") == "regression"
     assert runs(store_url) == 2

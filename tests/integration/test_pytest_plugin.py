@@ -36,12 +36,13 @@ def test_save_then_pass_unchanged_and_fail_slower(speed):
     saved.assert_outcomes(passed=1)
     saved.stdout.fnmatch_lines(["*nnspeed: stored 1 results as run *, named 'base'*"])
     # The baseline was measured apart, in another process: the threshold leaves room for the
-    # machine's drift between sessions; the slower model takes ~20x the time.
-    same = speed(64, "--nnspeed-compare", "base", "--nnspeed-fail", "p50:50%")
+    # machine's drift between sessions (a shared 2-core EPYC was seen running 2.3x slower for
+    # seconds at a time); the slower model does ~250x the work.
+    same = speed(64, "--nnspeed-compare", "base", "--nnspeed-fail", "p50:200%")
     same.assert_outcomes(passed=1)
-    slower = speed(4096, "--nnspeed-compare", "base", "--nnspeed-fail", "p50:50%,p90:50%")
+    slower = speed(16384, "--nnspeed-compare", "base", "--nnspeed-fail", "p50:200%,p90:200%")
     slower.assert_outcomes(failed=1)
-    slower.stdout.fnmatch_lines(["*nnspeed: *slower by more than 50%*"])
+    slower.stdout.fnmatch_lines(["*nnspeed: *slower by more than 200%*"])
 
 
 @pytest.mark.parametrize("args, message", [

@@ -162,3 +162,18 @@ def test_one_arm_is_measured_in_rounds_too():
     assert rounds.stop_reason == "ci" and rounds.n_rounds >= 6
     with pytest.raises(InputError):
         run_rounds([], RoundRule(), m.clock)
+
+
+def test_round_figures_of_another_statistic_need_long_enough_windows():
+    from nnspeed.gate.check import round_values
+    from nnspeed.measure.measurement import Measurement
+
+    def m(sizes):
+        samples = tuple(float(x) for n in sizes for x in np.linspace(1.0, 2.0, n))
+        info = {"statistic": "p50", "round_values_ms": [1.5] * len(sizes), "round_sizes": sizes}
+        return Measurement("zoo:x", "torch-eager", "fp32", "fp32", 1, 1, "cpu", samples, 1.0, 50.0,
+                           extra={"interleave": info})  # fmt: skip
+
+    assert round_values(m([5] * 8), "p50") == [1.5] * 8
+    assert round_values(m([5] * 8), "p99") is None  # a p99 of five calls is their largest
+    assert round_values(m([200] * 8), "p99") == pytest.approx([np.percentile(np.linspace(1, 2, 200), 99)] * 8)

@@ -20,7 +20,7 @@ from ..measure.compare import Comparison, compare_rounds_apart, compare_samples
 from ..measure.environment import fingerprint
 from ..measure.interleave import RoundRule
 from ..measure.measurement import Measurement
-from ..measure.paired import window_statistic
+from ..measure.paired import WINDOW_SAMPLES, window_statistic
 from ..scenarios.side_by_side import side_by_side
 from .conditions import REGRESSION, Condition, decide, settled
 
@@ -163,7 +163,8 @@ def round_values(m: Measurement, statistic: str) -> list[float] | None:
     if info.get("statistic") == statistic:
         return list(info["round_values_ms"])
     sizes = info.get("round_sizes")
-    if not sizes or sum(sizes) != m.n:
+    # A window too short for the statistic (a p99 of five calls is their maximum) cannot serve.
+    if not sizes or sum(sizes) != m.n or min(sizes) < WINDOW_SAMPLES[statistic]:
         return None
     bounds = np.cumsum([0, *sizes])
     return [window_statistic(m.samples[a:b], statistic) for a, b in zip(bounds[:-1], bounds[1:])]

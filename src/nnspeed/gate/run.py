@@ -11,7 +11,16 @@ from ..errors import BackendError, InputError
 from ..measure.interleave import RoundRule
 from ..store.store import Store
 from ..workloads.sources import load
-from .check import CHECK_RULE, CheckResult, check_against, check_machine, check_pair, measure_in_rounds, pick_baseline
+from .check import (
+    CHECK_RULE,
+    CheckResult,
+    check_against,
+    check_machine,
+    check_pair,
+    measure_in_rounds,
+    pick_baseline,
+    round_values,
+)
 from .conditions import Condition, check_statistic, parse_threshold
 
 AXES = ("backend", "precision", "batch", "threads", "device")
@@ -95,6 +104,11 @@ def check(
         base_run, stored = db.get_run(db.tagged(baseline))
         check_machine(base_run, any_machine)
         base_m = pick_baseline(base_run, stored, plan[0][1], plan[0][0])
+        if condition.statistic != "p50" and round_values(base_m, condition.statistic) is None:
+            raise InputError(
+                f"the baseline '{baseline}' holds no per-round {condition.statistic} figures; save it with "
+                f"nnspeed check SOURCE --save-baseline {baseline} --stat {condition.statistic}, or check --stat p50"
+            )
     options = {k: v for k, v in (load_options or {}).items() if v}
     workloads = {src: load(src, **options) for src in dict.fromkeys(src for src, _, _ in plan)}
 
