@@ -51,8 +51,11 @@ def test_one_model_under_two_settings(store_url, cli_json):
 def test_named_baseline_round_trip(store_url, cli_json, capsys):
     saved = cli_json(["check", "zoo:mlp", "--save-baseline", "main", *FAST, "--store", store_url, "--json"])
     assert Store(store_url).tagged("main") == saved["run_id"]
-    doc = cli_json(["check", "zoo:mlp", "--baseline", "main", *FAST, "--store", store_url, "--json"])
-    assert doc["baseline_run"]["run_id"] == saved["run_id"] and doc["exit_code"] in (0, 1)
+    # Measured apart, so the machine's drift between the runs is in the ratio: the exit code is
+    # not asserted, the plumbing is.
+    code = main(["check", "zoo:mlp", "--baseline", "main", *FAST, "--store", store_url, "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == doc["exit_code"] in (0, 1) and doc["baseline_run"]["run_id"] == saved["run_id"]
     assert "measured apart" in doc["notes"][0] and "nnspeed check A B" in doc["notes"][0]
     assert main(["tag", doc["run_id"], "main", "--store", store_url]) == 0
     assert f"it named run {saved['run_id']} before" in capsys.readouterr().err

@@ -127,9 +127,9 @@ def test_decided_stops_early_and_max_time_is_honoured():
 
     slow = Machine([0.2, 0.2])
     rounds = run_rounds([slow.arm(0), slow.arm(1)], RoundRule(max_time=3.0), slow.clock)
-    assert rounds.stop_reason == "max_time" and rounds.n_rounds < 6
-    assert any("too few for a 95% interval" in n for n in rounds.notes)
-    assert math.isnan(rounds.ratio(0, 1).ci95[0])
+    # The time limit stops it, but not before the six rounds a 95% interval needs.
+    assert rounds.stop_reason == "max_time" and rounds.n_rounds == 6
+    assert not math.isnan(rounds.ratio(0, 1).ci95[0])
 
 
 def test_reentered_arms_warm_up_each_window_and_say_so():

@@ -34,7 +34,8 @@ REENTRY_WARMUP_CAP_S = 1.0
 
 @dataclass(frozen=True)
 class RoundRule:
-    """At least ``min_rounds`` rounds; stop at ``max_rounds`` or ``max_time`` seconds, or
+    """At least ``min_rounds`` rounds; stop at ``max_rounds`` or ``max_time`` seconds (but never
+    before MIN_ROUNDS rounds, the fewest that bound a ratio), or
     once every ratio's 95% CI is within ±``ci_rel`` of it.  Each arm's window in a round
     lasts at least ``window_s`` and holds at least ``window_samples`` timed samples
     (default: enough for ``statistic``)."""
@@ -232,7 +233,7 @@ def run_rounds(
         elapsed = clock.now() - t0
         if n >= rule.max_rounds:
             reason = "max_rounds"
-        elif elapsed >= rule.max_time:
+        elif elapsed >= rule.max_time and n >= MIN_ROUNDS:  # never fewer rounds than bound a ratio
             reason = "max_time"
         elif n >= rule.min_rounds:
             if all(r.half_width_rel <= rule.ci_rel for r in ratios):
@@ -241,12 +242,7 @@ def run_rounds(
                 reason = "decided"
     if reason in ("max_rounds", "max_time"):
         worst = max((r.half_width_rel for r in ratios), default=math.inf)
-        if len(orders) < MIN_ROUNDS:
-            notes.append(
-                f"stopped at {reason.replace('_', '-')} after {len(orders)} rounds, too few for a 95% interval on a "
-                f"ratio ({MIN_ROUNDS} needed): raise --max-time"
-            )
-        elif worst > rule.ci_rel:
+        if worst > rule.ci_rel:
             notes.append(
                 f"stopped at {reason.replace('_', '-')} before every ratio's 95% CI reached ±{100 * rule.ci_rel:g}% "
                 f"(the widest is ±{100 * worst:.1f}%)"
