@@ -16,9 +16,14 @@ BACKENDS = {
 }
 
 
-def get_backend(name: str):
+def check_backend(name: str, where: str = "") -> None:
+    """Refuse a backend name that is not registered, before anything is measured."""
     if name not in BACKENDS:
-        raise BackendError(f"unknown backend '{name}'; choose from {', '.join(BACKENDS)}")
+        raise BackendError(f"unknown backend '{name}'{where}; choose from {', '.join(BACKENDS)}")
+
+
+def get_backend(name: str):
+    check_backend(name)
     module, _, attr = BACKENDS[name].partition(":")
     return getattr(importlib.import_module(module), attr)()
 

@@ -51,7 +51,7 @@ def bench(
 ):
     """Measure inference latency and throughput with rigorous statistics, and store the run."""
     from ..api import bench_grid, budget_or_fps, grid, load
-    from ..backends.registry import BACKENDS
+    from ..backends.registry import check_backend
     from ..measure.stoprule import StopRule
     from ..report.terminal import measurements_table, scenario_lines, warnings_lines
     from ..scenarios.choose import ScenarioOptions, scenario_runner
@@ -62,8 +62,7 @@ def bench(
     # so a bad argument or an unreachable store costs nothing and writes nothing.
     backends = split(backend)
     for b in backends:
-        if b not in BACKENDS:
-            raise BackendError(f"unknown backend '{b}'; choose from {', '.join(BACKENDS)}")
+        check_backend(b)
     stop = StopRule(min_time=min_time, max_time=max_time, min_iters=min_iters, max_iters=max_iters, ci_rel=ci)
     options = ScenarioOptions(scenario, engine, fps, budget, drop_late, qps, slo_p99, max_batch, max_wait_ms,
                               burstiness, seed, streams)  # fmt: skip

@@ -7,7 +7,6 @@ import json
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..errors import BackendError
 from .app import app, command_line, err, interrupt_note, out
 from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
 
@@ -32,7 +31,7 @@ def sweep(
 ):
     """Measure every cell of a grid in isolated processes; rerun the same command to resume."""
     from ..api import budget_or_fps, load
-    from ..backends.registry import BACKENDS
+    from ..backends.registry import check_backend
     from ..measure.stoprule import StopRule
     from ..report.terminal import failed_cells_table, measurements_table
     from ..store.store import Store
@@ -41,8 +40,7 @@ def sweep(
 
     cells = build_cells(source, grid)
     for b in dict.fromkeys(c.backend for c in cells):
-        if b not in BACKENDS:
-            raise BackendError(f"unknown backend '{b}' in --grid; choose from {', '.join(BACKENDS)}")
+        check_backend(b, " in --grid")
     stop = StopRule(min_time=min_time, max_time=max_time, ci_rel=ci)
     load_options = {k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v}
     spec = {"stop": stop.to_dict(), "budget_ms": budget_or_fps(budget, fps), "load_options": load_options}

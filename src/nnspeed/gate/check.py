@@ -170,6 +170,15 @@ def round_values(m: Measurement, statistic: str) -> list[float] | None:
     return [window_statistic(m.samples[a:b], statistic) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+def require_round_values(baseline: Measurement, statistic: str, name: str) -> None:
+    """A tail statistic needs per-round figures of it; only p50 falls back to per-call samples."""
+    if statistic != "p50" and round_values(baseline, statistic) is None:
+        raise InputError(
+            f"the baseline '{name}' holds no per-round {statistic} figures; save it with "
+            f"nnspeed check SOURCE --save-baseline {name} --stat {statistic}, or check --stat p50"
+        )
+
+
 def check_against(
     baseline: Measurement,
     baseline_run: dict,
@@ -189,11 +198,7 @@ def check_against(
     if base_rounds and cur_rounds:
         c = compare_rounds_apart(key, base_rounds, cur_rounds, condition.statistic)
     else:
-        if condition.statistic != "p50":
-            raise InputError(
-                f"the baseline '{name}' holds no per-round {condition.statistic} figures; save it with "
-                f"nnspeed check SOURCE --save-baseline {name} --stat {condition.statistic}, or check --stat p50"
-            )
+        require_round_values(baseline, condition.statistic, name)
         notes.append("the baseline was not measured in rounds: its per-call samples are compared (blind to drift)")
         c = compare_samples(key, baseline.samples, current.samples)
     info = {"name": name, "run_id": baseline_run["id"], "created_at": baseline_run["created_at"],

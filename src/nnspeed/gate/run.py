@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from ..axes import int_values, split
 from ..backends.base import Settings
-from ..backends.registry import BACKENDS
-from ..errors import BackendError, InputError
+from ..backends.registry import check_backend
+from ..errors import InputError
 from ..measure.interleave import RoundRule
 from ..store.store import Store
 from ..workloads.sources import load
@@ -19,7 +19,7 @@ from .check import (
     check_pair,
     measure_in_rounds,
     pick_baseline,
-    round_values,
+    require_round_values,
 )
 from .conditions import Condition, check_statistic, parse_threshold
 
@@ -31,8 +31,7 @@ def _axis_values(axes: dict[str, str]) -> dict[str, list]:
     values["batch"] = int_values(values["batch"], "--batch")
     values["threads"] = int_values(values["threads"], "--threads", allow_auto=True)
     for b in values["backend"]:
-        if b not in BACKENDS:
-            raise BackendError(f"unknown backend '{b}'; choose from {', '.join(BACKENDS)}")
+        check_backend(b)
     return values
 
 
@@ -104,11 +103,7 @@ def check(
         base_run, stored = db.get_run(db.tagged(baseline))
         check_machine(base_run, any_machine)
         base_m = pick_baseline(base_run, stored, plan[0][1], plan[0][0])
-        if condition.statistic != "p50" and round_values(base_m, condition.statistic) is None:
-            raise InputError(
-                f"the baseline '{baseline}' holds no per-round {condition.statistic} figures; save it with "
-                f"nnspeed check SOURCE --save-baseline {baseline} --stat {condition.statistic}, or check --stat p50"
-            )
+        require_round_values(base_m, condition.statistic, baseline)
     options = {k: v for k, v in (load_options or {}).items() if v}
     workloads = {src: load(src, **options) for src in dict.fromkeys(src for src, _, _ in plan)}
 
