@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -c constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv clean bench-harness
+.PHONY: demo test lint venv clean bench-harness
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# pyflakes, pycodestyle, isort, bugbear and pyupgrade; the formatter; types of the public API.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
 
 bench-harness: $(STAMP)
 	$(PY) benchmarks/harness_overhead.py

@@ -204,7 +204,7 @@ def run_condition(condition: str, checks: int, log) -> dict:
 
             args = a.torch_args(1)
             with torch.inference_mode():
-                t_a = call_ms(lambda: a.model(*args), StopRule(min_time=0.5, max_time=2.0)) / 1e3
+                t_a = call_ms(lambda: a.model(*args), StopRule(min_time=0.5, max_time=2.0)) / 1e3  # noqa: B023
             b, build = extra_layer_model(a, SLOWDOWN * t_a, t_a)
             before = reference_ratio(a, b, seed=1)
             for _ in range(RESIZE_TRIES):

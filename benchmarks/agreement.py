@@ -11,12 +11,11 @@ round's ratio is within TOLERANCE.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from record import write_result
 
 import nnspeed
 
@@ -46,7 +45,7 @@ def ort_reference(w, calls: int = 20000, warmup: int = 1000) -> float:
 
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = 1, 1
-    sess = ort.InferenceSession(str(w.onnx_path()), so, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(w.model_path()), so, providers=["CPUExecutionProvider"])
     feed = w.make_inputs(1, 0)
     for _ in range(warmup):
         sess.run(None, feed)
@@ -83,8 +82,7 @@ def main(source: str = "zoo:mlp") -> int:
         )
     passed = all(abs(x[k] - 1) <= TOLERANCE for x in rounds for k in ("torch_ratio", "ort_ratio"))
     doc = {"benchmark": "agreement", "source": source, "threads": 1, "tolerance": TOLERANCE, "rounds": rounds, "passed": passed}
-    out = Path(__file__).parent / "results" / "agreement.json"
-    out.write_text(json.dumps(doc, indent=2) + "\n")
+    out = write_result("agreement", doc)
     print(f"within ±{100 * TOLERANCE:.0f}% in every round: {'PASS' if passed else 'FAIL'}  ({out})")
     return 0 if passed else 1
 

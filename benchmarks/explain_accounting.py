@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from record import write_result
+
 TOLERANCE = 0.05
 
 
@@ -46,8 +48,7 @@ def main(source: str = "zoo:resnet50", runs: str = "3") -> int:
     passed = all(abs(x["accounted_ratio"] - 1) <= TOLERANCE and abs(x["flops_ratio"] - 1) <= 0.01 for x in rows)
     doc = {"benchmark": "explain_accounting", "source": source, "tolerance": TOLERANCE, "reference_flops": ref,
            "runs": rows, "passed": passed}  # fmt: skip
-    out = Path(__file__).parent / "results" / "explain_accounting.json"
-    out.write_text(json.dumps(doc, indent=2) + "\n")
+    out = write_result("explain_accounting", doc)
     print(f"layers + overhead within ±{100 * TOLERANCE:.0f}% of the latency and FLOPs within 1% in every run: "
           f"{'PASS' if passed else 'FAIL'}  ({out})")  # fmt: skip
     return 0 if passed else 1

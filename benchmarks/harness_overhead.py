@@ -10,12 +10,11 @@ Two figures, both must stay under TARGET_US:
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from record import write_result
 
 from nnspeed.measure.clock import PerfCounterClock
 from nnspeed.measure.harness import run_timed
@@ -31,7 +30,7 @@ def empty(i):
 def main() -> int:
     clock = PerfCounterClock()
     rows = []
-    for rep in range(5):
+    for _ in range(5):
         t0 = time.perf_counter()
         t = run_timed(empty, StopRule(min_time=1.0, max_time=1.0, max_iters=10**8, ci_rel=1e-9), clock, block_size=1)
         wall = time.perf_counter() - t0
@@ -54,8 +53,7 @@ def main() -> int:
         "worst_loop_cost_per_call_us": worst_loop,
         "passed": worst_sample < TARGET_US and worst_loop < TARGET_US,
     }
-    out = Path(__file__).parent / "results" / "harness_overhead.json"
-    out.write_text(json.dumps(doc, indent=2) + "\n")
+    out = write_result("harness_overhead", doc)
     print(f"median per-call sample of an empty call: {worst_sample:.3f} µs (worst of 5)")
     print(f"timing loop cost per call:               {worst_loop:.3f} µs (worst of 5)")
     print(f"target < {TARGET_US} µs: {'PASS' if doc['passed'] else 'FAIL'}  ({out})")

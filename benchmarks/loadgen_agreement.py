@@ -9,11 +9,10 @@ both; the medians of the rounds are compared.  Needs the ``loadgen`` extra.
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
+from record import write_result
 
 SOURCE = "zoo:cnn"
 TARGETS = {"single-stream": 0.05, "offline": 0.10}
@@ -67,8 +66,7 @@ def main(n: str = "5") -> int:
         print(f"{scenario} {name}: nnspeed {np.median(every['nnspeed']):.4g}, LoadGen "
               f"{np.median(every['loadgen']):.4g} (×{r:.3f}, target ±{100 * tol:.0f}%): {'PASS' if ok else 'FAIL'}")  # fmt: skip
     doc["passed"] = all(s["passed"] for s in doc["scenarios"].values())
-    out = Path(__file__).parent / "results" / "loadgen_agreement.json"
-    out.write_text(json.dumps(doc, indent=2) + "\n")
+    out = write_result("loadgen_agreement", doc)
     print(f"{'PASS' if doc['passed'] else 'FAIL'}  ({out})")
     return 0 if doc["passed"] else 1
 

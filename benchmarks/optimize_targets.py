@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from record import write_result
+
 from nnspeed.measure.environment import cpu_flags
 
 
@@ -59,8 +61,7 @@ def main() -> int:
                            "best_default": best_default, "ratio": defaults[best_default] / chosen_ms,
                            "passed": chosen_ms <= defaults[best_default]}  # fmt: skip
 
-    out = Path(__file__).parent / "results" / "optimize_targets.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {write_result('optimize_targets', results)}")
     for k, res in results.items():
         print(f"{k}: {'PASS' if res['passed'] else 'FAIL'}  {json.dumps({x: y for x, y in res.items() if x != 'details'})}")
     return 0 if all(r["passed"] for r in results.values()) else 1

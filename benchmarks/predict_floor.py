@@ -17,11 +17,10 @@ the models' shapes is within INTERPOLATION_TARGET.  Needs the table (``nnspeed m
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
+from record import write_result
 
 FAMILIES = ("Linear", "Conv2d")
 INTERPOLATION_TARGET = 0.08
@@ -41,9 +40,9 @@ def leave_one_out(models, family: str) -> np.ndarray:
 
 def model_shapes(models, family: str, shapes: dict) -> int:
     """How many of the family's samples, taken first, are ``shapes`` (``compose.training_shapes``)."""
-    from nnspeed.predict.fit import _prior
+    from nnspeed.predict.sampling import prior_shapes
 
-    priors = _prior(models.fams[family], shapes)
+    priors = prior_shapes(models.fams[family], shapes)
     assert [p for p, _ in models.samples[family][: len(priors)]] == priors, "the table's samples do not start with its priors"
     return len(priors)
 
@@ -51,9 +50,10 @@ def model_shapes(models, family: str, shapes: dict) -> int:
 def main(threads: str = "2", n: str = "100") -> int:
     import torch
 
-    from nnspeed.predict.compose import train_count, training_architectures, training_shapes
-    from nnspeed.predict.fit import Models, _measure
+    from nnspeed.predict.calibration import train_count, training_architectures, training_shapes
+    from nnspeed.predict.models import Models
     from nnspeed.predict.profile import cached_tables
+    from nnspeed.predict.sampling import measure_sample
 
     table = cached_tables().get(threads)
     if table is None:
@@ -70,7 +70,7 @@ def main(threads: str = "2", n: str = "100") -> int:
         now = np.zeros((len(pick), 2))
         for p in range(2):
             for j in rng.permutation(len(pick)):
-                now[j, p] = _measure(models.fams[family], samples[pick[j]][0])
+                now[j, p] = measure_sample(models.fams[family], samples[pick[j]][0])
         since = np.log(now.mean(axis=1) / [samples[i][1] for i in pick])
         doc["families"][family] = {
             "samples": len(samples), "model_shapes": k, "loo_rms": rms(loo[:k]), "loo_rms_all": rms(loo), "timed_again": len(pick),
@@ -83,8 +83,7 @@ def main(threads: str = "2", n: str = "100") -> int:
               f"{len(pick)} timed again: {100 * f['moved_since_table_rms']:.1f}% rms since the table "
               f"(common drift {f['common_drift']:.3f}x), {100 * f['between_passes_rms']:.1f}% between two passes now")  # fmt: skip
     doc["passed"] = all(f["loo_rms"] <= INTERPOLATION_TARGET for f in doc["families"].values())
-    out = Path(__file__).parent / "results" / f"predict_floor-t{threads}.json"
-    out.write_text(json.dumps(doc, indent=2) + "\n")
+    out = write_result(f"predict_floor-t{threads}", doc)
     print(f"target: leave-one-out ≤ {100 * INTERPOLATION_TARGET:g}% rms: {'PASS' if doc['passed'] else 'FAIL'}  ({out})")
     return 0 if doc["passed"] else 1
 

@@ -15,14 +15,21 @@ __all__ = [
     "NnspeedError",
     "Store",
     "StopRule",
+    "TrainOptions",
     "Workload",
     "__version__",
     "bench",
+    "capacity",
     "check",
     "compare",
+    "generate",
     "history",
     "load",
+    "optimize",
     "side_by_side",
+    "study",
+    "sweep",
+    "train",
 ]
 
 _LAZY = {
@@ -36,6 +43,13 @@ _LAZY = {
     "check": ("nnspeed.gate.run", "check"),
     "history": ("nnspeed.gate.history", "history"),
     "side_by_side": ("nnspeed.api", "side_by_side"),
+    "capacity": ("nnspeed.commands.capacity", "capacity"),
+    "generate": ("nnspeed.commands.generate", "generate"),
+    "optimize": ("nnspeed.commands.optimize", "optimize"),
+    "sweep": ("nnspeed.commands.sweep", "sweep"),
+    "study": ("nnspeed.commands.study", "study"),
+    "train": ("nnspeed.commands.train", "train"),
+    "TrainOptions": ("nnspeed.training.run", "TrainOptions"),
 }
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable
 
-import numpy as np
-
 from .backends.base import Settings
 from .errors import InputError
 from .measure.interleave import RoundRule
@@ -14,9 +12,13 @@ from .measure.measurement import Measurement
 from .measure.stoprule import StopRule
 from .scenarios.side_by_side import SideBySide
 from .scenarios.side_by_side import side_by_side as _side_by_side
-from .scenarios.single_stream import fps_to_budget, single_stream
+from .scenarios.single_stream import budget_or_fps, single_stream
+from .workloads.sources import as_workload, workload_from_module
 from .workloads.sources import load as _load
-from .workloads.workload import InputSpec, Workload
+from .workloads.workload import Workload
+
+__all__ = ["as_workload", "bench", "bench_grid", "budget_or_fps", "cell_label", "grid", "interleave_grid", "load", "side_by_side",
+           "workload_from_module"]  # fmt: skip
 
 
 def load(source: str, **options) -> Workload:
@@ -25,34 +27,6 @@ def load(source: str, **options) -> Workload:
     ``options``: ``input_shape`` ("1x3x224x224"), ``input_dtype``, ``input_fn`` ("mod:fn").
     """
     return _load(source, **options)
-
-
-def workload_from_module(model, inputs) -> Workload:
-    """Wrap a torch module and example inputs (a tensor or a tuple of them; dim 0 is the batch)."""
-    import torch
-
-    items = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
-    if not items or not all(isinstance(x, (torch.Tensor, np.ndarray)) for x in items):
-        raise InputError("inputs must be a tensor or a tuple of tensors whose first dimension is the batch")
-    arrays = [x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x) for x in items]
-    specs = [InputSpec(f"input{i}", a.shape[1:], a.dtype.name) for i, a in enumerate(arrays)]
-
-    def make(batch: int, index: int) -> dict[str, np.ndarray]:
-        # The caller's own inputs, resized along the batch dimension: never silently random.
-        return {s.name: np.resize(a, (batch, *a.shape[1:])) for s, a in zip(specs, arrays)}
-
-    name = type(model).__name__
-    return Workload(source=f"module:{name}", name=name, inputs=specs, make_inputs=make, model=model.eval(), pool_size=1)
-
-
-def as_workload(model_or_source, inputs) -> Workload:
-    if isinstance(model_or_source, Workload):
-        return model_or_source
-    if isinstance(model_or_source, str):
-        return load(model_or_source)
-    if inputs is None:
-        raise InputError("benching a module needs example inputs: nnspeed.bench(model, inputs=torch.randn(1, …))")
-    return workload_from_module(model_or_source, inputs)
 
 
 def bench(
@@ -69,20 +43,14 @@ def bench(
     fps: float | None = None,
     options: dict | None = None,
     clock=None,
+    stop: StopRule | None = None,
 ) -> Measurement:
-    """Measure one configuration and return its Measurement (not stored; see ``Store``)."""
+    """Measure one configuration and return its Measurement (not stored; see ``Store``).
+    ``stop`` replaces the stop rule ``min_time``/``max_time`` make (iterations, CI target)."""
     workload = as_workload(model_or_source, inputs)
-    stop = StopRule(min_time=min_time, max_time=max_time)
+    stop = stop or StopRule(min_time=min_time, max_time=max_time)
     settings = Settings(backend, precision, batch, threads, device, options or {})
     return single_stream(workload, settings, stop, clock=clock, budget_ms=budget_or_fps(budget_ms, fps))
-
-
-def budget_or_fps(budget_ms: float | None, fps: float | None) -> float | None:
-    if budget_ms is not None and fps is not None:
-        raise InputError("give either a budget in ms or a frame rate, not both")
-    if budget_ms is not None and not budget_ms > 0:
-        raise InputError(f"--budget must be a positive number of milliseconds, got {budget_ms}")
-    return budget_ms if budget_ms is not None else fps_to_budget(fps)
 
 
 def grid(

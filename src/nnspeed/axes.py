@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 from .errors import InputError
 
 
@@ -9,7 +11,11 @@ def split(text: str) -> list[str]:
     return [p.strip() for p in text.split(",") if p.strip()]
 
 
-def int_values(values: list[str], label: str, allow_auto: bool = False) -> list[int | None]:
+@overload
+def int_values(values: list[str], label: str, allow_auto: Literal[False] = False) -> list[int]: ...
+@overload
+def int_values(values: list[str], label: str, allow_auto: bool) -> list[int | None]: ...
+def int_values(values: list[str], label: str, allow_auto: bool = False) -> list[int | None] | list[int]:
     """Whole numbers ≥ 1 (and ``auto`` → None where allowed); ``label`` names the option."""
     out: list[int | None] = []
     for p in values:

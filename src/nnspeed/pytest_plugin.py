@@ -65,10 +65,10 @@ class Session:
         return run, {m.extra.get("pytest", {}).get("id"): m for m in ms}
 
     def measure(self, test_id: str, model_or_source, inputs, settings: dict):
-        from .api import as_workload
         from .backends.base import Settings
         from .gate.check import CHECK_RULE, measure_in_rounds
         from .measure.interleave import RoundRule
+        from .workloads.sources import as_workload
 
         rule = RoundRule(**{**CHECK_RULE.to_dict(), "max_time": self.max_time})
         workload = as_workload(model_or_source, inputs)

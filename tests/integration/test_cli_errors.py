@@ -133,6 +133,20 @@ def test_missing_optional_package(monkeypatch, populated, store_url, capsys):
     assert db.count_results() == results_before
 
 
+@pytest.mark.parametrize("argv", [["predict", "zoo:mlp"], ["machine", "--operators"]])
+def test_predict_without_scikit_learn_names_the_extra(argv, monkeypatch, tmp_path, capsys):
+    import nnspeed._optional as optional
+
+    # A core install: no scikit-learn, and no cached operator table to fall back on.
+    monkeypatch.setattr(optional, "available", lambda m: m != "sklearn")
+    monkeypatch.setenv("NNSPEED_CACHE", str(tmp_path))
+    monkeypatch.setattr("nnspeed.explain.peaks.profile", lambda refresh, counts: ({"rows": [{"threads": 1}]}, True))
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "pip install 'nnspeed[data]'" in " ".join(err.split()) and "Traceback" not in err
+    assert err.count("error:") == 1
+
+
 @pytest.mark.parametrize("url", ["sqlite:////nonexistent-dir/x/nnspeed.db", "postgresql://127.0.0.1:1/none"])
 def test_unreachable_store(url, capsys):
     code = main(["bench", "zoo:mlp", "--store", url, *FAST])

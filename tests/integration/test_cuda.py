@@ -1,11 +1,11 @@
 """CUDA paths: event timing, synchronisation, memory high-water mark.  Skipped without a GPU."""
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
+import nnspeed
+
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
-
-import nnspeed  # noqa: E402
 
 
 def test_cuda_eager_uses_event_clock_and_reports_memory():

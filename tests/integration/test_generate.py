@@ -29,9 +29,9 @@ def test_generate_json_contract(cli_json, store_url):
 
 
 def test_generate_from_a_local_hf_directory(cli_json, tmp_path, store_url):
-    from nnspeed.workloads.zoo_hf import _quiet_transformers
+    from nnspeed._silence import quiet_transformers
 
-    t = _quiet_transformers()
+    t = quiet_transformers()
     t.GPT2LMHeadModel(t.GPT2Config(n_layer=1, n_embd=64, n_head=2)).save_pretrained(tmp_path / "lm")
     d = cli_json(["generate", f"hf:{tmp_path / 'lm'}", *FAST, "--kv-cache", "on", "--no-int8", "--json",
                   "--store", store_url])  # fmt: skip

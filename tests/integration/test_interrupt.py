@@ -16,9 +16,19 @@ def test_interrupted_bench_stores_nothing(sig, store_url, interruptible):
     cmd = [sys.executable, "-m", "nnspeed", "bench", "zoo:mlp", "zoo:cnn", "--min-time", "5",
            "--max-time", "5", "--store", store_url]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **interruptible)
-    time.sleep(6)  # inside the second model's measurement: the first is done, nothing stored yet
+    # Inside the second model's measurement: the first is done, nothing stored yet.
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        seen.append(line)
+        if line.startswith("measuring 2/2") or not line:
+            break
+    assert seen[-1].startswith("measuring 2/2"), "".join(seen)
+    time.sleep(0.5)  # well inside its 5 s window
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    _, rest = proc.communicate(timeout=60)
+    err = "".join(seen) + rest
     assert proc.returncode != 0
     if sig == signal.SIGINT:
         assert proc.returncode == 130 and "nothing was stored" in err

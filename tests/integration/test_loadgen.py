@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("mlperf_loadgen")
 pytestmark = pytest.mark.slow
 
 BOUND = 0.25

@@ -92,7 +92,7 @@ def test_composition_learns_what_whole_models_cost_beyond_their_parts():
     """Training models that take 1.3x their summed parts, plus noise: the factor comes back."""
     import numpy as np
 
-    from nnspeed.predict.compose import Composition
+    from nnspeed.predict.corrections import Composition
 
     rng = np.random.default_rng(0)
 
@@ -118,7 +118,7 @@ def test_drift_follows_the_reference_models_nearest_the_model():
 
     import numpy as np
 
-    from nnspeed.predict.compose import Drift, drift_features
+    from nnspeed.predict.corrections import Drift, drift_features
     from nnspeed.predict.trace import Call
 
     def priced(conv_ms, linear_ms):
@@ -152,7 +152,7 @@ def test_gemm_weights_spill_from_l2_gradually():
     from torch import nn
 
     from nnspeed.predict.kernels import l2_bytes
-    from nnspeed.predict.predictor import cold_ends, cold_share
+    from nnspeed.predict.pricing import cold_ends, cold_share
 
     l2 = l2_bytes() * 2
 
@@ -182,7 +182,7 @@ def test_fitted_hyperparameters_are_reused_without_a_search():
     and predicts the same."""
     import numpy as np
 
-    from nnspeed.predict.fit import Models
+    from nnspeed.predict.models import Models
 
     rng = np.random.default_rng(0)
     samples = []

@@ -59,7 +59,6 @@ def test_capacity_contract_report_and_store(cli_json, tmp_path, store_url):
 
 
 def test_offline_streams_on_onnxruntime(cli_json, store_url):
-    pytest.importorskip("onnxruntime")
     d = cli_json(["bench", MLP, "--backend", "onnxruntime", "--scenario", "offline", "--streams", "2", "--threads", "2",
                   "--batch", "4", "--min-time", "0.2", "--max-time", "0.5", "--json", "--store", store_url])  # fmt: skip
     r = d["results"][0]

@@ -7,8 +7,8 @@ import pytest
 
 import nnspeed
 from nnspeed.errors import InputError, SourceError
+from nnspeed.workloads.registry import ZOO, parse_zoo
 from nnspeed.workloads.sources import load, parse_shapes
-from nnspeed.workloads.zoo import ZOO, parse_zoo
 
 
 def test_zoo_keys_defaults_and_canonical_source():
@@ -181,8 +181,21 @@ def test_import_nnspeed_is_light():
 
 def test_public_api_is_exactly_all():
     assert set(nnspeed.__all__) == {
-        "Measurement", "NnspeedError", "Store", "StopRule", "Workload", "__version__", "bench", "check", "compare",
-        "history", "load", "side_by_side",
+        "Measurement", "NnspeedError", "Store", "StopRule", "TrainOptions", "Workload", "__version__", "bench",
+        "capacity", "check", "compare", "generate", "history", "load", "optimize", "side_by_side", "study", "sweep",
+        "train",
     }  # fmt: skip
-    for name in nnspeed.__all__:
-        assert getattr(nnspeed, name) is not None
+    for name in nnspeed.__all__:  # each resolves (lazily) to the object it names
+        value = getattr(nnspeed, name)
+        assert isinstance(value, str) if name == "__version__" else callable(value) or isinstance(value, type)
+
+
+def test_readme_python_api_shows_every_public_name():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Python API\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    shown = set(re.findall(r"\bnnspeed\.(\w+)", code))
+    assert shown == set(nnspeed.__all__)

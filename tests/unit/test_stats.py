@@ -73,8 +73,7 @@ def test_verdict_needs_practical_difference():
 
 
 def test_prediction_share_interval():
-    from nnspeed.predict.evaluate import share_ci
-    from nnspeed.predict.evaluate import summarize as summarize_errors
+    from nnspeed.predict.evaluate import share_ci, summarize_errors
 
     assert share_ci(90, 100) == pytest.approx([0.8256, 0.9448], abs=1e-3)  # Wilson, 95%
     lo, hi = share_ci(0, 10)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import UnsupportedError
+from ..errors import BackendError, UnsupportedError
 from ..measure.environment import cpu_flags
 
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -63,11 +64,43 @@ class Runner(Protocol):
     # thread count) before this runner is called again after another one ran.
 
 
+@dataclass(frozen=True)
+class Exported:
+    """A model written in its runtime's own format: the files (all of them: an OpenVINO IR is an
+    .xml and a .bin), the format's name, and the Python line that loads it."""
+
+    files: list[Path]
+    format: str
+    load: str
+
+
+# How a workload's kind reads in a sentence.
+KIND_NAMES = {"torch": "a torch model", "onnx": "an ONNX file", "openvino-ir": "an OpenVINO IR file"}
+
+
 class Backend(Protocol):
     name: str
-    accepts: frozenset[str]  # workload kinds: "torch", "onnx"
+    accepts: frozenset[str]  # workload kinds: "torch", "onnx", "openvino-ir"
+    streams: bool  # each runner has its own thread pool, so several can run side by side
 
     def prepare(self, workload, settings: Settings) -> Runner: ...
+
+    def export(self, workload, precision: str, out_dir: Path) -> Exported:
+        """Write the model as this runtime loads it, into ``out_dir``."""
+        ...
+
+
+def check_accepts(backend, workload) -> None:
+    """Refuse a workload whose kind the backend cannot run, naming the backends that can."""
+    if workload.kind in backend.accepts:
+        return
+    from .registry import backends_that_accept
+
+    others = [n for n in backends_that_accept(workload.kind) if n != backend.name]
+    raise BackendError(
+        f"{backend.name} cannot run {workload.source}, which is {KIND_NAMES[workload.kind]}; "
+        f"use --backend {' or '.join(others) or 'of another kind'}"
+    )
 
 
 def check_hardware_precision(precision: str, device: str) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 
 from .._optional import require
 from ..errors import SourceError, UnsupportedError, reason
 from ..measure.environment import physical_cores
-from .base import PRECISIONS, Settings, check_device
+from .base import PRECISIONS, Exported, Settings, check_accepts, check_device
 
 OPT_LEVELS = ("disable", "basic", "extended", "all")
 
@@ -40,9 +43,11 @@ class OrtRunner:
 class OnnxRuntime:
     name = "onnxruntime"
     accepts = frozenset({"torch", "onnx"})
+    streams = True  # every session has its own thread pools
 
     def prepare(self, workload, settings: Settings) -> OrtRunner:
         ort = require("onnxruntime", "onnx", "the onnxruntime backend")
+        check_accepts(self, workload)
         if settings.precision not in PRECISIONS:
             raise UnsupportedError(f"unknown precision '{settings.precision}'; use one of {', '.join(PRECISIONS)}")
         check_device(settings.device)
@@ -70,7 +75,7 @@ class OnnxRuntime:
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.inter_op_num_threads = 1
         so.intra_op_num_threads = settings.threads or 0
-        model = str(workload.onnx_path())
+        model = str(workload.model_path())
         if settings.precision == "fp16":
             model = _fp16_model(model)
         try:
@@ -88,6 +93,23 @@ class OnnxRuntime:
             "onnxruntime": ort.__version__,
         }
         return OrtRunner(session, [i.name for i in session.get_inputs()], effective)
+
+    def export(self, workload, precision: str, out_dir: Path) -> Exported:
+        """The ONNX file the sessions load (weights kept in a side file stay in one beside it)."""
+        onnx = require("onnx", "onnx", "exporting for onnxruntime")
+        check_accepts(self, workload)
+        src, target = Path(workload.model_path()), Path(out_dir) / "model.onnx"
+        header = onnx.load(str(src), load_external_data=False)
+        if any(t.data_location == onnx.TensorProto.EXTERNAL for t in header.graph.initializer):
+            onnx.save_model(onnx.load(str(src)), str(target), save_as_external_data=True, location="model.onnx.data")
+            files = [target, target.with_name("model.onnx.data")]
+        else:
+            shutil.copyfile(src, target)
+            files = [target]
+        how = f"onnxruntime.InferenceSession('{target.name}')"
+        if precision == "fp16":
+            how += ", after onnxruntime.transformers.float16.convert_float_to_float16(model, keep_io_types=True)"
+        return Exported(files, "onnx", how)
 
 
 def _fp16_model(path: str) -> bytes:

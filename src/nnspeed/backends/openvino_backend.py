@@ -1,12 +1,15 @@
-"""OpenVINO on CPU, reading the ONNX file; precision is pinned and read back."""
+"""OpenVINO on CPU, reading an ONNX file or its own IR; precision is pinned and read back."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import numpy as np
 
 from .._optional import require
 from ..errors import SourceError, UnsupportedError, reason
-from .base import PRECISIONS, Settings, check_hardware_precision
+from .base import PRECISIONS, Exported, Settings, check_accepts, check_hardware_precision
 
 HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 
@@ -46,10 +49,12 @@ class OvRunner:
 
 class OpenVino:
     name = "openvino"
-    accepts = frozenset({"torch", "onnx"})
+    accepts = frozenset({"torch", "onnx", "openvino-ir"})
+    streams = True  # every compiled model has its own thread pool
 
     def prepare(self, workload, settings: Settings) -> OvRunner:
         ov = require("openvino", "openvino", "the openvino backend")
+        check_accepts(self, workload)
         if settings.precision not in PRECISIONS:
             raise UnsupportedError(f"unknown precision '{settings.precision}'; use one of {', '.join(PRECISIONS)}")
         if settings.device != "cpu":
@@ -57,7 +62,7 @@ class OpenVino:
         check_hardware_precision(settings.precision, "cpu")
         core = ov.Core()
         try:
-            model = core.read_model(str(workload.onnx_path()))
+            model = core.read_model(str(workload.model_path()))
             # Static shapes at the requested batch: what a deployment would compile.
             model.reshape({i.any_name: [settings.batch, *s.shape] for i, s in zip(model.inputs, workload.inputs)})
         except Exception as e:
@@ -81,3 +86,19 @@ class OpenVino:
             "openvino": ov.__version__ if hasattr(ov, "__version__") else ov.get_version(),
         }
         return OvRunner(compiled, effective)
+
+    def export(self, workload, precision: str, out_dir: Path) -> Exported:
+        """OpenVINO IR: the .xml graph and the .bin weights beside it (an ONNX model converted,
+        its weights kept at full precision)."""
+        ov = require("openvino", "openvino", "exporting for openvino")
+        check_accepts(self, workload)
+        target = Path(out_dir) / "model.xml"
+        src = Path(workload.model_path())
+        if workload.file_format == "openvino-ir":
+            shutil.copyfile(src, target)
+            shutil.copyfile(src.with_suffix(".bin"), target.with_suffix(".bin"))
+        else:
+            ov.save_model(ov.Core().read_model(str(src)), str(target), compress_to_fp16=False)
+        how = (f"openvino.Core().compile_model('{target.name}', 'CPU', "
+               f"{{'INFERENCE_PRECISION_HINT': '{HINTS[precision]}'}})")  # fmt: skip
+        return Exported([target, target.with_suffix(".bin")], "openvino-ir", how)

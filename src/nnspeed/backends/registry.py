@@ -28,6 +28,16 @@ def get_backend(name: str):
     return getattr(importlib.import_module(module), attr)()
 
 
+def backends_that_accept(kind: str) -> list[str]:
+    """The backends that can run a workload of this kind ("torch", "onnx", "openvino-ir")."""
+    return [n for n in BACKENDS if kind in get_backend(n).accepts]
+
+
+def stream_backends() -> list[str]:
+    """The backends whose runners can run side by side, each with its own thread pool."""
+    return [n for n in BACKENDS if get_backend(n).streams]
+
+
 @contextlib.contextmanager
 def opened(workload, settings):
     """A runner for ``workload`` under ``settings``, closed when the block ends."""

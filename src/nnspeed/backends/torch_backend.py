@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from pathlib import Path
 
-from ..errors import BackendError, UnsupportedError
-from .base import PRECISIONS, Settings, check_device, check_hardware_precision, torch_outputs
+from ..errors import UnsupportedError
+from .base import PRECISIONS, Exported, Settings, check_accepts, check_device, check_hardware_precision, torch_outputs
 
 DTYPES = {"bf16": "bfloat16", "fp16": "float16"}
 # torch's thread count before any runner changed it: what "threads: auto" means for a runner
@@ -79,19 +80,36 @@ class TorchRunner:
 class TorchEager:
     name = "torch-eager"
     accepts = frozenset({"torch"})
+    streams = False  # one intra-op thread pool per process
     compiled = False
 
     def prepare(self, workload, settings: Settings) -> TorchRunner:
-        if workload.kind not in self.accepts:
-            raise BackendError(
-                f"{self.name} runs torch models, and {workload.source} is an ONNX file; "
-                "use --backend onnxruntime or openvino"
-            )
+        check_accepts(self, workload)
         if settings.precision not in PRECISIONS:
             raise UnsupportedError(f"unknown precision '{settings.precision}'; use one of {', '.join(PRECISIONS)}")
         check_device(settings.device)
         check_hardware_precision(settings.precision, settings.device)
         return TorchRunner(workload.model, settings, self.compiled)
+
+    def export(self, workload, precision: str, out_dir: Path) -> Exported:
+        """TorchScript (traced on one example), or the state dict when the model cannot be traced."""
+        import torch
+
+        check_accepts(self, workload)
+        target, fmt = Path(out_dir) / "model.pt", "torchscript"
+        try:
+            with torch.inference_mode(False), torch.no_grad():
+                torch.jit.save(torch.jit.trace(workload.model.eval(), workload.torch_args(1)), str(target))
+            how = f"torch.jit.load('{target.name}')"
+        except Exception:
+            target, fmt = Path(out_dir) / "state_dict.pt", "state-dict"
+            torch.save(workload.model.state_dict(), target)
+            how = f"model.load_state_dict(torch.load('{target.name}')) on the architecture of {workload.source}"
+        if precision != "fp32":
+            how += f", called under torch.autocast('cpu', torch.{DTYPES[precision]})"
+        if self.compiled:
+            how += ", wrapped in torch.compile(model)"
+        return Exported([target], fmt, how)
 
 
 class TorchCompile(TorchEager):
@@ -125,8 +143,7 @@ class TorchTrain(TorchEager):
     name = "torch-train"
 
     def prepare(self, workload, settings: Settings) -> TorchTrainRunner:
-        if workload.kind not in self.accepts:
-            raise BackendError(f"{self.name} trains torch models, and {workload.source} is an ONNX file: it cannot be trained")
+        check_accepts(self, workload)
         if settings.precision != "fp32":
             raise UnsupportedError(
                 f"{self.name} times fp32 training steps; for mixed precision use nnspeed train --precision {settings.precision}"

@@ -42,7 +42,21 @@ def command_line() -> str:
 
 
 def _register() -> None:
-    from . import bench, capacity, check, explain, generate, history, machine, optimize, predict, study, sweep, train, zoo  # noqa: F401  (each module adds its commands to `app`)
+    from . import (  # noqa: F401  (each module adds its commands to `app`)
+        bench,
+        capacity,
+        check,
+        explain,
+        generate,
+        history,
+        machine,
+        optimize,
+        predict,
+        study,
+        sweep,
+        train,
+        zoo,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

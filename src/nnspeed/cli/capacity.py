@@ -34,42 +34,22 @@ def capacity(
     json_out: JsonOut = False,
 ):
     """Search the highest offered load whose p99 latency holds the SLO (Poisson arrivals)."""
-    from ..api import load
-    from ..backends.base import Settings
-    from ..backends.registry import get_backend
-    from ..measure.stoprule import StopRule
-    from ..scenarios.capacity import MODES, default_wait_ms
-    from ..scenarios.capacity import capacity as search_capacity
-    from ..scenarios.server import Batcher, check_slo
-    from ..store.store import Store
-
-    check_slo(slo_p99)
-    get_backend(backend)  # an unknown backend fails before anything loads
-    wait = max_wait_ms if max_wait_ms is not None else default_wait_ms(slo_p99)
-    batcher = Batcher(max_batch, wait)
-    modes = MODES if dynamic_batching else MODES[:1]
-    w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
-    settings = Settings(backend, precision, 1, threads, device)
-    db = Store(store)
+    from ..commands.capacity import capacity as run_capacity
 
     def on_trial(mode, r):
         verdict = "held" if r["passed"] else "missed"
         status.update(f"{mode.replace('_', ' ')}: {r['qps']:,.0f} QPS → p99 {r['p99_ms']:.3g} ms ({verdict})")
 
     with err.status("warming up", spinner="dots") as status:
-        doc, measurements = search_capacity(w, settings, slo_p99, batcher, trial_time, StopRule(max_time=4), modes, burstiness, seed,
-                              on_trial=on_trial)  # fmt: skip
-    doc["run_id"] = db.save_run("capacity", command_line(), measurements) if measurements else None
-    if report is not None:
-        from .._files import write_text
-        from ..report.html import render
-
-        run = {"id": "capacity", "kind": "capacity", "created_at": "", "command": command_line(), "env": {}}
-        doc["report"] = str(write_text(report, render(run, [], capacity=doc)))
+        result = run_capacity(
+            source, slo_p99, dynamic_batching, max_batch, max_wait_ms, backend, precision, threads, device, trial_time,
+            burstiness, seed, input_shape, input_dtype, report, store, command_line(), on_trial=on_trial,
+        )  # fmt: skip
+    doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))
         return
-    t = Table(title=f"{w.source}: highest load holding p99 ≤ {slo_p99:g} ms", title_justify="left", header_style="bold")
+    t = Table(title=f"{doc['source']}: highest load holding p99 ≤ {slo_p99:g} ms", title_justify="left", header_style="bold")
     for c in ("batching", "offered QPS", "achieved QPS", "p50 ms", "p99 ms", "mean batch", "SLO"):
         t.add_column(c, justify="left" if c in ("batching", "SLO") else "right")
     for p in doc["curve"]:

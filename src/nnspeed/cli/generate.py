@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 
 import typer
 from rich.table import Table
 
 from .app import app, command_line, err, out
 from .options import JsonOut, StoreUrl
-
-KV_MODES = ("both", "on", "off")
 
 
 @app.command()
@@ -34,85 +31,20 @@ def generate(
     json_out: JsonOut = False,
 ):
     """Greedy generation timed token by token: TTFT, TPOT, ITL, e2e, tokens/s, words/s, KV cache, int8."""
-    from ..api import load
-    from ..errors import InputError
-    from ..measure.stoprule import StopRule
-    from ..scenarios.generate import causal_lm
-    from ..scenarios.generate import generate as run_generate
-    from ..scenarios.llm import DEFINITIONS, HfSteps, check_generation, metrics, run_load, slo_result
-    from ..scenarios.server import Load, check_slo
+    from ..commands.generate import generate as run_generate
     from ..store.store import Store
-    from ..workloads.text import tokens_per_word
 
-    check_generation(prompt_len, new_tokens, batch, requests)
-    if kv_cache not in KV_MODES:
-        raise InputError(f"--kv-cache must be one of {', '.join(KV_MODES)}, got '{kv_cache}'")
-    check_slo(ttft_slo_ms)
-    check_slo(tpot_slo_ms)
-    load_spec = Load(qps, 1.0, seed=seed) if qps is not None else None
-    if load_requests < 1:
-        raise InputError(f"--load-requests must be a whole number ≥ 1, got {load_requests}")
-    db = Store(store)
-    w = load(source)
-    lm = causal_lm(w)
-    tpw, tpw_how = tokens_per_word(w.meta.get("tokenizer"), "the model's own tokenizer")
-
-    def stop(n: int) -> StopRule:
-        return StopRule(min_time=0.0, max_time=max_time, min_iters=n, max_iters=n)
-
-    plan = []
-    if kv_cache in ("both", "on"):
-        plan.append(("kv on", dict(kv_cache=True), requests))
-    if kv_cache in ("both", "off"):
-        plan.append(("kv off", dict(kv_cache=False), max(1, math.ceil(requests / 3))))
-    if int8:
-        plan.append(("int8 kv on", dict(kv_cache=True, int8=True), requests))
-    results = {}
+    db = store if isinstance(store, Store) else Store(store)
     with err.status("generating", spinner="dots") as status:
-        for name, kw, n in plan:
-            status.update(f"{w.source}: {name}, {n} requests of {new_tokens} tokens")
-            results[name] = run_generate(w, prompt_len, new_tokens, batch, threads, stop(n), tokens_per_word=tpw, **kw)
-        load_doc = None
-        if load_spec is not None:
-            status.update(f"{w.source}: {load_requests} requests at {qps:g}/s")
-            from ..backends.base import torch_threads
-            from ..measure.clock import PerfCounterClock
-
-            with torch_threads(threads):
-                steps = HfSteps(lm, batch, prompt_len, kv_cache != "off")
-                reqs, span = run_load(steps, PerfCounterClock(), load_spec.arrivals(load_requests), new_tokens)
-            load_doc = {"qps": qps, "seed": seed, "span_s": span, **metrics(reqs, batch, tpw, span),
-                        **slo_result(reqs, span, ttft_slo_ms, tpot_slo_ms)}  # fmt: skip
-    main_name = plan[0][0]
-    gen = {k: m.extra["generate"] for k, m in results.items()}
-    main = gen[main_name]
-    doc = {
-        "source": w.source,
-        "prompt_len": prompt_len,
-        "new_tokens": new_tokens,
-        "batch": batch,
-        "configuration": main_name,
-        **{k: main[k] for k in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "tokens_per_s", "tokens_per_s_total",
-                                "words_per_s", "prefill_ms", "decode_ms_per_token", "prefill_share")},  # fmt: skip
-        "tokens_per_word": {"value": tpw, "method": tpw_how},
-        "kv_cache": {"on": gen.get("kv on"), "off": gen.get("kv off"),
-                     "speedup": _ratio(gen.get("kv on"), gen.get("kv off"))},  # fmt: skip
-        "int8": None if "int8 kv on" not in gen else {**gen["int8 kv on"],
-                                                      "speedup": _ratio(gen["int8 kv on"], gen.get("kv on"))},
-        "load": load_doc,
-        "definitions": DEFINITIONS,
-        "threads": results[main_name].threads,
-    }  # fmt: skip
-    doc["run_id"] = db.save_run("generate", command_line(), list(results.values()))
+        result = run_generate(
+            source, prompt_len, new_tokens, batch, threads, requests, kv_cache, int8, qps, load_requests, ttft_slo_ms,
+            tpot_slo_ms, seed, max_time, db, command_line(), on_status=status.update,
+        )  # fmt: skip
+    doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))
         return
-    _print(doc, gen, db)
-
-
-def _ratio(a: dict | None, b: dict | None) -> float | None:
-    """How many times more tokens/s ``a`` gives than ``b``."""
-    return a["tokens_per_s"] / b["tokens_per_s"] if a and b else None
+    _print(doc, result.configurations, db)
 
 
 def _print(doc: dict, gen: dict, db) -> None:

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import typer
 
-from ..axes import int_values, split
-from ..errors import InputError
 from .app import app, command_line, err, out
 from .options import Budget, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
 
@@ -23,7 +21,7 @@ def optimize(
     batch: str = typer.Option("1", help="batch sizes to try, e.g. 1,8 (several: the highest throughput within budget wins)"),
     threads: str = typer.Option("auto", help="thread counts to try every variant at, e.g. 1,2 (auto: the runtime's default)"),
     time_limit: float = typer.Option(None, help="stop trying new variants after this many seconds"),
-    export: Path = typer.Option(None, help="write the chosen variant (ONNX or TorchScript) and a README here"),
+    export: Path = typer.Option(None, help="write the chosen variant in its runtime's format (ONNX, OpenVINO IR, TorchScript) and a README here"),
     out_dir: Path = typer.Option(Path("nnspeed-optimize"), "--out", help="where result.json and report.html go"),
     variants: str = typer.Option("", help="only variants whose name contains one of these words, e.g. onnxruntime,int8"),
     min_time: MinTime = 0.5,
@@ -34,60 +32,21 @@ def optimize(
     json_out: JsonOut = False,
 ):
     """Try precisions, quantization, pruning, fusion and runtimes; choose the fastest accurate one."""
-    from .._files import write_text as write_file
-    from ..api import load
-    from ..measure.stoprule import StopRule
-    from ..optimize.export import export as write_export
-    from ..optimize.search import search
-    from ..optimize.setup import scorer_for
-    from ..optimize.variants import CANDIDATES
-    from ..report.html import render
+    from ..commands.optimize import optimize as run_optimize
     from ..report.terminal import optimize_table
-    from ..store.store import Store
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out {out_dir} is a file; give a directory")
-    if max_drop < 0:
-        raise InputError(f"--max-drop must be ≥ 0 points, got {max_drop:g}")
-    stop = StopRule(min_time=min_time, max_time=max_time, ci_rel=0.01)
-    thread_counts = int_values(split(threads), "--threads", allow_auto=True)
-    batches = int_values(split(batch), "--batch")
-    db = Store(store)
-    w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
-    words = [v.strip() for v in variants.split(",") if v.strip()]
-    candidates = [c for c in CANDIDATES if not words or any(word in c.name for word in words)]
-    if not candidates:
-        raise InputError(f"--variants {variants} matches no variant; names are: {', '.join(c.name for c in CANDIDATES)}")
-    if eval_fn and data:
-        raise InputError("give --eval or --data, not both: each decides how variants are scored")
-    scorer, ctx = scorer_for(w, data, eval_fn)
     with err.status("baseline", spinner="dots") as status:
-        baseline, outcomes, chosen = search(
-            w, scorer, ctx, stop, batch=batches, threads=thread_counts, max_drop=max_drop, budget_ms=budget,
-            time_limit_s=time_limit, on_variant=lambda name: status.update(f"measuring and scoring: {name}"),
-            candidates=candidates,
+        result = run_optimize(
+            source, data, eval_fn, max_drop, budget, batch, threads, time_limit, export, out_dir, variants, min_time,
+            max_time, input_shape, input_dtype, store, command_line(),
+            on_variant=lambda name: status.update(f"measuring and scoring: {name}"),
         )  # fmt: skip
-    doc = {
-        "source": w.source,
-        "metric": scorer.metric,
-        "max_drop": max_drop,
-        "budget_ms": budget,
-        "baseline": {"latency_ms": baseline.measurement.latency_ms.p50, "accuracy": baseline.score.value,
-                     "per_class": baseline.score.per_class},  # fmt: skip
-        "variants": [o.to_dict() for o in outcomes],
-        "chosen": None if chosen is None else chosen.name,
-    }
-    measured = [baseline.measurement] + [o.measurement for o in outcomes if o.measurement is not None]
-    doc["run_id"] = db.save_run("optimize", command_line(), measured, documents={"optimize": doc})
-    if export is not None and chosen is not None:
-        doc["exported"] = [str(p) for p in write_export(chosen, baseline, w.source, export, scorer.metric)]
-    run, ms = db.get_run(doc["run_id"])
-    write_file(out_dir / "result.json", json.dumps(doc, indent=2, default=float) + "\n")
-    doc["report"] = str(write_file(out_dir / "report.html", render(run, ms, optimize=doc)))
+    doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc, default=float))
         return
-    out.print(optimize_table(baseline, outcomes, chosen, scorer.metric))
+    baseline, outcomes, chosen = result.baseline, result.outcomes, result.chosen
+    out.print(optimize_table(baseline, outcomes, chosen, result.metric))
     out.file.flush()
     if chosen is None:
         close = sorted((o for o in outcomes if o.score is not None), key=lambda o: o.accuracy_drop)[:3]

@@ -31,8 +31,8 @@ def _models(threads: int, machine: Path | None, scale: float, anchor: bool):
     architectures measured again); another machine's profile is used as it is."""
     from rich.progress import Progress
 
-    from ..predict.compose import measure_drift
-    from ..predict.fit import Models
+    from ..predict.calibration import measure_drift
+    from ..predict.models import Models
     from ..predict.profile import from_file
 
     if machine is not None:
@@ -91,7 +91,7 @@ def predict(
     if evaluate:
         return _evaluate(fitted, t, models, seed, rounds, anchor, store, json_out)
     from ..api import load
-    from ..predict.predictor import predict_trace
+    from ..predict.pricing import predict_trace
     from ..predict.trace import trace_model
 
     w = load(source, **{k: v for k, v in {"input_shape": input_shape, "input_dtype": input_dtype}.items() if v})
@@ -120,7 +120,7 @@ def predict(
 def _evaluate(fitted, threads: int, n: int, seed: int, rounds: int, anchor: bool, store, json_out: bool):
     from rich.progress import Progress
 
-    from ..predict.compose import ANCHORS
+    from ..predict.calibration import ANCHORS
     from ..predict.evaluate import evaluate
     from ..store.store import Store
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from ..axes import int_values, split
 from ..errors import InputError
 from .app import app, command_line, err, out
 from .options import JsonOut, StoreUrl
@@ -22,18 +21,9 @@ def study(
     json_out: JsonOut = False,
 ):
     """Measure the usual claims about what makes networks fast or slow, and judge each."""
-    from .._files import write_text as write
-    from ..report.html import render
+    from ..commands.study import study as run_study
     from ..report.terminal import claims_table
-    from ..store.store import Store
-    from ..study.run import CHECKS, run_study
-
-    only = set(int_values(split(claims), "--claims")) if claims else None
-    if only and not only <= set(range(1, len(CHECKS) + 1)):
-        raise InputError(f"--claims takes numbers from 1 to {len(CHECKS)}")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out {out_dir} is a file; give a directory")
-    db = Store(store)
+    from ..study.run import CHECKS
 
     with err.status("starting", spinner="dots") as status:
 
@@ -44,17 +34,14 @@ def study(
             color = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}[r.verdict]
             err.print(f"[{color}]{r.verdict:>12}[/]  {r.id:>2}. {r.claim}", highlight=False)
 
-        doc, s = run_study(quick, only, on_claim, on_result, on_measure=lambda label: status.update(label))
-
-    command = command_line()
-    run_id = db.save_run("study", command, s.measurements, documents={"claims": doc})
-    doc = {"run_id": run_id, **doc}
-    run, ms = db.get_run(run_id)
-    claims_path = write(out_dir / "claims.json", json.dumps(doc, indent=2, default=str) + "\n")
-    report_path = write(out_dir / "report.html", render(run, ms, claims=doc))
+        result = run_study(quick, out_dir, claims, store, command_line(), on_claim, on_result,
+                           on_measure=lambda label: status.update(label))  # fmt: skip
+    doc = result.to_dict()
     if json_out:
-        out.print_json(json.dumps(doc, default=str))
+        out.print_json(json.dumps(doc))
         return
+    ms, run_id = result.measurements, result.run_id
+    claims_path, report_path = result.paths["claims"], result.paths["report"]
     out.print(claims_table(doc["claims"]))
     out.file.flush()
     err.print(

@@ -30,36 +30,24 @@ def sweep(
     json_out: JsonOut = False,
 ):
     """Measure every cell of a grid in isolated processes; rerun the same command to resume."""
-    from ..api import budget_or_fps, load
-    from ..backends.registry import check_backend
-    from ..measure.stoprule import StopRule
+    from ..commands.sweep import sweep as run_sweep
     from ..report.terminal import failed_cells_table, measurements_table
     from ..store.store import Store
-    from ..sweep.grid import build_cells, sweep_id
-    from ..sweep.runner import run_sweep
 
-    cells = build_cells(source, grid)
-    for b in dict.fromkeys(c.backend for c in cells):
-        check_backend(b, " in --grid")
-    stop = StopRule(min_time=min_time, max_time=max_time, ci_rel=ci)
-    load_options = {k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v}
-    spec = {"stop": stop.to_dict(), "budget_ms": budget_or_fps(budget, fps), "load_options": load_options}
     db = Store(store)
-    for src in dict.fromkeys(c.source for c in cells):
-        load(src, **load_options)  # a bad source fails here, before any cell runs
-    run_id = sweep_id(source, grid, spec)
-    if retry_failed:
-        db.forget_failed_cells(run_id)
-    interrupt_note[0] = f"interrupted: finished cells are stored in {run_id}; run the same command again to resume"
-
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
     ) as progress:  # fmt: skip
         task = progress.add_task("sweep", total=None)
+        n_cells = [0]
+
+        def on_begin(run_id, n):
+            n_cells[0] = n
+            interrupt_note[0] = f"interrupted: finished cells are stored in {run_id}; run the same command again to resume"
 
         def on_start(cell, i, n):
-            progress.update(task, total=n, completed=i, description=f"cell {cell.index + 1}/{len(cells)} {cell.key}")
+            progress.update(task, total=n, completed=i, description=f"cell {cell.index + 1}/{n_cells[0]} {cell.key}")
 
         def on_done(o):
             if o.status == "ok":
@@ -69,32 +57,16 @@ def sweep(
                 msg = f"[red]failed[/] {o.cell.key}  {o.reason}"
             progress.console.print(msg, highlight=False, soft_wrap=True)
 
-        outcomes = run_sweep(
-            db, run_id, command_line(), cells, spec, cell_timeout, on_start, on_done
-        )
-
-    ok = [o for o in outcomes if o.status == "ok" and o.measurement is not None]
-    failed = [o for o in outcomes if o.status == "failed"]
-    resumed = sum(o.resumed for o in outcomes)
+        result = run_sweep(
+            source, grid, budget, fps, min_time, max_time, ci, cell_timeout, retry_failed, input_shape, input_dtype, db,
+            command_line(), on_begin=on_begin, on_start=on_start, on_done=on_done,
+        )  # fmt: skip
     if json_out:
-        doc = {
-            "sweep_id": run_id,
-            "cells": [
-                {
-                    "index": o.cell.index,
-                    "key": o.cell.key,
-                    **o.cell.to_dict(),
-                    "status": o.status,
-                    "reason": o.reason or None,
-                    "seconds": o.seconds,
-                    "resumed": o.resumed,
-                    "result": o.measurement.to_dict() if o.measurement else None,
-                }
-                for o in outcomes
-            ],
-        }
-        out.print_json(json.dumps(doc))
+        out.print_json(json.dumps(result.to_dict()))
         return
+    outcomes, run_id = result.outcomes, result.sweep_id
+    ok = [o for o in outcomes if o.status == "ok" and o.measurement is not None]
+    failed, resumed = result.failed, result.resumed
     if ok:
         out.print(measurements_table([o.measurement for o in ok], title=f"sweep {run_id}", best_per_source=False))
     if failed:

@@ -42,22 +42,17 @@ def train(
     json_out: JsonOut = False,
 ):
     """Measure training: per-phase step breakdown, samples/s, variants, time to accuracy, energy."""
-    from ..training.run import train_run
+    from ..commands.train import train as run_train
+    from ..training.run import TrainOptions
 
-    doc = train_run(
-        source=source, data=data, batch=batch, steps=steps, precision=precision, compile=compile,
-        channels_last=channels_last, workers=workers, threads=threads, device=device,
-        target_accuracy=target_accuracy, max_epochs=max_epochs, stream=stream, rate=rate, drift=drift,
-        passes=passes, nproc=nproc, epochs=epochs, dataset_size=dataset_size, gco2_per_kwh=gco2_per_kwh,
-        store=store, command=command_line(), status=err.status("training", spinner="dots"), country=country,
+    options = TrainOptions(
+        data=data, batch=batch, steps=steps, precision=precision, compile=compile, channels_last=channels_last,
+        workers=workers, threads=threads, device=device, target_accuracy=target_accuracy, max_epochs=max_epochs,
+        stream=stream, rate=rate, drift=drift, passes=passes, nproc=nproc, epochs=epochs, dataset_size=dataset_size,
+        gco2_per_kwh=gco2_per_kwh, country=country,
     )  # fmt: skip
-    if report is not None:
-        from .._files import write_text
-        from ..report.html import render
-        from ..store.store import Store
-
-        run, stored = Store(store).get_run(doc["run_id"])
-        doc["report"] = str(write_text(report, render(run, stored, train=doc)))
+    result = run_train(source, options, report, store, command_line(), status=err.status("training", spinner="dots"))
+    doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))
         return

@@ -18,7 +18,7 @@ def zoo_command(
 ):
     """List the built-in models (zoo:NAME?key=value) with parameters and FLOPs at batch 1."""
     from .._optional import available
-    from ..workloads.zoo import ZOO, load_zoo
+    from ..workloads.registry import ZOO, load_zoo
 
     rows = []
     with err.status("building models to count parameters and FLOPs", spinner="dots") if flops else _null():

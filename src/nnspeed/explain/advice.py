@@ -17,8 +17,8 @@ def _unfused_conv_bn(order: list[tuple[str, str]]) -> list[str]:
 def advise(layers: list[Layer], latency_ms: float, overhead_ms: float, order: list[tuple[str, str]], batch: int,
            peaks: dict) -> list[dict]:  # fmt: skip
     out = []
-    by_name = {l.name: l for l in layers}
-    slack = overhead_ms + sum(l.time_ms - l.bound_ms for l in layers if l.verdict == "overhead-bound")
+    by_name = {layer.name: layer for layer in layers}
+    slack = overhead_ms + sum(layer.time_ms - layer.bound_ms for layer in layers if layer.verdict == "overhead-bound")
     if latency_ms > 0 and slack / latency_ms > OVERHEAD_SHARE:
         out.append({
             "text": f"{100 * slack / latency_ms:.0f}% of the time is framework overhead (outside operators, or in layers "
@@ -31,11 +31,11 @@ def advise(layers: list[Layer], latency_ms: float, overhead_ms: float, order: li
         gain = sum(by_name[n].time_ms for n in bns)
         out.append({"text": f"{len(bns)} conv+bn pairs are unfused ({gain:.3f} ms in batch-norm): fold them "
                             "(ONNX Runtime and OpenVINO do; in torch, torch.fx fuse)", "estimated_gain": gain})  # fmt: skip
-    mem = sum(l.time_ms for l in layers if l.verdict == "memory-bound")
+    mem = sum(layer.time_ms for layer in layers if layer.verdict == "memory-bound")
     if batch == 1 and latency_ms > 0 and mem / latency_ms > MEMORY_SHARE:
         out.append({"text": f"memory-bound at batch 1 ({100 * mem / latency_ms:.0f}% of the time): batching or int8 "
                             "weights will help more than more threads", "estimated_gain": mem / 2})  # fmt: skip
-    comp = sum(l.time_ms for l in layers if l.verdict == "compute-bound")
+    comp = sum(layer.time_ms for layer in layers if layer.verdict == "compute-bound")
     fp32, low = peaks.get("fp32"), max(peaks.get("bf16") or 0, peaks.get("int8") or 0)
     if comp > 0 and fp32 and low > 1.5 * fp32:
         out.append({"text": f"compute-bound layers take {comp:.3f} ms at fp32; this CPU's measured bf16/int8 peak is "

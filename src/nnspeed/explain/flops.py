@@ -13,7 +13,7 @@ def _rnn_layer_flops(input_shape, w_ih_shape, w_hh_shape, *args, out_shape=None,
     return 2 * steps * gates * (w_ih_shape[1] + w_hh_shape[1])
 
 
-def _custom_mapping() -> dict:
+def custom_mapping() -> dict:
     import torch
 
     mapping = {}
@@ -30,7 +30,7 @@ def count_flops(model, args: tuple) -> int:
 
     # Autograd stays on: under inference_mode the encoder and RNN layers take fused fast
     # paths whose FLOPs the counter cannot see.  Nothing is run backwards.
-    counter = FlopCounterMode(display=False, custom_mapping=_custom_mapping())
+    counter = FlopCounterMode(display=False, custom_mapping=custom_mapping())
     with torch.enable_grad(), counter:
         model(*args)
     return int(counter.get_total_flops())

@@ -176,14 +176,14 @@ def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> tuple[dict, d
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .flops import _custom_mapping
+    from .flops import custom_mapping
 
     per_range, per_event = recording_cost()
     per_call, io_bytes = _profile(model, args, calls)
     times = _median_times(per_call, per_range, per_event)
     removed = sum(_median_times(per_call).values()) - sum(times.values())
     leaves = _leaves(model)
-    counter = FlopCounterMode(display=False, custom_mapping=_custom_mapping())
+    counter = FlopCounterMode(display=False, custom_mapping=custom_mapping())
     with torch.enable_grad(), counter:
         model(*args)
     per_module = counter.get_flop_counts()

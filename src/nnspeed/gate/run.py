@@ -26,8 +26,8 @@ from .conditions import Condition, check_statistic, parse_threshold
 AXES = ("backend", "precision", "batch", "threads", "device")
 
 
-def _axis_values(axes: dict[str, str]) -> dict[str, list]:
-    values = {name: split(str(text)) for name, text in axes.items()}
+def _axis_values(axes: dict[str, str | int]) -> dict[str, list]:
+    values: dict[str, list] = {name: split(str(text)) for name, text in axes.items()}
     values["batch"] = int_values(values["batch"], "--batch")
     values["threads"] = int_values(values["threads"], "--threads", allow_auto=True)
     for b in values["backend"]:
@@ -110,7 +110,7 @@ def check(
     if len(plan) == 1:
         src, settings, _ = plan[0]
         current = measure_in_rounds(workloads[src], settings, condition.statistic, rule)
-        if base_m is None:
+        if base_m is None or base_run is None or baseline is None:
             result = CheckResult(src, src, condition, "within", 1.0, (1.0, 1.0), "saved as a baseline", None,
                                  [current, current], ["measured in rounds and saved; nothing compared"])  # fmt: skip
         else:

@@ -19,9 +19,9 @@ FIDELITY_LOGITS = (8, 2)
 def scorer_for(workload, data: str | None, eval_ref: str | None = None):
     """(scorer, context): a user's ``--eval`` function, accuracy on ``data``, or fidelity to fp32."""
     if eval_ref:
-        from ..workloads.sources import _import_function
+        from ..workloads.sources import import_function
 
-        _, fn = _import_function(eval_ref, "--eval")
+        _, fn = import_function(eval_ref, "--eval")
         calibration = [workload.make_inputs(CALIBRATION_BATCH // 4, i) for i in range(8)]
         return UserScorer(fn, eval_ref, [s.name for s in workload.inputs]), Context(None, calibration)
     data = data or workload.meta.get("data")

@@ -8,42 +8,18 @@ import time
 import numpy as np
 
 from ..errors import InputError
-from ..measure.stoprule import StopRule
 from .archs import draw
-from .compose import ANCHORS, TRAIN_SEED, drift_features, drift_from, reference_models
-from .fit import Models
-from .predictor import _priced, predict_trace
+from .calibration import ANCHORS, TRAIN_SEED, drift_from, measure_rounds, reference_models
+from .corrections import drift_features
+from .models import Models
+from .pricing import predict_trace, price_calls
 from .trace import trace_model
-
-EVAL_STOP = StopRule(min_time=0.3, max_time=1.0, ci_rel=0.02)
-
-
-def measure_model(model, args: tuple, batch: int, threads: int):
-    """One model measured for real with the core harness (single stream, torch-eager fp32)."""
-    from ..api import workload_from_module
-    from ..backends.base import Settings
-    from ..scenarios.single_stream import single_stream
-
-    w = workload_from_module(model, args)
-    return single_stream(w, Settings("torch-eager", "fp32", batch, threads, "cpu", {}), EVAL_STOP)
 
 
 def check_seed(seed: int) -> None:
     if seed == TRAIN_SEED:
         raise InputError(f"seed {TRAIN_SEED} draws the architectures the composition was trained on; "
                          "choose any other seed for a held-out set")  # fmt: skip
-
-
-def measure_rounds(items: list, threads: int, rounds: int, progress=lambda: None) -> list[list]:
-    """Each (arch, model, args) measured ``rounds`` times, one pass over all of them per round:
-    a machine that drifts over minutes moves every model's rounds apart instead of moving the
-    models measured late.  The Measurements per item, in round order."""
-    out: list[list] = [[] for _ in items]
-    for _ in range(rounds):
-        for i, (arch, model, args) in enumerate(items):
-            out[i].append(measure_model(model, args, arch["batch"], threads))
-            progress()
-    return out
 
 
 def evaluate(models: Models, threads: int, n: int, seed: int = 1, rounds: int = 3, anchors: int = ANCHORS,
@@ -55,7 +31,7 @@ def evaluate(models: Models, threads: int, n: int, seed: int = 1, rounds: int = 
 
     With ``anchors``, that many reference models (training architectures, never held-out ones)
     are measured in the same passes, spread through each, and every prediction is scaled by the
-    drift they show (``compose.Drift``, which replaces any drift ``models`` carried): the table
+    drift they show (``corrections.Drift``, which replaces any drift ``models`` carried): the table
     was measured minutes or hours before, and a shared machine moves in between.  No held-out
     measurement enters any prediction."""
     check_seed(seed)
@@ -66,7 +42,7 @@ def evaluate(models: Models, threads: int, n: int, seed: int = 1, rounds: int = 
     priced = []
     for _, model, args in items:
         t = trace_model(model, args)
-        priced.append((t, list(_priced(models, t, threads))))
+        priced.append((t, list(price_calls(models, t, threads))))
     predicted = [predict_trace(models, t, threads, p).latency_ms for t, p in priced]
     t0 = time.perf_counter()
     refs = reference_models(models, threads, anchors) if anchors else []
@@ -85,7 +61,7 @@ def evaluate(models: Models, threads: int, n: int, seed: int = 1, rounds: int = 
         rows.append({"arch": arch, "predicted_ms": p, "measured_ms": measured, "error": (p - measured) / measured,
                      "rounds_ms": p50s})  # fmt: skip
         measurements.append(ms[int(np.argsort(p50s)[len(p50s) // 2])])  # the round at the median
-    summary = summarize(rows)
+    summary = summarize_errors(rows)
     summary["rounds"] = rounds
     summary["measurement_repeatability"] = repeatability(rows)
     summary["drift"] = drift.to_dict() if drift else None
@@ -128,7 +104,7 @@ def share_ci(hits: int, n: int, confidence: float = 0.95) -> list[float]:
     return [float(ci.low), float(ci.high)]
 
 
-def summarize(rows: list[dict]) -> dict:
+def summarize_errors(rows: list[dict]) -> dict:
     errs = np.array([r["error"] for r in rows])
     hits5, hits10 = int(np.sum(np.abs(errs) <= 0.05)), int(np.sum(np.abs(errs) <= 0.10))
     families = sorted({r["arch"]["family"] for r in rows})

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 # The largest single kernel sampled (FLOPs): about 2-3 ms at one core's fp32 rate.
 MAX_FLOPS = 6e8
@@ -68,7 +68,7 @@ class Family:
     sample: Callable  # rng -> params, or None when outside the space
     build: Callable  # params -> (fn, args)
     features: Callable  # params -> list[float]
-    in_sequence: bool = False  # timed right after a different convolution (see fit._measure)
+    in_sequence: bool = False  # timed right after a different convolution (see sampling.measure_sample)
 
 
 # ----------------------------------------------------------------- builders

@@ -10,9 +10,11 @@ from pathlib import Path
 from .._files import cache_dir, write_text
 from ..errors import InputError
 from ..measure.environment import fingerprint
-from .compose import TRAIN_ROUNDS, measure_training, train_count, training_architectures, training_shapes
-from .fit import Models, measure_kernels, total_samples
+from .calibration import TRAIN_ROUNDS, measure_training, train_count, training_architectures, training_shapes
+from .gp import require_gp
 from .kernels import families
+from .models import Models
+from .sampling import measure_kernels, total_samples
 
 OPERATORS_VERSION = 9
 
@@ -29,6 +31,7 @@ def operator_table(threads: int, refresh: bool = False, scale: float = 1.0, prog
                    on_total=lambda steps: None) -> tuple[dict, bool]:  # fmt: skip
     """This machine's table at this thread count from the cache, or measured now: (doc, cached).
     ``on_total`` hears how many ``progress`` steps a measurement will take."""
+    require_gp()
     env = fingerprint()
     path = cache_path(env["machine_id"], threads)
     if path.exists() and not refresh:

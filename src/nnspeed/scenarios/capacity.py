@@ -53,7 +53,7 @@ def default_wait_ms(slo_ms: float) -> float:
     return slo_ms / 10.0
 
 
-def capacity(
+def search_capacity(
     workload,
     settings: Settings,
     slo_ms: float,

@@ -36,7 +36,7 @@ def _refuse(flag: str, scenario: str, allowed: str) -> None:
 
 def scenario_runner(o: ScenarioOptions, stop: StopRule) -> Callable[[object, Settings], Measurement]:
     """A ``run(workload, settings)`` for the scenario, after checking its options."""
-    from ..api import budget_or_fps
+    from .single_stream import budget_or_fps
 
     if o.scenario not in SCENARIOS:
         raise InputError(f"unknown scenario '{o.scenario}'; choose from {', '.join(SCENARIOS)}")

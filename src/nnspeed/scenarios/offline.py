@@ -17,7 +17,7 @@ import threading
 import numpy as np
 
 from ..backends.base import Settings
-from ..backends.registry import opened
+from ..backends.registry import get_backend, opened, stream_backends
 from ..errors import InputError, UnsupportedError
 from ..measure.clock import PerfCounterClock
 from ..measure.harness import Timing, run_timed
@@ -26,7 +26,6 @@ from ..measure.stoprule import StopRule
 from .record import to_measurement
 from .single_stream import runner_call, single_stream
 
-STREAM_BACKENDS = ("onnxruntime", "openvino")
 DEFAULT_BATCHES = (1, 2, 4, 8, 16, 32)
 
 
@@ -45,9 +44,9 @@ def offline(workload, settings: Settings, stop: StopRule, streams: int = 1) -> M
         m = single_stream(workload, settings, stop)
         extra = {**m.extra, "scenario": "offline", "offline": offline_result(m, 1)}
         return dataclasses.replace(m, extra=extra)
-    if settings.backend not in STREAM_BACKENDS:
+    if not get_backend(settings.backend).streams:
         raise UnsupportedError(
-            f"--streams {streams} needs a runtime with a thread pool per session ({', '.join(STREAM_BACKENDS)}); "
+            f"--streams {streams} needs a runtime with a thread pool per session ({', '.join(stream_backends())}); "
             f"{settings.backend} has one pool per process: use --streams 1"
         )
     return _streams(workload, settings, stop, streams)

@@ -80,7 +80,7 @@ def footprint_bytes(workload) -> int:
     params = workload.params()
     if params is not None:
         return FOOTPRINT_FACTOR * 4 * params
-    path = workload.onnx_file
+    path = workload.model_file
     return FOOTPRINT_FACTOR * (path.stat().st_size if path is not None and path.exists() else 0)
 
 
@@ -94,8 +94,8 @@ def fits_resident(workloads: Sequence) -> bool:
 def _check_same_inputs(arms: Sequence[tuple[object, Settings]], labels: list[str]) -> None:
     """Arms compared per call must take the same inputs: a ratio of two models fed different
     data says nothing about either."""
-    w0, s0 = arms[0]
-    for (w, s), label in zip(arms[1:], labels[1:]):
+    w0 = arms[0][0]
+    for (w, _), label in zip(arms[1:], labels[1:]):
         a = [(i.shape, i.dtype) for i in w0.inputs]
         b = [(i.shape, i.dtype) for i in w.inputs]
         if a != b:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backends.base import Settings
 from ..backends.registry import opened
-from ..errors import ModelError, NnspeedError, reason
+from ..errors import InputError, ModelError, NnspeedError, reason
 from ..measure.clock import Clock, CudaEventClock, PerfCounterClock
 from ..measure.harness import run_timed
 from ..measure.measurement import Measurement
@@ -86,7 +86,14 @@ def fps_to_budget(fps: float | None) -> float | None:
     if fps is None:
         return None
     if not fps > 0 or math.isinf(fps):
-        from ..errors import InputError
-
         raise InputError(f"--fps must be a positive number of frames per second, got {fps}")
     return 1000.0 / fps
+
+
+def budget_or_fps(budget_ms: float | None, fps: float | None) -> float | None:
+    """A latency budget in ms, given as one (``--budget``) or as a frame rate (``--fps``)."""
+    if budget_ms is not None and fps is not None:
+        raise InputError("give either a budget in ms or a frame rate, not both")
+    if budget_ms is not None and not budget_ms > 0:
+        raise InputError(f"--budget must be a positive number of milliseconds, got {budget_ms}")
+    return budget_ms if budget_ms is not None else fps_to_budget(fps)

@@ -31,7 +31,7 @@ class Study:
 
     def load(self, source: str):
         if source not in self._workloads:
-            from ..api import load
+            from ..workloads.sources import load
 
             self._workloads[source] = load(source)
         return self._workloads[source]

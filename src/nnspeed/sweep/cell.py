@@ -23,10 +23,10 @@ def main(spec_path: str, out_path: str) -> int:
     with open(spec_path) as f:
         spec = json.load(f)
     try:
-        from ..api import load
         from ..backends.base import Settings
         from ..measure.stoprule import StopRule
         from ..scenarios.single_stream import single_stream
+        from ..workloads.sources import load
 
         c = spec["cell"]
         settings = Settings(c["backend"], c["precision"], c["batch"], c["threads"], c["device"])

@@ -64,7 +64,7 @@ def _setting_values(name: str, vals: list[str]) -> list:
 
 def build_cells(source: str, grid_text: str) -> list[Cell]:
     """Every combination, model variants outermost, in a stable order."""
-    from ..workloads.zoo import canonical, parse_zoo
+    from ..workloads.registry import canonical, parse_zoo
 
     axes = parse_axes(grid_text)
     model_axes = {k: v for k, v in axes.items() if k not in SETTING_AXES}

@@ -25,9 +25,9 @@ def loaders(spec: str, batch: int, workers: int = 0, seed: int = 0) -> Data:
     if not isinstance(workers, int) or workers < 0:
         raise InputError(f"--workers must be a whole number ≥ 0, got {workers}")
     if spec.startswith("py:"):
-        from ..workloads.sources import _import_function
+        from ..workloads.sources import import_function
 
-        _, fn = _import_function(spec[3:], "--data")
+        _, fn = import_function(spec[3:], "--data")
         try:
             got = fn()
         except Exception as e:

@@ -126,7 +126,7 @@ def launch(nproc: int, job: dict, timeout_s: float = 600.0) -> list[dict]:
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env, cwd=os.getcwd())
         except subprocess.TimeoutExpired:
-            raise InputError(f"the {nproc} DDP processes did not finish within {timeout_s:.0f} s; try fewer --steps")
+            raise InputError(f"the {nproc} DDP processes did not finish within {timeout_s:.0f} s; try fewer --steps") from None
         files = [Path(tmp) / f"rank{r}.json" for r in range(nproc)]
         docs = [json.loads(f.read_text()) if f.exists() else None for f in files]
     # a rank that fails first leaves its peers waiting in a collective, which then fails with a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -53,54 +54,103 @@ def _synthetic(workload, batch: int):
         yield args
 
 
-def train_run(*, source, data, batch, steps, precision, compile, channels_last, workers, threads, device,
-              target_accuracy, max_epochs, stream, rate, drift, passes, nproc, epochs, dataset_size, gco2_per_kwh,
-              store, command, status=None, country=None) -> dict:  # fmt: skip
-    from ..api import load
-    from ..axes import int_values, split
-    from ..backends.base import check_device, torch_threads
+@dataclass(frozen=True)
+class TrainOptions:
+    """What ``train`` measures, as the command's options name it.  ``plan()`` validates them
+    without measuring or writing anything."""
+
+    data: str | None = None  # digits, or py:module:function returning (train_loader, test_loader)
+    batch: str | int = "64"  # comma list of batch sizes (variants)
+    steps: int = 200  # timed steps per variant
+    precision: str = "fp32,bf16"
+    compile: bool = False
+    channels_last: bool = False
+    workers: str | int = "0"  # comma list of DataLoader worker counts
+    threads: int | None = None
+    device: str = "cpu"
+    target_accuracy: float | None = None
+    max_epochs: int = 50
+    stream: bool = False
+    rate: float = 500.0
+    drift: str = "none"
+    passes: int = 2
+    nproc: int | None = None
+    epochs: int = 10
+    dataset_size: int | None = None
+    gco2_per_kwh: float | None = None
+    country: str | None = None
+
+    def plan(self) -> TrainPlan:
+        """The recipes to time and the figures the options resolve to; an InputError names the
+        first option that cannot be run."""
+        from ..axes import int_values, split
+        from ..backends.base import check_device
+
+        batches = int_values(split(str(self.batch)), "--batch")
+        worker_counts = [_whole(x, "--workers") for x in split(str(self.workers))] or [0]
+        check_device(self.device)
+        if (self.target_accuracy is not None or self.stream) and not self.data:
+            raise InputError("--target-accuracy and --stream need labelled data: pass --data digits or --data py:mod:fn")
+        if self.stream and (self.data or "").startswith("py:"):
+            raise InputError("--stream replays a built-in data set (--data digits); py: loaders are not replayable")
+        if not isinstance(self.steps, int) or self.steps < 2:
+            raise InputError(f"--steps must be a whole number ≥ 2, got {self.steps}")
+        if self.nproc is not None:
+            from .ddp import check_nproc
+
+            check_nproc(self.nproc, self.device)
+        if self.target_accuracy is not None and not 0 < self.target_accuracy <= 1:
+            raise InputError(f"--target-accuracy must be a fraction in (0, 1], got {self.target_accuracy}")
+        if self.stream:
+            from .stream import DRIFTS
+
+            if self.drift not in DRIFTS:
+                raise InputError(f"--drift must be one of {', '.join(DRIFTS)}, got '{self.drift}'")
+            if not (self.rate > 0) or self.passes < 1:
+                raise InputError("--rate must be a positive number of samples per second and --passes at least 1")
+        gco2_per_kwh, grid = self.gco2_per_kwh, None
+        if self.country is not None and gco2_per_kwh is not None:
+            raise InputError("give either --country or --gco2-per-kwh, not both")
+        if self.country is not None:
+            from .energy import grid_intensity
+
+            gco2_per_kwh, grid = grid_intensity(self.country)
+        elif gco2_per_kwh is not None and not gco2_per_kwh >= 0:
+            raise InputError(f"--gco2-per-kwh must be ≥ 0, got {gco2_per_kwh}")
+        if self.epochs < 1 or (self.dataset_size is not None and self.dataset_size < 1):
+            raise InputError("--epochs and --dataset-size must be whole numbers ≥ 1")
+        recipes, notes = _recipes(batches, split(self.precision), worker_counts, self.compile, self.channels_last,
+                                  self.device)  # fmt: skip
+        return TrainPlan(recipes, notes, gco2_per_kwh, grid)
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    recipes: list  # step.Recipe, the fp32 baseline first
+    notes: list[str]  # what the options asked for that this machine skips, and why
+    gco2_per_kwh: float | None
+    grid: str | None  # where the carbon intensity came from, for --country
+
+
+def train_run(source: str, options: TrainOptions, store=None, command: str = "nnspeed train", status=None) -> dict:
+    """Every variant of ``options`` on ``source``, then the optional parts (time to accuracy,
+    streaming, DDP, projection); the run is stored and its document returned."""
+    from ..backends.base import torch_threads
     from ..measure.harness import call_ms
     from ..measure.stoprule import StopRule
     from ..store.store import Store
+    from ..workloads.sources import load
     from .data import batches_forever, loaders
     from .energy import EnergyMeter, per, with_carbon
     from .step import Trainer, breakdown, fresh_model, measure_steps
 
-    batches = int_values(split(batch), "--batch")
-    worker_counts = [_whole(x, "--workers") for x in split(workers)] or [0]
-    check_device(device)
-    if (target_accuracy is not None or stream) and not data:
-        raise InputError("--target-accuracy and --stream need labelled data: pass --data digits or --data py:mod:fn")
-    if stream and (data or "").startswith("py:"):
-        raise InputError("--stream replays a built-in data set (--data digits); py: loaders are not replayable")
-    if not isinstance(steps, int) or steps < 2:
-        raise InputError(f"--steps must be a whole number ≥ 2, got {steps}")
-    if nproc is not None:
-        from .ddp import check_nproc
-
-        check_nproc(nproc, device)
-    if target_accuracy is not None and not 0 < target_accuracy <= 1:
-        raise InputError(f"--target-accuracy must be a fraction in (0, 1], got {target_accuracy}")
-    if stream:
-        from .stream import DRIFTS
-
-        if drift not in DRIFTS:
-            raise InputError(f"--drift must be one of {', '.join(DRIFTS)}, got '{drift}'")
-        if not (rate > 0) or passes < 1:
-            raise InputError("--rate must be a positive number of samples per second and --passes at least 1")
-    grid = None
-    if country is not None and gco2_per_kwh is not None:
-        raise InputError("give either --country or --gco2-per-kwh, not both")
-    if country is not None:
-        from .energy import grid_intensity
-
-        gco2_per_kwh, grid = grid_intensity(country)
-    elif gco2_per_kwh is not None and not gco2_per_kwh >= 0:
-        raise InputError(f"--gco2-per-kwh must be ≥ 0, got {gco2_per_kwh}")
-    if epochs < 1 or (dataset_size is not None and dataset_size < 1):
-        raise InputError("--epochs and --dataset-size must be whole numbers ≥ 1")
-    recipes, notes = _recipes(batches, split(precision), worker_counts, compile, channels_last, device)
-    db = Store(store)
+    o = options
+    plan = o.plan()
+    recipes, notes, gco2_per_kwh, grid = plan.recipes, list(plan.notes), plan.gco2_per_kwh, plan.grid
+    data, steps, threads, device = o.data, o.steps, o.threads, o.device
+    target_accuracy, max_epochs, stream = o.target_accuracy, o.max_epochs, o.stream
+    rate, drift, passes, nproc, epochs, dataset_size = o.rate, o.drift, o.passes, o.nproc, o.epochs, o.dataset_size
+    db = store if isinstance(store, Store) else Store(store)
     w = load(source)
     if w.model is None:
         raise UnsupportedError("training needs a torch model (zoo: or py:); an ONNX file cannot be trained")

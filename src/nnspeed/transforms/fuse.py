@@ -18,4 +18,4 @@ def fold_conv_bn(w: Workload) -> Workload:
         model = fuse(copied_model(w).eval())
     except Exception as e:
         raise UnsupportedError(f"torch.fx could not trace the model to fold conv+bn ({type(e).__name__})") from None
-    return variant(w, "conv-bn-folded", model=model, onnx_file=None)
+    return variant(w, "conv-bn-folded", model=model, model_file=None)

@@ -20,7 +20,7 @@ def magnitude_prune(w: Workload, amount: float = 0.5) -> Workload:
     prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=amount)
     for m, name in params:
         prune.remove(m, name)
-    return variant(w, f"pruned{int(amount * 100)}-unstructured", model=model, onnx_file=None)
+    return variant(w, f"pruned{int(amount * 100)}-unstructured", model=model, model_file=None)
 
 
 def structured_prune(w: Workload, ratio: float = 0.5) -> Workload:
@@ -41,7 +41,7 @@ def structured_prune(w: Workload, ratio: float = 0.5) -> Workload:
         ignored_layers=linears[-1:],
     )
     pruner.step()
-    return variant(w, f"pruned{int(ratio * 100)}-structured", model=model, onnx_file=None)
+    return variant(w, f"pruned{int(ratio * 100)}-structured", model=model, model_file=None)
 
 
 def _slice_linear(layer, index, dim: int):
@@ -82,4 +82,4 @@ def head_prune(w: Workload, ratio: float = 0.5) -> Workload:
         sa.query, sa.key, sa.value = (_slice_linear(getattr(sa, n), index, 0) for n in ("query", "key", "value"))
         block.output.dense = _slice_linear(dense, index, 1)
         sa.num_attention_heads, sa.all_head_size = len(keep), len(keep) * d
-    return variant(w, f"heads-pruned{int(ratio * 100)}", model=model, onnx_file=None)
+    return variant(w, f"heads-pruned{int(ratio * 100)}", model=model, model_file=None)

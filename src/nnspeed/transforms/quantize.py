@@ -47,7 +47,7 @@ def dynamic_int8_torch(w: Workload) -> Workload:
     """torch.ao dynamic quantization of Linear/LSTM/GRU weights (activations quantized per call)."""
     if w.model is None:
         raise UnsupportedError("torch dynamic quantization needs a torch model; use dynamic_int8_onnx for ONNX files")
-    return variant(w, "int8-dynamic-torch", model=quantize_dynamic_int8(copied_model(w)), onnx_file=None)
+    return variant(w, "int8-dynamic-torch", model=quantize_dynamic_int8(copied_model(w)), model_file=None)
 
 
 def dynamic_int8_onnx(w: Workload) -> Workload:
@@ -55,7 +55,7 @@ def dynamic_int8_onnx(w: Workload) -> Workload:
     require("onnxruntime", "onnx", "ONNX Runtime quantization")
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    src = Path(w.onnx_path())
+    src = Path(w.model_path())
     dst = src.with_name(src.stem + "-int8.onnx")
     # Weights of MatMul/Gemm only, one scale per output channel: quantizing activation-by-
     # activation products (attention) or embedding lookups costs fidelity for little speed.
@@ -65,7 +65,7 @@ def dynamic_int8_onnx(w: Workload) -> Workload:
     except Exception:
         pre = _pre_processed(src)  # torch.export files need shape inference first
         quiet(lambda: quantize_dynamic(str(pre), str(dst), **options))
-    return variant(w, "int8-dynamic-onnx", model=None, onnx_file=dst)
+    return variant(w, "int8-dynamic-onnx", model=None, model_file=dst)
 
 
 def _pre_processed(src: Path) -> Path:
@@ -76,7 +76,7 @@ def _pre_processed(src: Path) -> Path:
     pre = src.with_name(src.stem + "-pre.onnx")
     for options in ({}, {"skip_symbolic_shape": True}):
         try:
-            quiet(lambda: quant_pre_process(str(src), str(pre), **options))
+            quiet(lambda: quant_pre_process(str(src), str(pre), **options))  # noqa: B023 (called at once)
             return pre
         except Exception:
             continue
@@ -95,7 +95,7 @@ def static_int8_onnx(w: Workload, calibration: list[dict]) -> Workload:
         def get_next(self):
             return next(self._it, None)
 
-    src = Path(w.onnx_path())
+    src = Path(w.model_path())
     dst = src.with_name(src.stem + "-int8s.onnx")
     pre = _pre_processed(src)
     quiet(
@@ -104,7 +104,7 @@ def static_int8_onnx(w: Workload, calibration: list[dict]) -> Workload:
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
         )
     )  # fmt: skip
-    return variant(w, "int8-static-onnx", model=None, onnx_file=dst)
+    return variant(w, "int8-static-onnx", model=None, model_file=dst)
 
 
 def weight_int8_openvino(w: Workload) -> Workload:
@@ -112,22 +112,22 @@ def weight_int8_openvino(w: Workload) -> Workload:
     activations stay in floating point, so fidelity holds where dynamic int8 loses it."""
     ov = require("openvino", "openvino", "OpenVINO weight compression")
     nncf = require("nncf", "openvino", "OpenVINO weight compression")
-    src = Path(w.onnx_path())
+    src = Path(w.model_path())
     dst = src.with_name(src.stem + "-w8.xml")
     model = quiet(lambda: nncf.compress_weights(ov.Core().read_model(str(src)), mode=nncf.CompressWeightsMode.INT8_ASYM))
     ov.save_model(model, str(dst))
     # An OpenVINO IR file: only the openvino backend can run this variant.
-    return variant(w, "int8-weights-openvino", model=None, onnx_file=dst)
+    return variant(w, "int8-weights-openvino", model=None, model_file=dst)
 
 
 def static_int8_openvino(w: Workload, calibration: list[dict]) -> Workload:
     """Post-training static int8 with NNCF ``nncf.quantize``, calibrated on real batches."""
     ov = require("openvino", "openvino", "OpenVINO quantization")
     nncf = require("nncf", "openvino", "OpenVINO quantization")
-    src = Path(w.onnx_path())
+    src = Path(w.model_path())
     dst = src.with_name(src.stem + "-int8s.xml")
     model = ov.Core().read_model(str(src))
     data = nncf.Dataset(calibration)
     quantized = quiet(lambda: nncf.quantize(model, data, subset_size=len(calibration)))
     ov.save_model(quantized, str(dst))
-    return variant(w, "int8-static-openvino", model=None, onnx_file=dst)
+    return variant(w, "int8-static-openvino", model=None, model_file=dst)

@@ -62,7 +62,7 @@ def load(
         )
     scheme, _, rest = source.partition(":")
     if scheme == "zoo":
-        from .zoo import load_zoo
+        from .registry import load_zoo
 
         if input_shape or input_fn:
             raise InputError("zoo models make their own inputs; drop --input-shape/--input-fn and use zoo keys")
@@ -78,7 +78,35 @@ def load(
     raise SourceError(f"unknown source scheme '{scheme}:'; use zoo:NAME, py:module:function, onnx:PATH or hf:PATH")
 
 
-def _import_function(ref: str, what: str):
+def workload_from_module(model, inputs) -> Workload:
+    """Wrap a torch module and example inputs (a tensor or a tuple of them; dim 0 is the batch)."""
+    import torch
+
+    items = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
+    if not items or not all(isinstance(x, (torch.Tensor, np.ndarray)) for x in items):
+        raise InputError("inputs must be a tensor or a tuple of tensors whose first dimension is the batch")
+    arrays = [x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x) for x in items]
+    specs = [InputSpec(f"input{i}", a.shape[1:], a.dtype.name) for i, a in enumerate(arrays)]
+
+    def make(batch: int, index: int) -> dict[str, np.ndarray]:
+        # The caller's own inputs, resized along the batch dimension: never silently random.
+        return {s.name: np.resize(a, (batch, *a.shape[1:])) for s, a in zip(specs, arrays)}
+
+    name = type(model).__name__
+    return Workload(source=f"module:{name}", name=name, inputs=specs, make_inputs=make, model=model.eval(), pool_size=1)
+
+
+def as_workload(model_or_source, inputs) -> Workload:
+    if isinstance(model_or_source, Workload):
+        return model_or_source
+    if isinstance(model_or_source, str):
+        return load(model_or_source)
+    if inputs is None:
+        raise InputError("benching a module needs example inputs: nnspeed.bench(model, inputs=torch.randn(1, …))")
+    return workload_from_module(model_or_source, inputs)
+
+
+def import_function(ref: str, what: str):
     module_name, _, attr = ref.partition(":")
     if not module_name or not attr:
         raise SourceError(f"{what} '{ref}' must look like package.module:function")
@@ -101,7 +129,7 @@ def _import_function(ref: str, what: str):
 def _load_py(ref: str, input_shape: str | None, input_dtype: str | None, input_fn: str | None) -> Workload:
     import torch
 
-    module, factory = _import_function(ref, "py: source")
+    module, factory = import_function(ref, "py: source")
     try:
         model = factory()
     except Exception as e:
@@ -112,7 +140,7 @@ def _load_py(ref: str, input_shape: str | None, input_dtype: str | None, input_f
     shapes = parse_shapes(input_shape)
     companion = None
     if input_fn:
-        _, companion = _import_function(input_fn, "--input-fn")
+        _, companion = import_function(input_fn, "--input-fn")
     elif not shapes:
         attr = ref.partition(":")[2]
         companion = getattr(module, f"{attr}_inputs", None) or getattr(module, "example_inputs", None)
@@ -212,6 +240,6 @@ def _load_onnx(path_text: str, input_shape: str | None) -> Workload:
         name=path.stem,
         inputs=specs,
         make_inputs=functools.partial(random_inputs, specs),
-        onnx_file=path,
+        model_file=path,
         meta={"opset": [o.version for o in model.opset_import]},
     )

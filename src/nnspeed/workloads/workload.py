@@ -59,7 +59,7 @@ def random_inputs(specs: list[InputSpec], batch: int, index: int, seed: int = 0)
 
 @dataclass
 class Workload:
-    """A model (torch module or ONNX file) and its inputs.
+    """A model (torch module, or a model file: ONNX or OpenVINO IR) and its inputs.
 
     ``make_inputs(batch, index)`` returns a dict of numpy arrays keyed by input name, in
     the order of ``inputs``; different ``index`` values give different data.
@@ -70,7 +70,7 @@ class Workload:
     inputs: list[InputSpec]
     make_inputs: Callable[[int, int], dict[str, np.ndarray]]
     model: object | None = None  # torch.nn.Module
-    onnx_file: Path | None = None  # ONNX, or OpenVINO IR (.xml) for OpenVINO-only variants
+    model_file: Path | None = None  # ONNX (.onnx), or OpenVINO IR (.xml with its .bin beside it)
     real_data: bool = False
     pool_size: int = INPUT_POOL
     description: str = ""
@@ -78,8 +78,16 @@ class Workload:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
+    def file_format(self) -> str | None:
+        """The format of ``model_file``: "onnx" or "openvino-ir" (None before any file exists)."""
+        if self.model_file is None:
+            return None
+        return "openvino-ir" if Path(self.model_file).suffix == ".xml" else "onnx"
+
+    @property
     def kind(self) -> str:
-        return "torch" if self.model is not None else "onnx"
+        """What a backend must accept to run this workload: "torch", "onnx" or "openvino-ir"."""
+        return "torch" if self.model is not None else self.file_format or "onnx"
 
     def batches(self, batch: int) -> list[dict[str, np.ndarray]]:
         """The pool of distinct input batches a run cycles through."""
@@ -106,12 +114,13 @@ class Workload:
 
         return count_flops(self.model, self.torch_args(batch))
 
-    def onnx_path(self) -> Path:
-        """An ONNX file of this model, exported once per workload (with a dynamic batch axis)."""
+    def model_path(self) -> Path:
+        """The model file: the one given, or ONNX exported once from the torch model (with a
+        dynamic batch axis)."""
         with self._lock:
-            if self.onnx_file is None:
-                self.onnx_file = export_onnx(self)
-            return self.onnx_file
+            if self.model_file is None:
+                self.model_file = export_onnx(self)
+            return self.model_file
 
 
 def _content_tag(w: Workload) -> str:
@@ -158,7 +167,7 @@ def export_onnx(w: Workload) -> Path:
                     kwargs["external_data"] = False
                 else:
                     kwargs["dynamic_axes"] = dynamic
-                quiet(lambda: torch.onnx.export(model, args, str(tmp), **kwargs))
+                quiet(lambda: torch.onnx.export(model, args, str(tmp), **kwargs))  # noqa: B023 (called at once)
             os.replace(tmp, path)  # atomic: a concurrent run never reads half a file
             return path
         except Exception as e:  # the first exporter's failure is expected for some models

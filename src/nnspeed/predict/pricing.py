@@ -4,7 +4,7 @@ Eager PyTorch fuses nothing, so the prediction starts from the sum of its calls:
 module from its family's model (module call cost included, since the microbenchmarks call
 modules), each torch function outside a leaf from the function families, the Python cost of
 every container call, and what the harness wraps around one call.  That sum is then scaled by
-the composition factor (see compose) for what calls cost one after another inside a model.
+the composition factor (see corrections) for what calls cost one after another inside a model.
 """
 
 from __future__ import annotations
@@ -12,19 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .fit import Models
+from .corrections import drift_features
 from .kernels import conv_mkldnn, l2_bytes
+from .models import Models
 from .trace import Call, Trace
-
-ACTIVATIONS = {"ReLU": "ReLU", "GELU": "GELU", "SiLU": "SiLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh",
-               "Hardswish": "Hardswish", "relu": "ReLU", "gelu": "GELU", "silu": "SiLU", "sigmoid": "Sigmoid",
-               "tanh": "Tanh", "hardswish": "Hardswish"}  # fmt: skip
-BINARY = {"add", "__add__", "__iadd__", "add_", "__radd__", "mul", "__mul__", "__imul__", "mul_", "__rmul__", "sub",
-          "__sub__", "__rsub__", "div", "__truediv__", "__itruediv__", "where", "maximum", "minimum"}  # fmt: skip
-VIEWS = {"view", "reshape", "transpose", "permute", "flatten", "unsqueeze", "squeeze", "t", "expand", "__getitem__",
-         "chunk", "split", "contiguous", "detach", "unbind", "view_as", "expand_as", "unflatten", "narrow"}  # fmt: skip
-COPIES = {"contiguous", "reshape", "flatten"}  # copy only when their input is not contiguous
-REDUCTIONS = {"mean", "sum", "amax", "max", "min", "norm"}
+from .vocabulary import ACTIVATIONS, BINARY, CATEGORIES, COPIES, REDUCTIONS, VIEWS, category, category_counts
 
 
 def _numel(shape) -> int:
@@ -63,10 +55,25 @@ def gemm_params(c: Call, cold: int, threads: int) -> tuple[str, dict] | None:
         return None
     if c.op == "Linear" and x:
         k = a["in_features"]
-        return "Linear", {"m": max(1, _numel(x) // k), "k": k, "n": a["out_features"], "rows3d": int(len(x) >= 3), "cold": cold}
+        return "Linear", {
+            "m": max(1, _numel(x) // k),
+            "k": k,
+            "n": a["out_features"],
+            "rows3d": int(len(x) >= 3),
+            "cold": cold,
+        }
     if c.op == "Conv2d" and len(x) == 4 and (a.get("dilation") in (None, [1, 1])):
-        p = {"n": x[0], "cin": x[1], "h": x[2], "w": x[3], "cout": a["out_channels"], "k": a["kernel_size"][0],
-             "stride": a["stride"][0], "groups": a.get("groups", 1), "cold": cold}  # fmt: skip
+        p = {
+            "n": x[0],
+            "cin": x[1],
+            "h": x[2],
+            "w": x[3],
+            "cout": a["out_channels"],
+            "k": a["kernel_size"][0],
+            "stride": a["stride"][0],
+            "groups": a.get("groups", 1),
+            "cold": cold,
+        }
         return "Conv2d", {**p, "mkldnn": conv_mkldnn(p, threads)}
     return None
 
@@ -118,10 +125,14 @@ def _function_cost(m: Models, c: Call) -> float | None:
         return m.surface("fn:matmul", {"b": max(1, _numel(a[:-2])), "m": a[-2], "k": a[-1], "n": b[-1]})
     if op in ("softmax", "log_softmax") and shapes:
         x = shapes[0]
-        return max(m.const["fn:view"], m.surface("Softmax", {"rows": max(1, _numel(x) // x[-1]), "d": x[-1]}) - above_fn)
+        return max(
+            m.const["fn:view"], m.surface("Softmax", {"rows": max(1, _numel(x) // x[-1]), "d": x[-1]}) - above_fn
+        )
     if op == "layer_norm" and shapes:
         x = shapes[0]
-        return max(m.const["fn:view"], m.surface("LayerNorm", {"rows": max(1, _numel(x) // x[-1]), "d": x[-1]}) - above_fn)
+        return max(
+            m.const["fn:view"], m.surface("LayerNorm", {"rows": max(1, _numel(x) // x[-1]), "d": x[-1]}) - above_fn
+        )
     if op in ACTIVATIONS and shapes:
         return max(m.const["fn:view"], m.curve(f"act:{ACTIVATIONS[op]}", _numel(shapes[0])) - above_fn)
     if op in REDUCTIONS and shapes:
@@ -131,11 +142,9 @@ def _function_cost(m: Models, c: Call) -> float | None:
     return None
 
 
-def _priced(m: Models, t: Trace, threads: int):
+def price_calls(m: Models, t: Trace, threads: int):
     """(call, category, ms, modelled) for each call; GEMM weights are read from beyond L2 as far
     as the model's weights outgrow the L2 caches of the cores it runs on (``cold_share``)."""
-    from .compose import category
-
     share = cold_share(t, threads)
     for c in t.calls:
         ms = _module_cost(m, c, share, threads) if c.kind == "module" else _function_cost(m, c)
@@ -145,11 +154,9 @@ def _priced(m: Models, t: Trace, threads: int):
             yield c, category(c.op), ms, True
 
 
-def summarize(m: Models, t: Trace, threads: int, priced: list | None = None) -> dict:
+def summarize_parts(m: Models, t: Trace, threads: int, priced: list | None = None) -> dict:
     """What the parts add up to and the model's shape in numbers: the composition's inputs."""
-    from .compose import CATEGORIES, category_counts
-
-    priced = list(_priced(m, t, threads)) if priced is None else priced
+    priced = list(price_calls(m, t, threads)) if priced is None else priced
     by_cat = [sum(ms for _, cat, ms, _ in priced if cat == k) for k in CATEGORIES]
     conv = [0.0, 0.0]  # convolutions on torch's im2col path, on oneDNN
     for c, _, ms, _ in priced:
@@ -157,18 +164,24 @@ def summarize(m: Models, t: Trace, threads: int, priced: list | None = None) -> 
         if gemm is not None:
             conv[gemm[1]["mkldnn"]] += ms
     base = t.containers * m.container_ms() + max(0.0, m.const["runner"] - m.module_ms())
-    return {"parts_ms": sum(by_cat), "base_ms": base, "by_category_ms": by_cat, "conv_ms": conv,
-            "counts": category_counts(t.calls), "flops": t.flops, "param_bytes": t.param_bytes, "batch": t.batch}  # fmt: skip
+    return {
+        "parts_ms": sum(by_cat),
+        "base_ms": base,
+        "by_category_ms": by_cat,
+        "conv_ms": conv,
+        "counts": category_counts(t.calls),
+        "flops": t.flops,
+        "param_bytes": t.param_bytes,
+        "batch": t.batch,
+    }
 
 
 def predict_trace(m: Models, t: Trace, threads: int, priced: list | None = None) -> Prediction:
     """The sum of the trace's calls and what the harness wraps around one call, times the
     composition factor learned on whole training models and, where measured, the machine's
     drift since the table was measured."""
-    from .compose import drift_features
-
-    priced = list(_priced(m, t, threads)) if priced is None else priced
-    s = summarize(m, t, threads, priced)
+    priced = list(price_calls(m, t, threads)) if priced is None else priced
+    s = summarize_parts(m, t, threads, priced)
     drift = m.drift.factor(drift_features(priced)) if m.drift is not None else 1.0
     composition = m.composition.factor(s)
     factor = composition * drift

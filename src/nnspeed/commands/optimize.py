@@ -1,0 +1,89 @@
+"""``nnspeed.optimize``: search variants, keep the fastest that stays accurate and in budget."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from .._files import write_text
+from ..axes import int_values, split
+from ..errors import InputError
+from ..measure.stoprule import StopRule
+from ..optimize.export import export as write_export
+from ..optimize.search import search
+from ..optimize.setup import scorer_for
+from ..optimize.variants import CANDIDATES
+from ..store.store import Store
+from ..workloads.sources import load
+from .results import OptimizeResult
+
+
+def optimize(
+    source: str,
+    data: str | None = None,
+    eval_fn: str | None = None,
+    max_drop: float = 1.0,
+    budget_ms: float | None = None,
+    batch: str | int = "1",
+    threads: str | int = "auto",
+    time_limit: float | None = None,
+    export: str | Path | None = None,
+    out_dir: str | Path = "nnspeed-optimize",
+    variants: str = "",
+    min_time: float = 0.5,
+    max_time: float = 3.0,
+    input_shape: str | None = None,
+    input_dtype: str | None = None,
+    store: Store | str | None = None,
+    command: str = "nnspeed optimize",
+    on_variant: Callable[[str], None] | None = None,
+) -> OptimizeResult:
+    """Try precisions, quantization, pruning, fusion and runtimes on ``source``, score each
+    variant on ``data`` (labelled data such as ``digits``), ``eval_fn`` (``module:function``) or
+    its fidelity to fp32, and choose the fastest whose score drops at most ``max_drop`` points
+    and whose p99 fits ``budget_ms``.  Writes ``result.json`` and ``report.html`` to
+    ``out_dir``; ``export`` also writes the chosen variant in its runtime's format."""
+    from ..report.html import render
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out {out_dir} is a file; give a directory")
+    if max_drop < 0:
+        raise InputError(f"--max-drop must be ≥ 0 points, got {max_drop:g}")
+    stop = StopRule(min_time=min_time, max_time=max_time, ci_rel=0.01)
+    thread_counts = int_values(split(str(threads)), "--threads", allow_auto=True)
+    batches = int_values(split(str(batch)), "--batch")
+    db = store if isinstance(store, Store) else Store(store)
+    w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
+    words = [v.strip() for v in variants.split(",") if v.strip()]
+    candidates = [c for c in CANDIDATES if not words or any(word in c.name for word in words)]
+    if not candidates:
+        raise InputError(f"--variants {variants} matches no variant; names are: {', '.join(c.name for c in CANDIDATES)}")
+    if eval_fn and data:
+        raise InputError("give --eval or --data, not both: each decides how variants are scored")
+    scorer, ctx = scorer_for(w, data, eval_fn)
+    baseline, outcomes, chosen = search(
+        w, scorer, ctx, stop, batch=batches, threads=thread_counts, max_drop=max_drop, budget_ms=budget_ms,
+        time_limit_s=time_limit, on_variant=on_variant, candidates=candidates,
+    )  # fmt: skip
+    base_m, base_score = baseline.measurement, baseline.score
+    assert base_m is not None and base_score is not None  # search raises when the baseline cannot be measured
+    doc = {
+        "source": w.source,
+        "metric": scorer.metric,
+        "max_drop": max_drop,
+        "budget_ms": budget_ms,
+        "baseline": {"latency_ms": base_m.latency_ms.p50, "accuracy": base_score.value,
+                     "per_class": base_score.per_class},  # fmt: skip
+        "variants": [o.to_dict() for o in outcomes],
+        "chosen": None if chosen is None else chosen.name,
+    }
+    measured = [base_m, *(m for m in (o.measurement for o in outcomes) if m is not None)]
+    doc["run_id"] = db.save_run("optimize", command, measured, documents={"optimize": doc})
+    if export is not None and chosen is not None:
+        doc["exported"] = [str(p) for p in write_export(chosen, baseline, w.source, Path(export), scorer.metric)]
+    run, ms = db.get_run(doc["run_id"])
+    write_text(out_dir / "result.json", json.dumps(doc, indent=2, default=float) + "\n")
+    doc["report"] = str(write_text(out_dir / "report.html", render(run, ms, optimize=doc)))
+    return OptimizeResult(doc, measured, baseline=baseline, outcomes=outcomes, chosen=chosen, metric=scorer.metric)

@@ -1,0 +1,108 @@
+"""What the commands return: the document of record (``to_dict()``, the JSON contract) with
+the headline figures as typed attributes, and the measurements the run stored."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from ..measure.measurement import Measurement
+
+
+@dataclass
+class CommandResult:
+    """A command's outcome.  ``document`` is what ``--json`` prints; ``measurements`` are the
+    stored records behind it (every per-call sample kept)."""
+
+    document: dict
+    measurements: list[Measurement] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(self.document)
+
+    @property
+    def run_id(self) -> str | None:
+        return self.document.get("run_id")
+
+
+@dataclass
+class CapacityResult(CommandResult):
+    @property
+    def max_qps(self) -> dict[str, float | None]:
+        """The highest offered rate that held the SLO, by batching mode (None: mode not searched)."""
+        return dict(self.document["max_qps"])
+
+    @property
+    def curve(self) -> list[dict]:
+        """Every trial: offered and achieved rate, p50/p99 and whether the SLO held."""
+        return list(self.document["curve"])
+
+
+@dataclass
+class GenerateResult(CommandResult):
+    configurations: dict[str, dict] = field(default_factory=dict, repr=False)  # name -> its generate figures
+
+    @property
+    def ttft_ms(self) -> dict:
+        return dict(self.document["ttft_ms"])
+
+    @property
+    def tpot_ms(self) -> dict:
+        return dict(self.document["tpot_ms"])
+
+    @property
+    def tokens_per_s(self) -> float:
+        return float(self.document["tokens_per_s"])
+
+    @property
+    def words_per_s(self) -> float:
+        return float(self.document["words_per_s"])
+
+
+@dataclass
+class OptimizeResult(CommandResult):
+    baseline: object = None  # optimize.search.Outcome of eager fp32
+    outcomes: list = field(default_factory=list, repr=False)  # one Outcome per variant tried
+    chosen: object = None  # the Outcome chosen, or None when no variant held the tolerance and budget
+    metric: str = ""
+
+    @property
+    def chosen_name(self) -> str | None:
+        return self.document["chosen"]
+
+
+@dataclass
+class SweepResult(CommandResult):
+    outcomes: list = field(default_factory=list, repr=False)  # sweep.runner.CellOutcome per cell
+
+    @property
+    def sweep_id(self) -> str:
+        return self.document["sweep_id"]
+
+    @property
+    def failed(self) -> list:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def resumed(self) -> int:
+        return sum(o.resumed for o in self.outcomes)
+
+
+@dataclass
+class StudyResult(CommandResult):
+    paths: dict[str, str] = field(default_factory=dict)  # claims.json and report.html
+
+    @property
+    def verdicts(self) -> dict[int, str]:
+        return {c["id"]: c["verdict"] for c in self.document["claims"]}
+
+
+@dataclass
+class TrainResult(CommandResult):
+    @property
+    def step_ms(self) -> float:
+        return float(self.document["step_ms"])
+
+    @property
+    def samples_per_s(self) -> float:
+        return float(self.document["samples_per_s"])

@@ -1,0 +1,101 @@
+"""Every command that is more than one measurement is a library function too: called from
+Python it returns the document its command prints with --json (the figures differ between
+two runs; the document's structure and its settings do not)."""
+
+import pytest
+
+import nnspeed
+from nnspeed.commands.results import CommandResult
+
+FAST = dict(min_time=0.05, max_time=0.3)
+
+
+def assert_same_document(a, b, path="doc"):
+    """Same keys all the way down, same kinds of value; None stands for a figure one run had
+    and the other did not (an empty interval, a mode not reached)."""
+    if a is None or b is None:
+        return
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), f"{path}: {sorted(a)} vs {sorted(b) if isinstance(b, dict) else b}"
+        for k in a:
+            assert_same_document(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list), path
+        if a and b:
+            assert_same_document(a[0], b[0], f"{path}[0]")
+    elif isinstance(a, bool) or isinstance(b, bool):
+        assert isinstance(a, bool) and isinstance(b, bool), path
+    elif isinstance(a, (int, float)):
+        assert isinstance(b, (int, float)), path
+    else:
+        assert type(a) is type(b), path
+
+
+CASES = {
+    "capacity": (
+        ["capacity", "zoo:mlp", "--slo-p99", "20", "--trial-time", "0.3", "--no-dynamic-batching", "--threads", "1"],
+        lambda store, tmp: nnspeed.capacity("zoo:mlp", 20, dynamic_batching=False, trial_time=0.3, threads=1, store=store),
+        ("source",),
+    ),
+    "generate": (
+        ["generate", "zoo:gpt2-tiny", "--prompt-len", "8", "--new-tokens", "4", "--requests", "1", "--kv-cache", "on",
+         "--no-int8"],
+        lambda store, tmp: nnspeed.generate("zoo:gpt2-tiny", prompt_len=8, new_tokens=4, requests=1, kv_cache="on",
+                                            int8=False, store=store),
+        ("source", "prompt_len", "new_tokens", "configuration"),
+    ),
+    "optimize": (
+        ["optimize", "zoo:digits-mlp", "--data", "digits", "--variants", "eager int8 dynamic", "--min-time", "0.05",
+         "--max-time", "0.3", "--out", "{tmp}/cli"],
+        lambda store, tmp: nnspeed.optimize("zoo:digits-mlp", data="digits", variants="eager int8 dynamic",
+                                            out_dir=tmp / "py", store=store, **FAST),
+        ("source", "metric", "max_drop"),
+    ),
+    "sweep": (
+        ["sweep", "zoo:mlp", "--grid", "batch=1,2", "--min-time", "0.05", "--max-time", "0.3"],
+        lambda store, tmp: nnspeed.sweep("zoo:mlp", "batch=1,2", store=store, **FAST),
+        ("sweep_id",),
+    ),
+    "study": (
+        ["study", "--quick", "--claims", "1", "--out", "{tmp}/cli"],
+        lambda store, tmp: nnspeed.study(quick=True, claims="1", out_dir=tmp / "py", store=store),
+        ("mode",),
+    ),
+    "train": (
+        ["train", "zoo:mlp", "--steps", "10", "--precision", "fp32", "--batch", "8"],
+        lambda store, tmp: nnspeed.train("zoo:mlp", steps=10, precision="fp32", batch="8", store=store),
+        ("source", "data", "device"),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(CASES))
+def test_command_and_function_give_the_same_document(name, cli_json, tmp_path):
+    argv, call, fixed = CASES[name]
+    cli = cli_json([a.replace("{tmp}", str(tmp_path)) for a in argv] + ["--store", f"sqlite:///{tmp_path / 'cli.db'}",
+                                                                        "--json"])  # fmt: skip
+    result = call(f"sqlite:///{tmp_path / 'py.db'}", tmp_path)
+    assert isinstance(result, CommandResult)
+    doc = result.to_dict()
+    assert_same_document(cli, doc)
+    for key in fixed:
+        assert doc[key] == cli[key], key
+    assert result.measurements, "the result carries the measurements it stored"
+    assert nnspeed.Store(f"sqlite:///{tmp_path / 'py.db'}").list_runs(), "the function stored its run"
+
+
+def test_the_comparison_of_documents_can_fail():
+    with pytest.raises(AssertionError):
+        assert_same_document({"a": {"b": 1}}, {"a": {"c": 1}})
+    with pytest.raises(AssertionError):
+        assert_same_document({"a": [{"x": "s"}]}, {"a": [{"x": 2}]})
+    assert_same_document({"a": None, "b": [1.5]}, {"a": {"x": 1}, "b": [2]})
+
+
+def test_train_options_validate_before_anything_runs(store_url):
+    with pytest.raises(nnspeed.NnspeedError, match="--steps must be a whole number"):
+        nnspeed.TrainOptions(steps=1).plan()
+    with pytest.raises(nnspeed.NnspeedError, match="need labelled data"):
+        nnspeed.train("zoo:mlp", stream=True, store=store_url)
+    assert nnspeed.Store(store_url).list_runs() == []
