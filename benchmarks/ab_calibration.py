@@ -95,9 +95,14 @@ def extra_layer_model(workload, target_s: float, model_s: float):
 
     def build(n: int):
         model = WithExtraLayer(workload.model, n).eval()
-        return Workload(source=f"{workload.source}+matmul{n}", name=f"{workload.name}-extra", inputs=workload.inputs,
-                        make_inputs=workload.make_inputs, model=model,
-                        meta={"extra_n": n, "extra_ms": cost(n) * 1e3, "alone_n": n_alone})  # fmt: skip
+        return Workload(
+            source=f"{workload.source}+matmul{n}",
+            name=f"{workload.name}-extra",
+            inputs=workload.inputs,
+            make_inputs=workload.make_inputs,
+            model=model,
+            meta={"extra_n": n, "extra_ms": cost(n) * 1e3, "alone_n": n_alone},
+        )
 
     # In the model the product costs more than alone; bisect its size on the pair's ratio, each
     # window long enough for several of the model's calls (one call a window let a 44 ms
@@ -211,12 +216,16 @@ def run_condition(condition: str, checks: int, log) -> dict:
                 n = resized(b.meta["extra_n"], before[0])
                 if ACCEPTED[0] <= before[0] <= ACCEPTED[1] or n == b.meta["extra_n"]:
                     break
-                log(f"[{condition}] {src}: extra layer n={b.meta['extra_n']} came to {before[0]:.4f}; re-sized to n={n}")
+                log(
+                    f"[{condition}] {src}: extra layer n={b.meta['extra_n']} came to {before[0]:.4f}; re-sized to n={n}"
+                )
                 b = build(n)
                 before = reference_ratio(a, b, seed=1)
             pairs.append({"source": src, "a": a, "b": b, "a_ms": t_a * 1e3, "before": before})
-            log(f"[{condition}] {src}: {t_a * 1e3:.3f} ms, extra layer {b.meta['extra_ms']:.3f} ms alone "
-                f"(n={b.meta['extra_n']}, {b.meta['alone_n']} by its cost alone); reference ratio {before[0]:.4f} [{before[1]:.4f}, {before[2]:.4f}]")
+            log(
+                f"[{condition}] {src}: {t_a * 1e3:.3f} ms, extra layer {b.meta['extra_ms']:.3f} ms alone "
+                f"(n={b.meta['extra_n']}, {b.meta['alone_n']} by its cost alone); reference ratio {before[0]:.4f} [{before[1]:.4f}, {before[2]:.4f}]"
+            )
         rows = []
         per_model = math.ceil(checks / len(MODELS))
         rng = np.random.default_rng(7)
@@ -233,9 +242,19 @@ def run_condition(condition: str, checks: int, log) -> dict:
                             rounds = None
                         else:
                             ratio, lo, hi, rounds = interleaved_check(p["a"], b, seed=1000 + i)
-                        rows.append({"condition": condition, "source": p["source"], "kind": kind, "method": method,
-                                     "ratio": ratio, "lo": lo, "hi": hi, "rounds": rounds,
-                                     "seconds": time.perf_counter() - t0})  # fmt: skip
+                        rows.append(
+                            {
+                                "condition": condition,
+                                "source": p["source"],
+                                "kind": kind,
+                                "method": method,
+                                "ratio": ratio,
+                                "lo": lo,
+                                "hi": hi,
+                                "rounds": rounds,
+                                "seconds": time.perf_counter() - t0,
+                            }
+                        )
             done = (i + 1) * len(MODELS)
             log(f"[{condition}] {done}/{per_model * len(MODELS)} checks of each kind and method")
         for p in pairs:
@@ -251,10 +270,19 @@ def run_condition(condition: str, checks: int, log) -> dict:
             loader.wait()
     return {
         "condition": condition,
-        "models": [{"source": p["source"], "a_ms": p["a_ms"], "extra_n": p["b"].meta["extra_n"],
-                    "extra_ms_alone": p["b"].meta["extra_ms"], "extra_n_alone": p["b"].meta["alone_n"],
-                    "reference_before": list(p["before"]),
-                    "reference_after": list(p["after"]), "truth": p["truth"]} for p in pairs],  # fmt: skip
+        "models": [
+            {
+                "source": p["source"],
+                "a_ms": p["a_ms"],
+                "extra_n": p["b"].meta["extra_n"],
+                "extra_ms_alone": p["b"].meta["extra_ms"],
+                "extra_n_alone": p["b"].meta["alone_n"],
+                "reference_before": list(p["before"]),
+                "reference_after": list(p["after"]),
+                "truth": p["truth"],
+            }
+            for p in pairs
+        ],
         "sequential": summarize(rows, "sequential"),
         "interleaved": summarize(rows, "interleaved"),
         "checks": rows,
@@ -277,21 +305,36 @@ def main() -> int:
     for c in conditions:  # written after each condition: a long run keeps what it finished
         results.append(run_condition(c, args.checks, lambda s: print(s, flush=True)))
         s = results[-1]["interleaved"]
-        ok &= (s["false_alarm"] <= TARGETS["false_alarm"] and s["detection"] >= TARGETS["detection"]
-               and s["coverage"] >= TARGETS["coverage"])  # fmt: skip
-        doc = {"benchmark": "ab_calibration", "threshold": THRESHOLD, "slowdown": SLOWDOWN, "threads": THREADS,
-               "targets": TARGETS, "seconds": time.perf_counter() - t0, "pass": bool(ok), "machine": machine,
-               "conditions": results}  # fmt: skip
+        ok &= (
+            s["false_alarm"] <= TARGETS["false_alarm"]
+            and s["detection"] >= TARGETS["detection"]
+            and s["coverage"] >= TARGETS["coverage"]
+        )
+        doc = {
+            "benchmark": "ab_calibration",
+            "threshold": THRESHOLD,
+            "slowdown": SLOWDOWN,
+            "threads": THREADS,
+            "targets": TARGETS,
+            "seconds": time.perf_counter() - t0,
+            "pass": bool(ok),
+            "machine": machine,
+            "conditions": results,
+        }
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(doc, indent=1, default=float) + "\n")
-    print(f"\n{'condition':10} {'method':12} {'false alarms':>12} {'either way':>11} {'detection':>10} {'coverage':>9} "
-          f"{'A/A ratios':>14} {'s/check':>8}")  # fmt: skip
+    print(
+        f"\n{'condition':10} {'method':12} {'false alarms':>12} {'either way':>11} {'detection':>10} {'coverage':>9} "
+        f"{'A/A ratios':>14} {'s/check':>8}"
+    )
     for res in results:
         for method in ("sequential", "interleaved"):
             s = res[method]
-            print(f"{res['condition']:10} {method:12} {100 * s['false_alarm']:11.1f}% {100 * s['false_either_way']:10.1f}% "
-                  f"{100 * s['detection']:9.1f}% {100 * s['coverage']:8.1f}% "
-                  f"{s['aa_ratio_range'][0]:6.3f}–{s['aa_ratio_range'][1]:.3f} {s['median_seconds']:8.2f}")  # fmt: skip
+            print(
+                f"{res['condition']:10} {method:12} {100 * s['false_alarm']:11.1f}% {100 * s['false_either_way']:10.1f}% "
+                f"{100 * s['detection']:9.1f}% {100 * s['coverage']:8.1f}% "
+                f"{s['aa_ratio_range'][0]:6.3f}–{s['aa_ratio_range'][1]:.3f} {s['median_seconds']:8.2f}"
+            )
     print(f"{'PASS' if ok else 'FAIL'}: targets {TARGETS}; wrote {args.out}")
     return 0 if ok else 1
 

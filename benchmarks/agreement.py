@@ -81,7 +81,14 @@ def main(source: str = "zoo:mlp") -> int:
             f"(×{ours_o / ref_o:.3f})"
         )
     passed = all(abs(x[k] - 1) <= TOLERANCE for x in rounds for k in ("torch_ratio", "ort_ratio"))
-    doc = {"benchmark": "agreement", "source": source, "threads": 1, "tolerance": TOLERANCE, "rounds": rounds, "passed": passed}
+    doc = {
+        "benchmark": "agreement",
+        "source": source,
+        "threads": 1,
+        "tolerance": TOLERANCE,
+        "rounds": rounds,
+        "passed": passed,
+    }
     out = write_result("agreement", doc)
     print(f"within ±{100 * TOLERANCE:.0f}% in every round: {'PASS' if passed else 'FAIL'}  ({out})")
     return 0 if passed else 1

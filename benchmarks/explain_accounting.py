@@ -40,17 +40,35 @@ def main(source: str = "zoo:resnet50", runs: str = "3") -> int:
         d = explain(source)
         layers_ms = sum(layer["time_ms"] for layer in d["layers"])
         ratio = (layers_ms + d["overhead_ms"]) / d["latency_ms"]
-        rows.append({"latency_ms": d["latency_ms"], "layers_ms": layers_ms, "overhead_ms": d["overhead_ms"],
-                     "profiler_cost_ms": d["profiler_cost_ms"], "accounted_ratio": ratio,
-                     "total_flops": d["total_flops"], "flops_ratio": d["total_flops"] / ref})  # fmt: skip
-        print(f"run {r + 1}: latency {d['latency_ms']:.2f} ms, layers {layers_ms:.2f} ms + overhead "
-              f"{d['overhead_ms']:.2f} ms = ×{ratio:.3f}; FLOPs ×{d['total_flops'] / ref:.4f}")  # fmt: skip
+        rows.append(
+            {
+                "latency_ms": d["latency_ms"],
+                "layers_ms": layers_ms,
+                "overhead_ms": d["overhead_ms"],
+                "profiler_cost_ms": d["profiler_cost_ms"],
+                "accounted_ratio": ratio,
+                "total_flops": d["total_flops"],
+                "flops_ratio": d["total_flops"] / ref,
+            }
+        )
+        print(
+            f"run {r + 1}: latency {d['latency_ms']:.2f} ms, layers {layers_ms:.2f} ms + overhead "
+            f"{d['overhead_ms']:.2f} ms = ×{ratio:.3f}; FLOPs ×{d['total_flops'] / ref:.4f}"
+        )
     passed = all(abs(x["accounted_ratio"] - 1) <= TOLERANCE and abs(x["flops_ratio"] - 1) <= 0.01 for x in rows)
-    doc = {"benchmark": "explain_accounting", "source": source, "tolerance": TOLERANCE, "reference_flops": ref,
-           "runs": rows, "passed": passed}  # fmt: skip
+    doc = {
+        "benchmark": "explain_accounting",
+        "source": source,
+        "tolerance": TOLERANCE,
+        "reference_flops": ref,
+        "runs": rows,
+        "passed": passed,
+    }
     out = write_result("explain_accounting", doc)
-    print(f"layers + overhead within ±{100 * TOLERANCE:.0f}% of the latency and FLOPs within 1% in every run: "
-          f"{'PASS' if passed else 'FAIL'}  ({out})")  # fmt: skip
+    print(
+        f"layers + overhead within ±{100 * TOLERANCE:.0f}% of the latency and FLOPs within 1% in every run: "
+        f"{'PASS' if passed else 'FAIL'}  ({out})"
+    )
     return 0 if passed else 1
 
 

@@ -60,11 +60,19 @@ def main(n: str = "5") -> int:
         r = ratio_of_medians(every)
         ok = abs(r - 1) <= tol
         name = FIGURES[scenario][2]
-        doc["scenarios"][scenario] = {"figure": name, "tolerance": tol, "batch": FIGURES[scenario][0],
-                                      "nnspeed": every["nnspeed"], "loadgen": every["loadgen"], "ratio": r,
-                                      "passed": ok}  # fmt: skip
-        print(f"{scenario} {name}: nnspeed {np.median(every['nnspeed']):.4g}, LoadGen "
-              f"{np.median(every['loadgen']):.4g} (×{r:.3f}, target ±{100 * tol:.0f}%): {'PASS' if ok else 'FAIL'}")  # fmt: skip
+        doc["scenarios"][scenario] = {
+            "figure": name,
+            "tolerance": tol,
+            "batch": FIGURES[scenario][0],
+            "nnspeed": every["nnspeed"],
+            "loadgen": every["loadgen"],
+            "ratio": r,
+            "passed": ok,
+        }
+        print(
+            f"{scenario} {name}: nnspeed {np.median(every['nnspeed']):.4g}, LoadGen "
+            f"{np.median(every['loadgen']):.4g} (×{r:.3f}, target ±{100 * tol:.0f}%): {'PASS' if ok else 'FAIL'}"
+        )
     doc["passed"] = all(s["passed"] for s in doc["scenarios"].values())
     out = write_result("loadgen_agreement", doc)
     print(f"{'PASS' if doc['passed'] else 'FAIL'}  ({out})")

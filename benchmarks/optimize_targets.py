@@ -25,8 +25,16 @@ from nnspeed.measure.environment import cpu_flags
 
 def optimize(*args: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [str(Path(sys.executable).with_name("nnspeed")), "optimize", *args, "--json", "--out", tmp,
-               "--store", f"sqlite:///{tmp}/db"]  # fmt: skip
+        cmd = [
+            str(Path(sys.executable).with_name("nnspeed")),
+            "optimize",
+            *args,
+            "--json",
+            "--out",
+            tmp,
+            "--store",
+            f"sqlite:///{tmp}/db",
+        ]
         return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 
 
@@ -38,18 +46,30 @@ def main() -> int:
     results = {}
     d = optimize("zoo:digits-cnn", "--data", "digits", "--max-drop", "1.0")
     chosen = by_name(d)[d["chosen"]]
-    results["digits_cnn"] = {"chosen": d["chosen"], "speedup": chosen["speedup"], "speedup_ci95": chosen["speedup_ci95"],
-                             "accuracy_drop": chosen["accuracy_drop"], "baseline_accuracy": d["baseline"]["accuracy"],
-                             "passed": chosen["speedup"] >= 2 and chosen["accuracy_drop"] <= 1}  # fmt: skip
+    results["digits_cnn"] = {
+        "chosen": d["chosen"],
+        "speedup": chosen["speedup"],
+        "speedup_ci95": chosen["speedup_ci95"],
+        "accuracy_drop": chosen["accuracy_drop"],
+        "baseline_accuracy": d["baseline"]["accuracy"],
+        "passed": chosen["speedup"] >= 2 and chosen["accuracy_drop"] <= 1,
+    }
 
     m = optimize("zoo:minilm", "--variants", "int8")
     faithful = {
-        n: v for n, v in by_name(m).items()
-        if v["status"] == "ok" and v["details"].get("cosine_mean", 0) >= 0.99 and v["details"].get("neighbour_in_top3") == 1.0
-    }  # fmt: skip
+        n: v
+        for n, v in by_name(m).items()
+        if v["status"] == "ok"
+        and v["details"].get("cosine_mean", 0) >= 0.99
+        and v["details"].get("neighbour_in_top3") == 1.0
+    }
     best = max(faithful.values(), key=lambda v: v["speedup"]) if faithful else None
-    results["minilm_int8"] = {"variant": best and best["name"], "speedup": best and best["speedup"],
-                              "details": best and best["details"], "passed": best is not None}  # fmt: skip
+    results["minilm_int8"] = {
+        "variant": best and best["name"],
+        "speedup": best and best["speedup"],
+        "details": best and best["details"],
+        "passed": best is not None,
+    }
 
     r = optimize("zoo:resnet50")
     v = by_name(r)
@@ -57,13 +77,20 @@ def main() -> int:
     defaults = {n: v[n]["latency_ms"] for n in ("onnxruntime", "torch.compile", ov_default) if v[n]["latency_ms"]}
     best_default = min(defaults, key=defaults.get)
     chosen_ms = v[r["chosen"]]["latency_ms"]
-    results["resnet50"] = {"chosen": r["chosen"], "chosen_ms": chosen_ms, "defaults_ms": defaults,
-                           "best_default": best_default, "ratio": defaults[best_default] / chosen_ms,
-                           "passed": chosen_ms <= defaults[best_default]}  # fmt: skip
+    results["resnet50"] = {
+        "chosen": r["chosen"],
+        "chosen_ms": chosen_ms,
+        "defaults_ms": defaults,
+        "best_default": best_default,
+        "ratio": defaults[best_default] / chosen_ms,
+        "passed": chosen_ms <= defaults[best_default],
+    }
 
     print(f"wrote {write_result('optimize_targets', results)}")
     for k, res in results.items():
-        print(f"{k}: {'PASS' if res['passed'] else 'FAIL'}  {json.dumps({x: y for x, y in res.items() if x != 'details'})}")
+        print(
+            f"{k}: {'PASS' if res['passed'] else 'FAIL'}  {json.dumps({x: y for x, y in res.items() if x != 'details'})}"
+        )
     return 0 if all(r["passed"] for r in results.values()) else 1
 
 

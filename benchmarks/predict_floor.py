@@ -43,7 +43,9 @@ def model_shapes(models, family: str, shapes: dict) -> int:
     from nnspeed.predict.sampling import prior_shapes
 
     priors = prior_shapes(models.fams[family], shapes)
-    assert [p for p, _ in models.samples[family][: len(priors)]] == priors, "the table's samples do not start with its priors"
+    assert [p for p, _ in models.samples[family][: len(priors)]] == priors, (
+        "the table's samples do not start with its priors"
+    )
     return len(priors)
 
 
@@ -57,12 +59,19 @@ def main(threads: str = "2", n: str = "100") -> int:
 
     table = cached_tables().get(threads)
     if table is None:
-        print(f"no operator table for {threads} threads on this machine: run nnspeed machine --operators --threads {threads}")
+        print(
+            f"no operator table for {threads} threads on this machine: run nnspeed machine --operators --threads {threads}"
+        )
         return 2
     torch.set_num_threads(int(threads))
     models, rng = Models.from_table(table), np.random.default_rng(0)
     shapes = training_shapes(training_architectures(train_count(table.get("scale", 1.0))), table["threads"])
-    doc = {"benchmark": "predict_floor", "threads": int(threads), "target_loo_rms": INTERPOLATION_TARGET, "families": {}}
+    doc = {
+        "benchmark": "predict_floor",
+        "threads": int(threads),
+        "target_loo_rms": INTERPOLATION_TARGET,
+        "families": {},
+    }
     for family in FAMILIES:
         loo, k = leave_one_out(models, family), model_shapes(models, family, shapes)
         samples = models.samples[family]
@@ -73,18 +82,27 @@ def main(threads: str = "2", n: str = "100") -> int:
                 now[j, p] = measure_sample(models.fams[family], samples[pick[j]][0])
         since = np.log(now.mean(axis=1) / [samples[i][1] for i in pick])
         doc["families"][family] = {
-            "samples": len(samples), "model_shapes": k, "loo_rms": rms(loo[:k]), "loo_rms_all": rms(loo), "timed_again": len(pick),
-            "common_drift": float(np.exp(np.median(since))), "moved_since_table_rms": rms(since - np.median(since)),
+            "samples": len(samples),
+            "model_shapes": k,
+            "loo_rms": rms(loo[:k]),
+            "loo_rms_all": rms(loo),
+            "timed_again": len(pick),
+            "common_drift": float(np.exp(np.median(since))),
+            "moved_since_table_rms": rms(since - np.median(since)),
             "between_passes_rms": rms(np.log(now[:, 1] / now[:, 0])),
-        }  # fmt: skip
+        }
         f = doc["families"][family]
-        print(f"{family}: leave-one-out {100 * f['loo_rms']:.1f}% rms over {k} models' shapes "
-              f"({100 * f['loo_rms_all']:.1f}% over all {len(samples)} samples); "
-              f"{len(pick)} timed again: {100 * f['moved_since_table_rms']:.1f}% rms since the table "
-              f"(common drift {f['common_drift']:.3f}x), {100 * f['between_passes_rms']:.1f}% between two passes now")  # fmt: skip
+        print(
+            f"{family}: leave-one-out {100 * f['loo_rms']:.1f}% rms over {k} models' shapes "
+            f"({100 * f['loo_rms_all']:.1f}% over all {len(samples)} samples); "
+            f"{len(pick)} timed again: {100 * f['moved_since_table_rms']:.1f}% rms since the table "
+            f"(common drift {f['common_drift']:.3f}x), {100 * f['between_passes_rms']:.1f}% between two passes now"
+        )
     doc["passed"] = all(f["loo_rms"] <= INTERPOLATION_TARGET for f in doc["families"].values())
     out = write_result(f"predict_floor-t{threads}", doc)
-    print(f"target: leave-one-out ≤ {100 * INTERPOLATION_TARGET:g}% rms: {'PASS' if doc['passed'] else 'FAIL'}  ({out})")
+    print(
+        f"target: leave-one-out ≤ {100 * INTERPOLATION_TARGET:g}% rms: {'PASS' if doc['passed'] else 'FAIL'}  ({out})"
+    )
     return 0 if doc["passed"] else 1
 
 

@@ -46,8 +46,10 @@ def main(source: str = "zoo:mlp") -> int:
     for r in range(REPS):
         res = subprocess.run(
             [str(nnspeed_cmd), "bench", source, "--threads", "1", "--json", "--store", "sqlite://"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rigorous.append(json.loads(res.stdout)["results"][0]["latency_ms"]["p50"])
         res = subprocess.run([sys.executable, "-c", NAIVE, source], capture_output=True, text=True, check=True)
         naive.append(float(res.stdout.strip().splitlines()[-1]))

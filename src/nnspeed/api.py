@@ -17,8 +17,18 @@ from .workloads.sources import as_workload, workload_from_module
 from .workloads.sources import load as _load
 from .workloads.workload import Workload
 
-__all__ = ["as_workload", "bench", "bench_grid", "budget_or_fps", "cell_label", "grid", "interleave_grid", "load", "side_by_side",
-           "workload_from_module"]  # fmt: skip
+__all__ = [
+    "as_workload",
+    "bench",
+    "bench_grid",
+    "budget_or_fps",
+    "cell_label",
+    "grid",
+    "interleave_grid",
+    "load",
+    "side_by_side",
+    "workload_from_module",
+]
 
 
 def load(source: str, **options) -> Workload:
@@ -137,5 +147,6 @@ def interleave_grid(
     if len(cells) < 2:
         raise InputError("--interleave compares configurations: give a comma list on some axis (e.g. --backend a,b)")
     arms = [(workloads[src], s) for src, s in cells]
-    return _side_by_side(arms, rule, labels=[cell_label(src, s) for src, s in cells], budget_ms=budget_ms,
-                         on_round=on_round)  # fmt: skip
+    return _side_by_side(
+        arms, rule, labels=[cell_label(src, s) for src, s in cells], budget_ms=budget_ms, on_round=on_round
+    )

@@ -25,8 +25,11 @@ def pytest_addoption(parser):
     group = parser.getgroup("nnspeed", "nnspeed speed tests")
     group.addoption("--nnspeed-save", metavar="NAME", help="store this session's nnspeed_bench results under NAME")
     group.addoption("--nnspeed-compare", metavar="NAME", help="compare each nnspeed_bench result with baseline NAME")
-    group.addoption("--nnspeed-fail", metavar="STAT:N%", help="with --nnspeed-compare: fail on these slowdowns, "
-                    "e.g. p50:5%,p99:10% (default p50:5%)")  # fmt: skip
+    group.addoption(
+        "--nnspeed-fail",
+        metavar="STAT:N%",
+        help="with --nnspeed-compare: fail on these slowdowns, e.g. p50:5%,p99:10% (default p50:5%)",
+    )
     group.addoption("--nnspeed-store", metavar="URL", help="SQLAlchemy URL of the store (default NNSPEED_STORE)")
     group.addoption("--nnspeed-max-time", metavar="S", type=float, default=10.0, help="seconds of rounds per call")
     group.addoption("--nnspeed-any-machine", action="store_true", help="accept a baseline from another machine")

@@ -13,8 +13,15 @@ import pytest
 from nnspeed.cli.app import main
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 
@@ -63,8 +70,23 @@ def test_study_report_in_browser(browser, quick_study):
 
 
 def test_bench_report_in_browser(browser, tmp_path, store_url, cli_json):
-    doc = cli_json(["bench", "zoo:mlp?depth=2", "--backend", "torch-eager,onnxruntime", "--batch", "1,8",
-                    "--min-time", "0.1", "--max-time", "0.4", "--store", store_url, "--json"])  # fmt: skip
+    doc = cli_json(
+        [
+            "bench",
+            "zoo:mlp?depth=2",
+            "--backend",
+            "torch-eager,onnxruntime",
+            "--batch",
+            "1,8",
+            "--min-time",
+            "0.1",
+            "--max-time",
+            "0.4",
+            "--store",
+            store_url,
+            "--json",
+        ]
+    )
     path = tmp_path / "bench.html"
     assert main(["report", doc["run_id"], "-o", str(path), "--store", store_url]) == 0
     seen = open_report(browser, path, "bench-report.png")
@@ -74,8 +96,24 @@ def test_bench_report_in_browser(browser, tmp_path, store_url, cli_json):
 
 def test_optimize_report_in_browser(browser, tmp_path, store_url):
     out = tmp_path / "opt"
-    code = main(["optimize", "zoo:digits-cnn", "--data", "digits", "--variants", "onnxruntime,pruned 50% unstructured",
-                 "--min-time", "0.1", "--max-time", "0.4", "--out", str(out), "--store", store_url])  # fmt: skip
+    code = main(
+        [
+            "optimize",
+            "zoo:digits-cnn",
+            "--data",
+            "digits",
+            "--variants",
+            "onnxruntime,pruned 50% unstructured",
+            "--min-time",
+            "0.1",
+            "--max-time",
+            "0.4",
+            "--out",
+            str(out),
+            "--store",
+            store_url,
+        ]
+    )
     assert code == 0
     seen = open_report(browser, out / "report.html", "optimize-report.png")
     assert seen["errors"] == [] and seen["remote"] == []

@@ -1,6 +1,5 @@
 """Real models on real backends.  Timing assertions are wide: these machines are shared."""
 
-
 import numpy as np
 import pytest
 
@@ -9,20 +8,42 @@ from nnspeed.cli.app import main
 from nnspeed.measure.environment import cpu_flags
 
 RESULT_KEYS = {
-    "source", "backend", "precision", "effective_precision", "batch", "threads", "device", "latency_ms",
-    "first_call_ms", "throughput_sps", "n", "timer_overhead_ns", "warnings", "budget",
-}  # fmt: skip
+    "source",
+    "backend",
+    "precision",
+    "effective_precision",
+    "batch",
+    "threads",
+    "device",
+    "latency_ms",
+    "first_call_ms",
+    "throughput_sps",
+    "n",
+    "timer_overhead_ns",
+    "warnings",
+    "budget",
+}
 LATENCY_KEYS = {"mean", "p50", "p90", "p99", "p999", "std", "ci95"}
 QUICK = ["--min-time", "0.2", "--max-time", "1"]
 
 
-
-
 def test_bench_three_backends_json_contract(cli_json, capsys, store_url):
     doc = cli_json(
-        ["bench", "zoo:mlp", "--backend", "torch-eager,onnxruntime,openvino", "--threads", "1", "--json", "--fps", "30",
-         "--store", store_url, *QUICK],
-    )  # fmt: skip
+        [
+            "bench",
+            "zoo:mlp",
+            "--backend",
+            "torch-eager,onnxruntime,openvino",
+            "--threads",
+            "1",
+            "--json",
+            "--fps",
+            "30",
+            "--store",
+            store_url,
+            *QUICK,
+        ],
+    )
     assert isinstance(doc["run_id"], str)
     assert [r["backend"] for r in doc["results"]] == ["torch-eager", "onnxruntime", "openvino"]
     for r in doc["results"]:
@@ -44,7 +65,18 @@ def test_bench_three_backends_json_contract(cli_json, capsys, store_url):
 def test_compare_two_runs(cli_json, capsys, store_url):
     a = cli_json(["bench", "zoo:mlp?depth=8", "--threads", "1", "--json", "--store", store_url, *QUICK])
     b = cli_json(
-        ["bench", "zoo:mlp?depth=8", "--backend", "onnxruntime", "--threads", "1", "--json", "--store", store_url, *QUICK],
+        [
+            "bench",
+            "zoo:mlp?depth=8",
+            "--backend",
+            "onnxruntime",
+            "--threads",
+            "1",
+            "--json",
+            "--store",
+            store_url,
+            *QUICK,
+        ],
     )
     with pytest.raises(AssertionError):  # different backends share no configuration
         cli_json(["compare", a["run_id"], b["run_id"], "--json", "--store", store_url])
@@ -54,9 +86,19 @@ def test_compare_two_runs(cli_json, capsys, store_url):
     assert c["ci95"][0] <= c["speedup"] <= c["ci95"][1]
     assert c["verdict"] == "faster"  # ONNX Runtime runs a small MLP several times faster than eager
     both = cli_json(
-        ["bench", "zoo:mlp?depth=8", "--backend", "torch-eager,onnxruntime", "--threads", "1", "--json",
-                 "--store", store_url, *QUICK],
-    )  # fmt: skip
+        [
+            "bench",
+            "zoo:mlp?depth=8",
+            "--backend",
+            "torch-eager,onnxruntime",
+            "--threads",
+            "1",
+            "--json",
+            "--store",
+            store_url,
+            *QUICK,
+        ],
+    )
     assert main(["compare", a["run_id"], both["run_id"], "--ignore", "backend", "--store", store_url]) == 2
     assert "more than one result" in capsys.readouterr().err
     same = cli_json(["compare", a["run_id"], a["run_id"], "--json", "--store", store_url])

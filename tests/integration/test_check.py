@@ -22,8 +22,25 @@ def runs(url) -> int:
 
 def test_unchanged_model_passes_and_a_slower_one_fails(tmp_path, store_url, capsys):
     md, xml = tmp_path / "summary.md", tmp_path / "junit.xml"
-    assert main(["check", "zoo:mlp", "zoo:mlp", *FAST, *GATE, "--summary", str(md), "--junit", str(xml),
-                 "--store", store_url, "--json"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "check",
+                "zoo:mlp",
+                "zoo:mlp",
+                *FAST,
+                *GATE,
+                "--summary",
+                str(md),
+                "--junit",
+                str(xml),
+                "--store",
+                store_url,
+                "--json",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["verdict"] in ("within", "faster", "inconclusive") and not doc["regression"]
     assert doc["rounds"] >= 8 and doc["ci95"][0] <= doc["ratio"] <= doc["ci95"][1]
@@ -33,8 +50,10 @@ def test_unchanged_model_passes_and_a_slower_one_fails(tmp_path, store_url, caps
     assert suite.get("tests") == "1" and suite.get("failures") == "0"
 
     # Six more layers of 128: about twice the time or more, far past the threshold.
-    assert main(["check", "zoo:mlp?depth=2", "zoo:mlp?depth=8", *FAST, *GATE, "--junit", str(xml),
-                 "--store", store_url]) == 1  # fmt: skip
+    assert (
+        main(["check", "zoo:mlp?depth=2", "zoo:mlp?depth=8", *FAST, *GATE, "--junit", str(xml), "--store", store_url])
+        == 1
+    )
     out = capsys.readouterr().out
     assert "regression" in out and "slower by more than 25%" in out
     case = ET.parse(xml).getroot().find("testsuite/testcase")
@@ -68,15 +87,18 @@ def _forge_other_machine(url, run_id):
         conn.execute(schema.runs.update().where(schema.runs.c.id == run_id).values(machine_id="0123456789abcdef"))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["zoo:mlp", "--baseline", "nope"], "no baseline named 'nope'"),
-    (["zoo:mlp", "zoo:mlp", "--stat", "p75"], "unknown --stat 'p75'"),
-    (["zoo:mlp", "zoo:mlp", "--max-slowdown", "-5%"], "must be a slowdown of 0% or more"),
-    (["zoo:mlp", "zoo:mlp", "--max-slowdown", "five"], "takes a percentage"),
-    (["zoo:mlp", "zoo:cnn"], "take different inputs"),
-    (["zoo:mlp"], "needs two things to compare"),
-    (["zoo:mlp", "--backend", "torch-eager,onnxruntime", "--precision", "fp32,bf16"], "check compares two things"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["zoo:mlp", "--baseline", "nope"], "no baseline named 'nope'"),
+        (["zoo:mlp", "zoo:mlp", "--stat", "p75"], "unknown --stat 'p75'"),
+        (["zoo:mlp", "zoo:mlp", "--max-slowdown", "-5%"], "must be a slowdown of 0% or more"),
+        (["zoo:mlp", "zoo:mlp", "--max-slowdown", "five"], "takes a percentage"),
+        (["zoo:mlp", "zoo:cnn"], "take different inputs"),
+        (["zoo:mlp"], "needs two things to compare"),
+        (["zoo:mlp", "--backend", "torch-eager,onnxruntime", "--precision", "fp32,bf16"], "check compares two things"),
+    ],
+)
 def test_bad_check_input_stores_nothing(argv, message, store_url, capsys):
     assert main(["check", *argv, "--store", store_url]) == 2
     err = capsys.readouterr().err

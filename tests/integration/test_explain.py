@@ -4,7 +4,19 @@ import pytest
 
 from nnspeed.cli.app import main
 
-LAYER_KEYS = {"name", "op", "time_ms", "share", "flops", "bytes", "intensity", "gflops", "bound_ms", "efficiency", "verdict"}
+LAYER_KEYS = {
+    "name",
+    "op",
+    "time_ms",
+    "share",
+    "flops",
+    "bytes",
+    "intensity",
+    "gflops",
+    "bound_ms",
+    "efficiency",
+    "verdict",
+}
 
 
 def test_explain_cnn_json_contract(cli_json, tmp_path):

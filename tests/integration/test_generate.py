@@ -8,11 +8,27 @@ FAST = ["--prompt-len", "8", "--new-tokens", "6", "--requests", "3"]
 
 
 def test_generate_json_contract(cli_json, store_url):
-    d = cli_json(["generate", "zoo:gpt2-tiny", *FAST, "--qps", "50", "--load-requests", "5", "--ttft-slo-ms", "1000",
-                  "--json", "--store", store_url])  # fmt: skip
+    d = cli_json(
+        [
+            "generate",
+            "zoo:gpt2-tiny",
+            *FAST,
+            "--qps",
+            "50",
+            "--load-requests",
+            "5",
+            "--ttft-slo-ms",
+            "1000",
+            "--json",
+            "--store",
+            store_url,
+        ]
+    )
     for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"):
         assert {"p50", "p90", "p99"} <= set(d[key]) and d[key]["p50"] > 0, key
-    assert d["tokens_per_s"] > 0 and d["words_per_s"] == pytest.approx(d["tokens_per_s"] / d["tokens_per_word"]["value"])
+    assert d["tokens_per_s"] > 0 and d["words_per_s"] == pytest.approx(
+        d["tokens_per_s"] / d["tokens_per_word"]["value"]
+    )
     assert 1.0 < d["tokens_per_word"]["value"] < 2.0 and "MiniLM" in d["tokens_per_word"]["method"]
     on, off = d["kv_cache"]["on"], d["kv_cache"]["off"]
     assert on["requests"] == 3 and off["requests"] == 1
@@ -33,7 +49,8 @@ def test_generate_from_a_local_hf_directory(cli_json, tmp_path, store_url):
 
     t = quiet_transformers()
     t.GPT2LMHeadModel(t.GPT2Config(n_layer=1, n_embd=64, n_head=2)).save_pretrained(tmp_path / "lm")
-    d = cli_json(["generate", f"hf:{tmp_path / 'lm'}", *FAST, "--kv-cache", "on", "--no-int8", "--json",
-                  "--store", store_url])  # fmt: skip
+    d = cli_json(
+        ["generate", f"hf:{tmp_path / 'lm'}", *FAST, "--kv-cache", "on", "--no-int8", "--json", "--store", store_url]
+    )
     assert d["kv_cache"]["off"] is None and d["int8"] is None
     assert d["source"].startswith("hf:") and d["tokens_per_s"] > 0

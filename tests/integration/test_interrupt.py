@@ -13,8 +13,20 @@ from nnspeed.store.store import Store
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_interrupted_bench_stores_nothing(sig, store_url, interruptible):
     Store(store_url)  # the store exists beforehand, as it would after earlier runs
-    cmd = [sys.executable, "-m", "nnspeed", "bench", "zoo:mlp", "zoo:cnn", "--min-time", "5",
-           "--max-time", "5", "--store", store_url]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "nnspeed",
+        "bench",
+        "zoo:mlp",
+        "zoo:cnn",
+        "--min-time",
+        "5",
+        "--max-time",
+        "5",
+        "--store",
+        store_url,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **interruptible)
     # Inside the second model's measurement: the first is done, nothing stored yet.
     seen = []

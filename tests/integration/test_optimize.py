@@ -7,15 +7,44 @@ import pytest
 from nnspeed.cli.app import main
 from nnspeed.optimize.variants import CANDIDATES
 
-VARIANT_KEYS = {"name", "transforms", "backend", "precision", "latency_ms", "speedup", "speedup_ci95", "accuracy",
-                "accuracy_drop", "per_class_drop", "status", "reason"}  # fmt: skip
+VARIANT_KEYS = {
+    "name",
+    "transforms",
+    "backend",
+    "precision",
+    "latency_ms",
+    "speedup",
+    "speedup_ci95",
+    "accuracy",
+    "accuracy_drop",
+    "per_class_drop",
+    "status",
+    "reason",
+}
 
 
 @pytest.fixture(scope="module")
 def digits_cnn(tmp_path_factory):
     root = tmp_path_factory.mktemp("opt")
-    argv = ["optimize", "zoo:digits-cnn", "--data", "digits", "--max-drop", "1.0", "--min-time", "0.2",
-            "--max-time", "1", "--export", str(root / "export"), "--out", str(root / "out"), "--store", f"sqlite:///{root / 'db'}", "--json"]  # fmt: skip
+    argv = [
+        "optimize",
+        "zoo:digits-cnn",
+        "--data",
+        "digits",
+        "--max-drop",
+        "1.0",
+        "--min-time",
+        "0.2",
+        "--max-time",
+        "1",
+        "--export",
+        str(root / "export"),
+        "--out",
+        str(root / "out"),
+        "--store",
+        f"sqlite:///{root / 'db'}",
+        "--json",
+    ]
     return root, argv
 
 
@@ -49,8 +78,26 @@ def test_digits_cnn_choice_is_fastest_within_tolerance(digits_cnn, capsys):
 
 
 def test_nothing_within_an_impossible_tolerance_is_chosen_honestly(capsys, store_url):
-    code = main(["optimize", "zoo:digits-mlp", "--data", "digits", "--max-drop", "0", "--budget", "0.000001",
-                 "--min-time", "0.1", "--max-time", "0.3", "--time-limit", "5", "--store", store_url])  # fmt: skip
+    code = main(
+        [
+            "optimize",
+            "zoo:digits-mlp",
+            "--data",
+            "digits",
+            "--max-drop",
+            "0",
+            "--budget",
+            "0.000001",
+            "--min-time",
+            "0.1",
+            "--max-time",
+            "0.3",
+            "--time-limit",
+            "5",
+            "--store",
+            store_url,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 0 and "no variant stays within" in err
 
@@ -77,17 +124,54 @@ def test_users_own_eval_function(tmp_path, cli_json, store_url):
         "    d = digits()\n"
         "    return 100.0 * float(np.mean(predict(d.x_test).argmax(-1) == d.y_test))\n"
     )
-    doc = cli_json(["optimize", "zoo:digits-mlp", "--eval", "myeval:accuracy", "--variants", "onnxruntime",
-                    "--min-time", "0.1", "--max-time", "0.3", "--out", str(tmp_path / "o"), "--store", store_url, "--json"])  # fmt: skip
+    doc = cli_json(
+        [
+            "optimize",
+            "zoo:digits-mlp",
+            "--eval",
+            "myeval:accuracy",
+            "--variants",
+            "onnxruntime",
+            "--min-time",
+            "0.1",
+            "--max-time",
+            "0.3",
+            "--out",
+            str(tmp_path / "o"),
+            "--store",
+            store_url,
+            "--json",
+        ]
+    )
     assert doc["metric"] == "score of myeval:accuracy"
     assert doc["baseline"]["accuracy"] > 90
     assert all(v["accuracy"] is not None for v in doc["variants"] if v["status"] != "failed")
 
 
 def test_batch_axis_picks_highest_throughput_within_budget(cli_json, tmp_path, store_url):
-    doc = cli_json(["optimize", "zoo:digits-cnn", "--data", "digits", "--variants", "onnxruntime int8 static",
-                    "--batch", "1,16", "--budget", "50", "--min-time", "0.1", "--max-time", "0.3",
-                    "--out", str(tmp_path / "o"), "--store", store_url, "--json"])  # fmt: skip
+    doc = cli_json(
+        [
+            "optimize",
+            "zoo:digits-cnn",
+            "--data",
+            "digits",
+            "--variants",
+            "onnxruntime int8 static",
+            "--batch",
+            "1,16",
+            "--budget",
+            "50",
+            "--min-time",
+            "0.1",
+            "--max-time",
+            "0.3",
+            "--out",
+            str(tmp_path / "o"),
+            "--store",
+            store_url,
+            "--json",
+        ]
+    )
     ok = [v for v in doc["variants"] if v["status"] == "ok"]
     assert sorted(v["batch"] for v in ok) == [1, 16]
     chosen = next(v for v in ok if v["name"] == doc["chosen"])

@@ -61,7 +61,9 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
     assert [m["arch"]["family"] for m in ev["models"]] == ["mlp", "cnn", "transformer"]
     for m in ev["models"]:
         assert len(m["rounds_ms"]) == 2 and m["measured_ms"] == pytest.approx(sum(m["rounds_ms"]) / 2)  # median of 2
-        assert m["measured_ms"] > 0 and m["error"] == pytest.approx((m["predicted_ms"] - m["measured_ms"]) / m["measured_ms"])
+        assert m["measured_ms"] > 0 and m["error"] == pytest.approx(
+            (m["predicted_ms"] - m["measured_ms"]) / m["measured_ms"]
+        )
     assert 0 <= ev["within_5pct"] <= ev["within_10pct"] <= 1
     for k in ("within_5pct", "within_10pct"):
         assert 0 <= ev[f"{k}_ci"][0] <= ev[k] <= ev[f"{k}_ci"][1] <= 1  # 3 models: a wide interval
@@ -72,20 +74,21 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
     assert len(nnspeed.Store(store_url).get_run(ev["run_id"])[1]) == 3
 
 
-@pytest.mark.parametrize("argv, message", [
-    ([], "give a SOURCE"),
-    (["zoo:mlp", "--evaluate"], "give a SOURCE"),
-    (["zoo:mlp", "--backend", "openvino"], "torch-eager at fp32"),
-    (["zoo:mlp", "--machine", "missing.json"], "cannot read the machine profile"),
-    (["zoo:mlp", "--batch", "0"], "positive integers"),
-    (["--evaluate", "--seed", "1000"], "trained on"),
-    (["--evaluate", "--rounds", "0"], "--rounds"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        ([], "give a SOURCE"),
+        (["zoo:mlp", "--evaluate"], "give a SOURCE"),
+        (["zoo:mlp", "--backend", "openvino"], "torch-eager at fp32"),
+        (["zoo:mlp", "--machine", "missing.json"], "cannot read the machine profile"),
+        (["zoo:mlp", "--batch", "0"], "positive integers"),
+        (["--evaluate", "--seed", "1000"], "trained on"),
+        (["--evaluate", "--rounds", "0"], "--rounds"),
+    ],
+)
 def test_predict_bad_input(argv, message, capsys):
     assert main(["predict", *argv]) == 2
     assert message in capsys.readouterr().err
-
-
 
 
 def test_composition_learns_what_whole_models_cost_beyond_their_parts():
@@ -99,9 +102,16 @@ def test_composition_learns_what_whole_models_cost_beyond_their_parts():
     def row(parts):
         cats = rng.dirichlet(np.ones(4)) * parts
         im2col = cats[0] * rng.uniform()  # the GEMM-class time split between torch's two convolution paths
-        return {"parts_ms": parts, "base_ms": 0.01, "by_category_ms": cats.tolist(), "conv_ms": [im2col, cats[0] - im2col],
-                "counts": rng.integers(1, 30, 5).tolist(),
-                "flops": float(rng.integers(1e5, 1e9)), "param_bytes": float(rng.integers(1e3, 1e7)), "batch": 1}
+        return {
+            "parts_ms": parts,
+            "base_ms": 0.01,
+            "by_category_ms": cats.tolist(),
+            "conv_ms": [im2col, cats[0] - im2col],
+            "counts": rng.integers(1, 30, 5).tolist(),
+            "flops": float(rng.integers(1e5, 1e9)),
+            "param_bytes": float(rng.integers(1e3, 1e7)),
+            "batch": 1,
+        }
 
     rows = [row(float(p)) for p in np.exp(rng.uniform(np.log(0.02), np.log(5), 40))]
     for r in rows:
@@ -122,9 +132,11 @@ def test_drift_follows_the_reference_models_nearest_the_model():
     from nnspeed.predict.trace import Call
 
     def priced(conv_ms, linear_ms):
-        calls = [(Call("module", "Conv2d", [], [], {}), "gemm", conv_ms, True),
-                 (Call("module", "Linear", [], [], {}), "gemm", linear_ms, True),
-                 (Call("function", "relu", [], [], {}), "elementwise", 0.01, True)]  # fmt: skip
+        calls = [
+            (Call("module", "Conv2d", [], [], {}), "gemm", conv_ms, True),
+            (Call("module", "Linear", [], [], {}), "gemm", linear_ms, True),
+            (Call("function", "relu", [], [], {}), "elementwise", 0.01, True),
+        ]
         return drift_features(calls)
 
     x = priced(0.9, 0.05)
@@ -187,7 +199,13 @@ def test_fitted_hyperparameters_are_reused_without_a_search():
     rng = np.random.default_rng(0)
     samples = []
     for _ in range(40):
-        p = {"m": int(rng.integers(1, 512)), "k": int(rng.integers(8, 1024)), "n": int(rng.integers(8, 1024)), "rows3d": 0, "cold": 0}
+        p = {
+            "m": int(rng.integers(1, 512)),
+            "k": int(rng.integers(8, 1024)),
+            "n": int(rng.integers(8, 1024)),
+            "rows3d": 0,
+            "cold": 0,
+        }
         samples.append([p, 1e-3 + 2 * p["m"] * p["k"] * p["n"] / 5e7 * float(np.exp(rng.normal(0, 0.03)))])
     first = Models({"Linear": samples})
     query = {"m": 64, "k": 256, "n": 512, "rows3d": 0, "cold": 0}
@@ -197,4 +215,6 @@ def test_fitted_hyperparameters_are_reused_without_a_search():
     again = Models({"Linear": samples}, fitted=json.loads(json.dumps(fitted)))  # as stored in the table's JSON
     assert again.surface("Linear", query) == pytest.approx(expected, rel=1e-6)
     assert again._surface("Linear").gp.optimizer is None
-    assert Models({"Linear": samples}, fitted={"Linear": [0.0]})._surface("Linear").gp.optimizer is not None  # wrong shape: searched
+    assert (
+        Models({"Linear": samples}, fitted={"Linear": [0.0]})._surface("Linear").gp.optimizer is not None
+    )  # wrong shape: searched

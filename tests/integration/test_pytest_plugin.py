@@ -25,8 +25,7 @@ def speed(pytester, monkeypatch, tmp_path):
 
     def run(width: int, *args):
         monkeypatch.setenv("SPEED_WIDTH", str(width))
-        return pytester.runpytest_subprocess("--nnspeed-store", url,
-                                             "--nnspeed-max-time", "3", *args)  # fmt: skip
+        return pytester.runpytest_subprocess("--nnspeed-store", url, "--nnspeed-max-time", "3", *args)
 
     return run
 
@@ -45,12 +44,15 @@ def test_save_then_pass_unchanged_and_fail_slower(speed):
     slower.stdout.fnmatch_lines(["*nnspeed: *slower by more than 200%*"])
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--nnspeed-compare", "nope"], "*no baseline named 'nope'*"),
-    (["--nnspeed-compare", "base", "--nnspeed-fail", "p75:5%"], "*unknown --nnspeed-fail 'p75'*"),
-    (["--nnspeed-fail", "p50:5%"], "*needs --nnspeed-compare*"),
-    (["--nnspeed-compare", "base", "--nnspeed-fail", "p50:-5%"], "*must be a slowdown of 0% or more*"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--nnspeed-compare", "nope"], "*no baseline named 'nope'*"),
+        (["--nnspeed-compare", "base", "--nnspeed-fail", "p75:5%"], "*unknown --nnspeed-fail 'p75'*"),
+        (["--nnspeed-fail", "p50:5%"], "*needs --nnspeed-compare*"),
+        (["--nnspeed-compare", "base", "--nnspeed-fail", "p50:-5%"], "*must be a slowdown of 0% or more*"),
+    ],
+)
 def test_bad_plugin_options(speed, args, message):
     res = speed(64, *args)
     assert res.ret != 0

@@ -16,7 +16,9 @@ def assert_same_document(a, b, path="doc"):
     if a is None or b is None:
         return
     if isinstance(a, dict):
-        assert isinstance(b, dict) and set(a) == set(b), f"{path}: {sorted(a)} vs {sorted(b) if isinstance(b, dict) else b}"
+        assert isinstance(b, dict) and set(a) == set(b), (
+            f"{path}: {sorted(a)} vs {sorted(b) if isinstance(b, dict) else b}"
+        )
         for k in a:
             assert_same_document(a[k], b[k], f"{path}.{k}")
     elif isinstance(a, list):
@@ -34,21 +36,48 @@ def assert_same_document(a, b, path="doc"):
 CASES = {
     "capacity": (
         ["capacity", "zoo:mlp", "--slo-p99", "20", "--trial-time", "0.3", "--no-dynamic-batching", "--threads", "1"],
-        lambda store, tmp: nnspeed.capacity("zoo:mlp", 20, dynamic_batching=False, trial_time=0.3, threads=1, store=store),
+        lambda store, tmp: nnspeed.capacity(
+            "zoo:mlp", 20, dynamic_batching=False, trial_time=0.3, threads=1, store=store
+        ),
         ("source",),
     ),
     "generate": (
-        ["generate", "zoo:gpt2-tiny", "--prompt-len", "8", "--new-tokens", "4", "--requests", "1", "--kv-cache", "on",
-         "--no-int8"],
-        lambda store, tmp: nnspeed.generate("zoo:gpt2-tiny", prompt_len=8, new_tokens=4, requests=1, kv_cache="on",
-                                            int8=False, store=store),
+        [
+            "generate",
+            "zoo:gpt2-tiny",
+            "--prompt-len",
+            "8",
+            "--new-tokens",
+            "4",
+            "--requests",
+            "1",
+            "--kv-cache",
+            "on",
+            "--no-int8",
+        ],
+        lambda store, tmp: nnspeed.generate(
+            "zoo:gpt2-tiny", prompt_len=8, new_tokens=4, requests=1, kv_cache="on", int8=False, store=store
+        ),
         ("source", "prompt_len", "new_tokens", "configuration"),
     ),
     "optimize": (
-        ["optimize", "zoo:digits-mlp", "--data", "digits", "--variants", "eager int8 dynamic", "--min-time", "0.05",
-         "--max-time", "0.3", "--out", "{tmp}/cli"],
-        lambda store, tmp: nnspeed.optimize("zoo:digits-mlp", data="digits", variants="eager int8 dynamic",
-                                            out_dir=tmp / "py", store=store, **FAST),
+        [
+            "optimize",
+            "zoo:digits-mlp",
+            "--data",
+            "digits",
+            "--variants",
+            "eager int8 dynamic",
+            "--min-time",
+            "0.05",
+            "--max-time",
+            "0.3",
+            "--out",
+            "{tmp}/cli",
+        ],
+        lambda store, tmp: nnspeed.optimize(
+            "zoo:digits-mlp", data="digits", variants="eager int8 dynamic", out_dir=tmp / "py", store=store, **FAST
+        ),
         ("source", "metric", "max_drop"),
     ),
     "sweep": (
@@ -66,15 +95,16 @@ CASES = {
         lambda store, tmp: nnspeed.train("zoo:mlp", steps=10, precision="fp32", batch="8", store=store),
         ("source", "data", "device"),
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_command_and_function_give_the_same_document(name, cli_json, tmp_path):
     argv, call, fixed = CASES[name]
-    cli = cli_json([a.replace("{tmp}", str(tmp_path)) for a in argv] + ["--store", f"sqlite:///{tmp_path / 'cli.db'}",
-                                                                        "--json"])  # fmt: skip
+    cli = cli_json(
+        [a.replace("{tmp}", str(tmp_path)) for a in argv] + ["--store", f"sqlite:///{tmp_path / 'cli.db'}", "--json"]
+    )
     result = call(f"sqlite:///{tmp_path / 'py.db'}", tmp_path)
     assert isinstance(result, CommandResult)
     doc = result.to_dict()

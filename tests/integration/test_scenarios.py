@@ -8,8 +8,9 @@ MLP = "zoo:mlp?depth=1&width=32"
 
 
 def test_realtime_json_contract_and_store(cli_json, store_url):
-    d = cli_json(["bench", MLP, "--scenario", "realtime", "--fps", "200", "--max-time", "1", "--json",
-                  "--store", store_url])  # fmt: skip
+    d = cli_json(
+        ["bench", MLP, "--scenario", "realtime", "--fps", "200", "--max-time", "1", "--json", "--store", store_url]
+    )
     r = d["results"][0]
     rt = r["realtime"]
     assert {"fps", "miss_rate", "dropped", "jitter_ms", "max_fps"} <= set(rt)
@@ -22,8 +23,25 @@ def test_realtime_json_contract_and_store(cli_json, store_url):
 
 
 def test_server_json_contract(cli_json, store_url):
-    d = cli_json(["bench", MLP, "--scenario", "server", "--qps", "500", "--slo-p99", "50", "--max-batch", "8",
-                  "--max-time", "1", "--json", "--store", store_url])  # fmt: skip
+    d = cli_json(
+        [
+            "bench",
+            MLP,
+            "--scenario",
+            "server",
+            "--qps",
+            "500",
+            "--slo-p99",
+            "50",
+            "--max-batch",
+            "8",
+            "--max-time",
+            "1",
+            "--json",
+            "--store",
+            store_url,
+        ]
+    )
     s = d["results"][0]["server"]
     assert {"qps", "slo_p99_ms", "p99_ms", "goodput", "passed", "batch_hist"} <= set(s)
     assert s["requests"] == 500 and s["unserved"] == 0
@@ -32,16 +50,46 @@ def test_server_json_contract(cli_json, store_url):
 
 
 def test_offline_over_batches(cli_json, store_url):
-    d = cli_json(["bench", MLP, "--scenario", "offline", "--batch", "1,16", "--min-time", "0.2", "--max-time", "0.5", "--json",
-                  "--store", store_url])  # fmt: skip
+    d = cli_json(
+        [
+            "bench",
+            MLP,
+            "--scenario",
+            "offline",
+            "--batch",
+            "1,16",
+            "--min-time",
+            "0.2",
+            "--max-time",
+            "0.5",
+            "--json",
+            "--store",
+            store_url,
+        ]
+    )
     rows = d["results"]
     assert [r["offline"]["batch"] for r in rows] == [1, 16]
     assert all(r["offline"]["samples_per_s"] > 0 for r in rows)
 
 
 def test_capacity_contract_report_and_store(cli_json, tmp_path, store_url):
-    d = cli_json(["capacity", MLP, "--slo-p99", "20", "--trial-time", "0.3", "--max-batch", "16",
-                  "--report", str(tmp_path / "cap.html"), "--json", "--store", store_url])  # fmt: skip
+    d = cli_json(
+        [
+            "capacity",
+            MLP,
+            "--slo-p99",
+            "20",
+            "--trial-time",
+            "0.3",
+            "--max-batch",
+            "16",
+            "--report",
+            str(tmp_path / "cap.html"),
+            "--json",
+            "--store",
+            store_url,
+        ]
+    )
     assert set(d["max_qps"]) == {"no_batching", "dynamic_batching"}
     assert d["slo_p99_ms"] == 20
     assert {p["batching"] for p in d["curve"]} == {"no_batching", "dynamic_batching"}
@@ -54,13 +102,33 @@ def test_capacity_contract_report_and_store(cli_json, tmp_path, store_url):
     assert "Latency vs offered load" in (tmp_path / "cap.html").read_text()
     # the server run at each mode's highest passing rate is stored
     _, stored = Store(store_url).get_run(d["run_id"])
-    assert [m.extra["server"]["qps"] for m in stored] == [d["max_qps"]["no_batching"],
-                                                                     d["max_qps"]["dynamic_batching"]]
+    assert [m.extra["server"]["qps"] for m in stored] == [d["max_qps"]["no_batching"], d["max_qps"]["dynamic_batching"]]
 
 
 def test_offline_streams_on_onnxruntime(cli_json, store_url):
-    d = cli_json(["bench", MLP, "--backend", "onnxruntime", "--scenario", "offline", "--streams", "2", "--threads", "2",
-                  "--batch", "4", "--min-time", "0.2", "--max-time", "0.5", "--json", "--store", store_url])  # fmt: skip
+    d = cli_json(
+        [
+            "bench",
+            MLP,
+            "--backend",
+            "onnxruntime",
+            "--scenario",
+            "offline",
+            "--streams",
+            "2",
+            "--threads",
+            "2",
+            "--batch",
+            "4",
+            "--min-time",
+            "0.2",
+            "--max-time",
+            "0.5",
+            "--json",
+            "--store",
+            store_url,
+        ]
+    )
     r = d["results"][0]
     assert r["offline"]["streams"] == 2 and r["effective"]["threads_per_stream"] == 1
     # both streams ran in the window, and the throughput counts every sample they finished

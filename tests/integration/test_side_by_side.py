@@ -47,8 +47,22 @@ def test_reentered_arms_give_the_same_answer_and_say_so():
 
 
 def test_bench_interleave_reports_ratios(cli_json, store_url):
-    doc = cli_json(["bench", "zoo:mlp", "--precision", "fp32", "--threads", "1,2", "--interleave", "--max-time", "2",
-                    "--store", store_url, "--json"])  # fmt: skip
+    doc = cli_json(
+        [
+            "bench",
+            "zoo:mlp",
+            "--precision",
+            "fp32",
+            "--threads",
+            "1,2",
+            "--interleave",
+            "--max-time",
+            "2",
+            "--store",
+            store_url,
+            "--json",
+        ]
+    )
     assert doc["rounds"] >= 6 and len(doc["results"]) == 2 and len(doc["ratios"]) == 1
     assert "interleaved rounds" in doc["ratios"][0]["method"] and doc["ratios"][0]["rounds"] == doc["rounds"]
     assert [r["threads"] for r in doc["results"]] == [1, 2]

@@ -34,7 +34,14 @@ def sweep_json(cli_json):
 
 def test_impossible_cell_is_recorded_and_the_rest_finish(sweep_json, capsys, store_url):
     doc = sweep_json(
-        ["zoo:mlp?depth=2", "--grid", "backend=torch-eager,onnxruntime;precision=fp32,bf16", "--store", store_url, *QUICK],
+        [
+            "zoo:mlp?depth=2",
+            "--grid",
+            "backend=torch-eager,onnxruntime;precision=fp32,bf16",
+            "--store",
+            store_url,
+            *QUICK,
+        ],
     )
     by_key = {(c["backend"], c["precision"]): c for c in doc["cells"]}
     assert len(by_key) == 4
@@ -70,9 +77,19 @@ def test_hung_cell_times_out_and_sweep_goes_on(sweep_json, capsys, store_url, tm
         )
     )
     doc = sweep_json(
-        ["py:slowmodels:slow", "--input-shape", "1x4", "--grid", "batch=1,2", "--cell-timeout", "15",
-         "--store", store_url, *QUICK],
-    )  # fmt: skip
+        [
+            "py:slowmodels:slow",
+            "--input-shape",
+            "1x4",
+            "--grid",
+            "batch=1,2",
+            "--cell-timeout",
+            "15",
+            "--store",
+            store_url,
+            *QUICK,
+        ],
+    )
     status = {c["batch"]: c for c in doc["cells"]}
     assert status[1]["status"] == "ok"
     assert status[2]["status"] == "failed" and "cell timeout of 15 s" in status[2]["reason"]
@@ -120,7 +137,9 @@ def test_sweep_killed_halfway_resumes_only_missing_cells(sweep_json, capsys, sto
 
 def test_ctrl_c_keeps_finished_cells_and_says_so(store_url, interruptible):
     # more cells than can finish between the first one landing and the signal, even on a busy machine
-    proc = _sweep_until(store_url, "batch=1,2,3,4,5,6,7,8,16,32,48,64", cells=1, stderr=subprocess.PIPE, text=True, **interruptible)
+    proc = _sweep_until(
+        store_url, "batch=1,2,3,4,5,6,7,8,16,32,48,64", cells=1, stderr=subprocess.PIPE, text=True, **interruptible
+    )
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

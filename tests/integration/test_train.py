@@ -9,8 +9,9 @@ MODEL = "zoo:digits-mlp?width=64"
 
 
 def test_train_contract_breakdown_and_variants(cli_json, store_url):
-    d = cli_json(["train", MODEL, "--data", "digits", "--steps", "40", "--batch", "32,64", "--json",
-                  "--store", store_url])  # fmt: skip
+    d = cli_json(
+        ["train", MODEL, "--data", "digits", "--steps", "40", "--batch", "32,64", "--json", "--store", store_url]
+    )
     assert set(d["breakdown_ms"]) == {"data", "h2d", "forward", "backward", "optimizer", "allreduce"}
     assert d["breakdown_ms"]["allreduce"] < 0.05  # one process: nothing to reduce
     assert d["breakdown_ms"]["forward"] > 0 and d["breakdown_ms"]["backward"] > 0
@@ -27,9 +28,25 @@ def test_train_contract_breakdown_and_variants(cli_json, store_url):
 
 
 def test_time_to_accuracy_excludes_evaluation(cli_json, store_url, tmp_path):
-    d = cli_json(["train", MODEL, "--data", "digits", "--steps", "10", "--precision", "fp32",
-                  "--target-accuracy", "0.9", "--report", str(tmp_path / "t.html"), "--json",
-                  "--store", store_url])  # fmt: skip
+    d = cli_json(
+        [
+            "train",
+            MODEL,
+            "--data",
+            "digits",
+            "--steps",
+            "10",
+            "--precision",
+            "fp32",
+            "--target-accuracy",
+            "0.9",
+            "--report",
+            str(tmp_path / "t.html"),
+            "--json",
+            "--store",
+            store_url,
+        ]
+    )
     assert "Accuracy vs training time" in (tmp_path / "t.html").read_text()
     t = d["time_to_accuracy"]
     assert t["reached"] and t["curve"][-1][1] >= 0.9
@@ -38,8 +55,26 @@ def test_time_to_accuracy_excludes_evaluation(cli_json, store_url, tmp_path):
 
 
 def test_stream_with_drift_drops_and_recovers(cli_json, store_url):
-    d = cli_json(["train", MODEL, "--data", "digits", "--steps", "10", "--precision", "fp32", "--stream",
-                  "--drift", "label", "--rate", "2000", "--json", "--store", store_url])  # fmt: skip
+    d = cli_json(
+        [
+            "train",
+            MODEL,
+            "--data",
+            "digits",
+            "--steps",
+            "10",
+            "--precision",
+            "fp32",
+            "--stream",
+            "--drift",
+            "label",
+            "--rate",
+            "2000",
+            "--json",
+            "--store",
+            store_url,
+        ]
+    )
     s = d["stream"]
     assert s["used"] == s["samples"] == 2 * 1437 and s["drift_at"] == 1437
     assert s["update_latency_ms"]["p50"] > 0 and s["max_backlog"] >= 0
@@ -48,8 +83,23 @@ def test_stream_with_drift_drops_and_recovers(cli_json, store_url):
 
 
 def test_ddp_two_processes_on_loopback(cli_json, store_url):
-    d = cli_json(["train", MODEL, "--data", "digits", "--steps", "20", "--precision", "fp32", "--nproc", "2",
-                  "--json", "--store", store_url])  # fmt: skip
+    d = cli_json(
+        [
+            "train",
+            MODEL,
+            "--data",
+            "digits",
+            "--steps",
+            "20",
+            "--precision",
+            "fp32",
+            "--nproc",
+            "2",
+            "--json",
+            "--store",
+            store_url,
+        ]
+    )
     dd = d["ddp"]
     assert dd["nproc"] == 2 and dd["backend"] == "gloo" and dd["launcher"] == "torchrun"
     assert len(dd["per_process_samples_per_s"]) == 2 and 0 < dd["efficiency"] < 2
@@ -64,7 +114,15 @@ def test_ddp_process_failure_is_one_sentence():
     from nnspeed.errors import InputError
     from nnspeed.training.ddp import launch
 
-    job = {"source": MODEL, "data": "digits", "batch": 16, "precision": "fp64", "steps": 4, "threads": 1,
-           "device": "cpu", "mode": "ddp"}  # fmt: skip
+    job = {
+        "source": MODEL,
+        "data": "digits",
+        "batch": 16,
+        "precision": "fp64",
+        "steps": 4,
+        "threads": 1,
+        "device": "cpu",
+        "mode": "ddp",
+    }
     with pytest.raises(InputError, match="a DDP process failed: InputError: unknown training precision"):
         launch(2, job)

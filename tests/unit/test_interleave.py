@@ -134,16 +134,18 @@ def test_decided_stops_early_and_max_time_is_honoured():
 
 def test_reentered_arms_warm_up_each_window_and_say_so():
     m = Machine([1e-3, 1e-3])
-    rounds = run_rounds([m.arm(0, fresh=True), m.arm(1, fresh=True)], RoundRule(min_rounds=6, max_rounds=6),
-                        m.clock, resident=False)  # fmt: skip
+    rounds = run_rounds(
+        [m.arm(0, fresh=True), m.arm(1, fresh=True)], RoundRule(min_rounds=6, max_rounds=6), m.clock, resident=False
+    )
     assert m.entries == [7, 7]  # the first entry plus one per round
     assert any("A-B-A-B" in n for n in rounds.notes)
 
 
 def test_tail_statistics_need_longer_windows():
     m = Machine([1e-3, 1e-3])
-    rounds = run_rounds([m.arm(0), m.arm(1)], RoundRule(min_rounds=6, max_rounds=6, statistic="p99", window_s=0.001),
-                        m.clock)  # fmt: skip
+    rounds = run_rounds(
+        [m.arm(0), m.arm(1)], RoundRule(min_rounds=6, max_rounds=6, statistic="p99", window_s=0.001), m.clock
+    )
     assert min(rounds.arms[0].round_sizes) >= 100
 
 
@@ -171,8 +173,9 @@ def test_round_figures_of_another_statistic_need_long_enough_windows():
     def m(sizes):
         samples = tuple(float(x) for n in sizes for x in np.linspace(1.0, 2.0, n))
         info = {"statistic": "p50", "round_values_ms": [1.5] * len(sizes), "round_sizes": sizes}
-        return Measurement("zoo:x", "torch-eager", "fp32", "fp32", 1, 1, "cpu", samples, 1.0, 50.0,
-                           extra={"interleave": info})  # fmt: skip
+        return Measurement(
+            "zoo:x", "torch-eager", "fp32", "fp32", 1, 1, "cpu", samples, 1.0, 50.0, extra={"interleave": info}
+        )
 
     assert round_values(m([5] * 8), "p50") == [1.5] * 8
     assert round_values(m([5] * 8), "p99") is None  # a p99 of five calls is their largest

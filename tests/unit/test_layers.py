@@ -88,8 +88,11 @@ def test_no_import_cycles_but_the_cli_registration():
 
 def test_no_underscored_name_is_imported_across_modules():
     modules = _modules()
-    shared = [(mod, f"{target}.{name}") for mod, target, name in _imports(modules)
-              if name and name.startswith("_") and not name.startswith("__")]  # fmt: skip
+    shared = [
+        (mod, f"{target}.{name}")
+        for mod, target, name in _imports(modules)
+        if name and name.startswith("_") and not name.startswith("__")
+    ]
     assert shared == []
 
 

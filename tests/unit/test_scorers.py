@@ -7,7 +7,9 @@ from nnspeed.workloads.datasets import Split
 
 def split(y_test):
     y = np.asarray(y_test)
-    return Split("t", np.zeros((4, 2), np.float32), np.zeros(4, np.int64), np.zeros((len(y), 2), np.float32), y, ("0", "1"))
+    return Split(
+        "t", np.zeros((4, 2), np.float32), np.zeros(4, np.int64), np.zeros((len(y), 2), np.float32), y, ("0", "1")
+    )
 
 
 def onehot(pred, k=2):

@@ -124,9 +124,13 @@ def test_onnx_sources(tmp_path):
 
     path = tmp_path / "m.onnx"
     torch.onnx.export(
-        torch.nn.Linear(8, 2), (torch.randn(1, 8),), str(path), dynamo=False,
-        input_names=["x"], dynamic_axes={"x": {0: "batch"}},
-    )  # fmt: skip
+        torch.nn.Linear(8, 2),
+        (torch.randn(1, 8),),
+        str(path),
+        dynamo=False,
+        input_names=["x"],
+        dynamic_axes={"x": {0: "batch"}},
+    )
     w = load(f"onnx:{path}")
     assert w.kind == "onnx" and w.inputs[0].shape == (8,) and w.inputs[0].fixed_batch is None
     assert w.make_inputs(4, 0)["x"].shape == (4, 8)
@@ -142,9 +146,13 @@ def test_onnx_symbolic_dims_need_input_shape(tmp_path):
 
     path = tmp_path / "seq.onnx"
     torch.onnx.export(
-        torch.nn.Linear(8, 2), (torch.randn(1, 5, 8),), str(path), dynamo=False,
-        input_names=["x"], dynamic_axes={"x": {0: "batch", 1: "seq"}},
-    )  # fmt: skip
+        torch.nn.Linear(8, 2),
+        (torch.randn(1, 5, 8),),
+        str(path),
+        dynamo=False,
+        input_names=["x"],
+        dynamic_axes={"x": {0: "batch", 1: "seq"}},
+    )
     with pytest.raises(InputError, match="symbolic dimension 'seq'"):
         load(f"onnx:{path}")
     w = load(f"onnx:{path}", input_shape="1x7x8")
@@ -164,7 +172,19 @@ def test_fixed_batch_onnx(tmp_path):
 
 
 def test_zoo_lists_documented_models():
-    expected = {"mlp", "cnn", "lstm", "gru", "transformer", "resnet18", "resnet50", "mobilenet_v2", "minilm", "gpt2", "gpt2-tiny"}
+    expected = {
+        "mlp",
+        "cnn",
+        "lstm",
+        "gru",
+        "transformer",
+        "resnet18",
+        "resnet50",
+        "mobilenet_v2",
+        "minilm",
+        "gpt2",
+        "gpt2-tiny",
+    }
     assert expected <= set(ZOO)
     e, v = parse_zoo("lstm?hidden=16&layers=2&seq=8")
     assert v == {"hidden": 16, "layers": 2, "seq": 8, "in": 64}
@@ -181,10 +201,26 @@ def test_import_nnspeed_is_light():
 
 def test_public_api_is_exactly_all():
     assert set(nnspeed.__all__) == {
-        "Measurement", "NnspeedError", "Store", "StopRule", "TrainOptions", "Workload", "__version__", "bench",
-        "capacity", "check", "compare", "generate", "history", "load", "optimize", "side_by_side", "study", "sweep",
+        "Measurement",
+        "NnspeedError",
+        "Store",
+        "StopRule",
+        "TrainOptions",
+        "Workload",
+        "__version__",
+        "bench",
+        "capacity",
+        "check",
+        "compare",
+        "generate",
+        "history",
+        "load",
+        "optimize",
+        "side_by_side",
+        "study",
+        "sweep",
         "train",
-    }  # fmt: skip
+    }
     for name in nnspeed.__all__:  # each resolves (lazily) to the object it names
         value = getattr(nnspeed, name)
         assert isinstance(value, str) if name == "__version__" else callable(value) or isinstance(value, type)

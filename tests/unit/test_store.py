@@ -9,10 +9,18 @@ from nnspeed.store.store import Store
 
 def fake(p50=1.0, backend="torch-eager", n=50) -> Measurement:
     return Measurement(
-        source="zoo:mlp", backend=backend, precision="fp32", effective_precision="fp32", batch=1,
-        threads=1, device="cpu", samples_ms=tuple(p50 + 0.001 * i for i in range(n)), first_call_ms=5.0,
-        timer_overhead_ns=40.0, env={"machine_id": "abc", "cpu": "test"},
-    )  # fmt: skip
+        source="zoo:mlp",
+        backend=backend,
+        precision="fp32",
+        effective_precision="fp32",
+        batch=1,
+        threads=1,
+        device="cpu",
+        samples_ms=tuple(p50 + 0.001 * i for i in range(n)),
+        first_call_ms=5.0,
+        timer_overhead_ns=40.0,
+        env={"machine_id": "abc", "cpu": "test"},
+    )
 
 
 def test_round_trip_keeps_samples_and_settings(store_url):

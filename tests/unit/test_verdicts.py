@@ -52,15 +52,30 @@ def rounds(base_ms, time_ratio, spread=0.01, n=12, seed=0):
 
 
 def measurement(samples, budget_ms=None, extra=None):
-    return Measurement("zoo:x", "torch-eager", "fp32", "fp32", 1, 1, "cpu", tuple(samples), 1.0, 50.0,
-                       budget_ms=budget_ms, extra=extra or {})
+    return Measurement(
+        "zoo:x",
+        "torch-eager",
+        "fp32",
+        "fp32",
+        1,
+        1,
+        "cpu",
+        tuple(samples),
+        1.0,
+        50.0,
+        budget_ms=budget_ms,
+        extra=extra or {},
+    )
 
 
-@pytest.mark.parametrize("time_ratio, direction, verdict", [
-    (2.0, "slower", SUPPORTED),  # claims 1, 2, 4, 8: materially slower, CI excludes 1
-    (1.0, "slower", REFUTED),  # no material effect: the whole CI within ±10%
-    (1.08, "slower", INCONCLUSIVE),  # small effect with a CI reaching past 10%
-])
+@pytest.mark.parametrize(
+    "time_ratio, direction, verdict",
+    [
+        (2.0, "slower", SUPPORTED),  # claims 1, 2, 4, 8: materially slower, CI excludes 1
+        (1.0, "slower", REFUTED),  # no material effect: the whole CI within ±10%
+        (1.08, "slower", INCONCLUSIVE),  # small effect with a CI reaching past 10%
+    ],
+)
 def test_pair_claims(time_ratio, direction, verdict):
     spread = 0.06 if verdict == INCONCLUSIVE else 0.01
     assert expect(rounds(1.0, time_ratio, spread), direction) == verdict

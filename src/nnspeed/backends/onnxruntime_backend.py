@@ -81,9 +81,13 @@ class OnnxRuntime:
         try:
             session = ort.InferenceSession(model, so, providers=[provider])
         except Exception as e:
-            raise SourceError(f"onnxruntime could not load {workload.source} ({reason(e)}); check or re-export the model") from None
+            raise SourceError(
+                f"onnxruntime could not load {workload.source} ({reason(e)}); check or re-export the model"
+            ) from None
         if session.get_providers()[0] != provider:
-            raise UnsupportedError(f"onnxruntime fell back from {provider} to {session.get_providers()[0]}; use --device cpu")
+            raise UnsupportedError(
+                f"onnxruntime fell back from {provider} to {session.get_providers()[0]}; use --device cpu"
+            )
         effective = {
             "precision": settings.precision,
             "threads": settings.threads or physical_cores(),

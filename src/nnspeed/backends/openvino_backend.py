@@ -58,7 +58,9 @@ class OpenVino:
         if settings.precision not in PRECISIONS:
             raise UnsupportedError(f"unknown precision '{settings.precision}'; use one of {', '.join(PRECISIONS)}")
         if settings.device != "cpu":
-            raise UnsupportedError("the openvino backend runs on the CPU here (it has no CUDA device); use --device cpu")
+            raise UnsupportedError(
+                "the openvino backend runs on the CPU here (it has no CUDA device); use --device cpu"
+            )
         check_hardware_precision(settings.precision, "cpu")
         core = ov.Core()
         try:
@@ -66,9 +68,15 @@ class OpenVino:
             # Static shapes at the requested batch: what a deployment would compile.
             model.reshape({i.any_name: [settings.batch, *s.shape] for i, s in zip(model.inputs, workload.inputs)})
         except Exception as e:
-            raise SourceError(f"openvino could not read {workload.source} ({reason(e)}); check or re-export the model") from None
+            raise SourceError(
+                f"openvino could not read {workload.source} ({reason(e)}); check or re-export the model"
+            ) from None
         # Pinned explicitly: on CPUs with bf16 instructions OpenVINO otherwise runs bf16 when fp32 was meant.
-        config = {"INFERENCE_PRECISION_HINT": HINTS[settings.precision], "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
+        config = {
+            "INFERENCE_PRECISION_HINT": HINTS[settings.precision],
+            "PERFORMANCE_HINT": "LATENCY",
+            "NUM_STREAMS": "1",
+        }
         if settings.threads:
             config["INFERENCE_NUM_THREADS"] = str(settings.threads)
         compiled = core.compile_model(model, "CPU", config)
@@ -99,6 +107,8 @@ class OpenVino:
             shutil.copyfile(src.with_suffix(".bin"), target.with_suffix(".bin"))
         else:
             ov.save_model(ov.Core().read_model(str(src)), str(target), compress_to_fp16=False)
-        how = (f"openvino.Core().compile_model('{target.name}', 'CPU', "
-               f"{{'INFERENCE_PRECISION_HINT': '{HINTS[precision]}'}})")  # fmt: skip
+        how = (
+            f"openvino.Core().compile_model('{target.name}', 'CPU', "
+            f"{{'INFERENCE_PRECISION_HINT': '{HINTS[precision]}'}})"
+        )
         return Exported([target, target.with_suffix(".bin")], "openvino-ir", how)

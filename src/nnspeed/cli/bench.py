@@ -44,8 +44,12 @@ def bench(
     burstiness: float = typer.Option(1.0, help="server: squared CV of arrival gaps (1 Poisson, >1 burstier)"),
     seed: int = typer.Option(0, help="server: seed of the arrival times"),
     streams: int = typer.Option(1, help="offline: runner instances side by side (onnxruntime, openvino)"),
-    interleave: bool = typer.Option(False, "--interleave", help="measure the configurations side by side in shuffled "
-                                    "rounds and report each one's ratio to the first, with a CI that sees drift"),
+    interleave: bool = typer.Option(
+        False,
+        "--interleave",
+        help="measure the configurations side by side in shuffled "
+        "rounds and report each one's ratio to the first, with a CI that sees drift",
+    ),
     min_rounds: int = typer.Option(8, help="--interleave: at least this many rounds"),
     max_rounds: int = typer.Option(60, help="--interleave: at most this many rounds"),
 ):
@@ -64,8 +68,9 @@ def bench(
     for b in backends:
         check_backend(b)
     stop = StopRule(min_time=min_time, max_time=max_time, min_iters=min_iters, max_iters=max_iters, ci_rel=ci)
-    options = ScenarioOptions(scenario, engine, fps, budget, drop_late, qps, slo_p99, max_batch, max_wait_ms,
-                              burstiness, seed, streams)  # fmt: skip
+    options = ScenarioOptions(
+        scenario, engine, fps, budget, drop_late, qps, slo_p99, max_batch, max_wait_ms, burstiness, seed, streams
+    )
     run_cell = scenario_runner(options, stop)
     if scenario == "offline" and batch == "1":
         batch = ",".join(str(b) for b in DEFAULT_BATCHES)
@@ -81,7 +86,9 @@ def bench(
         from ..measure.interleave import RoundRule
 
         if scenario != "single-stream" or engine != "nnspeed":
-            raise BackendError("--interleave measures single-stream latency with nnspeed's engine; drop --scenario/--engine")
+            raise BackendError(
+                "--interleave measures single-stream latency with nnspeed's engine; drop --scenario/--engine"
+            )
         rule = RoundRule(min_rounds=min_rounds, max_rounds=max_rounds, max_time=max_time * len(cells), ci_rel=ci)
     db = Store(store)
     load_options = dict(input_shape=input_shape, input_dtype=input_dtype, input_fn=input_fn)
@@ -91,9 +98,14 @@ def bench(
         return _bench_interleaved(cells, rule, workloads, budget_or_fps(budget, fps), db, json_out, samples)
 
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
-    ) as progress:  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
         task = progress.add_task("measuring", total=len(cells))
 
         def on_start(i, src, s):
@@ -102,8 +114,7 @@ def bench(
             if not err.is_terminal:  # a CI log gets one line per configuration instead of a bar
                 err.print(f"measuring {i + 1}/{len(cells)}: {label}", highlight=False, soft_wrap=True)
 
-        results = bench_grid(cells, stop, None, load_options, on_start=on_start, workloads=workloads,
-                             scenario=run_cell)  # fmt: skip
+        results = bench_grid(cells, stop, None, load_options, on_start=on_start, workloads=workloads, scenario=run_cell)
         progress.update(task, completed=len(cells))
 
     run_id = db.save_run("bench", command_line(), results)
@@ -125,8 +136,9 @@ def _bench_interleaved(cells, rule, workloads, budget_ms, db, json_out: bool, sa
     from ..report.terminal import measurements_table, ratios_table, warnings_lines
 
     with err.status("interleaved rounds", spinner="dots") as status:
-        sbs = interleave_grid(cells, rule, workloads, budget_ms,
-                              on_round=lambda n, _: status.update(f"interleaved rounds: {n} done"))  # fmt: skip
+        sbs = interleave_grid(
+            cells, rule, workloads, budget_ms, on_round=lambda n, _: status.update(f"interleaved rounds: {n} done")
+        )
     doc = sbs.to_dict()
     doc.pop("results")
     run_id = db.save_run("bench", command_line(), sbs.measurements, documents={"interleave": doc})

@@ -16,8 +16,9 @@ from .options import InputDtype, InputShape, JsonOut, StoreUrl
 def capacity(
     source: str = typer.Argument(..., help="zoo:NAME?k=v, py:module:function or onnx:PATH"),
     slo_p99: float = typer.Option(..., "--slo-p99", help="p99 latency target in ms"),
-    dynamic_batching: bool = typer.Option(True, "--dynamic-batching/--no-dynamic-batching",
-                                          help="also search with the dynamic batcher"),  # fmt: skip
+    dynamic_batching: bool = typer.Option(
+        True, "--dynamic-batching/--no-dynamic-batching", help="also search with the dynamic batcher"
+    ),
     max_batch: int = typer.Option(32, help="largest batch the dynamic batcher forms"),
     max_wait_ms: float = typer.Option(None, help="longest a request waits for a batch to fill (default: SLO/10)"),
     backend: str = typer.Option("torch-eager", help="torch-eager, torch-compile, onnxruntime, openvino"),
@@ -42,25 +43,52 @@ def capacity(
 
     with err.status("warming up", spinner="dots") as status:
         result = run_capacity(
-            source, slo_p99, dynamic_batching, max_batch, max_wait_ms, backend, precision, threads, device, trial_time,
-            burstiness, seed, input_shape, input_dtype, report, store, command_line(), on_trial=on_trial,
-        )  # fmt: skip
+            source,
+            slo_p99,
+            dynamic_batching,
+            max_batch,
+            max_wait_ms,
+            backend,
+            precision,
+            threads,
+            device,
+            trial_time,
+            burstiness,
+            seed,
+            input_shape,
+            input_dtype,
+            report,
+            store,
+            command_line(),
+            on_trial=on_trial,
+        )
     doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))
         return
-    t = Table(title=f"{doc['source']}: highest load holding p99 ≤ {slo_p99:g} ms", title_justify="left", header_style="bold")
+    t = Table(
+        title=f"{doc['source']}: highest load holding p99 ≤ {slo_p99:g} ms", title_justify="left", header_style="bold"
+    )
     for c in ("batching", "offered QPS", "achieved QPS", "p50 ms", "p99 ms", "mean batch", "SLO"):
         t.add_column(c, justify="left" if c in ("batching", "SLO") else "right")
     for p in doc["curve"]:
-        t.add_row(p["batching"].replace("_", " "), f"{p['offered_qps']:,.0f}", f"{p['achieved_qps']:,.0f}",
-                  f"{p['p50_ms']:.3f}", f"{p['p99_ms']:.3f}", f"{p['mean_batch']:.1f}",
-                  "held" if p["passed"] else "missed")  # fmt: skip
+        t.add_row(
+            p["batching"].replace("_", " "),
+            f"{p['offered_qps']:,.0f}",
+            f"{p['achieved_qps']:,.0f}",
+            f"{p['p50_ms']:.3f}",
+            f"{p['p99_ms']:.3f}",
+            f"{p['mean_batch']:.1f}",
+            "held" if p["passed"] else "missed",
+        )
     out.print(t)
     for mode, q in doc["max_qps"].items():
         if q:
             out.print(f"max QPS {mode.replace('_', ' ')}: {q:,.0f}", highlight=False)
         elif q is not None:
             low = min(p["offered_qps"] for p in doc["curve"] if p["batching"] == mode)
-            out.print(f"{mode.replace('_', ' ')}: no rate tried held the SLO, down to {low:,.0f} QPS; raise --slo-p99 "
-                      "or use a faster configuration", highlight=False)  # fmt: skip
+            out.print(
+                f"{mode.replace('_', ' ')}: no rate tried held the SLO, down to {low:,.0f} QPS; raise --slo-p99 "
+                "or use a faster configuration",
+                highlight=False,
+            )

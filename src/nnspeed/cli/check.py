@@ -52,9 +52,23 @@ def check(
 
             raise InputError(f"{p} is a directory; give a file path for --summary / --junit")
     result = run_check(
-        sources, max_slowdown, stat, backend, precision, batch, threads, device, baseline, save_baseline,
-        any_machine, rule, store, command_line(), dict(input_shape=input_shape, input_dtype=input_dtype), seed,
-    )  # fmt: skip
+        sources,
+        max_slowdown,
+        stat,
+        backend,
+        precision,
+        batch,
+        threads,
+        device,
+        baseline,
+        save_baseline,
+        any_machine,
+        rule,
+        store,
+        command_line(),
+        dict(input_shape=input_shape, input_dtype=input_dtype),
+        seed,
+    )
     compared = result.method != "saved as a baseline"
     if summary is not None and compared:
         err.print(f"wrote {write_text(summary, markdown([result]))}", highlight=False)
@@ -66,7 +80,9 @@ def check(
         color = {"regression": "red", "within": "green", "faster": "green", "inconclusive": "yellow"}[result.verdict]
         if compared:
             out.print(f"[bold {color}]{result.verdict}[/]: {result.explanation()}", highlight=False)
-            out.print(f"method: {result.method}" + (f", {result.rounds} rounds" if result.rounds else ""), highlight=False)
+            out.print(
+                f"method: {result.method}" + (f", {result.rounds} rounds" if result.rounds else ""), highlight=False
+            )
         for note in result.notes:
             err.print(f"note: {note}", highlight=False)
         err.print(f"stored as run {result.run_id}", highlight=False)

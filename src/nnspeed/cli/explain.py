@@ -34,7 +34,9 @@ def explain(
     from ..explain.peaks import profile
 
     if backend != "torch-eager":
-        raise UnsupportedError(f"per-layer explain supports torch-eager so far, not {backend}; use --backend torch-eager")
+        raise UnsupportedError(
+            f"per-layer explain supports torch-eager so far, not {backend}; use --backend torch-eager"
+        )
     w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
     if w.model is None:
         raise UnsupportedError(f"{source} is an ONNX file; explain needs a torch model (zoo: or py:)")
@@ -72,14 +74,28 @@ def explain(
     if json_out:
         out.print_json(json.dumps(doc))
         return
-    t = Table(title=f"{w.source}: {latency:.3f} ms per call, {overhead:.3f} ms outside any layer, roofline bound "
-                    f"{doc['roofline_bound_ms']:.3f} ms", title_justify="left", header_style="bold")  # fmt: skip
+    t = Table(
+        title=f"{w.source}: {latency:.3f} ms per call, {overhead:.3f} ms outside any layer, roofline bound "
+        f"{doc['roofline_bound_ms']:.3f} ms",
+        title_justify="left",
+        header_style="bold",
+    )
     for c in ("layer", "op", "ms", "share", "MFLOP", "KB", "FLOP/B", "GFLOP/s", "bound ms", "eff.", "verdict"):
         t.add_column(c, justify="left" if c in ("layer", "op", "verdict") else "right")
     for layer in layers:
-        t.add_row(layer.name, layer.op, f"{layer.time_ms:.4f}", f"{100 * layer.share:.0f}%", f"{layer.flops / 1e6:.2f}",
-                  f"{layer.bytes / 1e3:.0f}", f"{layer.intensity:.1f}", f"{layer.gflops:.1f}", f"{layer.bound_ms:.4f}",
-                  f"{100 * layer.efficiency:.0f}%", layer.verdict)  # fmt: skip
+        t.add_row(
+            layer.name,
+            layer.op,
+            f"{layer.time_ms:.4f}",
+            f"{100 * layer.share:.0f}%",
+            f"{layer.flops / 1e6:.2f}",
+            f"{layer.bytes / 1e3:.0f}",
+            f"{layer.intensity:.1f}",
+            f"{layer.gflops:.1f}",
+            f"{layer.bound_ms:.4f}",
+            f"{100 * layer.efficiency:.0f}%",
+            layer.verdict,
+        )
     out.print(t)
     for i, a in enumerate(doc["advice"], 1):
         out.print(f"{i}. {a['text']} (estimated gain {a['estimated_gain']:.3f} ms)", highlight=False)

@@ -37,9 +37,24 @@ def generate(
     db = store if isinstance(store, Store) else Store(store)
     with err.status("generating", spinner="dots") as status:
         result = run_generate(
-            source, prompt_len, new_tokens, batch, threads, requests, kv_cache, int8, qps, load_requests, ttft_slo_ms,
-            tpot_slo_ms, seed, max_time, db, command_line(), on_status=status.update,
-        )  # fmt: skip
+            source,
+            prompt_len,
+            new_tokens,
+            batch,
+            threads,
+            requests,
+            kv_cache,
+            int8,
+            qps,
+            load_requests,
+            ttft_slo_ms,
+            tpot_slo_ms,
+            seed,
+            max_time,
+            db,
+            command_line(),
+            on_status=status.update,
+        )
     doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))
@@ -48,16 +63,38 @@ def generate(
 
 
 def _print(doc: dict, gen: dict, db) -> None:
-    t = Table(title=f"{doc['source']}: {doc['prompt_len']} prompt + {doc['new_tokens']} new tokens, batch "
-                    f"{doc['batch']} (ms; {doc['tokens_per_word']['value']:.2f} tokens per word)",
-              title_justify="left", header_style="bold")  # fmt: skip
-    for c in ("configuration", "requests", "TTFT p50", "TPOT p50", "ITL p50", "ITL p99", "e2e p50", "tokens/s",
-              "words/s", "prefill share"):  # fmt: skip
+    t = Table(
+        title=f"{doc['source']}: {doc['prompt_len']} prompt + {doc['new_tokens']} new tokens, batch "
+        f"{doc['batch']} (ms; {doc['tokens_per_word']['value']:.2f} tokens per word)",
+        title_justify="left",
+        header_style="bold",
+    )
+    for c in (
+        "configuration",
+        "requests",
+        "TTFT p50",
+        "TPOT p50",
+        "ITL p50",
+        "ITL p99",
+        "e2e p50",
+        "tokens/s",
+        "words/s",
+        "prefill share",
+    ):
         t.add_column(c, justify="left" if c == "configuration" else "right")
     for name, g in gen.items():
-        t.add_row(name, str(g["requests"]), f"{g['ttft_ms']['p50']:.1f}", f"{g['tpot_ms']['p50']:.2f}",
-                  f"{g['itl_ms']['p50']:.2f}", f"{g['itl_ms']['p99']:.2f}", f"{g['e2e_ms']['p50']:.0f}",
-                  f"{g['tokens_per_s']:.1f}", f"{g['words_per_s']:.1f}", f"{100 * g['prefill_share']:.0f}%")  # fmt: skip
+        t.add_row(
+            name,
+            str(g["requests"]),
+            f"{g['ttft_ms']['p50']:.1f}",
+            f"{g['tpot_ms']['p50']:.2f}",
+            f"{g['itl_ms']['p50']:.2f}",
+            f"{g['itl_ms']['p99']:.2f}",
+            f"{g['e2e_ms']['p50']:.0f}",
+            f"{g['tokens_per_s']:.1f}",
+            f"{g['words_per_s']:.1f}",
+            f"{100 * g['prefill_share']:.0f}%",
+        )
     out.print(t)
     if doc["kv_cache"]["speedup"]:
         out.print(f"the KV cache gives {doc['kv_cache']['speedup']:.2f}× the tokens/s", highlight=False)
@@ -65,8 +102,10 @@ def _print(doc: dict, gen: dict, db) -> None:
         out.print(f"int8 dynamic quantization gives {doc['int8']['speedup']:.2f}× the tokens/s", highlight=False)
     if doc["load"]:
         ld = doc["load"]
-        out.print(f"{ld['requests']} requests at {ld['qps']:g}/s: TTFT p50 {ld['ttft_ms']['p50']:.0f} ms, p99 "
-                  f"{ld['ttft_ms']['p99']:.0f} ms; TPOT p99 {ld['tpot_ms']['p99']:.1f} ms; goodput "
-                  f"{ld['goodput']:.2f} requests/s ({100 * ld['attainment']:.0f}% within the SLOs)",
-                  highlight=False)  # fmt: skip
+        out.print(
+            f"{ld['requests']} requests at {ld['qps']:g}/s: TTFT p50 {ld['ttft_ms']['p50']:.0f} ms, p99 "
+            f"{ld['ttft_ms']['p99']:.0f} ms; TPOT p99 {ld['tpot_ms']['p99']:.1f} ms; goodput "
+            f"{ld['goodput']:.2f} requests/s ({100 * ld['attainment']:.0f}% within the SLOs)",
+            highlight=False,
+        )
     err.print(f"stored as run {doc['run_id']} in {db.display_url}", highlight=False)

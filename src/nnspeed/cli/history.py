@@ -119,8 +119,16 @@ def compare(
         )
     cs = [compare_samples(k, a.samples, b.samples) for k, a, b in pairs]
     if json_out:
-        out.print_json(json.dumps({"baseline": ra["id"], "candidate": rb["id"], "note": APART_NOTE,
-                                   "comparisons": [c.to_dict() for c in cs]}))  # fmt: skip
+        out.print_json(
+            json.dumps(
+                {
+                    "baseline": ra["id"],
+                    "candidate": rb["id"],
+                    "note": APART_NOTE,
+                    "comparisons": [c.to_dict() for c in cs],
+                }
+            )
+        )
     else:
         out.print(comparisons_table(cs, ra["id"], rb["id"]))
         out.file.flush()
@@ -152,14 +160,20 @@ def history(
     if report is not None:
         from ..report.html import render
 
-        page = {"id": f"history of {source}", "created_at": h.runs[-1]["created_at"], "command": command_line(),
-                "kind": "history"}  # fmt: skip
+        page = {
+            "id": f"history of {source}",
+            "created_at": h.runs[-1]["created_at"],
+            "command": command_line(),
+            "kind": "history",
+        }
         err.print(f"wrote {write_text(report, render(page, [], history=h.to_dict()))}", highlight=False)
     if json_out:
         out.print_json(json.dumps(h.to_dict()))
         return
     out.print(history_table(h))
     for c in h.changes:
-        out.print(f"change at run {c['run_id']} ({c['created_at']}): {c['ratio']:.3f}x, {c['direction']}", highlight=False)
+        out.print(
+            f"change at run {c['run_id']} ({c['created_at']}): {c['ratio']:.3f}x, {c['direction']}", highlight=False
+        )
     if not h.changes:
         out.print(f"no change of {100 * min_change:g}% or more across {len(h.runs)} runs", highlight=False)

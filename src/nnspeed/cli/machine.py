@@ -40,15 +40,23 @@ def machine(
     if json_out:
         out.print_json(json.dumps(contract(doc)))
         return
-    t = Table(title=f"peak rates of this machine ({'cached' if cached else 'measured now'})",
-              title_justify="left", header_style="bold")  # fmt: skip
+    t = Table(
+        title=f"peak rates of this machine ({'cached' if cached else 'measured now'})",
+        title_justify="left",
+        header_style="bold",
+    )
     for c in ("threads", "fp32 GFLOP/s", "bf16 GFLOP/s", "bf16/fp32", "int8 GOP/s", "triad GB/s"):
         t.add_column(c, justify="right")
     for r in doc["rows"]:
         g = r["gemm"]
         ratio = f"{g['bf16'] / g['fp32']:.1f}x" if g.get("bf16") and g.get("fp32") else "–"
-        t.add_row(str(r["threads"]), *[f"{g[p]:,.0f}" if g.get(p) else "–" for p in ("fp32", "bf16")], ratio,
-                  f"{g['int8']:,.0f}" if g.get("int8") else "–", f"{r['triad_gbs']:.1f}")  # fmt: skip
+        t.add_row(
+            str(r["threads"]),
+            *[f"{g[p]:,.0f}" if g.get(p) else "–" for p in ("fp32", "bf16")],
+            ratio,
+            f"{g['int8']:,.0f}" if g.get("int8") else "–",
+            f"{r['triad_gbs']:.1f}",
+        )
     out.print(t)
     if tables:
         out.print(f"operator tables for nnspeed predict: threads {', '.join(sorted(tables))}", highlight=False)
@@ -56,11 +64,17 @@ def machine(
     if theo:
         best = max(r["gemm"]["fp32"] or 0 for r in doc["rows"])
         ratio = best / theo["gflops"]
-        out.print(f"theoretical fp32 peak: {theo['gflops']:,.0f} GFLOP/s ({theo['basis']}); "
-                  f"measured {best:,.0f} = {100 * ratio:.0f}% of it", highlight=False)  # fmt: skip
+        out.print(
+            f"theoretical fp32 peak: {theo['gflops']:,.0f} GFLOP/s ({theo['basis']}); "
+            f"measured {best:,.0f} = {100 * ratio:.0f}% of it",
+            highlight=False,
+        )
         if ratio > 1:
-            out.print("above 100%: the cores run faster than the clock the kernel reports (turbo), "
-                      "so the paper peak is a floor here, not a ceiling", highlight=False)  # fmt: skip
+            out.print(
+                "above 100%: the cores run faster than the clock the kernel reports (turbo), "
+                "so the paper peak is a floor here, not a ceiling",
+                highlight=False,
+            )
     for p in [export] if export else []:
         err.print(f"wrote {p}", highlight=False)
 
@@ -77,9 +91,10 @@ def contract(doc: dict) -> dict:
         "bf16_gflops": per(lambda r: r["gemm"].get("bf16")),
         "int8_gops": per(lambda r: r["gemm"].get("int8")),
         "mem_bw_gbs": per(lambda r: r["triad_gbs"]),
-        "bf16_over_fp32": per(lambda r: r["gemm"]["bf16"] / r["gemm"]["fp32"]
-                              if r["gemm"].get("bf16") and r["gemm"].get("fp32") else None),
-    }  # fmt: skip
+        "bf16_over_fp32": per(
+            lambda r: r["gemm"]["bf16"] / r["gemm"]["fp32"] if r["gemm"].get("bf16") and r["gemm"].get("fp32") else None
+        ),
+    }
     theo = dict(doc.get("theoretical_fp32") or {})
     best = max((r["gemm"].get("fp32") or 0 for r in rows), default=0)
     if theo:

@@ -14,16 +14,26 @@ from .options import Budget, InputDtype, InputShape, JsonOut, MaxTime, MinTime, 
 @app.command()
 def optimize(
     source: str = typer.Argument(..., help="zoo:NAME?k=v, py:module:function or onnx:PATH"),
-    data: str = typer.Option(None, help="labelled data to score accuracy on (built-in: digits); default: fidelity to fp32"),
+    data: str = typer.Option(
+        None, help="labelled data to score accuracy on (built-in: digits); default: fidelity to fp32"
+    ),
     eval_fn: str = typer.Option(None, "--eval", help="module:function(predict) -> score (higher is better)"),
     max_drop: float = typer.Option(1.0, help="largest accepted drop in the score, in points"),
     budget: Budget = None,
-    batch: str = typer.Option("1", help="batch sizes to try, e.g. 1,8 (several: the highest throughput within budget wins)"),
-    threads: str = typer.Option("auto", help="thread counts to try every variant at, e.g. 1,2 (auto: the runtime's default)"),
+    batch: str = typer.Option(
+        "1", help="batch sizes to try, e.g. 1,8 (several: the highest throughput within budget wins)"
+    ),
+    threads: str = typer.Option(
+        "auto", help="thread counts to try every variant at, e.g. 1,2 (auto: the runtime's default)"
+    ),
     time_limit: float = typer.Option(None, help="stop trying new variants after this many seconds"),
-    export: Path = typer.Option(None, help="write the chosen variant in its runtime's format (ONNX, OpenVINO IR, TorchScript) and a README here"),
+    export: Path = typer.Option(
+        None, help="write the chosen variant in its runtime's format (ONNX, OpenVINO IR, TorchScript) and a README here"
+    ),
     out_dir: Path = typer.Option(Path("nnspeed-optimize"), "--out", help="where result.json and report.html go"),
-    variants: str = typer.Option("", help="only variants whose name contains one of these words, e.g. onnxruntime,int8"),
+    variants: str = typer.Option(
+        "", help="only variants whose name contains one of these words, e.g. onnxruntime,int8"
+    ),
     min_time: MinTime = 0.5,
     max_time: MaxTime = 3.0,
     input_shape: InputShape = None,
@@ -37,10 +47,25 @@ def optimize(
 
     with err.status("baseline", spinner="dots") as status:
         result = run_optimize(
-            source, data, eval_fn, max_drop, budget, batch, threads, time_limit, export, out_dir, variants, min_time,
-            max_time, input_shape, input_dtype, store, command_line(),
+            source,
+            data,
+            eval_fn,
+            max_drop,
+            budget,
+            batch,
+            threads,
+            time_limit,
+            export,
+            out_dir,
+            variants,
+            min_time,
+            max_time,
+            input_shape,
+            input_dtype,
+            store,
+            command_line(),
             on_variant=lambda name: status.update(f"measuring and scoring: {name}"),
-        )  # fmt: skip
+        )
     doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc, default=float))
@@ -52,10 +77,11 @@ def optimize(
         close = sorted((o for o in outcomes if o.score is not None), key=lambda o: o.accuracy_drop)[:3]
         err.print(
             f"[yellow]no variant stays within --max-drop {max_drop:g}"
-            + (f" and --budget {budget:g} ms" if budget else "") + "[/]; closest: "
+            + (f" and --budget {budget:g} ms" if budget else "")
+            + "[/]; closest: "
             + ", ".join(f"{o.name} (drop {o.accuracy_drop:.2f}, {o.speedup:.2f}x)" for o in close),
             highlight=False,
-        )  # fmt: skip
+        )
     else:
         lo, hi = chosen.speedup_ci95
         err.print(

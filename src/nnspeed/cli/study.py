@@ -34,8 +34,16 @@ def study(
             color = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}[r.verdict]
             err.print(f"[{color}]{r.verdict:>12}[/]  {r.id:>2}. {r.claim}", highlight=False)
 
-        result = run_study(quick, out_dir, claims, store, command_line(), on_claim, on_result,
-                           on_measure=lambda label: status.update(label))  # fmt: skip
+        result = run_study(
+            quick,
+            out_dir,
+            claims,
+            store,
+            command_line(),
+            on_claim,
+            on_result,
+            on_measure=lambda label: status.update(label),
+        )
     doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))

@@ -36,15 +36,22 @@ def sweep(
 
     db = Store(store)
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
-    ) as progress:  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
         task = progress.add_task("sweep", total=None)
         n_cells = [0]
 
         def on_begin(run_id, n):
             n_cells[0] = n
-            interrupt_note[0] = f"interrupted: finished cells are stored in {run_id}; run the same command again to resume"
+            interrupt_note[0] = (
+                f"interrupted: finished cells are stored in {run_id}; run the same command again to resume"
+            )
 
         def on_start(cell, i, n):
             progress.update(task, total=n, completed=i, description=f"cell {cell.index + 1}/{n_cells[0]} {cell.key}")
@@ -58,9 +65,23 @@ def sweep(
             progress.console.print(msg, highlight=False, soft_wrap=True)
 
         result = run_sweep(
-            source, grid, budget, fps, min_time, max_time, ci, cell_timeout, retry_failed, input_shape, input_dtype, db,
-            command_line(), on_begin=on_begin, on_start=on_start, on_done=on_done,
-        )  # fmt: skip
+            source,
+            grid,
+            budget,
+            fps,
+            min_time,
+            max_time,
+            ci,
+            cell_timeout,
+            retry_failed,
+            input_shape,
+            input_dtype,
+            db,
+            command_line(),
+            on_begin=on_begin,
+            on_start=on_start,
+            on_done=on_done,
+        )
     if json_out:
         out.print_json(json.dumps(result.to_dict()))
         return

@@ -16,8 +16,11 @@ from .options import JsonOut, StoreUrl
 @app.command()
 def train(
     source: str = typer.Argument(..., help="zoo:NAME?k=v or py:module:function (a torch model)"),
-    data: str = typer.Option(None, help="digits, or py:module:function returning (train_loader, test_loader); "
-                                        "default: the model's own random inputs and a synthetic loss"),
+    data: str = typer.Option(
+        None,
+        help="digits, or py:module:function returning (train_loader, test_loader); "
+        "default: the model's own random inputs and a synthetic loss",
+    ),
     batch: str = typer.Option("64", help="comma list of batch sizes (variants)"),
     steps: int = typer.Option(200, help="timed steps per variant (half split into phases, half whole)"),
     precision: str = typer.Option("fp32,bf16", help="comma list: fp32, bf16 (autocast), fp16 (GPU, grad scaling)"),
@@ -36,7 +39,9 @@ def train(
     epochs: int = typer.Option(10, help="projection: epochs"),
     dataset_size: int = typer.Option(None, help="projection: samples per epoch (default: the training split)"),
     gco2_per_kwh: float = typer.Option(None, help="grid carbon intensity for the CO2 figure (g per kWh)"),
-    country: str = typer.Option(None, help="or the grid of this country (ISO alpha-3, e.g. FRA), from codecarbon's table"),
+    country: str = typer.Option(
+        None, help="or the grid of this country (ISO alpha-3, e.g. FRA), from codecarbon's table"
+    ),
     report: Path = typer.Option(None, help="also write an HTML report (accuracy curves, every variant) to this file"),
     store: StoreUrl = None,
     json_out: JsonOut = False,
@@ -46,24 +51,47 @@ def train(
     from ..training.run import TrainOptions
 
     options = TrainOptions(
-        data=data, batch=batch, steps=steps, precision=precision, compile=compile, channels_last=channels_last,
-        workers=workers, threads=threads, device=device, target_accuracy=target_accuracy, max_epochs=max_epochs,
-        stream=stream, rate=rate, drift=drift, passes=passes, nproc=nproc, epochs=epochs, dataset_size=dataset_size,
-        gco2_per_kwh=gco2_per_kwh, country=country,
-    )  # fmt: skip
+        data=data,
+        batch=batch,
+        steps=steps,
+        precision=precision,
+        compile=compile,
+        channels_last=channels_last,
+        workers=workers,
+        threads=threads,
+        device=device,
+        target_accuracy=target_accuracy,
+        max_epochs=max_epochs,
+        stream=stream,
+        rate=rate,
+        drift=drift,
+        passes=passes,
+        nproc=nproc,
+        epochs=epochs,
+        dataset_size=dataset_size,
+        gco2_per_kwh=gco2_per_kwh,
+        country=country,
+    )
     result = run_train(source, options, report, store, command_line(), status=err.status("training", spinner="dots"))
     doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))
         return
-    t = Table(title=f"{doc['source']}: {doc['step_ms']:.3f} ms per step, {doc['samples_per_s']:,.0f} samples/s "
-                    f"(phases add up to {100 * doc['sum_over_step']:.0f}% of the step)",
-              title_justify="left", header_style="bold")  # fmt: skip
+    t = Table(
+        title=f"{doc['source']}: {doc['step_ms']:.3f} ms per step, {doc['samples_per_s']:,.0f} samples/s "
+        f"(phases add up to {100 * doc['sum_over_step']:.0f}% of the step)",
+        title_justify="left",
+        header_style="bold",
+    )
     for c in ("variant", "step ms", "samples/s", *doc["breakdown_ms"]):
         t.add_column(c, justify="left" if c == "variant" else "right")
     for v in doc["variants"]:
-        t.add_row(v["name"], f"{v['step_ms']:.3f}", f"{v['samples_per_s']:,.0f}",
-                  *(f"{100 * v['shares'][p]:.0f}%" for p in doc["breakdown_ms"]))  # fmt: skip
+        t.add_row(
+            v["name"],
+            f"{v['step_ms']:.3f}",
+            f"{v['samples_per_s']:,.0f}",
+            *(f"{100 * v['shares'][p]:.0f}%" for p in doc["breakdown_ms"]),
+        )
     out.print(t)
     for line in doc["lines"]:
         out.print(line, highlight=False)

@@ -50,8 +50,9 @@ def capacity(
     w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
     settings = Settings(backend, precision, 1, threads, device)
     db = store if isinstance(store, Store) else Store(store)
-    doc, measurements = search_capacity(w, settings, slo_p99, batcher, trial_time, TRIAL_STOP, modes, burstiness, seed,
-                                        on_trial=on_trial)  # fmt: skip
+    doc, measurements = search_capacity(
+        w, settings, slo_p99, batcher, trial_time, TRIAL_STOP, modes, burstiness, seed, on_trial=on_trial
+    )
     doc["run_id"] = db.save_run("capacity", command, measurements) if measurements else None
     if report is not None:
         from .._files import write_text

@@ -17,8 +17,18 @@ from ..workloads.text import tokens_per_word
 from .results import GenerateResult
 
 KV_MODES = ("both", "on", "off")
-HEADLINE = ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "tokens_per_s", "tokens_per_s_total", "words_per_s", "prefill_ms",
-            "decode_ms_per_token", "prefill_share")  # fmt: skip
+HEADLINE = (
+    "ttft_ms",
+    "tpot_ms",
+    "itl_ms",
+    "e2e_ms",
+    "tokens_per_s",
+    "tokens_per_s_total",
+    "words_per_s",
+    "prefill_ms",
+    "decode_ms_per_token",
+    "prefill_share",
+)
 
 
 def generate(
@@ -71,8 +81,9 @@ def generate(
     results = {}
     for name, kv, q8, n in plan:
         say(f"{w.source}: {name}, {n} requests of {new_tokens} tokens")
-        results[name] = run_generate(w, prompt_len, new_tokens, batch, threads, stop(n), kv_cache=kv, int8=q8,
-                                     tokens_per_word=tpw)  # fmt: skip
+        results[name] = run_generate(
+            w, prompt_len, new_tokens, batch, threads, stop(n), kv_cache=kv, int8=q8, tokens_per_word=tpw
+        )
     load_doc = None
     if load_spec is not None:
         say(f"{w.source}: {load_requests} requests at {qps:g}/s")
@@ -82,8 +93,13 @@ def generate(
         with torch_threads(threads):
             steps = HfSteps(lm, batch, prompt_len, kv_cache != "off")
             reqs, span = run_load(steps, PerfCounterClock(), load_spec.arrivals(load_requests), new_tokens)
-        load_doc = {"qps": qps, "seed": seed, "span_s": span, **metrics(reqs, batch, tpw, span),
-                    **slo_result(reqs, span, ttft_slo_ms, tpot_slo_ms)}  # fmt: skip
+        load_doc = {
+            "qps": qps,
+            "seed": seed,
+            "span_s": span,
+            **metrics(reqs, batch, tpw, span),
+            **slo_result(reqs, span, ttft_slo_ms, tpot_slo_ms),
+        }
     main_name = plan[0][0]
     gen = {k: m.extra["generate"] for k, m in results.items()}
     main = gen[main_name]
@@ -95,14 +111,18 @@ def generate(
         "configuration": main_name,
         **{k: main[k] for k in HEADLINE},
         "tokens_per_word": {"value": tpw, "method": tpw_how},
-        "kv_cache": {"on": gen.get("kv on"), "off": gen.get("kv off"),
-                     "speedup": _ratio(gen.get("kv on"), gen.get("kv off"))},  # fmt: skip
-        "int8": None if "int8 kv on" not in gen else {**gen["int8 kv on"],
-                                                      "speedup": _ratio(gen["int8 kv on"], gen.get("kv on"))},
+        "kv_cache": {
+            "on": gen.get("kv on"),
+            "off": gen.get("kv off"),
+            "speedup": _ratio(gen.get("kv on"), gen.get("kv off")),
+        },
+        "int8": None
+        if "int8 kv on" not in gen
+        else {**gen["int8 kv on"], "speedup": _ratio(gen["int8 kv on"], gen.get("kv on"))},
         "load": load_doc,
         "definitions": DEFINITIONS,
         "threads": results[main_name].threads,
-    }  # fmt: skip
+    }
     measured = list(results.values())
     doc["run_id"] = db.save_run("generate", command, measured)
     return GenerateResult(doc, measured, configurations=gen)

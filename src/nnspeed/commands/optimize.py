@@ -59,14 +59,25 @@ def optimize(
     words = [v.strip() for v in variants.split(",") if v.strip()]
     candidates = [c for c in CANDIDATES if not words or any(word in c.name for word in words)]
     if not candidates:
-        raise InputError(f"--variants {variants} matches no variant; names are: {', '.join(c.name for c in CANDIDATES)}")
+        raise InputError(
+            f"--variants {variants} matches no variant; names are: {', '.join(c.name for c in CANDIDATES)}"
+        )
     if eval_fn and data:
         raise InputError("give --eval or --data, not both: each decides how variants are scored")
     scorer, ctx = scorer_for(w, data, eval_fn)
     baseline, outcomes, chosen = search(
-        w, scorer, ctx, stop, batch=batches, threads=thread_counts, max_drop=max_drop, budget_ms=budget_ms,
-        time_limit_s=time_limit, on_variant=on_variant, candidates=candidates,
-    )  # fmt: skip
+        w,
+        scorer,
+        ctx,
+        stop,
+        batch=batches,
+        threads=thread_counts,
+        max_drop=max_drop,
+        budget_ms=budget_ms,
+        time_limit_s=time_limit,
+        on_variant=on_variant,
+        candidates=candidates,
+    )
     base_m, base_score = baseline.measurement, baseline.score
     assert base_m is not None and base_score is not None  # search raises when the baseline cannot be measured
     doc = {
@@ -74,8 +85,11 @@ def optimize(
         "metric": scorer.metric,
         "max_drop": max_drop,
         "budget_ms": budget_ms,
-        "baseline": {"latency_ms": base_m.latency_ms.p50, "accuracy": base_score.value,
-                     "per_class": base_score.per_class},  # fmt: skip
+        "baseline": {
+            "latency_ms": base_m.latency_ms.p50,
+            "accuracy": base_score.value,
+            "per_class": base_score.per_class,
+        },
         "variants": [o.to_dict() for o in outcomes],
         "chosen": None if chosen is None else chosen.name,
     }

@@ -11,34 +11,55 @@ MEMORY_SHARE = 0.30
 
 def _unfused_conv_bn(order: list[tuple[str, str]]) -> list[str]:
     """BatchNorm layers that directly follow a convolution (foldable into it)."""
-    return [name for (_, op1), (name, op2) in zip(order, order[1:]) if op1.startswith("Conv") and op2.startswith("BatchNorm")]
+    return [
+        name
+        for (_, op1), (name, op2) in zip(order, order[1:])
+        if op1.startswith("Conv") and op2.startswith("BatchNorm")
+    ]
 
 
-def advise(layers: list[Layer], latency_ms: float, overhead_ms: float, order: list[tuple[str, str]], batch: int,
-           peaks: dict) -> list[dict]:  # fmt: skip
+def advise(
+    layers: list[Layer], latency_ms: float, overhead_ms: float, order: list[tuple[str, str]], batch: int, peaks: dict
+) -> list[dict]:
     out = []
     by_name = {layer.name: layer for layer in layers}
     slack = overhead_ms + sum(layer.time_ms - layer.bound_ms for layer in layers if layer.verdict == "overhead-bound")
     if latency_ms > 0 and slack / latency_ms > OVERHEAD_SHARE:
-        out.append({
-            "text": f"{100 * slack / latency_ms:.0f}% of the time is framework overhead (outside operators, or in layers "
-                    f"far below their roofline): a graph runtime (ONNX Runtime, OpenVINO) removes per-operator "
-                    f"dispatch; torch.compile fuses operators but adds its own per-call guard cost",
-            "estimated_gain": slack,
-        })  # fmt: skip
+        out.append(
+            {
+                "text": f"{100 * slack / latency_ms:.0f}% of the time is framework overhead (outside operators, or in layers "
+                f"far below their roofline): a graph runtime (ONNX Runtime, OpenVINO) removes per-operator "
+                f"dispatch; torch.compile fuses operators but adds its own per-call guard cost",
+                "estimated_gain": slack,
+            }
+        )
     bns = [n for n in _unfused_conv_bn(order) if n in by_name]
     if bns:
         gain = sum(by_name[n].time_ms for n in bns)
-        out.append({"text": f"{len(bns)} conv+bn pairs are unfused ({gain:.3f} ms in batch-norm): fold them "
-                            "(ONNX Runtime and OpenVINO do; in torch, torch.fx fuse)", "estimated_gain": gain})  # fmt: skip
+        out.append(
+            {
+                "text": f"{len(bns)} conv+bn pairs are unfused ({gain:.3f} ms in batch-norm): fold them "
+                "(ONNX Runtime and OpenVINO do; in torch, torch.fx fuse)",
+                "estimated_gain": gain,
+            }
+        )
     mem = sum(layer.time_ms for layer in layers if layer.verdict == "memory-bound")
     if batch == 1 and latency_ms > 0 and mem / latency_ms > MEMORY_SHARE:
-        out.append({"text": f"memory-bound at batch 1 ({100 * mem / latency_ms:.0f}% of the time): batching or int8 "
-                            "weights will help more than more threads", "estimated_gain": mem / 2})  # fmt: skip
+        out.append(
+            {
+                "text": f"memory-bound at batch 1 ({100 * mem / latency_ms:.0f}% of the time): batching or int8 "
+                "weights will help more than more threads",
+                "estimated_gain": mem / 2,
+            }
+        )
     comp = sum(layer.time_ms for layer in layers if layer.verdict == "compute-bound")
     fp32, low = peaks.get("fp32"), max(peaks.get("bf16") or 0, peaks.get("int8") or 0)
     if comp > 0 and fp32 and low > 1.5 * fp32:
-        out.append({"text": f"compute-bound layers take {comp:.3f} ms at fp32; this CPU's measured bf16/int8 peak is "
-                            f"{low / fp32:.1f}x its fp32 peak: lower precision raises the ceiling",
-                    "estimated_gain": comp * (1 - fp32 / low)})  # fmt: skip
+        out.append(
+            {
+                "text": f"compute-bound layers take {comp:.3f} ms at fp32; this CPU's measured bf16/int8 peak is "
+                f"{low / fp32:.1f}x its fp32 peak: lower precision raises the ceiling",
+                "estimated_gain": comp * (1 - fp32 / low),
+            }
+        )
     return sorted(out, key=lambda a: -a["estimated_gain"])

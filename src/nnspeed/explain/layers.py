@@ -128,7 +128,9 @@ def _profile(model, args, calls: int) -> tuple[dict, dict]:
         if evt.name.startswith("nnspeed.layer::"):
             ranges.setdefault(evt.name.split("::", 1)[1], []).append((evt.cpu_time_total / 1e3, _descendants(evt)))
     # a module may run several times per call (a shared ReLU): split its ranges into calls
-    per_call = {n: [v[i * (len(v) // calls):(i + 1) * (len(v) // calls)] for i in range(calls)] for n, v in ranges.items()}
+    per_call = {
+        n: [v[i * (len(v) // calls) : (i + 1) * (len(v) // calls)] for i in range(calls)] for n, v in ranges.items()
+    }
     return per_call, io_bytes
 
 
@@ -136,8 +138,10 @@ def _median_times(per_call: dict, per_range: float = 0.0, per_event: float = 0.0
     """Each layer's median time per call, less the recording cost of its ranges and events."""
     import statistics
 
-    return {n: statistics.median(max(0.0, sum(t - per_range - e * per_event for t, e in c)) for c in calls)
-            for n, calls in per_call.items()}  # fmt: skip
+    return {
+        n: statistics.median(max(0.0, sum(t - per_range - e * per_event for t, e in c)) for c in calls)
+        for n, calls in per_call.items()
+    }
 
 
 def _plain_ms(model, args) -> float:
@@ -187,8 +191,10 @@ def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> tuple[dict, d
     with torch.enable_grad(), counter:
         model(*args)
     per_module = counter.get_flop_counts()
-    flops = {name: int(sum(per_module.get(f"{type(model).__name__}.{name}", per_module.get(name, {})).values()))
-             for name, _ in leaves}  # fmt: skip
+    flops = {
+        name: int(sum(per_module.get(f"{type(model).__name__}.{name}", per_module.get(name, {})).values()))
+        for name, _ in leaves
+    }
     return times, flops, io_bytes, removed
 
 
@@ -202,7 +208,24 @@ def roofline(times, flops, nbytes, peak_gflops: float, peak_gbs: float, ops: dic
         memory_ms = b / (peak_gbs * 1e9) * 1e3
         bound = max(compute_ms, memory_ms)
         eff = bound / t if t > 0 else 0.0
-        verdict = "overhead-bound" if eff < OVERHEAD_EFFICIENCY else ("compute-bound" if compute_ms >= memory_ms else "memory-bound")
-        out.append(Layer(name, ops.get(name, ""), t, t / total, f, b, f / b if b else 0.0,
-                         f / (t * 1e-3) / 1e9 if t > 0 else 0.0, bound, eff, verdict))  # fmt: skip
+        verdict = (
+            "overhead-bound"
+            if eff < OVERHEAD_EFFICIENCY
+            else ("compute-bound" if compute_ms >= memory_ms else "memory-bound")
+        )
+        out.append(
+            Layer(
+                name,
+                ops.get(name, ""),
+                t,
+                t / total,
+                f,
+                b,
+                f / b if b else 0.0,
+                f / (t * 1e-3) / 1e9 if t > 0 else 0.0,
+                bound,
+                eff,
+                verdict,
+            )
+        )
     return out

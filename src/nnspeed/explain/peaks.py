@@ -64,8 +64,12 @@ def theoretical_fp32(cores: int) -> dict | None:
     flags = cpu_flags()
     lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
     per_cycle = 2 * 2 * lanes if "fma" in flags or "avx512f" in flags else 2 * lanes
-    return {"gflops": cores * mhz * 1e-3 * per_cycle, "clock_mhz": mhz, "flops_per_cycle": per_cycle,
-            "basis": f"{cores} cores × {mhz:.0f} MHz × {per_cycle} FLOP/cycle ({lanes}-lane FMA ×2)"}  # fmt: skip
+    return {
+        "gflops": cores * mhz * 1e-3 * per_cycle,
+        "clock_mhz": mhz,
+        "flops_per_cycle": per_cycle,
+        "basis": f"{cores} cores × {mhz:.0f} MHz × {per_cycle} FLOP/cycle ({lanes}-lane FMA ×2)",
+    }
 
 
 def measure(threads: list[int] | None = None) -> dict:
@@ -85,8 +89,14 @@ def measure(threads: list[int] | None = None) -> dict:
         row["triad_gbs"] = triad_bandwidth(t)
         rows.append(row)
     env = fingerprint()
-    return {"version": PROFILE_VERSION, "machine_id": env["machine_id"], "machine": env, "gemm_n": GEMM_N,
-            "rows": rows, "theoretical_fp32": theoretical_fp32(cores)}  # fmt: skip
+    return {
+        "version": PROFILE_VERSION,
+        "machine_id": env["machine_id"],
+        "machine": env,
+        "gemm_n": GEMM_N,
+        "rows": rows,
+        "theoretical_fp32": theoretical_fp32(cores),
+    }
 
 
 def cache_path(machine_id: str) -> Path:

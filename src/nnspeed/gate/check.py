@@ -64,8 +64,8 @@ class CheckResult:
             "within": f"{change}: no slowdown beyond {limit}",
             "faster": f"{change}: faster",
             "inconclusive": f"{change}: the interval straddles the {limit} threshold; not proven a regression "
-                            "(measure longer with --max-time to settle it)",
-        }[self.verdict]  # fmt: skip
+            "(measure longer with --max-time to settle it)",
+        }[self.verdict]
 
     def to_dict(self) -> dict:
         return {
@@ -92,8 +92,19 @@ def _from_comparison(c: Comparison, condition: Condition, a: str, b: str, ms, no
     # A Comparison's speedup is baseline / candidate; the gate reads candidate / baseline.
     lo, hi = c.ci95
     ratio, ci = 1.0 / c.speedup, (1.0 / hi, 1.0 / lo)
-    return CheckResult(a, b, condition, decide(ratio, ci, condition.max_slowdown), ratio, ci, c.method, c.rounds,
-                       list(ms), list(notes), baseline_run)  # fmt: skip
+    return CheckResult(
+        a,
+        b,
+        condition,
+        decide(ratio, ci, condition.max_slowdown),
+        ratio,
+        ci,
+        c.method,
+        c.rounds,
+        list(ms),
+        list(notes),
+        baseline_run,
+    )
 
 
 def check_pair(
@@ -112,13 +123,20 @@ def check_pair(
     interval lies wholly on one side of the threshold."""
     rule = RoundRule(**{**rule.to_dict(), "statistic": condition.statistic})
     sbs = side_by_side(
-        [(a, settings_a), (b, settings_b)], rule, labels=list(labels), seed=seed, clock=clock, same_inputs=True,
+        [(a, settings_a), (b, settings_b)],
+        rule,
+        labels=list(labels),
+        seed=seed,
+        clock=clock,
+        same_inputs=True,
         decided=lambda ratios: settled(ratios[0].ci95, condition.max_slowdown),
-    )  # fmt: skip
+    )
     return _from_comparison(sbs.comparisons[0], condition, labels[0], labels[1], sbs.measurements, sbs.rounds.notes)
 
 
-def measure_in_rounds(workload, settings: Settings, statistic: str, rule: RoundRule = CHECK_RULE, clock=None) -> Measurement:
+def measure_in_rounds(
+    workload, settings: Settings, statistic: str, rule: RoundRule = CHECK_RULE, clock=None
+) -> Measurement:
     """One configuration measured in rounds (its figures kept per round), for a baseline."""
     rule = RoundRule(**{**rule.to_dict(), "statistic": statistic})
     return side_by_side([(workload, settings)], rule, labels=[workload.source], clock=clock).measurements[0]
@@ -201,6 +219,10 @@ def check_against(
         require_round_values(baseline, condition.statistic, name)
         notes.append("the baseline was not measured in rounds: its per-call samples are compared (blind to drift)")
         c = compare_samples(key, baseline.samples, current.samples)
-    info = {"name": name, "run_id": baseline_run["id"], "created_at": baseline_run["created_at"],
-            "source": baseline.source}  # fmt: skip
+    info = {
+        "name": name,
+        "run_id": baseline_run["id"],
+        "created_at": baseline_run["created_at"],
+        "source": baseline.source,
+    }
     return _from_comparison(c, condition, f"{name}", "now", [baseline, current], notes, baseline_run=info)

@@ -19,8 +19,13 @@ class History:
     machines: int
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "config": self.config, "runs": self.runs, "changes": self.changes,
-                "machines": self.machines}  # fmt: skip
+        return {
+            "source": self.source,
+            "config": self.config,
+            "runs": self.runs,
+            "changes": self.changes,
+            "machines": self.machines,
+        }
 
 
 def history(
@@ -47,19 +52,40 @@ def history(
         raise NotFoundError(
             f"no stored runs of {source}{' ' + given if given else ''}"
             + ("" if any_machine else " on this machine (--any-machine shows others')")
-            + "; measure it with: nnspeed bench " + source
+            + "; measure it with: nnspeed bench "
+            + source
         )
     configs = {(m.backend, m.precision, m.batch, m.threads, m.device) for _, m in rows}
     config = " ".join(f"{k}={v}" for k, v in settings.items() if v is not None) or "all settings"
     if len(configs) > 1:
         config += f" ({len(configs)} configurations mixed: narrow with --backend/--precision/--batch/--threads)"
-    points = [{"run_id": r["id"], "created_at": r["created_at"], "kind": r["kind"], "machine_id": r["machine_id"],
-               "backend": m.backend, "precision": m.precision, "batch": m.batch, "threads": m.threads,
-               "p50_ms": m.latency_ms.p50, "ci95_ms": list(m.latency_ms.ci95), "p99_ms": m.latency_ms.p99, "n": m.n}
-              for r, m in rows]  # fmt: skip
+    points = [
+        {
+            "run_id": r["id"],
+            "created_at": r["created_at"],
+            "kind": r["kind"],
+            "machine_id": r["machine_id"],
+            "backend": m.backend,
+            "precision": m.precision,
+            "batch": m.batch,
+            "threads": m.threads,
+            "p50_ms": m.latency_ms.p50,
+            "ci95_ms": list(m.latency_ms.ci95),
+            "p99_ms": m.latency_ms.p99,
+            "n": m.n,
+        }
+        for r, m in rows
+    ]
     changes = []
     for c in change_points([p["p50_ms"] for p in points], min_change=min_change):
         k = c["index"]
-        changes.append({"run_id": points[k]["run_id"], "created_at": points[k]["created_at"], "index": k,
-                        "ratio": c["ratio"], "direction": "slower" if c["ratio"] > 1 else "faster"})  # fmt: skip
+        changes.append(
+            {
+                "run_id": points[k]["run_id"],
+                "created_at": points[k]["created_at"],
+                "index": k,
+                "ratio": c["ratio"],
+                "direction": "slower" if c["ratio"] > 1 else "faster",
+            }
+        )
     return History(source, config, points, changes, len({p["machine_id"] for p in points}))

@@ -17,7 +17,9 @@ def _ms(x: float) -> str:
 def markdown(results: list[CheckResult], title: str = "nnspeed check") -> str:
     """A GitHub-flavoured Markdown table, one row per check."""
     lines = [f"### {title}", ""]
-    lines.append("| baseline | candidate | statistic | baseline ms | candidate ms | ratio | 95% CI | threshold | verdict |")
+    lines.append(
+        "| baseline | candidate | statistic | baseline ms | candidate ms | ratio | 95% CI | threshold | verdict |"
+    )
     lines.append("|---|---|---|---:|---:|---:|---|---:|---|")
     for r in results:
         stat = r.condition.statistic
@@ -32,7 +34,9 @@ def markdown(results: list[CheckResult], title: str = "nnspeed check") -> str:
         lines.append(f"- {r.explanation()}.")
         lines += [f"  - {n}" for n in r.notes]
     if results:
-        lines.append(f"- Method: {results[0].method}" + (f", {results[0].rounds} rounds." if results[0].rounds else "."))
+        lines.append(
+            f"- Method: {results[0].method}" + (f", {results[0].rounds} rounds." if results[0].rounds else ".")
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -41,11 +45,24 @@ def junit(results: list[CheckResult], suite: str = "nnspeed.check") -> str:
     fails = sum(r.regression for r in results)
     elapsed = sum(m.extra.get("elapsed_s", 0.0) for r in results for m in r.measurements[1:2])
     root = ET.Element("testsuites", name="nnspeed", tests=str(len(results)), failures=str(fails))
-    ts = ET.SubElement(root, "testsuite", name=suite, tests=str(len(results)), failures=str(fails), errors="0",
-                       skipped="0", time=f"{elapsed:.3f}")  # fmt: skip
+    ts = ET.SubElement(
+        root,
+        "testsuite",
+        name=suite,
+        tests=str(len(results)),
+        failures=str(fails),
+        errors="0",
+        skipped="0",
+        time=f"{elapsed:.3f}",
+    )
     for r in results:
-        case = ET.SubElement(ts, "testcase", classname=suite, name=f"{r.candidate} vs {r.baseline} ({r.condition.describe()})",
-                             time=f"{r.measurements[-1].extra.get('elapsed_s', 0.0):.3f}")  # fmt: skip
+        case = ET.SubElement(
+            ts,
+            "testcase",
+            classname=suite,
+            name=f"{r.candidate} vs {r.baseline} ({r.condition.describe()})",
+            time=f"{r.measurements[-1].extra.get('elapsed_s', 0.0):.3f}",
+        )
         if r.regression:
             f = ET.SubElement(case, "failure", message=r.explanation(), type="regression")
             f.text = "\n".join([r.explanation(), *r.notes])

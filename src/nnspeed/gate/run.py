@@ -57,8 +57,10 @@ def _plan(sources: Sequence[str], values: dict[str, list], one: bool) -> list[tu
             "(e.g. --precision fp32,bf16), or --baseline NAME"
         )
     axis = varied[0]
-    return [(sources[0], Settings(**{**first, axis: v}), f"{sources[0]} {axis}={v if v is not None else 'auto'}")
-            for v in values[axis]]  # fmt: skip
+    return [
+        (sources[0], Settings(**{**first, axis: v}), f"{sources[0]} {axis}={v if v is not None else 'auto'}")
+        for v in values[axis]
+    ]
 
 
 def check(
@@ -111,8 +113,18 @@ def check(
         src, settings, _ = plan[0]
         current = measure_in_rounds(workloads[src], settings, condition.statistic, rule)
         if base_m is None or base_run is None or baseline is None:
-            result = CheckResult(src, src, condition, "within", 1.0, (1.0, 1.0), "saved as a baseline", None,
-                                 [current, current], ["measured in rounds and saved; nothing compared"])  # fmt: skip
+            result = CheckResult(
+                src,
+                src,
+                condition,
+                "within",
+                1.0,
+                (1.0, 1.0),
+                "saved as a baseline",
+                None,
+                [current, current],
+                ["measured in rounds and saved; nothing compared"],
+            )
         else:
             result = check_against(base_m, base_run, current, condition, baseline)
         measured = [current]

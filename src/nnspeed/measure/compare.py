@@ -43,13 +43,24 @@ def verdict(speedup: float, lo: float, hi: float, floor: float = NOISE_FLOOR) ->
     return "same"
 
 
-def from_rounds(key: str, candidate_over_baseline, baseline_ms: float, candidate_ms: float, statistic: str = "p50") -> Comparison:
+def from_rounds(
+    key: str, candidate_over_baseline, baseline_ms: float, candidate_ms: float, statistic: str = "p50"
+) -> Comparison:
     """The Comparison of an interleaved measurement: ``candidate_over_baseline`` is the
     paired ratio of per-round figures (a ``RatioInterval``, time of candidate / baseline)."""
     s = candidate_over_baseline.inverted()
     lo, hi = s.ci95
-    return Comparison(key, s.ratio, (lo, hi), verdict(s.ratio, lo, hi, floor=0.0), baseline_ms, candidate_ms,
-                      method=METHOD, rounds=s.rounds, statistic=statistic)  # fmt: skip
+    return Comparison(
+        key,
+        s.ratio,
+        (lo, hi),
+        verdict(s.ratio, lo, hi, floor=0.0),
+        baseline_ms,
+        candidate_ms,
+        method=METHOD,
+        rounds=s.rounds,
+        statistic=statistic,
+    )
 
 
 def compare_samples(key: str, baseline_ms, candidate_ms, seed: int = 0) -> Comparison:
@@ -81,8 +92,10 @@ def compare_samples(key: str, baseline_ms, candidate_ms, seed: int = 0) -> Compa
     return Comparison(key, point, (lo, hi), verdict(point, lo, hi), float(np.median(a)), float(np.median(b)))
 
 
-ROUNDS_APART = ("runs measured apart: Hodges-Lehmann ratio of their per-round figures, Mann-Whitney 95% CI "
-                "(sees drift within each run, not a shift between them)")
+ROUNDS_APART = (
+    "runs measured apart: Hodges-Lehmann ratio of their per-round figures, Mann-Whitney 95% CI "
+    "(sees drift within each run, not a shift between them)"
+)
 
 
 def compare_rounds_apart(key: str, baseline_rounds, candidate_rounds, statistic: str = "p50") -> Comparison:
@@ -106,5 +119,14 @@ def compare_rounds_apart(key: str, baseline_rounds, candidate_rounds, statistic:
         lo_r, hi_r = float(np.exp(d[k - 1])), float(np.exp(d[d.size - k]))
     ratio = float(np.exp(est))  # candidate / baseline time
     speedup, lo, hi = 1.0 / ratio, 1.0 / hi_r, 1.0 / lo_r
-    return Comparison(key, speedup, (lo, hi), verdict(speedup, lo, hi), float(np.exp(np.median(a))),
-                      float(np.exp(np.median(b))), method=ROUNDS_APART, rounds=min(m, n), statistic=statistic)  # fmt: skip
+    return Comparison(
+        key,
+        speedup,
+        (lo, hi),
+        verdict(speedup, lo, hi),
+        float(np.exp(np.median(a))),
+        float(np.exp(np.median(b))),
+        method=ROUNDS_APART,
+        rounds=min(m, n),
+        statistic=statistic,
+    )

@@ -89,8 +89,9 @@ def paired_ratio(a, b, confidence: float = CONFIDENCE) -> RatioInterval:
     keep = (a > 0) & (b > 0) & np.isfinite(a) & np.isfinite(b)
     d = np.log(b[keep]) - np.log(a[keep])
     est, lo, hi, coverage = hodges_lehmann(d, confidence)
-    return RatioInterval(math.exp(est) if not math.isnan(est) else math.nan, (math.exp(lo), math.exp(hi)),
-                         int(d.size), coverage)  # fmt: skip
+    return RatioInterval(
+        math.exp(est) if not math.isnan(est) else math.nan, (math.exp(lo), math.exp(hi)), int(d.size), coverage
+    )
 
 
 STATISTICS = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "mean": None}

@@ -92,9 +92,7 @@ def noise_warnings(stats: LatencyStats, spread: bool = True) -> list[str]:
     warn when the IQR is wide, which under load is the queueing, not noise)."""
     out = []
     if stats.n < FEW_SAMPLES:
-        out.append(
-            f"only {stats.n} samples: tail percentiles are interpolated; raise --max-time for more"
-        )
+        out.append(f"only {stats.n} samples: tail percentiles are interpolated; raise --max-time for more")
     if spread and stats.p50 > 0 and stats.iqr / stats.p50 > NOISY_IQR_RATIO:
         out.append(
             f"noisy run: IQR is {100 * stats.iqr / stats.p50:.0f}% of the median "

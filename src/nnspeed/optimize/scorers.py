@@ -104,9 +104,8 @@ def per_class_drops(base: Score, var: Score, split) -> tuple[dict[str, float], l
     # The worst-hit class is always named once it lost an image; others when hit several times
     # harder than the average.
     flagged = [
-        c for i, (c, d) in enumerate(ranked)
-        if d >= one_image[c] - 1e-9 and (i == 0 or d >= FLAG_RATIO * average)
-    ]  # fmt: skip
+        c for i, (c, d) in enumerate(ranked) if d >= one_image[c] - 1e-9 and (i == 0 or d >= FLAG_RATIO * average)
+    ]
     return drops, flagged
 
 

@@ -101,11 +101,27 @@ def search(
     base_settings = Settings("torch-eager", "fp32", batches[0], thread_counts[0])
     base_m = single_stream(workload, base_settings, stop)
     base_score = evaluate(workload, "torch-eager", "fp32", scorer)
-    baseline = Outcome("eager fp32", (), "torch-eager", "fp32", "ok", measurement=base_m, score=base_score,
-                       speedup=1.0, speedup_ci95=(1.0, 1.0), accuracy_drop=0.0, workload=workload,
-                       settings=base_settings)  # fmt: skip
+    baseline = Outcome(
+        "eager fp32",
+        (),
+        "torch-eager",
+        "fp32",
+        "ok",
+        measurement=base_m,
+        score=base_score,
+        speedup=1.0,
+        speedup_ci95=(1.0, 1.0),
+        accuracy_drop=0.0,
+        workload=workload,
+        settings=base_settings,
+    )
     outcomes = []
-    plan = [(c, t, b) for c in (candidates if candidates is not None else CANDIDATES) for t in thread_counts for b in batches]
+    plan = [
+        (c, t, b)
+        for c in (candidates if candidates is not None else CANDIDATES)
+        for t in thread_counts
+        for b in batches
+    ]
     for cand, t, b in plan:
         name = cand.name
         if len(thread_counts) > 1:
@@ -167,8 +183,9 @@ def side_by_side_with_baseline(baseline: Outcome, ok: list[Outcome], stop: StopR
 
     Each variant was first measured on its own, minutes apart from the baseline: that screens
     out what fails, but a ratio of two stretches of time would decide the choice."""
-    rule = RoundRule(min_rounds=8, max_rounds=30, max_time=max(10.0, stop.max_time * (len(ok) + 1)), ci_rel=0.02,
-                     window_s=0.05)  # fmt: skip
+    rule = RoundRule(
+        min_rounds=8, max_rounds=30, max_time=max(10.0, stop.max_time * (len(ok) + 1)), ci_rel=0.02, window_s=0.05
+    )
     arms = [(baseline.workload, baseline.settings)] + [(o.workload, o.settings) for o in ok]
     sbs = side_by_side(arms, rule, labels=[baseline.name] + [o.name for o in ok])
     baseline.measurement = sbs.measurements[0]

@@ -35,7 +35,9 @@ def scorer_for(workload, data: str | None, eval_ref: str | None = None):
                 f"but --data {data} gives {want}; use a model made for {data} (e.g. zoo:digits-cnn)"
             )
         name = workload.inputs[0].name
-        calibration = [{name: split.x_train[i : i + CALIBRATION_BATCH]} for i in range(0, CALIBRATION_SAMPLES, CALIBRATION_BATCH)]
+        calibration = [
+            {name: split.x_train[i : i + CALIBRATION_BATCH]} for i in range(0, CALIBRATION_SAMPLES, CALIBRATION_BATCH)
+        ]
         return AccuracyScorer(split, name), Context(split, calibration)
     size, calls = FIDELITY_EMBEDDING if workload.meta.get("task") == "embedding" else FIDELITY_LOGITS
     # Evaluation inputs come from later in the input pool than the calibration inputs.

@@ -111,35 +111,102 @@ CANDIDATES = [
     Candidate("eager bf16", ("autocast bf16",), "torch-eager", "bf16", needs_torch=True),
     Candidate("eager conv+bn folded", ("fold conv+bn (torch.fx)",), "torch-eager", build=_fold, needs_torch=True),
     Candidate("torch.compile", ("torch.compile default",), "torch-compile", needs_torch=True),
-    Candidate("torch.compile max-autotune", ("torch.compile max-autotune-no-cudagraphs",), "torch-compile",
-              needs_torch=True, options=(("compile_mode", "max-autotune-no-cudagraphs"),)),  # fmt: skip
+    Candidate(
+        "torch.compile max-autotune",
+        ("torch.compile max-autotune-no-cudagraphs",),
+        "torch-compile",
+        needs_torch=True,
+        options=(("compile_mode", "max-autotune-no-cudagraphs"),),
+    ),
     Candidate("onnxruntime", ("ONNX export", "ORT graph optimization all"), "onnxruntime"),
-    Candidate("onnxruntime basic graph optimization", ("ONNX export", "ORT graph optimization basic"), "onnxruntime",
-              options=(("opt_level", "basic"),)),  # fmt: skip
-    Candidate("onnxruntime int8 dynamic", ("ONNX export", "int8 dynamic (onnxruntime)"), "onnxruntime", build=_q_dyn_onnx,
-              numbers="int8"),
-    Candidate("onnxruntime int8 static", ("ONNX export", "int8 static QDQ per-channel, calibrated (onnxruntime)"),
-              "onnxruntime", build=_static, numbers="int8"),  # fmt: skip
+    Candidate(
+        "onnxruntime basic graph optimization",
+        ("ONNX export", "ORT graph optimization basic"),
+        "onnxruntime",
+        options=(("opt_level", "basic"),),
+    ),
+    Candidate(
+        "onnxruntime int8 dynamic",
+        ("ONNX export", "int8 dynamic (onnxruntime)"),
+        "onnxruntime",
+        build=_q_dyn_onnx,
+        numbers="int8",
+    ),
+    Candidate(
+        "onnxruntime int8 static",
+        ("ONNX export", "int8 static QDQ per-channel, calibrated (onnxruntime)"),
+        "onnxruntime",
+        build=_static,
+        numbers="int8",
+    ),
     Candidate("openvino", ("ONNX export", "OpenVINO f32"), "openvino"),
     Candidate("openvino bf16", ("ONNX export", "OpenVINO bf16"), "openvino", "bf16"),
-    Candidate("openvino int8 weights", ("ONNX export", "int8 weight-only (NNCF compress_weights)", "OpenVINO f32"),
-              "openvino", build=_w8_openvino, numbers="int8 weights"),  # fmt: skip
-    Candidate("openvino int8 weights + bf16", ("ONNX export", "int8 weight-only (NNCF compress_weights)",
-              "OpenVINO bf16"), "openvino", "bf16", build=_w8_openvino, numbers="int8 weights/bf16"),  # fmt: skip
-    Candidate("openvino int8 static", ("ONNX export", "int8 static, calibrated (NNCF quantize)", "OpenVINO"),
-              "openvino", build=_static_openvino, numbers="int8"),  # fmt: skip
-    Candidate("eager int8 dynamic", ("int8 dynamic (torch.ao)",), "torch-eager", build=_q_dyn_torch, needs_torch=True,
-              numbers="int8"),
-    Candidate("eager pruned 50% unstructured", ("magnitude prune 50% (torch.nn.utils.prune)",), "torch-eager",
-              build=_unstructured, needs_torch=True),  # fmt: skip
+    Candidate(
+        "openvino int8 weights",
+        ("ONNX export", "int8 weight-only (NNCF compress_weights)", "OpenVINO f32"),
+        "openvino",
+        build=_w8_openvino,
+        numbers="int8 weights",
+    ),
+    Candidate(
+        "openvino int8 weights + bf16",
+        ("ONNX export", "int8 weight-only (NNCF compress_weights)", "OpenVINO bf16"),
+        "openvino",
+        "bf16",
+        build=_w8_openvino,
+        numbers="int8 weights/bf16",
+    ),
+    Candidate(
+        "openvino int8 static",
+        ("ONNX export", "int8 static, calibrated (NNCF quantize)", "OpenVINO"),
+        "openvino",
+        build=_static_openvino,
+        numbers="int8",
+    ),
+    Candidate(
+        "eager int8 dynamic",
+        ("int8 dynamic (torch.ao)",),
+        "torch-eager",
+        build=_q_dyn_torch,
+        needs_torch=True,
+        numbers="int8",
+    ),
+    Candidate(
+        "eager pruned 50% unstructured",
+        ("magnitude prune 50% (torch.nn.utils.prune)",),
+        "torch-eager",
+        build=_unstructured,
+        needs_torch=True,
+    ),
     Candidate("eager pruned 50% structured", (STRUCT,), "torch-eager", build=_fine_tuned_structured, needs_torch=True),
-    Candidate("eager pruned 50% heads", ("attention head prune 50% (L1 of output projection)",), "torch-eager",
-              build=_heads, needs_torch=True),  # fmt: skip
-    Candidate("openvino bf16 pruned 50% heads", ("attention head prune 50%", "ONNX export", "OpenVINO bf16"),
-              "openvino", "bf16", build=_heads, needs_torch=True),  # fmt: skip
-    Candidate("onnxruntime pruned 50% structured + int8 static", (STRUCT, "ONNX export", "int8 static (onnxruntime)"),
-              "onnxruntime", build=lambda w, ctx: _static(_fine_tuned_structured(w, ctx), ctx), needs_torch=True,
-              numbers="int8"),  # fmt: skip
-    Candidate("openvino pruned 50% structured", (STRUCT, "ONNX export", "OpenVINO f32"), "openvino",
-              build=_fine_tuned_structured, needs_torch=True),  # fmt: skip
+    Candidate(
+        "eager pruned 50% heads",
+        ("attention head prune 50% (L1 of output projection)",),
+        "torch-eager",
+        build=_heads,
+        needs_torch=True,
+    ),
+    Candidate(
+        "openvino bf16 pruned 50% heads",
+        ("attention head prune 50%", "ONNX export", "OpenVINO bf16"),
+        "openvino",
+        "bf16",
+        build=_heads,
+        needs_torch=True,
+    ),
+    Candidate(
+        "onnxruntime pruned 50% structured + int8 static",
+        (STRUCT, "ONNX export", "int8 static (onnxruntime)"),
+        "onnxruntime",
+        build=lambda w, ctx: _static(_fine_tuned_structured(w, ctx), ctx),
+        needs_torch=True,
+        numbers="int8",
+    ),
+    Candidate(
+        "openvino pruned 50% structured",
+        (STRUCT, "ONNX export", "OpenVINO f32"),
+        "openvino",
+        build=_fine_tuned_structured,
+        needs_torch=True,
+    ),
 ]

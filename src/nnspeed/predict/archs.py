@@ -36,7 +36,7 @@ def mlp(rng) -> tuple[dict, object, tuple]:
     norm = bool(rng.random() < 0.3)
     layers = []
     for a, b in zip(widths, widths[1:]):
-        layers += [nn.Linear(a, b), *( [nn.LayerNorm(b)] if norm else []), _act(act)]
+        layers += [nn.Linear(a, b), *([nn.LayerNorm(b)] if norm else []), _act(act)]
     out = int(rng.integers(2, 1001))
     layers.append(nn.Linear(widths[-1], out))
     batch = int(2 ** rng.integers(0, 7))
@@ -104,8 +104,16 @@ def transformer(rng) -> tuple[dict, object, tuple]:
     depth, ratio, act = int(rng.integers(1, 4)), int(rng.choice([2, 4])), str(rng.choice(["gelu", "relu"]))
     seq, batch = _width(rng, 8, 128, 4), int(2 ** rng.integers(0, 3))
     model = nn.Sequential(*[_block(dim, heads, ratio, act) for _ in range(depth)])
-    arch = {"family": "transformer", "batch": batch, "seq": seq, "dim": dim, "heads": heads, "depth": depth,
-            "mlp_ratio": ratio, "act": act}  # fmt: skip
+    arch = {
+        "family": "transformer",
+        "batch": batch,
+        "seq": seq,
+        "dim": dim,
+        "heads": heads,
+        "depth": depth,
+        "mlp_ratio": ratio,
+        "act": act,
+    }
     return arch, model, (torch.randn(batch, seq, dim),)
 
 

@@ -18,12 +18,22 @@ from .trace import trace_model
 
 def check_seed(seed: int) -> None:
     if seed == TRAIN_SEED:
-        raise InputError(f"seed {TRAIN_SEED} draws the architectures the composition was trained on; "
-                         "choose any other seed for a held-out set")  # fmt: skip
+        raise InputError(
+            f"seed {TRAIN_SEED} draws the architectures the composition was trained on; "
+            "choose any other seed for a held-out set"
+        )
 
 
-def evaluate(models: Models, threads: int, n: int, seed: int = 1, rounds: int = 3, anchors: int = ANCHORS,
-             progress=lambda: None, on_total=lambda total: None):
+def evaluate(
+    models: Models,
+    threads: int,
+    n: int,
+    seed: int = 1,
+    rounds: int = 3,
+    anchors: int = ANCHORS,
+    progress=lambda: None,
+    on_total=lambda total: None,
+):
     """(summary dict per the JSON contract, the measurements); errors are (predicted − measured) / measured.
     The architectures are drawn from ``seed``, which must not be the training seed.  Every model
     is predicted first; then all are measured in ``rounds`` interleaved passes, and a model's
@@ -49,17 +59,31 @@ def evaluate(models: Models, threads: int, n: int, seed: int = 1, rounds: int = 
     k = len(refs)
     order = sorted(range(n + k), key=lambda i: i / n if i < n else (i - n + 0.5) / k)  # references spread through
     on_total((n + k) * rounds)
-    per = dict(zip(order, measure_rounds([items[i] if i < n else refs[i - n][:3] for i in order], threads, rounds, progress)))
-    drift = drift_from(refs, [float(np.median([m.latency_ms.p50 for m in per[n + j]])) for j in range(k)],
-                       time.perf_counter() - t0) if refs else None  # fmt: skip
+    per = dict(
+        zip(order, measure_rounds([items[i] if i < n else refs[i - n][:3] for i in order], threads, rounds, progress))
+    )
+    drift = (
+        drift_from(
+            refs, [float(np.median([m.latency_ms.p50 for m in per[n + j]])) for j in range(k)], time.perf_counter() - t0
+        )
+        if refs
+        else None
+    )
     rows, measurements = [], []
     for i, ((arch, _, _), p, (_, pr)) in enumerate(zip(items, predicted, priced)):
         p = p * (drift.factor(drift_features(pr)) if drift else 1.0)
         ms = per[i]
         p50s = [m.latency_ms.p50 for m in ms]
         measured = float(np.median(p50s))
-        rows.append({"arch": arch, "predicted_ms": p, "measured_ms": measured, "error": (p - measured) / measured,
-                     "rounds_ms": p50s})  # fmt: skip
+        rows.append(
+            {
+                "arch": arch,
+                "predicted_ms": p,
+                "measured_ms": measured,
+                "error": (p - measured) / measured,
+                "rounds_ms": p50s,
+            }
+        )
         measurements.append(ms[int(np.argsort(p50s)[len(p50s) // 2])])  # the round at the median
     summary = summarize_errors(rows)
     summary["rounds"] = rounds
@@ -76,15 +100,19 @@ def noise_notes(rep: dict) -> list[str]:
     """A warning when the models' own rounds disagree too much to judge predictions to ±10%."""
     if rep["median_spread"] <= NOISY_SPREAD:
         return []
-    return [f"the machine was noisy during this evaluation: half the models had a round {100 * rep['median_spread']:.0f}% "
-            "or more from their own median, so the shares above measure the machine as much as the predictor; "
-            "run it again when the machine is quiet, or with more --rounds"]  # fmt: skip
+    return [
+        f"the machine was noisy during this evaluation: half the models had a round {100 * rep['median_spread']:.0f}% "
+        "or more from their own median, so the shares above measure the machine as much as the predictor; "
+        "run it again when the machine is quiet, or with more --rounds"
+    ]
 
 
 def repeatability(rows: list[dict]) -> dict:
     """How far a model's rounds lie from their own median: the noise floor the predictor is
     judged against (shares of models whose every round is within ±5% / ±10% of it)."""
-    spread = np.array([max(abs(v / r["measured_ms"] - 1) for v in r["rounds_ms"]) for r in rows]) if rows else np.zeros(0)
+    spread = (
+        np.array([max(abs(v / r["measured_ms"] - 1) for v in r["rounds_ms"]) for r in rows]) if rows else np.zeros(0)
+    )
     return {
         "within_5pct": float(np.mean(spread <= 0.05)) if len(rows) else 0.0,
         "within_10pct": float(np.mean(spread <= 0.10)) if len(rows) else 0.0,
@@ -111,7 +139,11 @@ def summarize_errors(rows: list[dict]) -> dict:
     per_family = {}
     for fam in families:
         e = np.array([r["error"] for r in rows if r["arch"]["family"] == fam])
-        per_family[fam] = {"n": len(e), "within_10pct": float(np.mean(np.abs(e) <= 0.10)), "mean_error": float(e.mean())}
+        per_family[fam] = {
+            "n": len(e),
+            "within_10pct": float(np.mean(np.abs(e) <= 0.10)),
+            "mean_error": float(e.mean()),
+        }
     return {
         "n_models": len(rows),
         "within_5pct": hits5 / len(rows) if rows else 0.0,

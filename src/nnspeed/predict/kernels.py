@@ -96,8 +96,16 @@ def _linear_build(p):
 
 
 def _linear_features(p):
-    return [_log(p["m"]), _log(p["k"]), _log(p["n"]), _log(2 * p["m"] * p["k"] * p["n"]), p["rows3d"], p.get("cold", 0),
-            float(p["k"] % 16 == 0), float(p["n"] % 16 == 0)]  # fmt: skip
+    return [
+        _log(p["m"]),
+        _log(p["k"]),
+        _log(p["n"]),
+        _log(2 * p["m"] * p["k"] * p["n"]),
+        p["rows3d"],
+        p.get("cold", 0),
+        float(p["k"] % 16 == 0),
+        float(p["n"] % 16 == 0),
+    ]
 
 
 def conv_out(h: int, k: int, stride: int) -> int:
@@ -121,8 +129,9 @@ def conv_mkldnn(p: dict, threads: int | None = None) -> int:
         with torch_threads(threads):
             x = torch.empty(p["n"], p["cin"], p["h"], p["w"])
             w = torch.empty(p["cout"], p["cin"] // p["groups"], p["k"], p["k"])
-            b = torch._C._select_conv_backend(x, w, None, [p["stride"]] * 2, [p["k"] // 2] * 2, [1, 1], False, [0, 0],
-                                              p["groups"], None)  # fmt: skip
+            b = torch._C._select_conv_backend(
+                x, w, None, [p["stride"]] * 2, [p["k"] // 2] * 2, [1, 1], False, [0, 0], p["groups"], None
+            )
         return int(str(b).endswith("Mkldnn"))
     except (AttributeError, RuntimeError, TypeError):
         return 1  # a torch without the query: oneDNN, the common case
@@ -133,8 +142,17 @@ def _conv_sample(rng):
     k = int(rng.choice([1, 3, 3, 5, 7]))
     cin = _channels(rng, 3, 256)
     dw = rng.random() < 0.2 and cin >= 8
-    p = {"n": _log_int(rng, 1, 8), "cin": cin, "h": h, "w": h, "cout": cin if dw else _channels(rng, 8, 256),
-         "k": k, "stride": int(rng.choice([1, 1, 2])), "groups": cin if dw else 1, "cold": int(rng.random() < 0.5)}  # fmt: skip
+    p = {
+        "n": _log_int(rng, 1, 8),
+        "cin": cin,
+        "h": h,
+        "w": h,
+        "cout": cin if dw else _channels(rng, 8, 256),
+        "k": k,
+        "stride": int(rng.choice([1, 1, 2])),
+        "groups": cin if dw else 1,
+        "cold": int(rng.random() < 0.5),
+    }
     if k > h or _conv_flops(p) > MAX_FLOPS or p["n"] * cin * h * h > MAX_NUMEL:
         return None
     return {**p, "mkldnn": conv_mkldnn(p)}
@@ -154,10 +172,23 @@ def _conv_features(p):
     backend runs it, and whether the channels fill oneDNN's 16-wide blocks, make steps in the
     latency that no smooth function of the sizes has."""
     ho, wo = conv_out(p["h"], p["k"], p["stride"]), conv_out(p["w"], p["k"], p["stride"])
-    return [_log(p["n"]), float(p["n"] == 1), _log(ho * wo), _log(p["cin"] // p["groups"]), _log(p["cout"]), p["k"],
-            p["stride"], float(p["groups"] > 1), _log(_conv_flops(p)), _log(p["n"] * p["cin"] * p["h"] * p["w"]),
-            p.get("cold", 0), float(p["cin"] < 8), p.get("mkldnn", 1), float(p["cin"] % 16 == 0),
-            float(p["cout"] % 16 == 0)]  # fmt: skip
+    return [
+        _log(p["n"]),
+        float(p["n"] == 1),
+        _log(ho * wo),
+        _log(p["cin"] // p["groups"]),
+        _log(p["cout"]),
+        p["k"],
+        p["stride"],
+        float(p["groups"] > 1),
+        _log(_conv_flops(p)),
+        _log(p["n"] * p["cin"] * p["h"] * p["w"]),
+        p.get("cold", 0),
+        float(p["cin"] < 8),
+        p.get("mkldnn", 1),
+        float(p["cin"] % 16 == 0),
+        float(p["cout"] % 16 == 0),
+    ]
 
 
 def _rows_d_sample(rng):
@@ -229,8 +260,14 @@ def _numel_features(p):
 def _unary(name: str, make):
     import torch
 
-    return Family(f"act:{name}", "curve", 14, _numel_sample,
-                  lambda p: (make().eval(), (torch.randn(p["numel"]),)), _numel_features)  # fmt: skip
+    return Family(
+        f"act:{name}",
+        "curve",
+        14,
+        _numel_sample,
+        lambda p: (make().eval(), (torch.randn(p["numel"]),)),
+        _numel_features,
+    )
 
 
 def _runner():
@@ -253,38 +290,110 @@ def families() -> dict[str, Family]:
     fams = [
         Family("Linear", "surface", 300, _linear_sample, _linear_build, _linear_features),
         Family("Conv2d", "surface", 300, _conv_sample, _conv_build, _conv_features, in_sequence=True),
-        Family("BatchNorm2d", "surface", 30, _bn_sample,
-               _module(lambda p: nn.BatchNorm2d(p["c"]), lambda p: (p["n"], p["c"], p["hw"], 1)),
-               lambda p: [_log(p["n"] * p["c"] * p["hw"]), _log(p["c"])], in_sequence=True),
-        Family("LayerNorm", "surface", 30, _rows_d_sample,
-               _module(lambda p: nn.LayerNorm(p["d"]), lambda p: (p["rows"], p["d"])), _rows_d_features),
-        Family("Softmax", "surface", 30, _rows_d_sample,
-               _module(lambda p: nn.Softmax(dim=-1), lambda p: (p["rows"], p["d"])), _rows_d_features),
-        Family("MaxPool2d", "surface", 30, _pool_sample,
-               _module(lambda p: nn.MaxPool2d(p["k"], p["stride"]), lambda p: (1, p["nc"], p["h"], p["h"])), _pool_features,
-               in_sequence=True),
-        Family("AvgPool2d", "surface", 20, _pool_sample,
-               _module(lambda p: nn.AvgPool2d(p["k"], p["stride"]), lambda p: (1, p["nc"], p["h"], p["h"])), _pool_features,
-               in_sequence=True),
-        Family("AdaptiveAvgPool2d", "curve", 14, _numel_sample,
-               _module(lambda p: nn.AdaptiveAvgPool2d(1), lambda p: (1, 1, p["numel"], 1)), _numel_features,
-               in_sequence=True),
+        Family(
+            "BatchNorm2d",
+            "surface",
+            30,
+            _bn_sample,
+            _module(lambda p: nn.BatchNorm2d(p["c"]), lambda p: (p["n"], p["c"], p["hw"], 1)),
+            lambda p: [_log(p["n"] * p["c"] * p["hw"]), _log(p["c"])],
+            in_sequence=True,
+        ),
+        Family(
+            "LayerNorm",
+            "surface",
+            30,
+            _rows_d_sample,
+            _module(lambda p: nn.LayerNorm(p["d"]), lambda p: (p["rows"], p["d"])),
+            _rows_d_features,
+        ),
+        Family(
+            "Softmax",
+            "surface",
+            30,
+            _rows_d_sample,
+            _module(lambda p: nn.Softmax(dim=-1), lambda p: (p["rows"], p["d"])),
+            _rows_d_features,
+        ),
+        Family(
+            "MaxPool2d",
+            "surface",
+            30,
+            _pool_sample,
+            _module(lambda p: nn.MaxPool2d(p["k"], p["stride"]), lambda p: (1, p["nc"], p["h"], p["h"])),
+            _pool_features,
+            in_sequence=True,
+        ),
+        Family(
+            "AvgPool2d",
+            "surface",
+            20,
+            _pool_sample,
+            _module(lambda p: nn.AvgPool2d(p["k"], p["stride"]), lambda p: (1, p["nc"], p["h"], p["h"])),
+            _pool_features,
+            in_sequence=True,
+        ),
+        Family(
+            "AdaptiveAvgPool2d",
+            "curve",
+            14,
+            _numel_sample,
+            _module(lambda p: nn.AdaptiveAvgPool2d(1), lambda p: (1, 1, p["numel"], 1)),
+            _numel_features,
+            in_sequence=True,
+        ),
         Family("fn:sdpa", "surface", 80, _sdpa_sample, _sdpa_build, _sdpa_features),
         Family("fn:matmul", "surface", 60, _bmm_sample, _bmm_build, _bmm_features),
-        Family("fn:binary", "curve", 14, _numel_sample,
-               lambda p: (torch.add, (torch.randn(p["numel"]), torch.randn(p["numel"]))), _numel_features),
-        Family("fn:copy", "curve", 14, _numel_sample,
-               lambda p: (torch.Tensor.contiguous, (torch.randn(p["numel"], 2).t(),)), _numel_features),
-        Family("fn:reduce", "curve", 12, _numel_sample,
-               lambda p: (torch.mean, (torch.randn(1, p["numel"]), -1)), _numel_features),
+        Family(
+            "fn:binary",
+            "curve",
+            14,
+            _numel_sample,
+            lambda p: (torch.add, (torch.randn(p["numel"]), torch.randn(p["numel"]))),
+            _numel_features,
+        ),
+        Family(
+            "fn:copy",
+            "curve",
+            14,
+            _numel_sample,
+            lambda p: (torch.Tensor.contiguous, (torch.randn(p["numel"], 2).t(),)),
+            _numel_features,
+        ),
+        Family(
+            "fn:reduce",
+            "curve",
+            12,
+            _numel_sample,
+            lambda p: (torch.mean, (torch.randn(1, p["numel"]), -1)),
+            _numel_features,
+        ),
         Family("module", "constant", 1, lambda rng: {}, lambda p: (nn.Identity(), (torch.zeros(1),)), lambda p: []),
-        Family("fn:view", "constant", 1, lambda rng: {},
-               lambda p: (torch.transpose, (torch.zeros(2, 2, 2), 1, 2)), lambda p: []),
+        Family(
+            "fn:view",
+            "constant",
+            1,
+            lambda rng: {},
+            lambda p: (torch.transpose, (torch.zeros(2, 2, 2), 1, 2)),
+            lambda p: [],
+        ),
         Family("runner", "constant", 1, lambda rng: {}, lambda p: (_runner(), (torch.zeros(1),)), lambda p: []),
-        Family("container", "constant", 1, lambda rng: {},
-               lambda p: (nn.Sequential(nn.Sequential(nn.Identity())), (torch.zeros(1),)), lambda p: []),
+        Family(
+            "container",
+            "constant",
+            1,
+            lambda rng: {},
+            lambda p: (nn.Sequential(nn.Sequential(nn.Identity())), (torch.zeros(1),)),
+            lambda p: [],
+        ),
     ]
-    for name, make in [("ReLU", nn.ReLU), ("GELU", nn.GELU), ("SiLU", nn.SiLU), ("Sigmoid", nn.Sigmoid),
-                       ("Tanh", nn.Tanh), ("Hardswish", nn.Hardswish)]:  # fmt: skip
+    for name, make in [
+        ("ReLU", nn.ReLU),
+        ("GELU", nn.GELU),
+        ("SiLU", nn.SiLU),
+        ("Sigmoid", nn.Sigmoid),
+        ("Tanh", nn.Tanh),
+        ("Hardswish", nn.Hardswish),
+    ]:
         fams.append(_unary(name, make))
     return {f.name: f for f in fams}

@@ -24,11 +24,14 @@ def cache_path(machine_id: str, threads: int) -> Path:
 
 
 def _valid(doc: dict) -> bool:
-    return doc.get("version") == OPERATORS_VERSION and set(families()) <= set(doc.get("samples", {})) and "training" in doc
+    return (
+        doc.get("version") == OPERATORS_VERSION and set(families()) <= set(doc.get("samples", {})) and "training" in doc
+    )
 
 
-def operator_table(threads: int, refresh: bool = False, scale: float = 1.0, progress=lambda: None,
-                   on_total=lambda steps: None) -> tuple[dict, bool]:  # fmt: skip
+def operator_table(
+    threads: int, refresh: bool = False, scale: float = 1.0, progress=lambda: None, on_total=lambda steps: None
+) -> tuple[dict, bool]:
     """This machine's table at this thread count from the cache, or measured now: (doc, cached).
     ``on_total`` hears how many ``progress`` steps a measurement will take."""
     require_gp()
@@ -45,8 +48,17 @@ def operator_table(threads: int, refresh: bool = False, scale: float = 1.0, prog
     parts = Models(samples)
     training = measure_training(parts, archs, threads, progress=progress)
     fitted = Models(samples, training, parts.fitted).fit_all()
-    doc = {"version": OPERATORS_VERSION, "machine_id": env["machine_id"], "threads": threads, "scale": scale,
-           "cpu": env.get("cpu"), "torch": env.get("torch"), "samples": samples, "training": training, "fitted": fitted}  # fmt: skip
+    doc = {
+        "version": OPERATORS_VERSION,
+        "machine_id": env["machine_id"],
+        "threads": threads,
+        "scale": scale,
+        "cpu": env.get("cpu"),
+        "torch": env.get("torch"),
+        "samples": samples,
+        "training": training,
+        "fitted": fitted,
+    }
     write_text(path, json.dumps(doc))
     return doc, False
 
@@ -67,13 +79,19 @@ def from_file(path: Path, threads: int) -> dict:
     try:
         doc = json.loads(Path(path).read_text())
     except (OSError, ValueError) as e:
-        raise InputError(f"cannot read the machine profile {path} ({e}); give a file written by nnspeed machine --export") from None
+        raise InputError(
+            f"cannot read the machine profile {path} ({e}); give a file written by nnspeed machine --export"
+        ) from None
     tables = doc.get("operators") if isinstance(doc, dict) else None
     if not tables:
-        raise InputError(f"{path} holds no operator tables; on that machine run nnspeed machine --operators --export FILE")
+        raise InputError(
+            f"{path} holds no operator tables; on that machine run nnspeed machine --operators --export FILE"
+        )
     table = tables.get(str(threads))
     if table is None or not _valid(table):
         have = ", ".join(sorted(tables)) or "none"
-        raise InputError(f"{path} has operator tables for threads {have}, not {threads}; "
-                         f"run nnspeed machine --operators --threads {threads} --export FILE on that machine")  # fmt: skip
+        raise InputError(
+            f"{path} has operator tables for threads {have}, not {threads}; "
+            f"run nnspeed machine --operators --threads {threads} --export FILE on that machine"
+        )
     return table

@@ -12,8 +12,24 @@ import copy
 from dataclasses import dataclass, field
 
 # Tensor accessors cost a few hundred nanoseconds and no kernel: not worth a record.
-_ACCESSORS = {"size", "dim", "shape", "dtype", "device", "__get__", "numel", "is_contiguous", "stride", "__len__",
-              "requires_grad", "is_floating_point", "ndim", "__format__", "__repr__", "__bool__"}  # fmt: skip
+_ACCESSORS = {
+    "size",
+    "dim",
+    "shape",
+    "dtype",
+    "device",
+    "__get__",
+    "numel",
+    "is_contiguous",
+    "stride",
+    "__len__",
+    "requires_grad",
+    "is_floating_point",
+    "ndim",
+    "__format__",
+    "__repr__",
+    "__bool__",
+}
 
 
 @dataclass
@@ -54,8 +70,23 @@ def _shapes(x) -> list:
 
 
 def _attrs(mod) -> dict:
-    keep = ("in_features", "out_features", "in_channels", "out_channels", "kernel_size", "stride", "padding",
-            "groups", "dilation", "num_features", "normalized_shape", "output_size", "p", "dim", "approximate")  # fmt: skip
+    keep = (
+        "in_features",
+        "out_features",
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "groups",
+        "dilation",
+        "num_features",
+        "normalized_shape",
+        "output_size",
+        "p",
+        "dim",
+        "approximate",
+    )
     out = {}
     for k in keep:
         v = getattr(mod, k, None)
@@ -94,7 +125,9 @@ def trace(model, args: tuple) -> Trace:
     handles = []
     for _, mod in model.named_modules():
         if any(True for _ in mod.children()):
-            handles.append(mod.register_forward_pre_hook(lambda m, a: state.__setitem__("containers", state["containers"] + 1)))
+            handles.append(
+                mod.register_forward_pre_hook(lambda m, a: state.__setitem__("containers", state["containers"] + 1))
+            )
             continue
 
         def pre(m, a):
@@ -116,8 +149,14 @@ def trace(model, args: tuple) -> Trace:
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
     first = args[0] if args and isinstance(args[0], torch.Tensor) else None
     batch = int(first.shape[0]) if first is not None and first.dim() > 0 else 1
-    return Trace(calls, state["containers"], str(first.device) if first is not None else "cpu", weights,
-                 int(counter.get_total_flops()), batch)  # fmt: skip
+    return Trace(
+        calls,
+        state["containers"],
+        str(first.device) if first is not None else "cpu",
+        weights,
+        int(counter.get_total_flops()),
+        batch,
+    )
 
 
 def trace_model(model, args: tuple) -> Trace:

@@ -39,7 +39,9 @@ def render(
     )
     figures = plots.figures(ms) if ms else []
     if optimize:
-        figures.insert(0, ("accuracy", plots.accuracy_pareto(optimize["variants"], optimize["baseline"], optimize["metric"])))
+        figures.insert(
+            0, ("accuracy", plots.accuracy_pareto(optimize["variants"], optimize["baseline"], optimize["metric"]))
+        )
     if explain:
         figures.insert(0, ("roofline", plots.roofline_plot(explain)))
     if capacity:

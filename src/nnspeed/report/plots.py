@@ -40,7 +40,9 @@ def distribution(ms: list[Measurement]):
         x = m.samples
         if x.size > MAX_POINTS:
             x = rng.choice(x, MAX_POINTS, replace=False)
-        fig.add_trace(go.Box(x=x, name=label(m), boxpoints=False, marker_color=COLORS[i % len(COLORS)], showlegend=False))
+        fig.add_trace(
+            go.Box(x=x, name=label(m), boxpoints=False, marker_color=COLORS[i % len(COLORS)], showlegend=False)
+        )
     fig.update_layout(
         _layout("Latency distribution per configuration (ms, log scale)", height=max(320, 26 * len(ms) + 120)),
         xaxis=dict(type="log", title="latency per call (ms)"),
@@ -62,10 +64,25 @@ def throughput_vs_batch(ms: list[Measurement]):
     for i, ((src, b, p, t), v) in enumerate(series.items()):
         color = COLORS[i % len(COLORS)]
         name = f"{src} {b} {p} t{t}"
-        fig.add_trace(go.Scatter(x=[m.batch for m in v], y=[m.throughput_sps for m in v], mode="lines+markers",
-                                 name=f"{name}: samples/s", line=dict(color=color)))  # fmt: skip
-        fig.add_trace(go.Scatter(x=[m.batch for m in v], y=[m.latency_ms.p50 for m in v], mode="lines+markers",
-                                 name=f"{name}: p50 ms", yaxis="y2", line=dict(color=color, dash="dot")))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[m.batch for m in v],
+                y=[m.throughput_sps for m in v],
+                mode="lines+markers",
+                name=f"{name}: samples/s",
+                line=dict(color=color),
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[m.batch for m in v],
+                y=[m.latency_ms.p50 for m in v],
+                mode="lines+markers",
+                name=f"{name}: p50 ms",
+                yaxis="y2",
+                line=dict(color=color, dash="dot"),
+            )
+        )
     fig.update_layout(
         _layout("Throughput and latency vs batch size", height=420),
         xaxis=dict(type="log", title="batch size"),
@@ -93,13 +110,15 @@ def latency_bars(ms: list[Measurement]):
                 x=[where(m) for m in v],
                 y=[m.latency_ms.p50 for m in v],
                 error_y=dict(
-                    type="data", symmetric=False,
+                    type="data",
+                    symmetric=False,
                     array=[m.latency_ms.ci95[1] - m.latency_ms.p50 for m in v],
                     arrayminus=[m.latency_ms.p50 - m.latency_ms.ci95[0] for m in v],
                 ),
-                name=name, marker_color=COLORS[i % len(COLORS)],
+                name=name,
+                marker_color=COLORS[i % len(COLORS)],
             )
-        )  # fmt: skip
+        )
     fig.update_layout(
         _layout("Median latency by backend and precision (bars: p50, whiskers: 95% CI)", height=500),
         yaxis=dict(type="log", title="p50 latency per call (ms)"),
@@ -120,16 +139,29 @@ def pareto(ms: list[Measurement]):
             front.append(m)
             best = m.throughput_sps
     fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=[m.latency_ms.p50 for m in ms], y=[m.throughput_sps for m in ms], mode="markers", name="configurations",
-        text=[label(m) for m in ms], hovertemplate="%{text}<br>p50 %{x:.3g} ms<br>%{y:,.0f} samples/s<extra></extra>",
-        marker=dict(size=9, color="#8aa4d6"),
-    ))  # fmt: skip
-    fig.add_trace(go.Scatter(
-        x=[m.latency_ms.p50 for m in front], y=[m.throughput_sps for m in front], mode="lines+markers",
-        name="Pareto front", text=[label(m) for m in front], line=dict(color="#dc3912", shape="hv"),
-        hovertemplate="%{text}<br>p50 %{x:.3g} ms<br>%{y:,.0f} samples/s<extra></extra>", marker=dict(size=10),
-    ))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=[m.latency_ms.p50 for m in ms],
+            y=[m.throughput_sps for m in ms],
+            mode="markers",
+            name="configurations",
+            text=[label(m) for m in ms],
+            hovertemplate="%{text}<br>p50 %{x:.3g} ms<br>%{y:,.0f} samples/s<extra></extra>",
+            marker=dict(size=9, color="#8aa4d6"),
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[m.latency_ms.p50 for m in front],
+            y=[m.throughput_sps for m in front],
+            mode="lines+markers",
+            name="Pareto front",
+            text=[label(m) for m in front],
+            line=dict(color="#dc3912", shape="hv"),
+            hovertemplate="%{text}<br>p50 %{x:.3g} ms<br>%{y:,.0f} samples/s<extra></extra>",
+            marker=dict(size=10),
+        )
+    )
     fig.update_layout(
         _layout("Latency vs throughput: the Pareto front", height=440),
         xaxis=dict(type="log", title="p50 latency per call (ms)"),
@@ -139,8 +171,12 @@ def pareto(ms: list[Measurement]):
 
 
 def figures(ms: list[Measurement]) -> list[tuple[str, object]]:
-    figs = [("distribution", distribution(ms)), ("throughput", throughput_vs_batch(ms)),
-            ("latency", latency_bars(ms)), ("pareto", pareto(ms))]  # fmt: skip
+    figs = [
+        ("distribution", distribution(ms)),
+        ("throughput", throughput_vs_batch(ms)),
+        ("latency", latency_bars(ms)),
+        ("pareto", pareto(ms)),
+    ]
     return [(name, f) for name, f in figs if f is not None]
 
 
@@ -149,7 +185,14 @@ def accuracy_pareto(variants: list[dict], baseline: dict, metric: str):
     import plotly.graph_objects as go
 
     pts = [v for v in variants if v.get("latency_ms") and v.get("accuracy") is not None]
-    pts.append({"name": "eager fp32 (baseline)", "latency_ms": baseline["latency_ms"], "accuracy": baseline["accuracy"], "status": "ok"})
+    pts.append(
+        {
+            "name": "eager fp32 (baseline)",
+            "latency_ms": baseline["latency_ms"],
+            "accuracy": baseline["accuracy"],
+            "status": "ok",
+        }
+    )
     front, best = [], -float("inf")
     for v in sorted(pts, key=lambda v: (v["latency_ms"], -v["accuracy"])):
         if v["accuracy"] > best:
@@ -159,15 +202,27 @@ def accuracy_pareto(variants: list[dict], baseline: dict, metric: str):
     colors = {"ok": "#109618", "rejected": "#ff9900", "failed": "#dc3912"}
     for status in ("ok", "rejected"):
         vs = [v for v in pts if v["status"] == status]
-        fig.add_trace(go.Scatter(
-            x=[v["latency_ms"] for v in vs], y=[v["accuracy"] for v in vs], mode="markers", name=status,
-            text=[v["name"] for v in vs], marker=dict(size=11, color=colors[status]),
-            hovertemplate="%{text}<br>p50 %{x:.3g} ms<br>score %{y:.2f}<extra></extra>",
-        ))  # fmt: skip
-    fig.add_trace(go.Scatter(
-        x=[v["latency_ms"] for v in front], y=[v["accuracy"] for v in front], mode="lines", name="Pareto front",
-        line=dict(color="#3366cc", shape="hv", dash="dot"), hoverinfo="skip",
-    ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[v["latency_ms"] for v in vs],
+                y=[v["accuracy"] for v in vs],
+                mode="markers",
+                name=status,
+                text=[v["name"] for v in vs],
+                marker=dict(size=11, color=colors[status]),
+                hovertemplate="%{text}<br>p50 %{x:.3g} ms<br>score %{y:.2f}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[v["latency_ms"] for v in front],
+            y=[v["accuracy"] for v in front],
+            mode="lines",
+            name="Pareto front",
+            line=dict(color="#3366cc", shape="hv", dash="dot"),
+            hoverinfo="skip",
+        )
+    )
     fig.update_layout(
         _layout(f"Latency vs {metric}: the Pareto front of the variants", height=460),
         xaxis=dict(type="log", title="p50 latency per call (ms)"),
@@ -187,24 +242,41 @@ def roofline_plot(doc: dict):
     lo, hi = min(xs + [peak / bw]) / 4, max(xs + [peak / bw]) * 4
     ridge = peak / bw
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[lo, ridge, hi], y=[lo * bw, peak, peak], mode="lines", name="roofline (measured peaks)",
-                             line=dict(color="#23395d", width=3)))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=[lo, ridge, hi],
+            y=[lo * bw, peak, peak],
+            mode="lines",
+            name="roofline (measured peaks)",
+            line=dict(color="#23395d", width=3),
+        )
+    )
     colors = {"compute-bound": "#dc3912", "memory-bound": "#3366cc", "overhead-bound": "#ff9900"}
     for verdict, color in colors.items():
         vs = [layer for layer in layers if layer["verdict"] == verdict]
         if vs:
-            fig.add_trace(go.Scatter(
-                x=[v["intensity"] for v in vs], y=[max(v["gflops"], 1e-3) for v in vs], mode="markers", name=verdict,
-                text=[f"{v['name']} ({v['op']}): {v['time_ms']:.3g} ms, {100 * v['efficiency']:.0f}% of bound" for v in vs],
-                marker=dict(size=[8 + 30 * v["share"] for v in vs], color=color, line=dict(width=1, color="#fff")),
-                hovertemplate="%{text}<br>%{x:.3g} FLOP/byte, %{y:.3g} GFLOP/s<extra></extra>",
-            ))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[v["intensity"] for v in vs],
+                    y=[max(v["gflops"], 1e-3) for v in vs],
+                    mode="markers",
+                    name=verdict,
+                    text=[
+                        f"{v['name']} ({v['op']}): {v['time_ms']:.3g} ms, {100 * v['efficiency']:.0f}% of bound"
+                        for v in vs
+                    ],
+                    marker=dict(size=[8 + 30 * v["share"] for v in vs], color=color, line=dict(width=1, color="#fff")),
+                    hovertemplate="%{text}<br>%{x:.3g} FLOP/byte, %{y:.3g} GFLOP/s<extra></extra>",
+                )
+            )
     fig.update_layout(
-        _layout(f"Roofline of {doc['source']} (fp32 peak {peak:,.0f} GFLOP/s, {bw:.1f} GB/s; marker size: share of time)",
-                height=480),
+        _layout(
+            f"Roofline of {doc['source']} (fp32 peak {peak:,.0f} GFLOP/s, {bw:.1f} GB/s; marker size: share of time)",
+            height=480,
+        ),
         xaxis=dict(type="log", title="arithmetic intensity (FLOP/byte)"),
         yaxis=dict(type="log", title="achieved GFLOP/s"),
-    )  # fmt: skip
+    )
     return fig
 
 
@@ -217,11 +289,16 @@ def capacity_plot(doc: dict):
         pts = [p for p in doc["curve"] if p["batching"] == mode]
         if not pts:
             continue
-        fig.add_trace(go.Scatter(
-            x=[p["offered_qps"] for p in pts], y=[p["p99_ms"] for p in pts], mode="lines+markers",
-            name=f"{mode.replace('_', ' ')} (max {doc['max_qps'][mode]:,.0f} QPS)", line=dict(color=COLORS[i]),
-            marker=dict(symbol=["circle" if p["passed"] else "x" for p in pts], size=9),
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[p["offered_qps"] for p in pts],
+                y=[p["p99_ms"] for p in pts],
+                mode="lines+markers",
+                name=f"{mode.replace('_', ' ')} (max {doc['max_qps'][mode]:,.0f} QPS)",
+                line=dict(color=COLORS[i]),
+                marker=dict(symbol=["circle" if p["passed"] else "x" for p in pts], size=9),
+            )
+        )
     fig.add_hline(y=doc["slo_p99_ms"], line=dict(dash="dash", color="#888"), annotation_text="SLO p99")
     fig.update_layout(
         _layout(f"Latency vs offered load: {doc['source']} (x: trial over the SLO)", height=460),
@@ -239,19 +316,39 @@ def training_plot(doc: dict):
     fig = go.Figure()
     tta, stream = doc.get("time_to_accuracy"), doc.get("stream")
     if tta:
-        fig.add_trace(go.Scatter(x=[c[0] for c in tta["curve"]], y=[c[1] for c in tta["curve"]], mode="lines+markers",
-                                 name="held-out accuracy", line=dict(color=COLORS[0])))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[c[0] for c in tta["curve"]],
+                y=[c[1] for c in tta["curve"]],
+                mode="lines+markers",
+                name="held-out accuracy",
+                line=dict(color=COLORS[0]),
+            )
+        )
         fig.add_hline(y=tta["target"], line=dict(dash="dash", color="#888"), annotation_text="target")
-        fig.update_layout(_layout(f"Accuracy vs training time: {doc['source']} (evaluation time excluded)",
-                                  height=420), xaxis=dict(title="training seconds"), yaxis=dict(title="accuracy"))
+        fig.update_layout(
+            _layout(f"Accuracy vs training time: {doc['source']} (evaluation time excluded)", height=420),
+            xaxis=dict(title="training seconds"),
+            yaxis=dict(title="accuracy"),
+        )
     elif stream:
         curve = stream["accuracy_curve"]
-        fig.add_trace(go.Scatter(x=[c[0] for c in curve], y=[c[1] for c in curve], mode="lines",
-                                 name="prequential accuracy", line=dict(color=COLORS[1])))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[c[0] for c in curve],
+                y=[c[1] for c in curve],
+                mode="lines",
+                name="prequential accuracy",
+                line=dict(color=COLORS[1]),
+            )
+        )
         if stream.get("drift_at") is not None:
             fig.add_vline(x=stream["drift_at"], line=dict(dash="dash", color="#888"), annotation_text="drift")
-        fig.update_layout(_layout(f"Prequential accuracy over the stream: {doc['source']}", height=420),
-                          xaxis=dict(title="samples"), yaxis=dict(title="accuracy (last 100 samples)"))
+        fig.update_layout(
+            _layout(f"Prequential accuracy over the stream: {doc['source']}", height=420),
+            xaxis=dict(title="samples"),
+            yaxis=dict(title="accuracy (last 100 samples)"),
+        )
     else:
         return None
     return fig
@@ -262,15 +359,28 @@ def history_plot(doc: dict):
     import plotly.graph_objects as go
 
     pts = doc["runs"]
-    fig = go.Figure(go.Scatter(
-        x=[p["created_at"] for p in pts], y=[p["p50_ms"] for p in pts], mode="lines+markers", name="p50",
-        text=[p["run_id"] for p in pts], line=dict(color=COLORS[0]),
-        error_y=dict(type="data", symmetric=False, array=[p["ci95_ms"][1] - p["p50_ms"] for p in pts],
-                     arrayminus=[p["p50_ms"] - p["ci95_ms"][0] for p in pts]),
-    ))  # fmt: skip
+    fig = go.Figure(
+        go.Scatter(
+            x=[p["created_at"] for p in pts],
+            y=[p["p50_ms"] for p in pts],
+            mode="lines+markers",
+            name="p50",
+            text=[p["run_id"] for p in pts],
+            line=dict(color=COLORS[0]),
+            error_y=dict(
+                type="data",
+                symmetric=False,
+                array=[p["ci95_ms"][1] - p["p50_ms"] for p in pts],
+                arrayminus=[p["p50_ms"] - p["ci95_ms"][0] for p in pts],
+            ),
+        )
+    )
     for c in doc["changes"]:
         fig.add_vline(x=c["created_at"], line=dict(dash="dash", color="#c33"))
         fig.add_annotation(x=c["created_at"], y=1, yref="paper", text=f"{c['ratio']:.2f}x", showarrow=False)
-    fig.update_layout(_layout(f"History of {doc['source']} {doc['config']} (dashed: change points)", height=420),
-                      xaxis=dict(title="run"), yaxis=dict(title="p50 latency (ms)"))  # fmt: skip
+    fig.update_layout(
+        _layout(f"History of {doc['source']} {doc['config']} (dashed: change points)", height=420),
+        xaxis=dict(title="run"),
+        yaxis=dict(title="p50 latency (ms)"),
+    )
     return fig

@@ -26,10 +26,19 @@ def measurements_table(ms: list[Measurement], title: str = "", best_per_source: 
     with_budget = any(m.budget_ms is not None for m in ms)
     t = Table(title=title or None, title_justify="left", header_style="bold")
     for name, justify in [
-        ("source", "left"), ("backend", "left"), ("precision", "left"), ("batch", "right"),
-        ("threads", "right"), ("p50 ms", "right"), ("95% CI", "right"), ("p90", "right"),
-        ("p99", "right"), ("samples/s", "right"), ("first call", "right"), ("n", "right"),
-    ]:  # fmt: skip
+        ("source", "left"),
+        ("backend", "left"),
+        ("precision", "left"),
+        ("batch", "right"),
+        ("threads", "right"),
+        ("p50 ms", "right"),
+        ("95% CI", "right"),
+        ("p90", "right"),
+        ("p99", "right"),
+        ("samples/s", "right"),
+        ("first call", "right"),
+        ("n", "right"),
+    ]:
         t.add_column(name, justify=justify, no_wrap=name != "source")
     if with_budget:
         for name in ("budget", "miss", "max fps", "headroom"):
@@ -46,10 +55,19 @@ def measurements_table(ms: list[Measurement], title: str = "", best_per_source: 
         lat = m.latency_ms
         prec = m.precision if m.effective_precision == m.precision else f"{m.precision}→{m.effective_precision}"
         row = [
-            m.source, m.backend, prec, str(m.batch), str(m.threads if m.threads is not None else "–"),
-            _ms(lat.p50), f"{_ms(lat.ci95[0])}–{_ms(lat.ci95[1])}", _ms(lat.p90), _ms(lat.p99),
-            _sps(m.throughput_sps), _ms(m.first_call_ms), f"{m.n}" + (f"×{m.block_size}" if m.block_size > 1 else ""),
-        ]  # fmt: skip
+            m.source,
+            m.backend,
+            prec,
+            str(m.batch),
+            str(m.threads if m.threads is not None else "–"),
+            _ms(lat.p50),
+            f"{_ms(lat.ci95[0])}–{_ms(lat.ci95[1])}",
+            _ms(lat.p90),
+            _ms(lat.p99),
+            _sps(m.throughput_sps),
+            _ms(m.first_call_ms),
+            f"{m.n}" + (f"×{m.block_size}" if m.block_size > 1 else ""),
+        ]
         if with_budget:
             b = m.budget
             row += (
@@ -85,24 +103,37 @@ def comparisons_table(cs: list[Comparison], a: str, b: str) -> Table:
     colors = {"faster": "green", "slower": "red", "same": "yellow"}
     for c in cs:
         t.add_row(
-            c.key, _ms(c.baseline_p50_ms), _ms(c.candidate_p50_ms), f"{c.speedup:.3f}×",
-            f"{c.ci95[0]:.3f}–{c.ci95[1]:.3f}", f"[{colors[c.verdict]}]{c.verdict}[/]",
-        )  # fmt: skip
+            c.key,
+            _ms(c.baseline_p50_ms),
+            _ms(c.candidate_p50_ms),
+            f"{c.speedup:.3f}×",
+            f"{c.ci95[0]:.3f}–{c.ci95[1]:.3f}",
+            f"[{colors[c.verdict]}]{c.verdict}[/]",
+        )
     return t
 
 
 def ratios_table(sbs) -> Table:
     """Each arm of an interleaved measurement against the first: time ratio and speedup with CIs."""
     r = sbs.rounds
-    t = Table(title=f"against {sbs.labels[0]} — {r.n_rounds} interleaved rounds, {r.rule.statistic} "
-                    f"(ratio < 1: faster than the first)", title_justify="left", header_style="bold")  # fmt: skip
+    t = Table(
+        title=f"against {sbs.labels[0]} — {r.n_rounds} interleaved rounds, {r.rule.statistic} "
+        f"(ratio < 1: faster than the first)",
+        title_justify="left",
+        header_style="bold",
+    )
     for c in ("configuration", "time ratio", "95% CI", "speedup", "verdict"):
         t.add_column(c, justify="left" if c in ("configuration", "verdict") else "right")
     colors = {"faster": "green", "slower": "red", "same": "yellow"}
     for label, c in zip(sbs.labels[1:], sbs.comparisons):
         lo, hi = c.ci95
-        t.add_row(label, f"{1 / c.speedup:.3f}", f"{1 / hi:.3f}–{1 / lo:.3f}", f"{c.speedup:.2f}x",
-                  f"[{colors[c.verdict]}]{c.verdict}[/]")  # fmt: skip
+        t.add_row(
+            label,
+            f"{1 / c.speedup:.3f}",
+            f"{1 / hi:.3f}–{1 / lo:.3f}",
+            f"{c.speedup:.2f}x",
+            f"[{colors[c.verdict]}]{c.verdict}[/]",
+        )
     return t
 
 
@@ -123,14 +154,24 @@ def claims_table(claims: list[dict]) -> Table:
     t.add_column("verdict")
     t.add_column("measured", ratio=4)
     for c in claims:
-        t.add_row(str(c["id"]), c["claim"], f"[{colors[c['verdict']]}]{c['verdict']}[/]", c["headline"] or c["explanation"])
+        t.add_row(
+            str(c["id"]), c["claim"], f"[{colors[c['verdict']]}]{c['verdict']}[/]", c["headline"] or c["explanation"]
+        )
     return t
 
 
 def optimize_table(baseline, outcomes, chosen, metric: str) -> Table:
     t = Table(title=f"variants (accuracy: {metric})", title_justify="left", header_style="bold")
-    for c, j in [("variant", "left"), ("runtime", "left"), ("p50 ms", "right"), ("speedup [95% CI]", "right"),
-                 ("score", "right"), ("drop", "right"), ("status", "left"), ("notes", "left")]:  # fmt: skip
+    for c, j in [
+        ("variant", "left"),
+        ("runtime", "left"),
+        ("p50 ms", "right"),
+        ("speedup [95% CI]", "right"),
+        ("score", "right"),
+        ("drop", "right"),
+        ("status", "left"),
+        ("notes", "left"),
+    ]:
         t.add_column(c, justify=j, overflow="fold")
     colors = {"ok": "green", "rejected": "yellow", "failed": "red"}
     for o in [baseline, *outcomes]:
@@ -161,15 +202,22 @@ def scenario_lines(ms: list[Measurement]) -> list[str]:
             r = m.extra["realtime"]
             mode = "dropping late frames" if r["drop_late"] else "queueing frames"
             sure = "" if r["max_fps_check"]["confirmed"] else " (not confirmed by a real run)"
-            lines.append(f"{head}: {r['fps']:g} fps {mode}: {100 * r['miss_rate']:.1f}% of {r['frames']} frames missed "
-                         f"({r['late']} late, {r['dropped']} dropped, {r['unserved']} unserved), jitter "
-                         f"{r['jitter_ms']:.3f} ms; highest rate with ≤1% misses {r['max_fps']:.1f} fps{sure}")
+            lines.append(
+                f"{head}: {r['fps']:g} fps {mode}: {100 * r['miss_rate']:.1f}% of {r['frames']} frames missed "
+                f"({r['late']} late, {r['dropped']} dropped, {r['unserved']} unserved), jitter "
+                f"{r['jitter_ms']:.3f} ms; highest rate with ≤1% misses {r['max_fps']:.1f} fps{sure}"
+            )
         if "server" in m.extra:
             s = m.extra["server"]
-            slo = "" if s["slo_p99_ms"] is None else (
-                f" against an SLO of {s['slo_p99_ms']:g} ms: {'held' if s['passed'] else 'MISSED'}")
-            lines.append(f"{head}: {s['qps']:g} requests/s, p50 {s['p50_ms']:.3f} ms, p99 {s['p99_ms']:.3f} ms{slo}; "
-                         f"goodput {s['goodput']:,.0f}/s, mean batch {s['mean_batch']:.1f}")
+            slo = (
+                ""
+                if s["slo_p99_ms"] is None
+                else (f" against an SLO of {s['slo_p99_ms']:g} ms: {'held' if s['passed'] else 'MISSED'}")
+            )
+            lines.append(
+                f"{head}: {s['qps']:g} requests/s, p50 {s['p50_ms']:.3f} ms, p99 {s['p99_ms']:.3f} ms{slo}; "
+                f"goodput {s['goodput']:,.0f}/s, mean batch {s['mean_batch']:.1f}"
+            )
         if "offline" in m.extra:
             o = m.extra["offline"]
             lines.append(f"{head}: {o['samples_per_s']:,.0f} samples/s offline over {o['streams']} stream(s)")
@@ -184,7 +232,16 @@ def history_table(h) -> Table:
     for i, p in enumerate(h.runs):
         c = changed.get(i)
         mark = "" if c is None else f"[{'red' if c['ratio'] > 1 else 'green'}]{c['ratio']:.2f}x[/]"
-        t.add_row(p["created_at"].replace("T", " ")[:19], p["run_id"], p["kind"], p["backend"], str(p["batch"]),
-                  str(p["threads"] if p["threads"] is not None else "–"), _ms(p["p50_ms"]),
-                  f"{_ms(p['ci95_ms'][0])}–{_ms(p['ci95_ms'][1])}", _ms(p["p99_ms"]), mark)  # fmt: skip
+        t.add_row(
+            p["created_at"].replace("T", " ")[:19],
+            p["run_id"],
+            p["kind"],
+            p["backend"],
+            str(p["batch"]),
+            str(p["threads"] if p["threads"] is not None else "–"),
+            _ms(p["p50_ms"]),
+            f"{_ms(p['ci95_ms'][0])}–{_ms(p['ci95_ms'][1])}",
+            _ms(p["p99_ms"]),
+            mark,
+        )
     return t

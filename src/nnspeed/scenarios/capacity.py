@@ -26,8 +26,9 @@ MAX_TRIALS = 14
 TOLERANCE = 1.1
 
 
-def search(trial: Callable[[float], dict], start_qps: float, max_trials: int = MAX_TRIALS,
-           tolerance: float = TOLERANCE) -> tuple[float, list[dict]]:  # fmt: skip
+def search(
+    trial: Callable[[float], dict], start_qps: float, max_trials: int = MAX_TRIALS, tolerance: float = TOLERANCE
+) -> tuple[float, list[dict]]:
     """Highest passing rate and every trial's result; ``trial(qps)`` returns a server result."""
     lo, hi, qps, curve = 0.0, math.inf, start_qps, []
     while len(curve) < max_trials:
@@ -103,9 +104,18 @@ def search_capacity(
             if best in logs:
                 kept.append((mode, logs[best]))
             for r in trials:
-                curve.append({"offered_qps": r["qps"], "p99_ms": r["p99_ms"], "batching": mode, "passed": r["passed"],
-                              "achieved_qps": r["achieved_qps"], "goodput": r["goodput"], "p50_ms": r["p50_ms"],
-                              "mean_batch": r["mean_batch"]})  # fmt: skip
+                curve.append(
+                    {
+                        "offered_qps": r["qps"],
+                        "p99_ms": r["p99_ms"],
+                        "batching": mode,
+                        "passed": r["passed"],
+                        "achieved_qps": r["achieved_qps"],
+                        "goodput": r["goodput"],
+                        "p50_ms": r["p50_ms"],
+                        "mean_batch": r["mean_batch"],
+                    }
+                )
         effective = dict(runner.effective)
     measurements = []
     for mode, (log, load, b) in kept:
@@ -117,8 +127,14 @@ def search_capacity(
         "slo_p99_ms": slo_ms,
         "max_qps": max_qps,
         "curve": curve,
-        "settings": {**settings.to_dict(), "max_batch": batcher.max_batch, "max_wait_ms": batcher.max_wait_ms,
-                     "trial_s": trial_s, "burstiness": burstiness, "seed": seed},  # fmt: skip
+        "settings": {
+            **settings.to_dict(),
+            "max_batch": batcher.max_batch,
+            "max_wait_ms": batcher.max_wait_ms,
+            "trial_s": trial_s,
+            "burstiness": burstiness,
+            "seed": seed,
+        },
         "batch1_ms": warm["typical_s"] * 1e3,
         "effective": effective,
         "clock": clock.name,

@@ -46,9 +46,13 @@ def scenario_runner(o: ScenarioOptions, stop: StopRule) -> Callable[[object, Set
     if o.drop_late and s != "realtime":
         _refuse("--drop-late", s, "--scenario realtime")
     if s != "server":
-        for flag, value, default in (("--qps", o.qps, None), ("--slo-p99", o.slo_p99_ms, None),
-                                     ("--max-batch", o.max_batch, 1), ("--max-wait-ms", o.max_wait_ms, None),
-                                     ("--burstiness", o.burstiness, 1.0)):  # fmt: skip
+        for flag, value, default in (
+            ("--qps", o.qps, None),
+            ("--slo-p99", o.slo_p99_ms, None),
+            ("--max-batch", o.max_batch, 1),
+            ("--max-wait-ms", o.max_wait_ms, None),
+            ("--burstiness", o.burstiness, 1.0),
+        ):
             if value != default:
                 _refuse(flag, s, "--scenario server")
     if o.streams != 1 and s != "offline":

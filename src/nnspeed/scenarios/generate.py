@@ -22,7 +22,9 @@ def causal_lm(workload):
     """The transformers causal LM inside a workload (zoo:gpt2, zoo:gpt2-tiny, hf:PATH)."""
     lm = getattr(workload.model, "model", None)
     if lm is None or not hasattr(lm, "generate"):
-        raise UnsupportedError(f"{workload.source} is not a causal language model; use zoo:gpt2, zoo:gpt2-tiny or hf:PATH")
+        raise UnsupportedError(
+            f"{workload.source} is not a causal language model; use zoo:gpt2, zoo:gpt2-tiny or hf:PATH"
+        )
     return lm
 
 
@@ -65,16 +67,40 @@ def generate(
         elapsed = clock.now() - t0
     figures = metrics(requests, batch, tokens_per_word)
     timing = Timing(
-        samples_s=np.array(e2e), block_size=1, first_call_s=float(first[-1]), warmup_calls=0, warmup_s=0.0,
-        steady=True, overhead_ns=overhead_ns, stop_reason=reason, elapsed_s=elapsed, clock=clock.name,
-    )  # fmt: skip
-    effective = {"precision": "int8-dynamic" if int8 else "fp32", "threads": used, "device": "cpu",
-                 "kv_cache": kv_cache, "decoding": "greedy"}  # fmt: skip
+        samples_s=np.array(e2e),
+        block_size=1,
+        first_call_s=float(first[-1]),
+        warmup_calls=0,
+        warmup_s=0.0,
+        steady=True,
+        overhead_ns=overhead_ns,
+        stop_reason=reason,
+        elapsed_s=elapsed,
+        clock=clock.name,
+    )
+    effective = {
+        "precision": "int8-dynamic" if int8 else "fp32",
+        "threads": used,
+        "device": "cpu",
+        "kv_cache": kv_cache,
+        "decoding": "greedy",
+    }
     # Every step (prefill, then each decode step) is a sample too: a rate's interval needs them.
     steps_ms = np.concatenate([np.diff(np.r_[0.0, r.token_s]) for r in requests]) * 1e3
-    extra = {"scenario": "generate", "prompt_len": prompt_len, "new_tokens": new_tokens, "generate": figures,
-             "step_ms": [float(x) for x in steps_ms]}  # fmt: skip
+    extra = {
+        "scenario": "generate",
+        "prompt_len": prompt_len,
+        "new_tokens": new_tokens,
+        "generate": figures,
+        "step_ms": [float(x) for x in steps_ms],
+    }
     precision = "int8" if int8 else "fp32"
     backend = BACKEND if kv_cache else f"{BACKEND}-nokv"
-    return to_measurement(workload, Settings(backend, precision, batch, threads, options={"kv_cache": kv_cache}),
-                          stop, timing, effective, extra=extra)  # fmt: skip
+    return to_measurement(
+        workload,
+        Settings(backend, precision, batch, threads, options={"kv_cache": kv_cache}),
+        stop,
+        timing,
+        effective,
+        extra=extra,
+    )

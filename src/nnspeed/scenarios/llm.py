@@ -17,18 +17,18 @@ from ..measure.clock import Clock
 
 DEFINITIONS = {
     "ttft_ms": "time to first token: from the request's arrival (its start when there is no load) to the end of "
-               "the step that produced the first output token (prefill of the prompt + choosing the token)",
+    "the step that produced the first output token (prefill of the prompt + choosing the token)",
     "itl_ms": "inter-token latency: the time between two consecutive output tokens of one request; a request of "
-              "n_out tokens has n_out − 1 of them, and TTFT is not one of them",
+    "n_out tokens has n_out − 1 of them, and TTFT is not one of them",
     "tpot_ms": "time per output token after the first: (e2e − TTFT) / (n_out − 1), the mean ITL of a request",
     "e2e_ms": "end-to-end latency: from the request's arrival to its last output token",
     "tokens_per_s": "output tokens per second per sequence: n_out / e2e",
     "tokens_per_s_total": "output tokens per second over all sequences of a batch: batch × n_out / e2e "
-                          "(under load: every output token / the run's span)",
+    "(under load: every output token / the run's span)",
     "words_per_s": "tokens_per_s / tokens_per_word (subword tokens per English word, measured)",
     "token": "one generated token id per sequence per step (no chunks)",
     "percentiles": "TTFT, TPOT and e2e over requests; ITL over every gap of every request",
-}  # fmt: skip
+}
 
 
 class Steps:
@@ -146,8 +146,9 @@ def metrics(requests: list[Request], batch: int, tokens_per_word: float, span_s:
     }
 
 
-def run_requests(steps: Steps, clock: Clock, n: int, new_tokens: int,
-                 on_request: Callable[[int], None] | None = None) -> list[Request]:  # fmt: skip
+def run_requests(
+    steps: Steps, clock: Clock, n: int, new_tokens: int, on_request: Callable[[int], None] | None = None
+) -> list[Request]:
     """``n`` requests one after another (no load: no queueing)."""
     out = []
     for i in range(n):
@@ -176,17 +177,28 @@ def run_load(steps: Steps, clock: Clock, arrivals: np.ndarray, new_tokens: int) 
 
 def slo_result(requests: list[Request], span_s: float, ttft_slo_ms: float | None, tpot_slo_ms: float | None) -> dict:
     """Goodput: requests meeting both SLOs (each one given) per second of the run."""
+
     def ok(r: Request) -> bool:
         return (ttft_slo_ms is None or r.ttft * 1e3 <= ttft_slo_ms) and (
-            tpot_slo_ms is None or r.tpot * 1e3 <= tpot_slo_ms or math.isnan(r.tpot))
+            tpot_slo_ms is None or r.tpot * 1e3 <= tpot_slo_ms or math.isnan(r.tpot)
+        )
 
     good = int(sum(bool(ok(r)) for r in requests))
-    return {"ttft_slo_ms": ttft_slo_ms, "tpot_slo_ms": tpot_slo_ms, "good": good, "goodput": good / span_s,
-            "attainment": good / len(requests)}  # fmt: skip
+    return {
+        "ttft_slo_ms": ttft_slo_ms,
+        "tpot_slo_ms": tpot_slo_ms,
+        "good": good,
+        "goodput": good / span_s,
+        "attainment": good / len(requests),
+    }
 
 
 def check_generation(prompt_len: int, new_tokens: int, batch: int, requests: int) -> None:
-    for flag, v, lo in (("--prompt-len", prompt_len, 1), ("--new-tokens", new_tokens, 1), ("--batch", batch, 1),
-                        ("--requests", requests, 1)):  # fmt: skip
+    for flag, v, lo in (
+        ("--prompt-len", prompt_len, 1),
+        ("--new-tokens", new_tokens, 1),
+        ("--batch", batch, 1),
+        ("--requests", requests, 1),
+    ):
         if not isinstance(v, int) or v < lo:
             raise InputError(f"{flag} must be a whole number ≥ {lo}, got {v}")

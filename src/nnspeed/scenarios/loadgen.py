@@ -43,9 +43,9 @@ def read_detail(outdir: Path) -> dict:
     for line in path.read_text().splitlines():
         if not line.startswith(":::MLLOG "):
             continue
-        rec = json.loads(line[len(":::MLLOG "):])
+        rec = json.loads(line[len(":::MLLOG ") :])
         if rec.get("key", "").startswith("result_"):
-            results[rec["key"][len("result_"):]] = rec["value"]
+            results[rec["key"][len("result_") :]] = rec["value"]
     return results
 
 
@@ -58,8 +58,14 @@ def figures(scenario: str, raw: dict) -> dict:
             out[f"p{pct.split('.')[0]}_ms"] = raw[key] / 1e6
     if "mean_latency_ns" in raw:
         out["mean_ms"] = raw["mean_latency_ns"] / 1e6
-    for key in ("samples_per_second", "qps_with_loadgen_overhead", "qps_without_loadgen_overhead",
-                "scheduled_samples_per_sec", "completed_samples_per_sec", "query_count"):  # fmt: skip
+    for key in (
+        "samples_per_second",
+        "qps_with_loadgen_overhead",
+        "qps_without_loadgen_overhead",
+        "scheduled_samples_per_sec",
+        "completed_samples_per_sec",
+        "query_count",
+    ):
         if key in raw:
             out[key] = raw[key]
     return out
@@ -189,14 +195,28 @@ def run_loadgen(workload, settings: Settings, o, stop: StopRule):
         memory = runner.memory()
         effective = dict(runner.effective)
     result = figures(scenario, raw)
-    notes = [] if result["valid"] else [f"LoadGen judged the run {raw.get('validity', 'INVALID')} (short cross-check runs "
-                                        "may miss its minimum duration or query count)"]  # fmt: skip
+    notes = (
+        []
+        if result["valid"]
+        else [
+            f"LoadGen judged the run {raw.get('validity', 'INVALID')} (short cross-check runs "
+            "may miss its minimum duration or query count)"
+        ]
+    )
     samples = np.asarray(sut_obj.samples) if sut_obj.samples else np.array([math.nan])
     timing = Timing(
-        samples_s=samples, block_size=1, first_call_s=warm["first_s"], warmup_calls=warm["calls"],
-        warmup_s=warm["seconds"], steady=warm["steady"], overhead_ns=warm["overhead_ns"], stop_reason="loadgen", elapsed_s=elapsed, clock=clock.name,
+        samples_s=samples,
+        block_size=1,
+        first_call_s=warm["first_s"],
+        warmup_calls=warm["calls"],
+        warmup_s=warm["seconds"],
+        steady=warm["steady"],
+        overhead_ns=warm["overhead_ns"],
+        stop_reason="loadgen",
+        elapsed_s=elapsed,
+        clock=clock.name,
         notes=notes,
-    )  # fmt: skip
+    )
     effective["loadgen"] = lg.__version__ if hasattr(lg, "__version__") else "mlcommons-loadgen"
     extra = {"scenario": scenario, "engine": "loadgen", "loadgen": result}
     return to_measurement(workload, settings, stop, timing, effective, memory, None, extra=extra)

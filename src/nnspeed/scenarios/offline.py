@@ -56,8 +56,10 @@ def _streams(workload, settings: Settings, stop: StopRule, streams: int) -> Meas
     per = max(1, (settings.threads or 0) // streams) if settings.threads else None
     clock = PerfCounterClock()
     with contextlib.ExitStack() as stack:
-        runners = [stack.enter_context(opened(workload, Settings(**{**settings.to_dict(), "threads": per})))
-                   for _ in range(streams)]  # fmt: skip
+        runners = [
+            stack.enter_context(opened(workload, Settings(**{**settings.to_dict(), "threads": per})))
+            for _ in range(streams)
+        ]
         calls = [runner_call(r, workload, settings.batch)[0] for r in runners]
         # Each runner's first call and warm-up, alone; the window below runs them together.
         warm = [run_timed(c, StopRule(min_time=0.1, max_time=0.5, min_iters=3), clock) for c in calls]
@@ -88,12 +90,22 @@ def _streams(workload, settings: Settings, stop: StopRule, streams: int) -> Meas
     all_s = np.concatenate([np.asarray(s) for s in samples])
     done = int(all_s.size) * settings.batch
     timing = Timing(
-        samples_s=all_s, block_size=1, first_call_s=warm[0].first_call_s, warmup_calls=warm[0].warmup_calls,
-        warmup_s=sum(w.warmup_s for w in warm), steady=all(w.steady for w in warm), overhead_ns=warm[0].overhead_ns,
-        stop_reason="window", elapsed_s=span, clock=clock.name,
-    )  # fmt: skip
+        samples_s=all_s,
+        block_size=1,
+        first_call_s=warm[0].first_call_s,
+        warmup_calls=warm[0].warmup_calls,
+        warmup_s=sum(w.warmup_s for w in warm),
+        steady=all(w.steady for w in warm),
+        overhead_ns=warm[0].overhead_ns,
+        stop_reason="window",
+        elapsed_s=span,
+        clock=clock.name,
+    )
     effective.update(streams=streams, threads_per_stream=per)
     m = to_measurement(workload, settings, stop, timing, effective)
-    extra = {**m.extra, "scenario": "offline", "offline": {**offline_result(m, streams, done, span),
-                                                            "per_stream_calls": [len(s) for s in samples]}}  # fmt: skip
+    extra = {
+        **m.extra,
+        "scenario": "offline",
+        "offline": {**offline_result(m, streams, done, span), "per_stream_calls": [len(s) for s in samples]},
+    }
     return dataclasses.replace(m, extra=extra)

@@ -218,8 +218,7 @@ def realtime(
             check = {"max_fps": replayed, "confirmed": False, "tried": []}
         memory = runner.memory()
         effective = dict(runner.effective)
-    result.update(max_fps=check["max_fps"], max_fps_replayed=replayed, max_fps_check=check,
-                  drop_late=drop_late)  # fmt: skip
+    result.update(max_fps=check["max_fps"], max_fps_replayed=replayed, max_fps_check=check, drop_late=drop_late)
     notes = []
     if not steady:
         notes.append(f"latency had not settled after {warm_s:.1f} s of warm-up; the first frames may be slow")
@@ -231,10 +230,17 @@ def realtime(
     latency_s = (log.end - log.arrival)[ran]
     timing = Timing(
         samples_s=latency_s if latency_s.size else np.array([math.nan]),
-        block_size=1, first_call_s=first_s, warmup_calls=warm_calls, warmup_s=warm_s, steady=steady,
-        overhead_ns=overhead_ns, stop_reason="frames", elapsed_s=float(np.nanmax(log.end) - log.arrival[0]),
-        clock=clock.name, notes=notes,
-    )  # fmt: skip
+        block_size=1,
+        first_call_s=first_s,
+        warmup_calls=warm_calls,
+        warmup_s=warm_s,
+        steady=steady,
+        overhead_ns=overhead_ns,
+        stop_reason="frames",
+        elapsed_s=float(np.nanmax(log.end) - log.arrival[0]),
+        clock=clock.name,
+        notes=notes,
+    )
     effective["input_pool"] = pool
     extra = {"scenario": "realtime", "realtime": result}
     # The deadline lives in ``realtime``: the single-stream budget figures (1000/p99 as max fps)

@@ -189,8 +189,7 @@ def server(
         log = serve(calls, clock, load.arrivals(), batcher)
         memory = runner.memory()
         effective = dict(runner.effective)
-    return server_measurement(workload, settings, stop, log, load, batcher, slo_ms, clock, warm, effective,
-                              memory)  # fmt: skip
+    return server_measurement(workload, settings, stop, log, load, batcher, slo_ms, clock, warm, effective, memory)
 
 
 def warm_calls(calls, clock: Clock, stop: StopRule, warmup: bool = True, batch: int = 1) -> dict:
@@ -206,8 +205,14 @@ def warm_calls(calls, clock: Clock, stop: StopRule, warmup: bool = True, batch: 
     w0 = clock.now()
     cap = min(5.0, 0.5 * stop.max_time)
     n, typical, steady = warm_up(lambda i: calls(batch), clock, cap) if warmup else (0, first_s, True)
-    return {"overhead_ns": overhead_ns, "first_s": first_s, "calls": n, "seconds": clock.now() - w0,
-            "steady": steady, "typical_s": typical}  # fmt: skip
+    return {
+        "overhead_ns": overhead_ns,
+        "first_s": first_s,
+        "calls": n,
+        "seconds": clock.now() - w0,
+        "steady": steady,
+        "typical_s": typical,
+    }
 
 
 def server_measurement(workload, settings, stop, log, load, batcher, slo_ms, clock, warm, effective, memory):
@@ -223,9 +228,17 @@ def server_measurement(workload, settings, stop, log, load, batcher, slo_ms, clo
         notes.append(f"latency had not settled after {warm['seconds']:.1f} s of warm-up")
     latency_s = np.where(done, log.end, log.stopped_at) - log.arrival
     timing = Timing(
-        samples_s=latency_s, block_size=1, first_call_s=warm["first_s"], warmup_calls=warm["calls"],
-        warmup_s=warm["seconds"], steady=warm["steady"], overhead_ns=warm["overhead_ns"], stop_reason="requests",
-        elapsed_s=float(log.stopped_at - log.arrival[0]), clock=clock.name, notes=notes,
-    )  # fmt: skip
+        samples_s=latency_s,
+        block_size=1,
+        first_call_s=warm["first_s"],
+        warmup_calls=warm["calls"],
+        warmup_s=warm["seconds"],
+        steady=warm["steady"],
+        overhead_ns=warm["overhead_ns"],
+        stop_reason="requests",
+        elapsed_s=float(log.stopped_at - log.arrival[0]),
+        clock=clock.name,
+        notes=notes,
+    )
     extra = {"scenario": "server", "server": result}
     return to_measurement(workload, settings, stop, timing, effective, memory, slo_ms, extra=extra)

@@ -55,7 +55,9 @@ class SideBySide:
         a, b = self.measurements[reference], self.measurements[other]
         key = f"{self.labels[reference]} → {self.labels[other]}"
         stat = self.rounds.rule.statistic
-        return from_rounds(key, self.ratio(reference, other, per_item), a.latency_ms.of(stat), b.latency_ms.of(stat), stat)
+        return from_rounds(
+            key, self.ratio(reference, other, per_item), a.latency_ms.of(stat), b.latency_ms.of(stat), stat
+        )
 
     def to_dict(self, samples: bool = False) -> dict:
         r = self.rounds
@@ -125,7 +127,9 @@ def side_by_side(
     """
     if not arms:
         raise InputError("nothing to measure: give at least one configuration")
-    labels = list(labels) if labels is not None else [f"{w.source} {s.backend} {s.precision} b{s.batch}" for w, s in arms]
+    labels = (
+        list(labels) if labels is not None else [f"{w.source} {s.backend} {s.precision} b{s.batch}" for w, s in arms]
+    )
     if same_inputs:
         _check_same_inputs(arms, labels)
     clock = clock or default_clock(arms[0][1])
@@ -138,22 +142,42 @@ def side_by_side(
     with contextlib.ExitStack() as stack:
         built = []
         for k, (w, s) in enumerate(arms):
-            built.append(_resident_arm(stack, k, w, s, labels[k], effective, memory, pools) if resident
-                         else _reentered_arm(k, w, s, labels[k], effective, memory, pools))  # fmt: skip
+            built.append(
+                _resident_arm(stack, k, w, s, labels[k], effective, memory, pools)
+                if resident
+                else _reentered_arm(k, w, s, labels[k], effective, memory, pools)
+            )
         rounds = run_rounds(built, rule, clock, seed=seed, resident=resident, decided=decided, on_round=on_round)
 
     measurements = []
     for k, ((w, s), t) in enumerate(zip(arms, rounds.arms)):
         timing = Timing(
-            samples_s=np.asarray(t.samples_s), block_size=t.block_size, first_call_s=t.first_call_s,
-            warmup_calls=t.warmup_calls, warmup_s=t.warmup_s, steady=t.steady, overhead_ns=rounds.overhead_ns,
-            stop_reason=rounds.stop_reason, elapsed_s=rounds.elapsed_s, clock=rounds.clock, notes=list(rounds.notes),
-        )  # fmt: skip
+            samples_s=np.asarray(t.samples_s),
+            block_size=t.block_size,
+            first_call_s=t.first_call_s,
+            warmup_calls=t.warmup_calls,
+            warmup_s=t.warmup_s,
+            steady=t.steady,
+            overhead_ns=rounds.overhead_ns,
+            stop_reason=rounds.stop_reason,
+            elapsed_s=rounds.elapsed_s,
+            clock=rounds.clock,
+            notes=list(rounds.notes),
+        )
         eff = {**effective[k], "input_pool": pools[k]}
-        extra = {"interleave": {"label": labels[k], "arm": k, "arms": len(arms), "rounds": rounds.n_rounds,
-                                "statistic": rule.statistic, "resident": resident, "seed": seed,
-                                "round_values_ms": [v * 1e3 for v in t.round_values_s],
-                                "round_sizes": list(t.round_sizes)}}  # fmt: skip
+        extra = {
+            "interleave": {
+                "label": labels[k],
+                "arm": k,
+                "arms": len(arms),
+                "rounds": rounds.n_rounds,
+                "statistic": rule.statistic,
+                "resident": resident,
+                "seed": seed,
+                "round_values_ms": [v * 1e3 for v in t.round_values_s],
+                "round_sizes": list(t.round_sizes),
+            }
+        }
         measurements.append(to_measurement(w, s, rule, timing, eff, memory[k], budget_ms, extra=extra))
     result = SideBySide(labels, measurements, [], rounds)
     result.comparisons = [result.compare(0, k) for k in range(1, len(arms))]

@@ -70,8 +70,11 @@ class Store:
                 if row is None:
                     conn.execute(schema.meta.insert().values(key="schema_version", value=str(schema.SCHEMA_VERSION)))
                 elif int(row[0]) < schema.SCHEMA_VERSION:  # create_all has just added the newer tables
-                    conn.execute(schema.meta.update().where(schema.meta.c.key == "schema_version")
-                                 .values(value=str(schema.SCHEMA_VERSION)))  # fmt: skip
+                    conn.execute(
+                        schema.meta.update()
+                        .where(schema.meta.c.key == "schema_version")
+                        .values(value=str(schema.SCHEMA_VERSION))
+                    )
         except StoreError:
             raise
         except Exception as e:
@@ -94,7 +97,9 @@ class Store:
                 for name, body in (documents or {}).items():
                     conn.execute(schema.documents.insert().values(run_id=run_id, name=name, body=_json(body)))
         except Exception as e:
-            raise StoreError(f"could not write the run to {self.display_url} ({reason(e, 160)}); nothing was saved") from None
+            raise StoreError(
+                f"could not write the run to {self.display_url} ({reason(e, 160)}); nothing was saved"
+            ) from None
         return run_id
 
     def open_sweep(self, run_id: str, command: str, env: dict) -> dict[str, dict]:
@@ -114,9 +119,14 @@ class Store:
     ) -> bool:
         """Record one finished cell (and its result) atomically; False if it was already there."""
         cell = dict(
-            run_id=run_id, position=position, cell_key=cell_key, status=status, reason=why, seconds=seconds,
+            run_id=run_id,
+            position=position,
+            cell_key=cell_key,
+            status=status,
+            reason=why,
+            seconds=seconds,
             finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        )  # fmt: skip
+        )
         try:
             with self.engine.begin() as conn:
                 done = conn.execute(
@@ -199,7 +209,9 @@ class Store:
         """Every stored result of ``source`` under the given settings (backend=…, batch=…), oldest
         first, each with its run."""
         r, t = schema.results, schema.runs
-        q = sa.select(t.c.id, t.c.created_at, t.c.kind, t.c.machine_id, r.c.record, r.c.samples).join(t, r.c.run_id == t.c.id)
+        q = sa.select(t.c.id, t.c.created_at, t.c.kind, t.c.machine_id, r.c.record, r.c.samples).join(
+            t, r.c.run_id == t.c.id
+        )
         q = q.where(r.c.source == source)
         for name, value in settings.items():
             if value is not None:
@@ -211,8 +223,12 @@ class Store:
         for run_id, created, kind, machine, record, blob in rows:
             data = json.loads(record)
             data["samples_ms"] = _decode_samples(blob)
-            out.append(({"id": run_id, "created_at": created, "kind": kind, "machine_id": machine},
-                        Measurement.from_record(data)))  # fmt: skip
+            out.append(
+                (
+                    {"id": run_id, "created_at": created, "kind": kind, "machine_id": machine},
+                    Measurement.from_record(data),
+                )
+            )
         return out
 
     def list_runs(self, limit: int = 20) -> list[dict]:
@@ -228,7 +244,12 @@ class Store:
         """A full run id from a unique prefix of it."""
         like = run_id.replace("%", "").replace("_", r"\_") + "%"
         with self.engine.connect() as conn:
-            ids = [r[0] for r in conn.execute(sa.select(schema.runs.c.id).where(schema.runs.c.id.like(like, escape="\\")).limit(3))]
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    sa.select(schema.runs.c.id).where(schema.runs.c.id.like(like, escape="\\")).limit(3)
+                )
+            ]
         if not ids:
             raise NotFoundError(f"no run '{run_id}' in {self.display_url}; list them with: nnspeed runs")
         if len(ids) > 1 and run_id not in ids:

@@ -26,30 +26,38 @@ def _shape_pair(s: Study, cid: int, claim: str, small: tuple[str, str], big: tup
     flops = s.flops(sb) / s.flops(sa)
     verdict = expect(c, "slower")
     return ClaimResult(
-        cid, claim, verdict,
+        cid,
+        claim,
+        verdict,
         {la: ev(a), lb: ev(b), "slowdown": slow, "slowdown_ci95": ci, "flops_ratio": flops},
         why.format(slow=slow, flops=flops),
         f"{la}: {ms(a)} → {lb}: {ms(b)}; {slow:.2f}x slower {fmt_ci(ci)}, {flops:.1f}x the FLOPs",
         {"backend": "torch-eager", "precision": "fp32", "batch": 1},
-    )  # fmt: skip
+    )
 
 
 def deeper_is_slower(s: Study) -> ClaimResult:
     return _shape_pair(
-        s, 1, CLAIMS[1],
-        ("depth 2", "zoo:mlp?depth=2"), ("depth 8", "zoo:mlp?depth=8"),
+        s,
+        1,
+        CLAIMS[1],
+        ("depth 2", "zoo:mlp?depth=2"),
+        ("depth 8", "zoo:mlp?depth=8"),
         "Each layer is one more matrix product and one more operator call; at batch 1 the fixed cost per "
         "call dominates, so {flops:.1f}x the FLOPs cost {slow:.2f}x the time.",
-    )  # fmt: skip
+    )
 
 
 def wider_is_slower(s: Study) -> ClaimResult:
     return _shape_pair(
-        s, 2, CLAIMS[2],
-        ("width 128", "zoo:mlp?width=128"), ("width 1024", "zoo:mlp?width=1024"),
+        s,
+        2,
+        CLAIMS[2],
+        ("width 128", "zoo:mlp?width=128"),
+        ("width 1024", "zoo:mlp?width=1024"),
         "Hidden-to-hidden work grows with the square of the width ({flops:.1f}x the FLOPs) but small "
         "layers leave the cores idle on call overhead, so the time grows less: {slow:.2f}x.",
-    )  # fmt: skip
+    )
 
 
 ACTS = ("relu", "gelu", "sigmoid", "tanh")
@@ -64,25 +72,37 @@ def activation_matters_less(s: Study) -> ClaimResult:
     # The slowest activation over the fastest, from the same rounds: the activation's effect.
     r = sbs.ratio(fastest, slowest)
     spread, spread_ci = r.ratio, list(r.ci95)
-    effects = {k: (res.evidence["slowdown"], res.evidence["slowdown_ci95"])
-               for k, res in (("depth", s.results.get(1)), ("width", s.results.get(2)))
-               if res is not None and "slowdown" in res.evidence}  # fmt: skip
+    effects = {
+        k: (res.evidence["slowdown"], res.evidence["slowdown_ci95"])
+        for k, res in (("depth", s.results.get(1)), ("width", s.results.get(2)))
+        if res is not None and "slowdown" in res.evidence
+    }
     verdict = judge_activation(spread, spread_ci, effects)
     evidence = {a: ev(m) for a, m in ms_.items()}
     evidence.update({f"{a}_vs_relu": ratio_ev(c) for a, c in vs_relu.items()})
-    evidence.update({"activation_spread": spread, "activation_spread_ci95": spread_ci,
-                     "depth_effect": effects.get("depth"), "width_effect": effects.get("width")})  # fmt: skip
+    evidence.update(
+        {
+            "activation_spread": spread,
+            "activation_spread_ci95": spread_ci,
+            "depth_effect": effects.get("depth"),
+            "width_effect": effects.get("width"),
+        }
+    )
     slowest = ACTS[slowest]
     return ClaimResult(
-        3, CLAIMS[3],
-        verdict, evidence,
+        3,
+        CLAIMS[3],
+        verdict,
+        evidence,
         "Activations are element-wise (work grows with the width) while layers are matrix products "
         "(work grows with its square): swapping the activation moves latency less than adding layers or width.",
         f"fastest/slowest activation {spread:.2f}x {fmt_ci(spread_ci)} ({slowest} slowest) vs "
-        + (" and ".join(f"{k} {v:.2f}x {fmt_ci(ci)}" for k, (v, ci) in effects.items())
-           or "no depth/width effect measured (claims 1, 2)"),
+        + (
+            " and ".join(f"{k} {v:.2f}x {fmt_ci(ci)}" for k, (v, ci) in effects.items())
+            or "no depth/width effect measured (claims 1, 2)"
+        ),
         {"model": "zoo:mlp depth=4 width=512", "batch": 1},
-    )  # fmt: skip
+    )
 
 
 def recurrent_is_slower(s: Study) -> ClaimResult:
@@ -103,10 +123,13 @@ def recurrent_is_slower(s: Study) -> ClaimResult:
     verdict = judge_all_agree(verdicts)
     lstm_f, attn_f = evidence["lstm"]["flops"], evidence["attention"]["flops"]
     return ClaimResult(
-        4, CLAIMS[4], verdict, evidence,
+        4,
+        CLAIMS[4],
+        verdict,
+        evidence,
         "An RNN runs its 32 steps one after another, each a small matrix product; attention processes all "
         f"32 tokens in a few large products. Here the LSTM does {lstm_f / attn_f:.2f}x the encoder block's FLOPs; "
         "a fused recurrent kernel (oneDNN) can hide much of the sequential cost at batch 1.",
         f"attention {ms(attn)}; " + "; ".join(parts),
         {"seq": 32, "hidden/dim": 128, "batch": 1},
-    )  # fmt: skip
+    )

@@ -41,13 +41,16 @@ def batching_raises_throughput(s: Study) -> ClaimResult:
     evidence = {f"batch {b}": ev(m) for b, m in ms_.items()}
     evidence.update({"throughput_gain_1_to_64": ratio_ev(gain), "flattens_at_batch": flat_at})
     return ClaimResult(
-        5, CLAIMS[5], verdict, evidence,
+        5,
+        CLAIMS[5],
+        verdict,
+        evidence,
         "A batch shares the per-call overhead and lets matrix kernels use the cores fully; once the cores "
         f"are busy, throughput stops growing (here within {100 * FLAT_SHARE:.0f}% of its best from batch {flat_at}).",
         " · ".join(f"b{b}: {tput[b]:,.0f}/s @ {ms_[b].latency_ms.p50:.2f} ms" for b in batches)
         + f"; b1→b64 throughput {gain.speedup:.1f}x {fmt_ci(gain.ci95)}",
         {"model": src, "backend": "torch-eager", "batches": batches},
-    )  # fmt: skip
+    )
 
 
 def _embeddings(workload, backend: str, precision: str, batches: list[dict]) -> np.ndarray:
@@ -92,19 +95,26 @@ def lower_precision_is_faster(s: Study) -> ClaimResult:
         m = sbs.measurements[index[label]]
         c = sbs.compare(index[base_label], index[label])
         cos = _cosines(reference, _embeddings(vw, backend, precision, sentences))
-        evidence[label] = ev(m) | {"vs": base_label, **ratio_ev(c), "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min())}
+        evidence[label] = ev(m) | {
+            "vs": base_label,
+            **ratio_ev(c),
+            "cosine_mean": float(cos.mean()),
+            "cosine_min": float(cos.min()),
+        }
         rows.append((label, c, float(cos.min())))
     evidence.update({b: ev(sbs.measurements[index[b]]) for b in arms})
     verdict = judge_precision(rows)
     return ClaimResult(
-        6, CLAIMS[6],
-        verdict, evidence,
+        6,
+        CLAIMS[6],
+        verdict,
+        evidence,
         "Narrower numbers move fewer bytes and use wider SIMD/matrix instructions (VNNI, AMX) where the CPU "
         "has them; dynamic int8 pays to quantize activations on every call. Output change is the cosine "
         "similarity of sentence embeddings to fp32 on 64 real sentences.",
         "; ".join(f"{label}: {c.speedup:.2f}x {fmt_ci(c.ci95)}, min cosine {cos:.4f}" for label, c, cos in rows),
         {"model": src, "batch": 1, "data": "64 sentences from the licence texts"},
-    )  # fmt: skip
+    )
 
 
 def optimized_runtimes_win(s: Study) -> ClaimResult:
@@ -119,13 +129,15 @@ def optimized_runtimes_win(s: Study) -> ClaimResult:
         parts.append(f"{b} {c.speedup:.2f}x {fmt_ci(c.ci95)}")
     verdict = judge_runtimes(sbs.comparisons)
     return ClaimResult(
-        7, CLAIMS[7],
-        verdict, evidence,
+        7,
+        CLAIMS[7],
+        verdict,
+        evidence,
         "Graph runtimes fold batch-norm into convolutions, fuse element-wise ops and skip Python dispatch "
         "per operator; the price is a slower first call (export or compilation), reported as first_call_ms.",
         f"eager {eager.latency_ms.p50:.3f} ms; speedups: " + ", ".join(parts),
         {"model": src, "batch": 1, "precision": "fp32"},
-    )  # fmt: skip
+    )
 
 
 def more_threads_are_faster(s: Study) -> ClaimResult:
@@ -134,23 +146,34 @@ def more_threads_are_faster(s: Study) -> ClaimResult:
     counts = sorted({1, *[2**k for k in range(1, 8) if 2**k < cores], cores})
     if cores < 2:
         m = s.bench(8, "1 threads", src, batch=8, threads=1)
-        return ClaimResult(8, CLAIMS[8], INCONCLUSIVE, {"1 threads": ev(m)},
-                           "This machine has one physical core: there is nothing to compare.", "1 core")  # fmt: skip
+        return ClaimResult(
+            8,
+            CLAIMS[8],
+            INCONCLUSIVE,
+            {"1 threads": ev(m)},
+            "This machine has one physical core: there is nothing to compare.",
+            "1 core",
+        )
     sbs = s.side_by_side(8, [(f"{t} threads", src, {"batch": 8, "threads": t}) for t in counts])
     ms_ = dict(zip(counts, sbs.measurements))
     evidence = {f"{t} threads": ev(m) for t, m in ms_.items()}
     speedups = dict(zip(counts[1:], sbs.comparisons))
-    stops = next((t for prev, t in zip(counts, counts[1:]) if ms_[prev].latency_ms.p50 / ms_[t].latency_ms.p50 < 1.1), None)
+    stops = next(
+        (t for prev, t in zip(counts, counts[1:]) if ms_[prev].latency_ms.p50 / ms_[t].latency_ms.p50 < 1.1), None
+    )
     top = speedups[cores]
     evidence.update({f"speedup_{t}": ratio_ev(c) | {"efficiency": c.speedup / t} for t, c in speedups.items()})
     evidence["stops_paying_at"] = stops
     verdict = expect(top, "faster")
     return ClaimResult(
-        8, CLAIMS[8],
-        verdict, evidence,
+        8,
+        CLAIMS[8],
+        verdict,
+        evidence,
         "Convolutions split across cores, but each extra thread adds synchronisation and shares memory "
         f"bandwidth: {cores} threads give {top.speedup:.2f}x ({100 * top.speedup / cores:.0f}% parallel efficiency)"
         + (f"; past {stops} threads the gain is under 10%." if stops else "."),
-        " · ".join(f"{t}t: {m.latency_ms.p50:.2f} ms" for t, m in ms_.items()) + f"; {cores}t vs 1t {top.speedup:.2f}x {fmt_ci(top.ci95)}",
+        " · ".join(f"{t}t: {m.latency_ms.p50:.2f} ms" for t, m in ms_.items())
+        + f"; {cores}t vs 1t {top.speedup:.2f}x {fmt_ci(top.ci95)}",
         {"model": src, "batch": 8, "physical_cores": cores},
-    )  # fmt: skip
+    )

@@ -24,21 +24,30 @@ from .verdicts import (
 
 def training_costs_more(s: Study) -> ClaimResult:
     src, batch = "zoo:cnn", 32
-    sbs = s.side_by_side(9, [("training step", src, {"backend": "torch-train", "batch": batch}),
-                             ("inference", src, {"batch": batch})])  # fmt: skip
+    sbs = s.side_by_side(
+        9, [("training step", src, {"backend": "torch-train", "batch": batch}), ("inference", src, {"batch": batch})]
+    )
     train, infer = sbs.measurements
     c = sbs.comparisons[0]  # how many inference calls fit in one training step
     verdict = judge_training(c.ci95)
     return ClaimResult(
-        9, CLAIMS[9],
-        verdict, {"inference": ev(infer), "training_step": ev(train), "ratio": c.speedup, "ratio_ci95": list(c.ci95),
-                  "method": c.method, "rounds": c.rounds},
+        9,
+        CLAIMS[9],
+        verdict,
+        {
+            "inference": ev(infer),
+            "training_step": ev(train),
+            "ratio": c.speedup,
+            "ratio_ci95": list(c.ci95),
+            "method": c.method,
+            "rounds": c.rounds,
+        },
         "A step runs the forward pass with autograd bookkeeping, a backward pass of about twice its work, "
         f"and an optimizer update; here that is {c.speedup:.1f}x an inference call.",
         f"train step {train.latency_ms.p50:.2f} ms vs inference {infer.latency_ms.p50:.2f} ms at batch {batch}: "
         f"{c.speedup:.2f}x {fmt_ci(c.ci95)}",
         {"model": src, "batch": batch, "optimizer": "SGD"},
-    )  # fmt: skip
+    )
 
 
 def _agreement(w_ref, w_var, batches) -> float:
@@ -73,14 +82,17 @@ def pruning_and_quantization(s: Study) -> ClaimResult:
     verdict = judge_compression(best)
     un = evidence["pruned 50% unstructured"]["speedup"]
     return ClaimResult(
-        10, CLAIMS[10], verdict, evidence,
+        10,
+        CLAIMS[10],
+        verdict,
+        evidence,
         f"Zeroed weights in dense layers do the same work (unstructured pruning alone: {un:.2f}x); only "
         "structured pruning shrinks the matrices, and dynamic int8 trades cheaper matrix products for "
         "quantizing activations on every call. Top-1 agreement is measured on 256 random inputs.",
         f"best combination ({label}): {best.speedup:.2f}x {fmt_ci(best.ci95)}; "
         + ", ".join(f"{k} {v['speedup']:.2f}x" for k, v in evidence.items() if "speedup" in v),
         {"model": src, "batch": 1, "backend": "torch-eager"},
-    )  # fmt: skip
+    )
 
 
 FRAME_MS = 1000 / 30
@@ -97,17 +109,24 @@ def realtime_video(s: Study) -> ClaimResult:
         budget = m.budget
         ok = meets_budget(m)
         meets.append(ok)
-        evidence[src] = {b: ev(r) | {"budget": r.budget.to_dict()} for b, r in runs.items()} | {"best": best_b, "meets": ok}
-        parts.append(f"{src[4:]} {'meets' if ok else 'misses'} ({best_b}: p99 {m.latency_ms.p99:.1f} ms, headroom {100 * budget.headroom:+.0f}%)")
+        evidence[src] = {b: ev(r) | {"budget": r.budget.to_dict()} for b, r in runs.items()} | {
+            "best": best_b,
+            "meets": ok,
+        }
+        parts.append(
+            f"{src[4:]} {'meets' if ok else 'misses'} ({best_b}: p99 {m.latency_ms.p99:.1f} ms, headroom {100 * budget.headroom:+.0f}%)"
+        )
     verdict = judge_realtime(meets)
     return ClaimResult(
-        11, CLAIMS[11],
-        verdict, evidence,
+        11,
+        CLAIMS[11],
+        verdict,
+        evidence,
         "A frame must be done before the next arrives: the p99 latency (≤1% late frames) must fit in 33.3 ms. "
         "Whether it does depends on the model's FLOPs and on the runtime; the best runtime per model counts.",
         "; ".join(parts),
         {"budget_ms": FRAME_MS, "batch": 1, "backends": backends},
-    )  # fmt: skip
+    )
 
 
 WORDS_LOW, WORDS_HIGH = 50.0, 100.0
@@ -128,12 +147,23 @@ def llm_words_per_second(s: Study) -> ClaimResult:
     wps, wps_ci = tps / tpw, [x / tpw for x in tps_ci]
     verdict = judge_range(wps_ci, WORDS_LOW, WORDS_HIGH)
     return ClaimResult(
-        12, CLAIMS[12], verdict,
-        ev(m) | {"tokens_per_s": tps, "tokens_per_s_ci95": tps_ci, "steps": len(m.extra["step_ms"]),
-                 "tokens_per_word": tpw, "tokens_per_word_method": how,
-                 "words_per_s": wps, "words_per_s_ci95": wps_ci, "new_tokens": new, "prompt_tokens": 16},
+        12,
+        CLAIMS[12],
+        verdict,
+        ev(m)
+        | {
+            "tokens_per_s": tps,
+            "tokens_per_s_ci95": tps_ci,
+            "steps": len(m.extra["step_ms"]),
+            "tokens_per_word": tpw,
+            "tokens_per_word_method": how,
+            "words_per_s": wps,
+            "words_per_s_ci95": wps_ci,
+            "new_tokens": new,
+            "prompt_tokens": 16,
+        },
         "Each new token is one forward pass over the cached keys and values of 124M parameters: decoding "
         "reads every weight once per token, so it is bound by memory bandwidth and per-call overhead.",
         f"{tps:.1f} tokens/s {fmt_ci(tps_ci)} = {wps:.1f} words/s at {tpw:.2f} tokens per word",
         {"model": "zoo:gpt2 (124M, random weights)", "greedy": True, "kv_cache": True, "batch": 1},
-    )  # fmt: skip
+    )

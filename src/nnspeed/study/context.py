@@ -70,8 +70,10 @@ class Study:
         labels = [a[0] for a in arms]
         if self._on_measure:
             self._on_measure(f"claim {claim}: " + " vs ".join(labels))
-        pairs = [(self.load(w) if isinstance(w, str) else w, Settings(**{"backend": "torch-eager", **kw}))
-                 for _, w, kw in arms]  # fmt: skip
+        pairs = [
+            (self.load(w) if isinstance(w, str) else w, Settings(**{"backend": "torch-eager", **kw}))
+            for _, w, kw in arms
+        ]
         # More arms share the same time budget: each gets its share of the rounds' seconds.
         rule = RoundRule(**{**self.rounds.to_dict(), "max_time": self.rounds.max_time * max(1, len(arms) / 2)})
         sbs = side_by_side(pairs, rule, labels=labels, seed=claim if seed is None else seed)

@@ -48,9 +48,12 @@ def run_study(
             r = ClaimResult(cid, CLAIMS[cid], INCONCLUSIVE, {"error": str(e)}, f"could not be measured here: {e}")
         except Exception as e:  # one broken claim must not lose the others' measurements
             r = ClaimResult(
-                cid, CLAIMS[cid], INCONCLUSIVE, {"error": f"{type(e).__name__}: {reason(e)}"},
+                cid,
+                CLAIMS[cid],
+                INCONCLUSIVE,
+                {"error": f"{type(e).__name__}: {reason(e)}"},
                 f"failed with an internal error ({type(e).__name__}); the other claims are unaffected",
-            )  # fmt: skip
+            )
         s.results[cid] = r
         if on_result:
             on_result(r)

@@ -12,18 +12,18 @@ from ..measure.measurement import Measurement
 
 # The claims the study checks, by id: the text that claims.json and the report show.
 CLAIMS = {
-    1: 'Deeper networks are slower at inference (MLP depth 2 vs 8, width 128, batch 1).',
-    2: 'Wider hidden layers are slower (MLP width 128 vs 1024, depth 4, batch 1).',
-    3: 'The activation function matters less than depth or width (relu, gelu, sigmoid, tanh at equal shape).',
-    4: 'Recurrent layers (LSTM/GRU) are slower than attention layers of similar size, because of their sequential dependency.',
-    5: 'Larger batches raise throughput (samples/s) while per-call latency grows.',
-    6: 'Lower precision (bf16, int8 dynamic quantization) speeds inference up, with little change in outputs.',
-    7: 'Optimized runtimes (ONNX Runtime, OpenVINO, torch.compile) beat plain eager execution.',
-    8: 'More threads speed inference on multi-core CPUs (1 vs all cores), until it stops paying.',
-    9: 'Training costs far more than inference per sample (a training step vs an inference call, same model and batch).',
-    10: 'Pruning and quantization together give 2–5x faster inference.',
-    11: 'Common vision models meet a real-time video budget of 33 ms per frame (30 fps) on this machine.',
-    12: 'A GPT-2-sized language model generates 50–100 words per second.',
+    1: "Deeper networks are slower at inference (MLP depth 2 vs 8, width 128, batch 1).",
+    2: "Wider hidden layers are slower (MLP width 128 vs 1024, depth 4, batch 1).",
+    3: "The activation function matters less than depth or width (relu, gelu, sigmoid, tanh at equal shape).",
+    4: "Recurrent layers (LSTM/GRU) are slower than attention layers of similar size, because of their sequential dependency.",
+    5: "Larger batches raise throughput (samples/s) while per-call latency grows.",
+    6: "Lower precision (bf16, int8 dynamic quantization) speeds inference up, with little change in outputs.",
+    7: "Optimized runtimes (ONNX Runtime, OpenVINO, torch.compile) beat plain eager execution.",
+    8: "More threads speed inference on multi-core CPUs (1 vs all cores), until it stops paying.",
+    9: "Training costs far more than inference per sample (a training step vs an inference call, same model and batch).",
+    10: "Pruning and quantization together give 2–5x faster inference.",
+    11: "Common vision models meet a real-time video budget of 33 ms per frame (30 fps) on this machine.",
+    12: "A GPT-2-sized language model generates 50–100 words per second.",
 }
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "supported", "refuted", "inconclusive"
@@ -183,8 +183,9 @@ def rate_ci(step_ms, batch: int = 1, seed: int = 0) -> tuple[float, list[float]]
     x = np.asarray(step_ms, dtype=float)
     if x.size < 2:
         return (batch * 1000 / x.mean() if x.size else math.nan), [math.nan, math.nan]
-    res = bootstrap((x,), np.mean, confidence_level=0.95, n_resamples=2000, method="percentile",
-                    rng=np.random.default_rng(seed))  # fmt: skip
+    res = bootstrap(
+        (x,), np.mean, confidence_level=0.95, n_resamples=2000, method="percentile", rng=np.random.default_rng(seed)
+    )
     lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
     return batch * 1000 / float(x.mean()), [batch * 1000 / hi, batch * 1000 / lo]
 

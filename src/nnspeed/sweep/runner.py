@@ -47,11 +47,18 @@ def run_cell(cell: Cell, spec: dict, timeout_s: float) -> tuple[str, str, Measur
         cmd = [sys.executable, "-m", "nnspeed.sweep.cell", spec_path, out_path]
         try:
             proc = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=timeout_s,
+                cmd,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-            )  # fmt: skip
+            )
         except subprocess.TimeoutExpired:
-            return "failed", f"no result within the cell timeout of {timeout_s:g} s (a hang?); raise --cell-timeout", None
+            return (
+                "failed",
+                f"no result within the cell timeout of {timeout_s:g} s (a hang?); raise --cell-timeout",
+                None,
+            )
         if os.path.exists(out_path):
             with open(out_path) as f:
                 doc = json.load(f)
@@ -86,7 +93,9 @@ def run_sweep(
     for c in cells:
         if c.key in done:
             row = done[c.key]
-            outcomes.append(CellOutcome(c, row["status"], row["reason"], row["seconds"], stored.get(c.index), resumed=True))
+            outcomes.append(
+                CellOutcome(c, row["status"], row["reason"], row["seconds"], stored.get(c.index), resumed=True)
+            )
     for i, c in enumerate(todo):
         if on_start:
             on_start(c, i, len(todo))

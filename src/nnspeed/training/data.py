@@ -43,8 +43,15 @@ def loaders(spec: str, batch: int, workers: int = 0, seed: int = 0) -> Data:
     tr = torch.utils.data.TensorDataset(torch.from_numpy(split.x_train), torch.from_numpy(split.y_train))
     te = torch.utils.data.TensorDataset(torch.from_numpy(split.x_test), torch.from_numpy(split.y_test))
     g = torch.Generator().manual_seed(seed)
-    train = torch.utils.data.DataLoader(tr, batch_size=batch, shuffle=True, generator=g, num_workers=workers,
-                                        drop_last=True, persistent_workers=workers > 0)  # fmt: skip
+    train = torch.utils.data.DataLoader(
+        tr,
+        batch_size=batch,
+        shuffle=True,
+        generator=g,
+        num_workers=workers,
+        drop_last=True,
+        persistent_workers=workers > 0,
+    )
     test = torch.utils.data.DataLoader(te, batch_size=256)
     return Data(spec, train, test, len(tr))
 

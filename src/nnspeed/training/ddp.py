@@ -114,19 +114,43 @@ def worker(job_path: str, out_dir: str) -> None:
 def launch(nproc: int, job: dict, timeout_s: float = 600.0) -> list[dict]:
     """Run ``job`` in ``nproc`` processes started by torchrun; their step documents by rank."""
     iface = loopback_interface()
-    env = dict(os.environ, OMP_NUM_THREADS=str(job["threads"]), GLOO_SOCKET_IFNAME=iface, NCCL_SOCKET_IFNAME=iface,
-               PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # fmt: skip
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(job["threads"]),
+        GLOO_SOCKET_IFNAME=iface,
+        NCCL_SOCKET_IFNAME=iface,
+        PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
+    )
     with tempfile.TemporaryDirectory(prefix="nnspeed-ddp-") as tmp:
         job_path = Path(tmp) / "job.json"
         job_path.write_text(json.dumps(job))
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(nproc),
-               "--master-addr", ADDR, "--master-port", str(free_port()), "--local-addr", ADDR,
-               "--log-dir", str(Path(tmp) / "logs"),
-               "-m", __name__, str(job_path), tmp]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nnodes",
+            "1",
+            "--nproc-per-node",
+            str(nproc),
+            "--master-addr",
+            ADDR,
+            "--master-port",
+            str(free_port()),
+            "--local-addr",
+            ADDR,
+            "--log-dir",
+            str(Path(tmp) / "logs"),
+            "-m",
+            __name__,
+            str(job_path),
+            tmp,
+        ]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env, cwd=os.getcwd())
         except subprocess.TimeoutExpired:
-            raise InputError(f"the {nproc} DDP processes did not finish within {timeout_s:.0f} s; try fewer --steps") from None
+            raise InputError(
+                f"the {nproc} DDP processes did not finish within {timeout_s:.0f} s; try fewer --steps"
+            ) from None
         files = [Path(tmp) / f"rank{r}.json" for r in range(nproc)]
         docs = [json.loads(f.read_text()) if f.exists() else None for f in files]
     # a rank that fails first leaves its peers waiting in a collective, which then fails with a

@@ -77,9 +77,9 @@ class EnergyMeter:
             "joules": joules,
             "kwh": joules / 3.6e6,
             "method": f"estimated: no RAPL or NVML meter on this machine; {WATTS_PER_THREAD:g} W per thread × "
-                      f"{threads} threads × {seconds:.1f} s",
+            f"{threads} threads × {seconds:.1f} s",
             "measured": False,
-        }  # fmt: skip
+        }
 
 
 def grid_intensity(country: str) -> tuple[float, str]:
@@ -104,8 +104,12 @@ def grid_intensity(country: str) -> tuple[float, str]:
 def with_carbon(energy: dict, gco2_per_kwh: float | None, source: str | None = None) -> dict:
     if gco2_per_kwh is None:
         return {**energy, "gco2": None, "gco2_per_kwh": None, "grid": None}
-    return {**energy, "gco2": energy["kwh"] * gco2_per_kwh, "gco2_per_kwh": gco2_per_kwh,
-            "grid": source or "given with --gco2-per-kwh"}  # fmt: skip
+    return {
+        **energy,
+        "gco2": energy["kwh"] * gco2_per_kwh,
+        "gco2_per_kwh": gco2_per_kwh,
+        "grid": source or "given with --gco2-per-kwh",
+    }
 
 
 def per(energy: dict, count: int) -> float | None:

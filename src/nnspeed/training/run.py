@@ -90,7 +90,9 @@ class TrainOptions:
         worker_counts = [_whole(x, "--workers") for x in split(str(self.workers))] or [0]
         check_device(self.device)
         if (self.target_accuracy is not None or self.stream) and not self.data:
-            raise InputError("--target-accuracy and --stream need labelled data: pass --data digits or --data py:mod:fn")
+            raise InputError(
+                "--target-accuracy and --stream need labelled data: pass --data digits or --data py:mod:fn"
+            )
         if self.stream and (self.data or "").startswith("py:"):
             raise InputError("--stream replays a built-in data set (--data digits); py: loaders are not replayable")
         if not isinstance(self.steps, int) or self.steps < 2:
@@ -119,8 +121,9 @@ class TrainOptions:
             raise InputError(f"--gco2-per-kwh must be ≥ 0, got {gco2_per_kwh}")
         if self.epochs < 1 or (self.dataset_size is not None and self.dataset_size < 1):
             raise InputError("--epochs and --dataset-size must be whole numbers ≥ 1")
-        recipes, notes = _recipes(batches, split(self.precision), worker_counts, self.compile, self.channels_last,
-                                  self.device)  # fmt: skip
+        recipes, notes = _recipes(
+            batches, split(self.precision), worker_counts, self.compile, self.channels_last, self.device
+        )
         return TrainPlan(recipes, notes, gco2_per_kwh, grid)
 
 
@@ -178,9 +181,16 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
             doc = breakdown(timed, r.batch)
             n_steps = timed["run"]
             e = meter.stop(time.perf_counter() - t0, used)
-            doc.update(name=r.name, precision=r.precision, batch=r.batch, workers=r.workers, compile=r.compile,
-                       channels_last=r.channels_last, energy_j_per_step=per(e, n_steps),
-                       energy_j_per_sample=per(e, n_steps * r.batch))  # fmt: skip
+            doc.update(
+                name=r.name,
+                precision=r.precision,
+                batch=r.batch,
+                workers=r.workers,
+                compile=r.compile,
+                channels_last=r.channels_last,
+                energy_j_per_step=per(e, n_steps),
+                energy_j_per_sample=per(e, n_steps * r.batch),
+            )
             docs.append(doc)
             measurements.append(_measurement(w, r, used, device, timed, doc))
         base = docs[0]
@@ -196,15 +206,30 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
         if status is not None and hasattr(status, "update"):
             status.update(f"{w.source}: data-parallel over {nproc} processes")
         per_proc = max(1, (threads or used) // nproc)
-        ddp_doc = ddp(nproc, {"source": w.source, "data": data, "batch": recipes[0].batch, "precision": "fp32",
-                              "steps": steps, "threads": per_proc, "device": device})  # fmt: skip
+        ddp_doc = ddp(
+            nproc,
+            {
+                "source": w.source,
+                "data": data,
+                "batch": recipes[0].batch,
+                "precision": "fp32",
+                "steps": steps,
+                "threads": per_proc,
+                "device": device,
+            },
+        )
     size = dataset_size or train_size
     projection = None
     if size:
         seconds = epochs * size / base["samples_per_s"]
         joules = (base["energy_j_per_sample"] or 0.0) * epochs * size
-        projection = {"epochs": epochs, "dataset_size": size, "seconds": seconds, "kwh": joules / 3.6e6,
-                      "energy_method": energy["method"].split(";")[0]}  # fmt: skip
+        projection = {
+            "epochs": epochs,
+            "dataset_size": size,
+            "seconds": seconds,
+            "kwh": joules / 3.6e6,
+            "energy_method": energy["method"].split(";")[0],
+        }
     doc = {
         "source": w.source,
         "data": data or "synthetic (the model's random inputs, mean-square loss)",
@@ -217,17 +242,34 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
         "samples_per_s": base["samples_per_s"],
         "peak_rss_mb": measurements[0].extra["memory"].get("process_peak_rss_mb"),
         "peak_gpu_mb": _gpu_peak_mb() if device == "cuda" else None,
-        "variants": [{k: v[k] for k in ("name", "step_ms", "samples_per_s", "shares", "sum_over_step", "batch",
-                                        "precision", "energy_j_per_sample")} for v in docs],  # fmt: skip
-        "train_vs_inference": {"inference_ms": infer_ms, "train_step_ms": base["step_ms"],
-                               "ratio_per_sample": base["step_ms"] / infer_ms if infer_ms else None},
+        "variants": [
+            {
+                k: v[k]
+                for k in (
+                    "name",
+                    "step_ms",
+                    "samples_per_s",
+                    "shares",
+                    "sum_over_step",
+                    "batch",
+                    "precision",
+                    "energy_j_per_sample",
+                )
+            }
+            for v in docs
+        ],
+        "train_vs_inference": {
+            "inference_ms": infer_ms,
+            "train_step_ms": base["step_ms"],
+            "ratio_per_sample": base["step_ms"] / infer_ms if infer_ms else None,
+        },
         "time_to_accuracy": tta,
         "stream": stream_doc,
         "energy": energy,
         "projection": projection,
         "ddp": ddp_doc,
         "notes": notes,
-    }  # fmt: skip
+    }
     doc["run_id"] = db.save_run("train", command, measurements)
     doc["store"] = db.display_url
     doc["lines"] = _lines(doc)
@@ -247,11 +289,26 @@ def _measurement(w, r, used, device, timed, doc):
     from ..scenarios.record import to_measurement
 
     plain = timed["plain"]
-    timing = Timing(samples_s=plain, block_size=1, first_call_s=timed["first_s"], warmup_calls=0, warmup_s=0.0,
-                    steady=True, overhead_ns=0.0, stop_reason="steps", elapsed_s=float(plain.sum()),
-                    clock="perf_counter")  # fmt: skip
-    settings = Settings("torch-train", r.precision, r.batch, used, device,
-                        {"compile": r.compile, "channels_last": r.channels_last, "workers": r.workers})  # fmt: skip
+    timing = Timing(
+        samples_s=plain,
+        block_size=1,
+        first_call_s=timed["first_s"],
+        warmup_calls=0,
+        warmup_s=0.0,
+        steady=True,
+        overhead_ns=0.0,
+        stop_reason="steps",
+        elapsed_s=float(plain.sum()),
+        clock="perf_counter",
+    )
+    settings = Settings(
+        "torch-train",
+        r.precision,
+        r.batch,
+        used,
+        device,
+        {"compile": r.compile, "channels_last": r.channels_last, "workers": r.workers},
+    )
     effective = {"precision": r.precision, "threads": used, "device": device, "optimizer": "Adam"}
     extra = {"scenario": "train", "train": {k: v for k, v in doc.items() if k != "steps"}}
     return to_measurement(w, settings, StopRule(min_time=0.0, max_time=1e9), timing, effective, extra=extra)
@@ -279,8 +336,9 @@ def _tta(w, data, recipe, device, target, max_epochs, say):
 
     d = loaders(data, recipe.batch, recipe.workers)
     trainer = Trainer(fresh_model(w.model), recipe, device)
-    return time_to_accuracy(trainer, d, target, max_epochs,
-                            on_epoch=lambda e, s, a: say(f"epoch {e}: {100 * a:.1f}% after {s:.1f} s"))  # fmt: skip
+    return time_to_accuracy(
+        trainer, d, target, max_epochs, on_epoch=lambda e, s, a: say(f"epoch {e}: {100 * a:.1f}% after {s:.1f} s")
+    )
 
 
 def _stream(w, data, recipe, device, rate, drift, passes, say):
@@ -305,36 +363,51 @@ def _lines(doc: dict) -> list[str]:
         lines.append(f"a training step costs {tv['ratio_per_sample']:.1f}× an inference call at the same batch")
     t = doc["time_to_accuracy"]
     if t:
-        lines.append(f"time to {100 * t['target']:.0f}% accuracy: " + (
-            f"{t['seconds']:.2f} s of training ({t['epochs']} epochs)" if t["reached"]
-            else f"not reached in {len(t['curve'])} epochs (best {100 * t['best_accuracy']:.1f}%)")
-            + f"; evaluation took {t['eval_seconds']:.2f} s more, not counted")  # fmt: skip
+        lines.append(
+            f"time to {100 * t['target']:.0f}% accuracy: "
+            + (
+                f"{t['seconds']:.2f} s of training ({t['epochs']} epochs)"
+                if t["reached"]
+                else f"not reached in {len(t['curve'])} epochs (best {100 * t['best_accuracy']:.1f}%)"
+            )
+            + f"; evaluation took {t['eval_seconds']:.2f} s more, not counted"
+        )
     s = doc["stream"]
     if s:
         lat = s["update_latency_ms"] or {}
-        lines.append(f"stream at {s['rate']:g}/s: {s['update_rate']:.0f} updates/s, "
-                     f"{'keeps up' if s['keeps_up'] else 'falls behind'} (max backlog {s['max_backlog']}), "
-                     f"update latency p50 {lat.get('p50', np.nan):.1f} ms p99 {lat.get('p99', np.nan):.1f} ms, "
-                     f"prequential accuracy {100 * (s['prequential_accuracy'] or 0):.1f}%")  # fmt: skip
+        lines.append(
+            f"stream at {s['rate']:g}/s: {s['update_rate']:.0f} updates/s, "
+            f"{'keeps up' if s['keeps_up'] else 'falls behind'} (max backlog {s['max_backlog']}), "
+            f"update latency p50 {lat.get('p50', np.nan):.1f} ms p99 {lat.get('p99', np.nan):.1f} ms, "
+            f"prequential accuracy {100 * (s['prequential_accuracy'] or 0):.1f}%"
+        )
         r = s["recovery"]
         if r["before"] is not None:
-            lines.append(f"{s['drift']} drift at sample {s['drift_at']}: accuracy {100 * r['before']:.0f}% → "
-                         f"{100 * r['lowest_after']:.0f}%, back to 90% of it after "
-                         f"{r['recovered_after'] if r['recovered_after'] is not None else 'never'} samples")  # fmt: skip
+            lines.append(
+                f"{s['drift']} drift at sample {s['drift_at']}: accuracy {100 * r['before']:.0f}% → "
+                f"{100 * r['lowest_after']:.0f}%, back to 90% of it after "
+                f"{r['recovered_after'] if r['recovered_after'] is not None else 'never'} samples"
+            )
     e = doc["energy"]
     co2 = f"; {e['gco2']:.3g} g CO2 at {e['gco2_per_kwh']:g} g/kWh ({e['grid']})" if e.get("gco2") is not None else ""
     lines.append(f"energy {e['joules']:.0f} J ({e['method']}){co2}")
     p = doc["projection"]
     if p:
-        lines.append(f"projection: {p['epochs']} epochs of {p['dataset_size']:,} samples ≈ {p['seconds']:.1f} s, "
-                     f"{p['kwh'] * 1000:.3f} Wh ({p['energy_method']})")  # fmt: skip
+        lines.append(
+            f"projection: {p['epochs']} epochs of {p['dataset_size']:,} samples ≈ {p['seconds']:.1f} s, "
+            f"{p['kwh'] * 1000:.3f} Wh ({p['energy_method']})"
+        )
     dd = doc["ddp"]
     if dd:
         sp = dd["split"]
-        lines.append(f"DDP over {dd['nproc']} processes (torchrun, {dd['backend']}, {dd['threads_per_process']} "
-                     f"thread each): {dd['samples_per_s']:,.0f} samples/s vs {dd['single_process_samples_per_s']:,.0f} "
-                     f"alone, efficiency {100 * dd['efficiency']:.0f}% (step {dd['step_ms']:.2f} ms, "
-                     f"{dd['step_overhead_ms']:+.2f} ms over one process)")
-        lines.append(f"  all-reduce after the backward pass, unoverlapped: {sp['samples_per_s']:,.0f} samples/s, "
-                     f"efficiency {100 * sp['efficiency']:.0f}%, all-reduce {dd['allreduce_ms']:.2f} ms per step")
+        lines.append(
+            f"DDP over {dd['nproc']} processes (torchrun, {dd['backend']}, {dd['threads_per_process']} "
+            f"thread each): {dd['samples_per_s']:,.0f} samples/s vs {dd['single_process_samples_per_s']:,.0f} "
+            f"alone, efficiency {100 * dd['efficiency']:.0f}% (step {dd['step_ms']:.2f} ms, "
+            f"{dd['step_overhead_ms']:+.2f} ms over one process)"
+        )
+        lines.append(
+            f"  all-reduce after the backward pass, unoverlapped: {sp['samples_per_s']:,.0f} samples/s, "
+            f"efficiency {100 * sp['efficiency']:.0f}%, all-reduce {dd['allreduce_ms']:.2f} ms per step"
+        )
     return lines

@@ -152,8 +152,12 @@ def measure_steps(trainer: Trainer, batches, steps: int, clock=None, warmup: int
             a = clock.mark()
             trainer.step(next(it))
             plain.append(clock.elapsed(a, clock.mark()))
-    return {"first_s": first_s, "phases": {p: np.asarray(v) for p, v in phases.items()}, "plain": np.asarray(plain),
-            "run": 1 + warmup + instrumented + len(plain)}  # fmt: skip
+    return {
+        "first_s": first_s,
+        "phases": {p: np.asarray(v) for p, v in phases.items()},
+        "plain": np.asarray(plain),
+        "run": 1 + warmup + instrumented + len(plain),
+    }
 
 
 def breakdown(timed: dict, batch: int) -> dict:

@@ -108,7 +108,8 @@ def summarize_stream(arrival, done_at, correct, backlog, rate, micro_batch) -> d
         "max_backlog": max((b[1] for b in backlog), default=0),
         "backlog": backlog[:: max(1, len(backlog) // 200)],
         "update_latency_ms": {k: float(v) for k, v in zip(("p50", "p90", "p99"), np.percentile(latency, [50, 90, 99]))}
-        if n_used else None,
+        if n_used
+        else None,
         "prequential_accuracy": float(correct[used].mean()) if n_used else None,
         "accuracy_curve": [[int(i + 1), float(acc[i])] for i in range(0, n_used, step)],
     }

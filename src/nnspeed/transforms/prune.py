@@ -66,10 +66,11 @@ def head_prune(w: Workload, ratio: float = 0.5) -> Workload:
 
     model = copied_model(w)
     blocks = [
-        m for m in model.modules()
+        m
+        for m in model.modules()
         if all(hasattr(getattr(m, "self", None), a) for a in ("query", "key", "value", "attention_head_size"))
         and hasattr(getattr(m, "output", None), "dense")
-    ]  # fmt: skip
+    ]
     if not blocks:
         raise UnsupportedError("head pruning needs BERT-style attention blocks (self.query/key/value, output.dense)")
     for block in blocks:

@@ -39,8 +39,9 @@ def quantize_dynamic_int8(model):
         warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated in favour of torchao
         from torch.ao.quantization import quantize_dynamic
 
-        return quantize_dynamic(conv1d_as_linear(model), {torch.nn.Linear, torch.nn.LSTM, torch.nn.GRU},
-                                dtype=torch.qint8)  # fmt: skip
+        return quantize_dynamic(
+            conv1d_as_linear(model), {torch.nn.Linear, torch.nn.LSTM, torch.nn.GRU}, dtype=torch.qint8
+        )
 
 
 def dynamic_int8_torch(w: Workload) -> Workload:
@@ -100,10 +101,15 @@ def static_int8_onnx(w: Workload, calibration: list[dict]) -> Workload:
     pre = _pre_processed(src)
     quiet(
         lambda: quantize_static(
-            str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+            str(pre),
+            str(dst),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
         )
-    )  # fmt: skip
+    )
     return variant(w, "int8-static-onnx", model=None, model_file=dst)
 
 
@@ -114,7 +120,9 @@ def weight_int8_openvino(w: Workload) -> Workload:
     nncf = require("nncf", "openvino", "OpenVINO weight compression")
     src = Path(w.model_path())
     dst = src.with_name(src.stem + "-w8.xml")
-    model = quiet(lambda: nncf.compress_weights(ov.Core().read_model(str(src)), mode=nncf.CompressWeightsMode.INT8_ASYM))
+    model = quiet(
+        lambda: nncf.compress_weights(ov.Core().read_model(str(src)), mode=nncf.CompressWeightsMode.INT8_ASYM)
+    )
     ov.save_model(model, str(dst))
     # An OpenVINO IR file: only the openvino backend can run this variant.
     return variant(w, "int8-weights-openvino", model=None, model_file=dst)

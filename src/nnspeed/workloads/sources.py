@@ -187,9 +187,7 @@ def _companion_workload(ref: str, model, companion) -> Workload:
     def make(batch: int, index: int) -> dict[str, np.ndarray]:
         return {s.name: a for s, a in zip(specs, as_arrays(batch, index))}
 
-    return Workload(
-        source=f"py:{ref}", name=ref.rpartition(":")[2], inputs=specs, make_inputs=make, model=model
-    )
+    return Workload(source=f"py:{ref}", name=ref.rpartition(":")[2], inputs=specs, make_inputs=make, model=model)
 
 
 def _load_onnx(path_text: str, input_shape: str | None) -> Workload:
@@ -224,7 +222,9 @@ def _load_onnx(path_text: str, input_shape: str | None) -> Workload:
         for j, d in enumerate(dims[1:], start=1):
             if isinstance(d, int):
                 if given is not None and given[j] != d:
-                    raise InputError(f"input '{inp.name}' has dimension {j} fixed at {d}, but --input-shape gives {given[j]}")
+                    raise InputError(
+                        f"input '{inp.name}' has dimension {j} fixed at {d}, but --input-shape gives {given[j]}"
+                    )
                 rest.append(d)
             elif given is not None:
                 rest.append(given[j])

@@ -17,7 +17,9 @@ def _files() -> list[Path]:
         if d.is_dir():
             files += sorted(p for p in d.iterdir() if p.is_file() and not p.is_symlink())
     # Python's own licence text is always there, wherever nnspeed runs.
-    for p in (Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "LICENSE.txt",):
+    for p in (
+        Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "LICENSE.txt",
+    ):
         if p.is_file():
             files.append(p)
     return files

@@ -51,10 +51,16 @@ def _cnn(v):
         return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
 
     model = nn.Sequential(
-        *block(3, w), *block(w, w), nn.MaxPool2d(2),
-        *block(w, 2 * w), *block(2 * w, 2 * w), nn.MaxPool2d(2),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * w, v["out"]),
-    )  # fmt: skip
+        *block(3, w),
+        *block(w, w),
+        nn.MaxPool2d(2),
+        *block(w, 2 * w),
+        *block(2 * w, 2 * w),
+        nn.MaxPool2d(2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(2 * w, v["out"]),
+    )
     return model, [InputSpec("x", (3, v["size"], v["size"]), "float32")], None, {}
 
 

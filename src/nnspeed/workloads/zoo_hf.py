@@ -146,8 +146,10 @@ def load_hf_causal_lm(path_text: str):
 
     path = Path(path_text).expanduser()
     if not (path / "config.json").is_file():
-        raise SourceError(f"hf:{path_text} is not a Hugging Face model directory (no config.json there); "
-                          "give the folder that save_pretrained wrote")  # fmt: skip
+        raise SourceError(
+            f"hf:{path_text} is not a Hugging Face model directory (no config.json there); "
+            "give the folder that save_pretrained wrote"
+        )
     t = quiet_transformers()
     try:
         lm = t.AutoModelForCausalLM.from_pretrained(path, local_files_only=True).eval()
@@ -171,6 +173,12 @@ def load_hf_causal_lm(path_text: str):
 
     spec = InputSpec("input_ids", (64,), "int64", high=lm.config.vocab_size)
     model = CausalLogits().eval()
-    return Workload(source=f"hf:{path}", name=path.name, inputs=[spec], make_inputs=lambda b, i: random_inputs([spec], b, i),
-                    model=model, description=f"{type(lm).__name__} from {path}",
-                    meta={"tokenizer": tokenizer})  # fmt: skip
+    return Workload(
+        source=f"hf:{path}",
+        name=path.name,
+        inputs=[spec],
+        make_inputs=lambda b, i: random_inputs([spec], b, i),
+        model=model,
+        description=f"{type(lm).__name__} from {path}",
+        meta={"tokenizer": tokenizer},
+    )

@@ -45,7 +45,9 @@ def _trained(name: str, build, v: dict):
     split = datasets.digits()
     torch.manual_seed(0)
     model = build(v)
-    tag = hashlib.sha256(f"{name}|{sorted(v.items())}|{EPOCHS}|{BATCH}|{LR}|{torch.__version__}".encode()).hexdigest()[:12]
+    tag = hashlib.sha256(f"{name}|{sorted(v.items())}|{EPOCHS}|{BATCH}|{LR}|{torch.__version__}".encode()).hexdigest()[
+        :12
+    ]
     path = cache_dir("trained") / f"{name}-{tag}.pt"
     if path.exists():
         saved = torch.load(path, weights_only=True)
@@ -64,7 +66,11 @@ def _trained(name: str, build, v: dict):
         return {"x": x_test[rows]}
 
     spec = [InputSpec("x", (1, 8, 8), "float32")]
-    extra = {"real_data": True, "pool_size": 16, "meta": {"data": "digits", "test_accuracy": acc, "task": "classification"}}
+    extra = {
+        "real_data": True,
+        "pool_size": 16,
+        "meta": {"data": "digits", "test_accuracy": acc, "task": "classification"},
+    }
     return model, spec, make, extra
 
 
@@ -72,9 +78,13 @@ def _mlp(v):
     import torch.nn as nn
 
     return nn.Sequential(
-        nn.Flatten(), nn.Linear(64, v["width"]), nn.ReLU(), nn.Linear(v["width"], v["width"]), nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(64, v["width"]),
+        nn.ReLU(),
+        nn.Linear(v["width"], v["width"]),
+        nn.ReLU(),
         nn.Linear(v["width"], 10),
-    )  # fmt: skip
+    )
 
 
 def _cnn(v):
@@ -82,14 +92,31 @@ def _cnn(v):
 
     w = v["width"]
     return nn.Sequential(
-        nn.Conv2d(1, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),
-        nn.Conv2d(w, 2 * w, 3, padding=1, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(2 * w, 2 * w, 3, padding=1, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * w, 10),
-    )  # fmt: skip
+        nn.Conv2d(1, w, 3, padding=1, bias=False),
+        nn.BatchNorm2d(w),
+        nn.ReLU(),
+        nn.Conv2d(w, 2 * w, 3, padding=1, bias=False),
+        nn.BatchNorm2d(2 * w),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(2 * w, 2 * w, 3, padding=1, bias=False),
+        nn.BatchNorm2d(2 * w),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(2 * w, 10),
+    )
 
 
-entry("digits-mlp", "MLP trained on scikit-learn's digits (real data, fixed split), cached once trained", "sklearn",
-      width=Key(256, "hidden units"))(lambda v: _trained("digits-mlp", _mlp, v))  # fmt: skip
-entry("digits-cnn", "conv net (conv+bn+relu ×3) trained on scikit-learn's digits, cached once trained", "sklearn",
-      width=Key(32, "channels of the first conv"))(lambda v: _trained("digits-cnn", _cnn, v))  # fmt: skip
+entry(
+    "digits-mlp",
+    "MLP trained on scikit-learn's digits (real data, fixed split), cached once trained",
+    "sklearn",
+    width=Key(256, "hidden units"),
+)(lambda v: _trained("digits-mlp", _mlp, v))
+entry(
+    "digits-cnn",
+    "conv net (conv+bn+relu ×3) trained on scikit-learn's digits, cached once trained",
+    "sklearn",
+    width=Key(32, "channels of the first conv"),
+)(lambda v: _trained("digits-cnn", _cnn, v))
