@@ -34,6 +34,21 @@ _argv: list[str] = []
 interrupt_note = ["interrupted: nothing was stored"]
 
 
+def progress_bar():
+    """A bar of cells done on a terminal; nothing where stderr is a pipe or a CI log."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
 def command_line() -> str:
     """The command as the user typed it, for the stored record."""
     import shlex

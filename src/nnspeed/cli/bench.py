@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..axes import int_values, split
 from ..errors import BackendError
-from .app import app, command_line, err, out
+from .app import app, command_line, err, out, progress_bar
 from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, Samples, StoreUrl
 
 
@@ -97,15 +96,7 @@ def bench(
     if interleave:
         return _bench_interleaved(cells, rule, workloads, budget_or_fps(budget, fps), db, json_out, samples)
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("measuring", total=len(cells))
 
         def on_start(i, src, s):

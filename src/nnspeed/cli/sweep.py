@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .app import app, command_line, err, interrupt_note, out
+from .app import app, command_line, err, interrupt_note, out, progress_bar
 from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
 
 
@@ -35,15 +34,7 @@ def sweep(
     from ..store.store import Store
 
     db = Store(store)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("sweep", total=None)
         n_cells = [0]
 
