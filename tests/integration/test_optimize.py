@@ -1,6 +1,7 @@
 """The search on a real trained model: fastest accurate variant chosen, broken ones never."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -75,6 +76,10 @@ def test_digits_cnn_choice_is_fastest_within_tolerance(digits_cnn, capsys):
     assert main(["report", doc["run_id"], "-o", str(again), "--store", argv[argv.index("--store") + 1]]) == 0
     assert "Variants of zoo:digits-cnn" in again.read_text()
     assert any((root / "export" / f).exists() for f in ("model.onnx", "model.xml", "model.pt", "state_dict.pt"))
+    # Every file the export names is there, and the README's load line names the model file.
+    exported = [Path(f) for f in doc["exported"]]
+    assert exported and all(f.exists() for f in exported)
+    assert f"'{exported[0].name}'" in (root / "export" / "README.md").read_text()
 
 
 def test_nothing_within_an_impossible_tolerance_is_chosen_honestly(capsys, store_url):
