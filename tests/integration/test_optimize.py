@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from nnspeed.cli.app import main
-from nnspeed.optimize.variants import CANDIDATES
+from nnspeed.optimization.variants import CANDIDATES
 
 VARIANT_KEYS = {
     "name",

@@ -1,7 +1,7 @@
 import pytest
 
 from nnspeed.errors import InputError
-from nnspeed.sweep.grid import build_cells, parse_axes, sweep_id
+from nnspeed.sweeps.grid import build_cells, parse_axes, sweep_id
 
 
 def test_settings_and_zoo_keys_make_every_combination():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nnspeed.optimize.scorers import AccuracyScorer, FidelityScorer, _chunks, per_class_drops
+from nnspeed.optimization.scorers import AccuracyScorer, FidelityScorer, _chunks, per_class_drops
 from nnspeed.workloads.datasets import Split
 
 

@@ -221,9 +221,18 @@ def test_public_api_is_exactly_all():
         "sweep",
         "train",
     }
-    for name in nnspeed.__all__:  # each resolves (lazily) to the object it names
+    # Each name resolves (lazily) to the object it names, even once every submodule is
+    # imported: a subpackage of the same name would then shadow the function.
+    import importlib
+    import pkgutil
+
+    for m in pkgutil.walk_packages(nnspeed.__path__, "nnspeed."):
+        if not m.name.endswith("__main__"):
+            importlib.import_module(m.name)
+    for name in nnspeed.__all__:
         value = getattr(nnspeed, name)
-        assert isinstance(value, str) if name == "__version__" else callable(value) or isinstance(value, type)
+        assert isinstance(value, str) if name == "__version__" else callable(value) or isinstance(value, type), name
+        assert not isinstance(value, type(nnspeed)), f"nnspeed.{name} is a module, not the public {name}"
 
 
 def test_readme_python_api_shows_every_public_name():

@@ -1,7 +1,7 @@
 import pytest
 
 from nnspeed.measure.compare import Comparison
-from nnspeed.study.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, expect, slowdown
+from nnspeed.claims.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, expect, slowdown
 
 
 def cmp(speedup, lo, hi):
@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 from nnspeed.measure.compare import from_rounds  # noqa: E402
 from nnspeed.measure.measurement import Measurement  # noqa: E402
 from nnspeed.measure.paired import paired_ratio  # noqa: E402
-from nnspeed.study import verdicts as v  # noqa: E402
+from nnspeed.claims import verdicts as v  # noqa: E402
 
 
 def rounds(base_ms, time_ratio, spread=0.01, n=12, seed=0):

@@ -23,7 +23,7 @@ def study(
     """Measure the usual claims about what makes networks fast or slow, and judge each."""
     from ..commands.study import study as run_study
     from ..report.terminal import claims_table
-    from ..study.run import CHECKS
+    from ..claims.run import CHECKS
 
     with err.status("starting", spinner="dots") as status:
 

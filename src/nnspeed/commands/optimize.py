@@ -10,10 +10,10 @@ from .._files import write_text
 from ..axes import int_values, split
 from ..errors import InputError
 from ..measure.stoprule import StopRule
-from ..optimize.export import export as write_export
-from ..optimize.search import search
-from ..optimize.setup import scorer_for
-from ..optimize.variants import CANDIDATES
+from ..optimization.export import export as write_export
+from ..optimization.search import search
+from ..optimization.setup import scorer_for
+from ..optimization.variants import CANDIDATES
 from ..store.store import Store
 from ..workloads.sources import load
 from .results import OptimizeResult

@@ -10,8 +10,8 @@ from .._files import write_text
 from ..axes import int_values, split
 from ..errors import InputError
 from ..store.store import Store
-from ..study.run import CHECKS, run_study
-from ..study.verdicts import ClaimResult
+from ..claims.run import CHECKS, run_study
+from ..claims.verdicts import ClaimResult
 from .results import StudyResult
 
 

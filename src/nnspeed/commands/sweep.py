@@ -8,8 +8,8 @@ from ..backends.registry import check_backend
 from ..measure.stoprule import StopRule
 from ..scenarios.single_stream import budget_or_fps
 from ..store.store import Store
-from ..sweep.grid import Cell, build_cells, sweep_id
-from ..sweep.runner import DEFAULT_CELL_TIMEOUT_S, CellOutcome, run_sweep
+from ..sweeps.grid import Cell, build_cells, sweep_id
+from ..sweeps.runner import DEFAULT_CELL_TIMEOUT_S, CellOutcome, run_sweep
 from ..workloads.sources import load
 from .results import SweepResult
 

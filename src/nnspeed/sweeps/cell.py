@@ -1,4 +1,4 @@
-"""One sweep cell in a process of its own: ``python -m nnspeed.sweep.cell SPEC OUT``.
+"""One sweep cell in a process of its own: ``python -m nnspeed.sweeps.cell SPEC OUT``.
 
 A fresh process per cell keeps thread settings, allocator state and compiled caches of one
 cell from leaking into the next.  The result (or the one-line error) is written to OUT

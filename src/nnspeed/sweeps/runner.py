@@ -44,7 +44,7 @@ def run_cell(cell: Cell, spec: dict, timeout_s: float) -> tuple[str, str, Measur
         spec_path, out_path = os.path.join(tmp, "spec.json"), os.path.join(tmp, "out.json")
         with open(spec_path, "w") as f:
             json.dump({**spec, "cell": cell.to_dict()}, f)
-        cmd = [sys.executable, "-m", "nnspeed.sweep.cell", spec_path, out_path]
+        cmd = [sys.executable, "-m", "nnspeed.sweeps.cell", spec_path, out_path]
         try:
             proc = subprocess.run(
                 cmd,
