@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from record import write_result
-
 TOLERANCE = 0.05
 
 
@@ -64,6 +62,8 @@ def main(source: str = "zoo:resnet50", runs: str = "3") -> int:
         "runs": rows,
         "passed": passed,
     }
+    from record import write_result  # benchmarks/, beside this script
+
     out = write_result("explain_accounting", doc)
     print(
         f"layers + overhead within ±{100 * TOLERANCE:.0f}% of the latency and FLOPs within 1% in every run: "

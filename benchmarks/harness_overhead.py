@@ -14,7 +14,6 @@ import sys
 import time
 
 import numpy as np
-from record import write_result
 
 from nnspeed.measure.clock import PerfCounterClock
 from nnspeed.measure.harness import run_timed
@@ -53,6 +52,8 @@ def main() -> int:
         "worst_loop_cost_per_call_us": worst_loop,
         "passed": worst_sample < TARGET_US and worst_loop < TARGET_US,
     }
+    from record import write_result  # benchmarks/, beside this script
+
     out = write_result("harness_overhead", doc)
     print(f"median per-call sample of an empty call: {worst_sample:.3f} µs (worst of 5)")
     print(f"timing loop cost per call:               {worst_loop:.3f} µs (worst of 5)")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from record import write_result
 
 SOURCE = "zoo:cnn"
 TARGETS = {"single-stream": 0.05, "offline": 0.10}
@@ -74,6 +73,8 @@ def main(n: str = "5") -> int:
             f"{np.median(every['loadgen']):.4g} (×{r:.3f}, target ±{100 * tol:.0f}%): {'PASS' if ok else 'FAIL'}"
         )
     doc["passed"] = all(s["passed"] for s in doc["scenarios"].values())
+    from record import write_result  # benchmarks/, beside this script
+
     out = write_result("loadgen_agreement", doc)
     print(f"{'PASS' if doc['passed'] else 'FAIL'}  ({out})")
     return 0 if doc["passed"] else 1

@@ -18,8 +18,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from record import write_result
-
 from nnspeed.measure.environment import cpu_flags
 
 
@@ -85,6 +83,8 @@ def main() -> int:
         "ratio": defaults[best_default] / chosen_ms,
         "passed": chosen_ms <= defaults[best_default],
     }
+
+    from record import write_result  # benchmarks/, beside this script
 
     print(f"wrote {write_result('optimize_targets', results)}")
     for k, res in results.items():

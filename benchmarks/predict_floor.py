@@ -20,7 +20,6 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from record import write_result
 
 FAMILIES = ("Linear", "Conv2d")
 INTERPOLATION_TARGET = 0.08
@@ -99,6 +98,8 @@ def main(threads: str = "2", n: str = "100") -> int:
             f"(common drift {f['common_drift']:.3f}x), {100 * f['between_passes_rms']:.1f}% between two passes now"
         )
     doc["passed"] = all(f["loo_rms"] <= INTERPOLATION_TARGET for f in doc["families"].values())
+    from record import write_result  # benchmarks/, beside this script
+
     out = write_result(f"predict_floor-t{threads}", doc)
     print(
         f"target: leave-one-out ≤ {100 * INTERPOLATION_TARGET:g}% rms: {'PASS' if doc['passed'] else 'FAIL'}  ({out})"

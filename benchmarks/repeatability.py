@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from record import write_result
 
 REPS = 5
 RATIO_TARGET = 3.0
@@ -68,6 +67,8 @@ def main(source: str = "zoo:mlp") -> int:
         "target_ratio": RATIO_TARGET,
         "passed": ratio >= RATIO_TARGET,
     }
+    from record import write_result  # benchmarks/, beside this script
+
     out = write_result(f"repeatability-{source.split(':')[-1].split('?')[0]}", doc)
     print(f"spread of 5 medians: rigorous {100 * s_r:.1f}%, naive {100 * s_n:.1f}% → {ratio:.1f}x tighter")
     print(f"target ≥ {RATIO_TARGET:g}x: {'PASS' if doc['passed'] else 'FAIL'}  ({out})")
