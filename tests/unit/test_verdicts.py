@@ -1,7 +1,7 @@
 import pytest
 
-from nnspeed.measure.compare import Comparison
 from nnspeed.claims.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, expect, slowdown
+from nnspeed.measure.compare import Comparison
 
 
 def cmp(speedup, lo, hi):
@@ -35,10 +35,10 @@ def test_slowdown_inverts_the_interval():
 
 import numpy as np  # noqa: E402
 
+from nnspeed.claims import verdicts as v  # noqa: E402
 from nnspeed.measure.compare import from_rounds  # noqa: E402
 from nnspeed.measure.measurement import Measurement  # noqa: E402
 from nnspeed.measure.paired import paired_ratio  # noqa: E402
-from nnspeed.claims import verdicts as v  # noqa: E402
 
 
 def rounds(base_ms, time_ratio, spread=0.01, n=12, seed=0):

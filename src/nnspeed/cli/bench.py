@@ -100,10 +100,9 @@ def bench(
         task = progress.add_task("measuring", total=len(cells))
 
         def on_start(i, src, s):
-            label = f"{src} {s.backend} {s.precision} b{s.batch} t{s.threads or 'auto'}"
-            progress.update(task, completed=i, description=label)
-            if not err.is_terminal:  # a CI log gets one line per configuration instead of a bar
-                err.print(f"measuring {i + 1}/{len(cells)}: {label}", highlight=False, soft_wrap=True)
+            progress.update(
+                task, completed=i, description=f"{src} {s.backend} {s.precision} b{s.batch} t{s.threads or 'auto'}"
+            )
 
         results = bench_grid(cells, stop, None, load_options, on_start=on_start, workloads=workloads, scenario=run_cell)
         progress.update(task, completed=len(cells))

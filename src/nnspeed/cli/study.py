@@ -21,9 +21,9 @@ def study(
     json_out: JsonOut = False,
 ):
     """Measure the usual claims about what makes networks fast or slow, and judge each."""
+    from ..claims.run import CHECKS
     from ..commands.study import study as run_study
     from ..report.terminal import claims_table
-    from ..claims.run import CHECKS
 
     with err.status("starting", spinner="dots") as status:
 

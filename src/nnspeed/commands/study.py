@@ -8,10 +8,10 @@ from pathlib import Path
 
 from .._files import write_text
 from ..axes import int_values, split
-from ..errors import InputError
-from ..store.store import Store
 from ..claims.run import CHECKS, run_study
 from ..claims.verdicts import ClaimResult
+from ..errors import InputError
+from ..store.store import Store
 from .results import StudyResult
 
 
