@@ -68,7 +68,7 @@ def optimize(
         )
     doc = result.to_dict()
     if json_out:
-        out.print_json(json.dumps(doc, default=float))
+        out.print_json(json.dumps(doc))
         return
     baseline, outcomes, chosen = result.baseline, result.outcomes, result.chosen
     out.print(optimize_table(baseline, outcomes, chosen, result.metric))

@@ -3,10 +3,17 @@ the headline figures as typed attributes, and the measurements the run stored.""
 
 from __future__ import annotations
 
-import copy
+import json
 from dataclasses import dataclass, field
 
 from ..measure.measurement import Measurement
+
+
+def plain(value):
+    """A JSON value for what json cannot write itself: numpy scalars and arrays, paths, versions."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
 
 
 @dataclass
@@ -18,7 +25,8 @@ class CommandResult:
     measurements: list[Measurement] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
-        return copy.deepcopy(self.document)
+        """The document exactly as ``--json`` prints it: plain JSON types only."""
+        return json.loads(json.dumps(self.document, default=plain))
 
     @property
     def run_id(self) -> str | None:

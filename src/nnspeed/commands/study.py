@@ -46,6 +46,4 @@ def study(
     run, ms = db.get_run(run_id)
     claims_path = write_text(out_dir / "claims.json", json.dumps(doc, indent=2, default=str) + "\n")
     report_path = write_text(out_dir / "report.html", render(run, ms, claims=doc))
-    # The document as JSON holds it (the machine's fingerprint has non-JSON values made strings).
-    doc = json.loads(json.dumps(doc, default=str))
     return StudyResult(doc, ms, paths={"claims": str(claims_path), "report": str(report_path)})
