@@ -1,9 +1,10 @@
 """nnspeed's own engine and MLPerf LoadGen agree on the same runner: single-stream p90 and
-offline throughput, the medians of interleaved rounds (A B A B A B) so that a drift of the
+offline throughput, the medians of five interleaved rounds (A B A B ...) so that a drift of the
 machine's speed falls on both.  The bound is wide (25%) because CI machines are shared; the
 5% and 10% targets are checked by benchmarks/loadgen_agreement.py, which records its figures."""
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 BOUND = 0.25
-ROUNDS = 3
+ROUNDS = 5
 _spec = importlib.util.spec_from_file_location(
     "loadgen_agreement", Path(__file__).resolve().parents[2] / "benchmarks" / "loadgen_agreement.py"
 )
@@ -19,8 +20,20 @@ bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
 
+@pytest.fixture
+def one_core():
+    """Both engines on one core, the threads LoadGen starts included: on a machine where
+    another process keeps a core busy, LoadGen's hand-offs between its threads otherwise wait
+    for that core's time slices, which nnspeed's single loop never does (CI saw LoadGen's
+    p90 read 16-40% above nnspeed's under such load, and nothing between them idle)."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {max(before)})
+    yield
+    os.sched_setaffinity(0, before)
+
+
 @pytest.mark.parametrize("scenario", ["single-stream", "offline"])
-def test_engines_agree(scenario):
+def test_engines_agree(scenario, one_core):
     every = bench.rounds(scenario, ROUNDS)
     assert all(len(v) == ROUNDS and min(v) > 0 for v in every.values()), every
     assert bench.ratio_of_medians(every) == pytest.approx(1.0, abs=BOUND), every

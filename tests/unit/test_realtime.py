@@ -91,3 +91,20 @@ def test_realtime_measurement_carries_the_contract():
 def test_bad_fps_is_refused(fps):
     with pytest.raises(InputError, match="--fps"):
         run_stream(lambda i: None, FakeClock([]), fps=fps, frames=3)
+
+
+def test_check_bisects_down_to_a_rate_that_holds(monkeypatch):
+    """The replayed candidate (10,000 fps) misses for real; frames miss above 1,000 fps.  From a
+    main run that held at 200 fps, the check finds a rate near 1,000, not 200."""
+    import nnspeed.scenarios.realtime as rt
+
+    monkeypatch.setattr(rt, "run_stream", lambda call, clock, fps, frames, drop_late: fps)
+    monkeypatch.setattr(rt, "stream_result", lambda fps: {"miss_rate": 0.5 if fps > 1000 else 0.0})
+    c = rt.check_max_fps(None, None, 10_000, 1.0, False, passed_at=200)
+    assert c["confirmed"] and 950 <= c["max_fps"] <= 1000
+    assert len(c["tried"]) <= rt.CHECK_TRIES and c["tried"][0]["fps"] == 10_000
+    # a candidate that holds is confirmed at once; without a floor the check steps down
+    assert rt.check_max_fps(None, None, 900, 1.0, False, passed_at=200)["tried"] == [{"fps": 900, "miss_rate": 0.0}]
+    c = rt.check_max_fps(None, None, 1100, 1.0, False)
+    assert c["tried"][1]["fps"] == pytest.approx(1100 * rt.CHECK_STEP)
+    assert c["confirmed"] and 950 <= c["max_fps"] <= 1000

@@ -160,20 +160,34 @@ def frames_for(fps: float, seconds: float) -> int:
 
 
 def check_max_fps(call, clock, candidate: float, seconds: float, drop_late: bool, passed_at: float = 0.0) -> dict:
-    """Run the stream for real at ``candidate`` fps, stepping down until ≤1% of frames miss.
+    """Run the stream for real at ``candidate`` fps; when it misses more than 1%, search below.
 
     ``passed_at``: a rate already measured with ≤1% misses (the main run); the answer is never
-    below it, and the search stops once a step would go below it.
+    below it.  With such a floor the search bisects (geometrically) between the highest rate
+    that held and the lowest that missed: the replayed candidate can be many times the main
+    rate, and on a busy machine a call's jitter makes the real stream miss well below it, so
+    steps of 5% from the candidate would end at the floor.  Without one it steps down by
+    CHECK_STEP.  At most CHECK_TRIES real runs either way.
     """
     fps, tried = candidate, []
+    held, missed = passed_at, candidate
+    best = None
     for _ in range(CHECK_TRIES):
         if fps <= passed_at:
             break
         r = stream_result(run_stream(call, clock, fps, frames_for(fps, seconds), drop_late))
         tried.append({"fps": fps, "miss_rate": r["miss_rate"]})
         if r["miss_rate"] <= MAX_MISS:
-            return {"max_fps": fps, "confirmed": True, "tried": tried}
-        fps *= CHECK_STEP
+            if fps >= missed:  # the candidate itself holds
+                return {"max_fps": fps, "confirmed": True, "tried": tried}
+            best = held = fps
+        else:
+            missed = fps
+        if held > 0 and missed / held < 1 / CHECK_STEP:
+            break  # bracketed within one step: settled
+        fps = math.sqrt(held * missed) if held > 0 else fps * CHECK_STEP
+    if best is not None:
+        return {"max_fps": best, "confirmed": True, "tried": tried}
     if passed_at > 0:
         return {"max_fps": passed_at, "confirmed": True, "tried": tried}
     return {"max_fps": fps, "confirmed": False, "tried": tried}
