@@ -53,3 +53,16 @@ def quick_study(tmp_path_factory):
     code = main(["study", "--quick", "--out", str(root / "out"), "--store", url])
     assert code == 0
     return root / "out", url
+
+
+@pytest.fixture
+def one_core():
+    """The test's process, and every thread it starts, on one core.  Where another process
+    keeps a core busy, two measurements taken one after the other otherwise meet it unevenly:
+    LoadGen's hand-offs between its threads wait for that core's time slices (CI saw its p90
+    read 16-40% above nnspeed's under such load), and so does a timer whose turn the
+    scheduler moves there."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {max(before)})
+    yield
+    os.sched_setaffinity(0, before)

@@ -4,7 +4,6 @@ machine's speed falls on both.  The bound is wide (25%) because CI machines are 
 5% and 10% targets are checked by benchmarks/loadgen_agreement.py, which records its figures."""
 
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest
@@ -18,18 +17,6 @@ _spec = importlib.util.spec_from_file_location(
 )
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
-
-
-@pytest.fixture
-def one_core():
-    """Both engines on one core, the threads LoadGen starts included: on a machine where
-    another process keeps a core busy, LoadGen's hand-offs between its threads otherwise wait
-    for that core's time slices, which nnspeed's single loop never does (CI saw LoadGen's
-    p90 read 16-40% above nnspeed's under such load, and nothing between them idle)."""
-    before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {max(before)})
-    yield
-    os.sched_setaffinity(0, before)
 
 
 @pytest.mark.parametrize("scenario", ["single-stream", "offline"])

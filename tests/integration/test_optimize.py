@@ -34,6 +34,8 @@ def digits_cnn(tmp_path_factory):
         "digits",
         "--max-drop",
         "1.0",
+        "--threads",
+        "1",
         "--min-time",
         "0.2",
         "--max-time",
