@@ -20,7 +20,7 @@ _spec.loader.exec_module(bench)
 
 
 @pytest.mark.parametrize("scenario", ["single-stream", "offline"])
-def test_engines_agree(scenario, one_core):
+def test_engines_agree(scenario):
     every = bench.rounds(scenario, ROUNDS)
     assert all(len(v) == ROUNDS and min(v) > 0 for v in every.values()), every
     assert bench.ratio_of_medians(every) == pytest.approx(1.0, abs=BOUND), every
