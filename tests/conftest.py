@@ -58,10 +58,9 @@ def quick_study(tmp_path_factory):
 @pytest.fixture
 def one_core():
     """The test's process, and every thread it starts, on one core.  Where another process
-    keeps a core busy, two measurements taken one after the other otherwise meet it unevenly:
-    LoadGen's hand-offs between its threads wait for that core's time slices (CI saw its p90
-    read 16-40% above nnspeed's under such load), and so does a timer whose turn the
-    scheduler moves there."""
+    keeps a core busy, two single-threaded timers taking turns otherwise meet it unevenly,
+    when the scheduler moves one's turn onto that core.  (Not for a runtime with helper
+    threads: LoadGen's then share the model's core and read slow even on an idle machine.)"""
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {max(before)})
     yield

@@ -13,8 +13,9 @@ Definitions (the same in the docs and the JSON):
 - ``miss_rate``: (late + dropped + unserved) / frames: the share of frames not delivered in time;
 - ``jitter_ms``: the standard deviation of the end-to-end latency of the frames that ran;
 - ``max_fps``: the highest rate at which at most 1% of frames miss.  The measured service
-  times are replayed at other rates to find a candidate, and a real run checks it (stepping
-  down 5% while it misses more); the requested rate counts when its own run missed ≤1%.
+  times are replayed at other rates to find a candidate, and a real run checks it (when it
+  misses more, searching between the highest rate that held and the lowest that missed, or
+  stepping down 5% when none held yet); the requested rate counts when its own run missed ≤1%.
 """
 
 from __future__ import annotations
@@ -170,8 +171,7 @@ def check_max_fps(call, clock, candidate: float, seconds: float, drop_late: bool
     CHECK_STEP.  At most CHECK_TRIES real runs either way.
     """
     fps, tried = candidate, []
-    held, missed = passed_at, candidate
-    best = None
+    held, missed = passed_at, candidate  # the highest rate known to hold, the lowest known to miss
     for _ in range(CHECK_TRIES):
         if fps <= passed_at:
             break
@@ -180,16 +180,14 @@ def check_max_fps(call, clock, candidate: float, seconds: float, drop_late: bool
         if r["miss_rate"] <= MAX_MISS:
             if fps >= missed:  # the candidate itself holds
                 return {"max_fps": fps, "confirmed": True, "tried": tried}
-            best = held = fps
+            held = fps
         else:
             missed = fps
         if held > 0 and missed / held < 1 / CHECK_STEP:
             break  # bracketed within one step: settled
         fps = math.sqrt(held * missed) if held > 0 else fps * CHECK_STEP
-    if best is not None:
-        return {"max_fps": best, "confirmed": True, "tried": tried}
-    if passed_at > 0:
-        return {"max_fps": passed_at, "confirmed": True, "tried": tried}
+    if held > 0:  # a rate that held in this search, or else the main run's
+        return {"max_fps": held, "confirmed": True, "tried": tried}
     return {"max_fps": fps, "confirmed": False, "tried": tried}
 
 
