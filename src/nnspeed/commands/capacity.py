@@ -49,7 +49,7 @@ def capacity(
     modes = MODES if dynamic_batching else MODES[:1]
     w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
     settings = Settings(backend, precision, 1, threads, device)
-    db = store if isinstance(store, Store) else Store(store)
+    db = Store.of(store)
     doc, measurements = search_capacity(
         w, settings, slo_p99, batcher, trial_time, TRIAL_STOP, modes, burstiness, seed, on_trial=on_trial
     )

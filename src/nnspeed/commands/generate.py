@@ -63,7 +63,7 @@ def generate(
     if load_requests < 1:
         raise InputError(f"--load-requests must be a whole number ≥ 1, got {load_requests}")
     say = on_status or (lambda text: None)
-    db = store if isinstance(store, Store) else Store(store)
+    db = Store.of(store)
     w = load(source)
     lm = causal_lm(w)
     tpw, tpw_how = tokens_per_word(w.meta.get("tokenizer"), "the model's own tokenizer")

@@ -54,7 +54,7 @@ def optimize(
     stop = StopRule(min_time=min_time, max_time=max_time, ci_rel=0.01)
     thread_counts = int_values(split(str(threads)), "--threads", allow_auto=True)
     batches = int_values(split(str(batch)), "--batch")
-    db = store if isinstance(store, Store) else Store(store)
+    db = Store.of(store)
     w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
     words = [v.strip() for v in variants.split(",") if v.strip()]
     candidates = [c for c in CANDIDATES if not words or any(word in c.name for word in words)]

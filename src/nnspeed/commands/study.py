@@ -39,7 +39,7 @@ def study(
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir} is a file; give a directory")
-    db = store if isinstance(store, Store) else Store(store)
+    db = Store.of(store)
     doc, s = run_study(quick, only, on_claim, on_result, on_measure)
     run_id = db.save_run("study", command, s.measurements, documents={"claims": doc})
     doc = {"run_id": run_id, **doc}

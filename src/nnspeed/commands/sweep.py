@@ -43,7 +43,7 @@ def sweep(
     stop = StopRule(min_time=min_time, max_time=max_time, ci_rel=ci)
     load_options = {k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v}
     spec = {"stop": stop.to_dict(), "budget_ms": budget_or_fps(budget_ms, fps), "load_options": load_options}
-    db = store if isinstance(store, Store) else Store(store)
+    db = Store.of(store)
     for src in dict.fromkeys(c.source for c in cells):
         load(src, **load_options)  # a bad source fails here, before any cell runs
     run_id = sweep_id(source, grid, spec)

@@ -28,7 +28,7 @@ def train(
     if options is not None and settings:
         raise TypeError("give a TrainOptions or its fields as keywords, not both")
     options = options or TrainOptions(**settings)
-    db = store if isinstance(store, Store) else Store(store)
+    db = Store.of(store)
     doc = train_run(source, options, db, command, status)
     run, stored = db.get_run(doc["run_id"])
     if report is not None:

@@ -41,7 +41,7 @@ def history(
 ) -> History:
     """Every stored result of ``source`` under these settings, oldest first (this machine's
     only, unless ``any_machine``), and the runs where its median latency stepped."""
-    db = store if isinstance(store, Store) else Store(store)
+    db = Store.of(store)
     settings = dict(backend=backend, precision=precision, batch=batch, threads=threads, device=device)
     rows = db.history(source, **settings)
     here = fingerprint()["machine_id"]

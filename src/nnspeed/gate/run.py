@@ -99,7 +99,7 @@ def check(
         raise InputError("--baseline compares one source with a stored run; give one source")
     values = _axis_values(dict(backend=backend, precision=precision, batch=batch, threads=threads, device=device))
     plan = _plan(sources, values, alone)
-    db = store if isinstance(store, Store) else Store(store)
+    db = Store.of(store)
     base_run = base_m = None
     if baseline is not None:
         base_run, stored = db.get_run(db.tagged(baseline))

@@ -48,6 +48,11 @@ def _json(obj) -> str:
 class Store:
     """A handle on one store.  Opening it checks it can be reached and creates the tables."""
 
+    @classmethod
+    def of(cls, store: Store | str | None) -> Store:
+        """``store`` itself when it is open already, else the store at that URL (None: the default)."""
+        return store if isinstance(store, Store) else cls(store)
+
     def __init__(self, url: str | None = None):
         url = url or default_url()
         self.url = url

@@ -153,7 +153,7 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
     data, steps, threads, device = o.data, o.steps, o.threads, o.device
     target_accuracy, max_epochs, stream = o.target_accuracy, o.max_epochs, o.stream
     rate, drift, passes, nproc, epochs, dataset_size = o.rate, o.drift, o.passes, o.nproc, o.epochs, o.dataset_size
-    db = store if isinstance(store, Store) else Store(store)
+    db = Store.of(store)
     w = load(source)
     if w.model is None:
         raise UnsupportedError("training needs a torch model (zoo: or py:); an ONNX file cannot be trained")
