@@ -62,6 +62,9 @@ class Runner(Protocol):
 
     # Optional: ``activate()`` restores settings the process shares between runners (torch's
     # thread count) before this runner is called again after another one ran.
+    # Optional: ``calling()``, a context manager for the state every call runs in (torch's
+    # inference mode), entered once around a stretch of calls in one thread: see
+    # ``registry.calling``.
 
 
 @dataclass(frozen=True)

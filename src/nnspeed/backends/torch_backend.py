@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
 from pathlib import Path
 
 from ..errors import UnsupportedError
@@ -29,6 +30,7 @@ class TorchRunner:
         # .to() moves a module in place: a GPU run gets its own copy so the workload stays on CPU.
         self.model = (copy.deepcopy(model) if self._device.type != "cpu" else model).to(self._device).eval()
         self._autocast = None
+        self._local = threading.local()  # .on: this thread is inside calling()
         if settings.precision != "fp32":
             self._autocast = (self._device.type, getattr(torch, DTYPES[settings.precision]))
         mode = settings.options.get("compile_mode", "default")
@@ -55,10 +57,30 @@ class TorchRunner:
         torch = self._torch
         return tuple(torch.from_numpy(a).to(self._device) for a in inputs.values())
 
+    def _call_state(self) -> contextlib.ExitStack:
+        stack = contextlib.ExitStack()
+        stack.enter_context(self._torch.inference_mode())
+        if self._autocast:
+            stack.enter_context(self._torch.autocast(*self._autocast))
+        return stack
+
+    @contextlib.contextmanager
+    def calling(self):
+        """Inference mode (and autocast) entered once for the calls this thread makes inside."""
+        if getattr(self._local, "on", False):
+            yield
+            return
+        with self._call_state():
+            self._local.on = True
+            try:
+                yield
+            finally:
+                self._local.on = False
+
     def run(self, args):
-        torch = self._torch
-        ctx = torch.autocast(*self._autocast) if self._autocast else contextlib.nullcontext()
-        with torch.inference_mode(), ctx:
+        if getattr(self._local, "on", False):
+            return self.model(*args)
+        with self._call_state():
             return self.model(*args)
 
     def sync(self):
@@ -128,6 +150,9 @@ class TorchTrainRunner(TorchRunner):
         self._opt = self._torch.optim.SGD(self.model.parameters(), lr=lr)
         self.effective["optimizer"] = "SGD"
         self.effective["mode"] = "training step"
+
+    def calling(self):
+        return contextlib.nullcontext()  # a training step needs autograd: no inference mode
 
     def run(self, args):
         self._opt.zero_grad(set_to_none=True)

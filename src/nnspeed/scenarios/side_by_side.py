@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backends.base import Settings
-from ..backends.registry import get_backend
+from ..backends.registry import calling, get_backend
 from ..errors import InputError
 from ..measure.clock import Clock
 from ..measure.compare import Comparison, from_rounds
@@ -190,13 +190,16 @@ def _resident_arm(stack, k, w, s: Settings, label, effective, memory, pools) -> 
     call, pools[k] = runner_call(runner, w, s.batch)
     effective[k] = dict(runner.effective)
     activate = getattr(runner, "activate", None)
+    state = contextlib.ExitStack()  # the runner's call state, held for one window
 
     def enter():
         if activate is not None:
             activate()  # e.g. torch's thread count, which every torch runner in the process shares
+        state.enter_context(calling(runner))
         return call, False
 
     def leave():
+        state.close()
         memory[k] = runner.memory()
 
     return Arm(label, enter, leave)
@@ -204,15 +207,18 @@ def _resident_arm(stack, k, w, s: Settings, label, effective, memory, pools) -> 
 
 def _reentered_arm(k, w, s: Settings, label, effective, memory, pools) -> Arm:
     held: list = []
+    state = contextlib.ExitStack()  # the runner's call state, held for one window
 
     def enter():
         runner = get_backend(s.backend).prepare(w, s)
         held.append(runner)
         call, pools[k] = runner_call(runner, w, s.batch)
         effective[k] = dict(runner.effective)
+        state.enter_context(calling(runner))
         return call, True
 
     def leave():
+        state.close()
         runner = held.pop()
         memory[k] = runner.memory()
         runner.close()
