@@ -6,7 +6,13 @@ only when a request needs them.
 
 from __future__ import annotations
 
+import os
+
 from .errors import NnspeedError
+
+# TensorFlow's C++ start-up notes (CPU features, oneDNN) stay off the terminal, whichever
+# package imports it first; its warnings and errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 

@@ -21,6 +21,9 @@ PACKAGES = {
     "jinja2": ("jinja2", "report"),
     "mlperf_loadgen": ("mlcommons-loadgen", "loadgen"),
     "codecarbon": ("codecarbon", "energy"),
+    "tensorflow": ("tensorflow-cpu", "tf"),
+    "keras": ("keras", "tf"),
+    "ai_edge_litert": ("ai-edge-litert", "tf"),
 }
 
 

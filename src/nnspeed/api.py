@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Callable, Iterable
 
 from .backends.base import Settings
+from .backends.registry import before_load
 from .errors import InputError
 from .measure.interleave import RoundRule
 from .measure.measurement import Measurement
@@ -57,9 +58,10 @@ def bench(
 ) -> Measurement:
     """Measure one configuration and return its Measurement (not stored; see ``Store``).
     ``stop`` replaces the stop rule ``min_time``/``max_time`` make (iterations, CI target)."""
+    settings = Settings(backend, precision, batch, threads, device, options or {})
+    before_load([settings])
     workload = as_workload(model_or_source, inputs)
     stop = stop or StopRule(min_time=min_time, max_time=max_time)
-    settings = Settings(backend, precision, batch, threads, device, options or {})
     return single_stream(workload, settings, stop, clock=clock, budget_ms=budget_or_fps(budget_ms, fps))
 
 
@@ -92,6 +94,7 @@ def bench_grid(
 
     ``scenario(workload, settings)`` measures one cell (default: single-stream)."""
     workloads = dict(workloads or {})
+    before_load([s for _, s in cells])
     out = []
     for i, (src, settings) in enumerate(cells):
         if on_start:
@@ -124,10 +127,11 @@ def side_by_side(
     (``{"backend": "onnxruntime", "threads": 1}``) or a Settings.  The ratios' 95% CIs come from
     the per-round ratios, so drift of the machine that hits every arm cancels out.
     """
-    arms = []
-    for model_or_source, settings in configs:
-        s = settings if isinstance(settings, Settings) else Settings(**{"backend": "torch-eager", **dict(settings)})
-        arms.append((as_workload(model_or_source, inputs), s))
+    pairs = [
+        (m, s if isinstance(s, Settings) else Settings(**{"backend": "torch-eager", **dict(s)})) for m, s in configs
+    ]
+    before_load([s for _, s in pairs])
+    arms = [(as_workload(m, inputs), s) for m, s in pairs]
     rule = RoundRule(min_rounds=min_rounds, max_rounds=max_rounds, max_time=max_time, ci_rel=ci, statistic=statistic)
     return _side_by_side(arms, rule, labels=labels, clock=clock, seed=seed, budget_ms=budget_ms)
 

@@ -78,12 +78,19 @@ class Exported:
 
 
 # How a workload's kind reads in a sentence.
-KIND_NAMES = {"torch": "a torch model", "onnx": "an ONNX file", "openvino-ir": "an OpenVINO IR file"}
+KIND_NAMES = {
+    "torch": "a torch model",
+    "onnx": "an ONNX file",
+    "openvino-ir": "an OpenVINO IR file",
+    "keras": "a Keras model",
+    "tf-saved-model": "a TensorFlow SavedModel",
+    "tflite": "a LiteRT .tflite file",
+}
 
 
 class Backend(Protocol):
     name: str
-    accepts: frozenset[str]  # workload kinds: "torch", "onnx", "openvino-ir"
+    accepts: frozenset[str]  # workload kinds: see KIND_NAMES
     streams: bool  # each runner has its own thread pool, so several can run side by side
 
     def prepare(self, workload, settings: Settings) -> Runner: ...

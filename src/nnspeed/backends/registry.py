@@ -13,6 +13,8 @@ BACKENDS = {
     "torch-train": "nnspeed.backends.torch_backend:TorchTrain",
     "onnxruntime": "nnspeed.backends.onnxruntime_backend:OnnxRuntime",
     "openvino": "nnspeed.backends.openvino_backend:OpenVino",
+    "tensorflow": "nnspeed.backends.tensorflow_backend:TensorFlow",
+    "litert": "nnspeed.backends.litert_backend:LiteRT",
 }
 
 
@@ -31,6 +33,18 @@ def get_backend(name: str):
 def backends_that_accept(kind: str) -> list[str]:
     """The backends that can run a workload of this kind ("torch", "onnx", "openvino-ir")."""
     return [n for n in BACKENDS if kind in get_backend(n).accepts]
+
+
+def before_load(settings) -> None:
+    """Let each backend of these settings prepare the process before any model is loaded (a
+    runtime that fixes its threads when it starts: TensorFlow)."""
+    by_backend: dict[str, list] = {}
+    for s in settings:
+        by_backend.setdefault(s.backend, []).append(s)
+    for name, group in by_backend.items():
+        hook = getattr(get_backend(name), "before_load", None)
+        if hook is not None:
+            hook(group)
 
 
 def stream_backends() -> list[str]:

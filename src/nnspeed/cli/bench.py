@@ -53,7 +53,7 @@ def bench(
     max_rounds: int = typer.Option(60, help="--interleave: at most this many rounds"),
 ):
     """Measure inference latency and throughput with rigorous statistics, and store the run."""
-    from ..api import bench_grid, budget_or_fps, grid, load
+    from ..api import before_load, bench_grid, budget_or_fps, grid, load
     from ..backends.registry import check_backend
     from ..measure.stoprule import StopRule
     from ..report.terminal import measurements_table, scenario_lines, warnings_lines
@@ -92,6 +92,7 @@ def bench(
     db = Store(store)
     load_options = dict(input_shape=input_shape, input_dtype=input_dtype, input_fn=input_fn)
     # Loaded before timing anything, so a bad source fails first; the cells reuse them.
+    before_load([s for _, s in cells])
     workloads = {src: load(src, **load_options) for src in dict.fromkeys(sources)}
     if interleave:
         return _bench_interleaved(cells, rule, workloads, budget_or_fps(budget, fps), db, json_out, samples)

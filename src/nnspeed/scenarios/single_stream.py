@@ -35,9 +35,11 @@ def check_outputs(arrays: list[np.ndarray]) -> None:
 def runner_call(runner, workload, batch: int, pool: int | None = None) -> tuple[Callable[[int], None], int]:
     """``call(i)``: run the i-th prepared input batch (of a small pool) and wait for it.
 
-    Inputs are prepared before any timing (at most ``pool`` of them); the first call's outputs
+    Inputs are prepared before any timing (at most ``pool`` of them, or the runner's own
+    ``input_pool``); the first call's outputs
     are checked for NaN/inf, and a model's own exception becomes one clear ModelError.
     """
+    pool = getattr(runner, "input_pool", None) or pool  # a runtime with one input buffer: see LiteRT
     raw = workload.batches(batch) if pool is None else [workload.make_inputs(batch, i) for i in range(pool)]
     batches = [runner.prepare(b) for b in raw]
     n = len(batches)

@@ -2,4 +2,4 @@
 
 # Each model module registers its zoo entries when imported: the registry knows them all as
 # soon as any part of the package is used.
-from . import zoo, zoo_hf, zoo_trained  # noqa: F401
+from . import zoo, zoo_hf, zoo_keras, zoo_trained  # noqa: F401

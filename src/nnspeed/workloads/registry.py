@@ -2,7 +2,7 @@
 
 Every key is declared with its default and its allowed values, so an unknown key or a bad
 value is an error that names the allowed ones, never silently ignored.  Model modules
-(``zoo``, ``zoo_hf``, ``zoo_trained``) register their entries here; the package imports them.
+(``zoo``, ``zoo_hf``, ``zoo_trained``, ``zoo_keras``) register their entries here; the package imports them.
 """
 
 from __future__ import annotations
@@ -47,14 +47,15 @@ class ZooEntry:
     keys: dict[str, Key]
     build: Callable[[dict], tuple]  # returns (model, inputs, make_inputs or None, extra fields)
     needs: str | None = None  # optional package, and the extra that installs it
+    framework: str = "torch"  # or "keras": the model is a keras.Model
 
 
 ZOO: dict[str, ZooEntry] = {}
 
 
-def entry(name: str, description: str, needs: str | None = None, **keys: Key):
+def entry(name: str, description: str, needs: str | None = None, framework: str = "torch", **keys: Key):
     def register(fn):
-        ZOO[name] = ZooEntry(name, description, keys, fn, needs)
+        ZOO[name] = ZooEntry(name, description, keys, fn, needs, framework)
         return fn
 
     return register
@@ -89,12 +90,20 @@ def load_zoo(spec: str) -> Workload:
         from .._optional import require
 
         require(e.needs, e.needs, f"zoo:{e.name}")
-    import torch
+    if e.framework == "keras":
+        from .._tf import import_keras
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(SEED)
+        keras = import_keras(f"zoo:{e.name}")
+        keras.utils.set_random_seed(SEED)
         model, inputs, make, extra = e.build(values)
-    model.eval()
+        extra["keras_model"] = model
+    else:
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(SEED)
+            model, inputs, make, extra = e.build(values)
+        extra["model"] = model.eval()
     source = canonical(e, values)
     make = make or functools.partial(random_inputs, inputs)
     meta = {"keys": values, **extra.pop("meta", {})}
@@ -103,7 +112,6 @@ def load_zoo(spec: str) -> Workload:
         name=e.name,
         inputs=inputs,
         make_inputs=make,
-        model=model,
         description=e.description,
         meta=meta,
         **extra,

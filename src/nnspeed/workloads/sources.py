@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import InputError, ModelError, SourceError, reason
 from .workload import InputSpec, Workload, random_inputs
 
-SCHEMES = ("zoo", "py", "onnx")
+SCHEMES = ("zoo", "py", "onnx", "hf", "keras", "tf", "tflite")
 DTYPES = ("float32", "float16", "float64", "int64", "int32", "int8", "uint8", "bool")
 
 
@@ -75,7 +75,14 @@ def load(
         from .zoo_hf import load_hf_causal_lm
 
         return load_hf_causal_lm(rest)
-    raise SourceError(f"unknown source scheme '{scheme}:'; use zoo:NAME, py:module:function, onnx:PATH or hf:PATH")
+    if scheme in ("keras", "tf", "tflite"):
+        from .sources_tf import load_tf_source
+
+        return load_tf_source(scheme, rest, input_shape)
+    raise SourceError(
+        f"unknown source scheme '{scheme}:'; use zoo:NAME, py:module:function, onnx:PATH, hf:PATH, "
+        "keras:PATH, tf:PATH or tflite:PATH"
+    )
 
 
 def workload_from_module(model, inputs) -> Workload:
@@ -190,6 +197,40 @@ def _companion_workload(ref: str, model, companion) -> Workload:
     return Workload(source=f"py:{ref}", name=ref.rpartition(":")[2], inputs=specs, make_inputs=make, model=model)
 
 
+def check_shape_count(shapes: list[tuple[int, ...]] | None, inputs: int) -> None:
+    if shapes is not None and len(shapes) != inputs:
+        raise InputError(f"--input-shape gives {len(shapes)} shapes but the model has {inputs} inputs")
+
+
+def spec_from_dims(name: str, dims: list, dtype: str, given: tuple[int, ...] | None) -> InputSpec:
+    """One input from a model file's dimensions: whole numbers are fixed, anything else (a
+    name, None, -1) is symbolic and filled from ``given`` (one --input-shape).  A fixed
+    dimension 0 fixes the batch."""
+
+    def fixed(d) -> bool:
+        return isinstance(d, (int, np.integer)) and d > 0
+
+    if given is not None and len(given) != len(dims):
+        raise InputError(
+            f"--input-shape {'x'.join(map(str, given))} has {len(given)} dimensions but input '{name}' has {len(dims)}"
+        )
+    rest = []
+    for j, d in enumerate(dims[1:], start=1):
+        if fixed(d):
+            if given is not None and given[j] != d:
+                raise InputError(f"input '{name}' has dimension {j} fixed at {d}, but --input-shape gives {given[j]}")
+            rest.append(int(d))
+        elif given is not None:
+            rest.append(given[j])
+        else:
+            example = "x".join("1" if i == 0 else str(int(x)) if fixed(x) else "128" for i, x in enumerate(dims))
+            raise InputError(
+                f"input '{name}' has a symbolic dimension '{d}'; give its size with --input-shape (e.g. {example})"
+            )
+    batch = int(dims[0]) if dims and fixed(dims[0]) else None
+    return InputSpec(name, tuple(rest), dtype, fixed_batch=batch)
+
+
 def _load_onnx(path_text: str, input_shape: str | None) -> Workload:
     from .._optional import require
 
@@ -205,36 +246,13 @@ def _load_onnx(path_text: str, input_shape: str | None) -> Workload:
     initializers = {i.name for i in model.graph.initializer}
     graph_inputs = [i for i in model.graph.input if i.name not in initializers]
     shapes = parse_shapes(input_shape)
-    if shapes is not None and len(shapes) != len(graph_inputs):
-        raise InputError(f"--input-shape gives {len(shapes)} shapes but the model has {len(graph_inputs)} inputs")
+    check_shape_count(shapes, len(graph_inputs))
     specs = []
     for k, inp in enumerate(graph_inputs):
         t = inp.type.tensor_type
         dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(t.elem_type)).name
         dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in t.shape.dim]
-        given = shapes[k] if shapes else None
-        if given is not None and len(given) != len(dims):
-            raise InputError(
-                f"--input-shape {'x'.join(map(str, given))} has {len(given)} dimensions but input "
-                f"'{inp.name}' has {len(dims)}"
-            )
-        rest = []
-        for j, d in enumerate(dims[1:], start=1):
-            if isinstance(d, int):
-                if given is not None and given[j] != d:
-                    raise InputError(
-                        f"input '{inp.name}' has dimension {j} fixed at {d}, but --input-shape gives {given[j]}"
-                    )
-                rest.append(d)
-            elif given is not None:
-                rest.append(given[j])
-            else:
-                raise InputError(
-                    f"input '{inp.name}' has a symbolic dimension '{d}'; give its size with --input-shape "
-                    f"(e.g. {'x'.join('1' if i == 0 else str(x) if isinstance(x, int) else '128' for i, x in enumerate(dims))})"
-                )
-        fixed = dims[0] if dims and isinstance(dims[0], int) and dims[0] > 0 else None
-        specs.append(InputSpec(inp.name, tuple(rest), dtype, fixed_batch=fixed))
+        specs.append(spec_from_dims(inp.name, dims, dtype, shapes[k] if shapes else None))
     return Workload(
         source=f"onnx:{path_text}",
         name=path.stem,

@@ -59,7 +59,8 @@ def random_inputs(specs: list[InputSpec], batch: int, index: int, seed: int = 0)
 
 @dataclass
 class Workload:
-    """A model (torch module, or a model file: ONNX or OpenVINO IR) and its inputs.
+    """A model (a torch module, a Keras model, or a model file: ONNX, OpenVINO IR, a TensorFlow
+    SavedModel directory or a LiteRT .tflite flatbuffer) and its inputs.
 
     ``make_inputs(batch, index)`` returns a dict of numpy arrays keyed by input name, in
     the order of ``inputs``; different ``index`` values give different data.
@@ -70,7 +71,8 @@ class Workload:
     inputs: list[InputSpec]
     make_inputs: Callable[[int, int], dict[str, np.ndarray]]
     model: object | None = None  # torch.nn.Module
-    model_file: Path | None = None  # ONNX (.onnx), or OpenVINO IR (.xml with its .bin beside it)
+    model_file: Path | None = None  # .onnx, OpenVINO IR (.xml + .bin), SavedModel dir, .tflite
+    keras_model: object | None = None  # a keras.Model (never imported unless a source needs it)
     real_data: bool = False
     pool_size: int = INPUT_POOL
     description: str = ""
@@ -79,15 +81,23 @@ class Workload:
 
     @property
     def file_format(self) -> str | None:
-        """The format of ``model_file``: "onnx" or "openvino-ir" (None before any file exists)."""
+        """The format of ``model_file``: "onnx", "openvino-ir", "tf-saved-model" or "tflite"
+        (None before any file exists)."""
         if self.model_file is None:
             return None
-        return "openvino-ir" if Path(self.model_file).suffix == ".xml" else "onnx"
+        path = Path(self.model_file)
+        if path.is_dir():
+            return "tf-saved-model"
+        return {".xml": "openvino-ir", ".tflite": "tflite"}.get(path.suffix, "onnx")
 
     @property
     def kind(self) -> str:
-        """What a backend must accept to run this workload: "torch", "onnx" or "openvino-ir"."""
-        return "torch" if self.model is not None else self.file_format or "onnx"
+        """What a backend must accept to run this workload: "torch", "keras", or a file format."""
+        if self.model is not None:
+            return "torch"
+        if self.keras_model is not None:
+            return "keras"
+        return self.file_format or "onnx"
 
     def batches(self, batch: int) -> list[dict[str, np.ndarray]]:
         """The pool of distinct input batches a run cycles through."""
@@ -102,6 +112,8 @@ class Workload:
         return tuple(torch.from_numpy(np.ascontiguousarray(data[s.name])) for s in self.inputs)
 
     def params(self) -> int | None:
+        if self.keras_model is not None:
+            return int(self.keras_model.count_params())
         if self.model is None:
             return None
         return sum(p.numel() for p in self.model.parameters())

@@ -1,0 +1,169 @@
+"""The TensorFlow side: Keras models, SavedModels and .tflite files on the tensorflow and
+litert backends, the torch twin of the tutorial MLP, and one sentence for each bad input.
+
+TensorFlow fixes its thread count once per process, so every test here that runs the
+tensorflow backend asks for one thread, the count this module asks for before TensorFlow
+starts.  Conversions to .tflite share one cache for the module (each costs a child process).
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("ai_edge_litert")
+
+import nnspeed  # noqa: E402
+from nnspeed._tf import prefer_threads  # noqa: E402
+from nnspeed.backends.base import Settings  # noqa: E402
+from nnspeed.backends.registry import opened  # noqa: E402
+from nnspeed.cli.app import main  # noqa: E402
+
+MLP = "zoo:keras-mlp?depth=2"
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory):
+    prefer_threads(1)
+    return tmp_path_factory.mktemp("tfcache")
+
+
+@pytest.fixture(autouse=True)
+def _one_cache(shared_cache, monkeypatch):
+    monkeypatch.setenv("NNSPEED_CACHE", str(shared_cache))
+
+
+@pytest.fixture(scope="module")
+def tflite_path(shared_cache, tmp_path_factory):
+    from nnspeed.workloads.tflite_convert import tflite_file
+
+    os.environ["NNSPEED_CACHE"] = str(shared_cache)
+    return tflite_file(nnspeed.load(MLP))
+
+
+def _run(argv, capsys):
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_keras_mlp_computes_what_its_torch_twin_does():
+    import torch
+
+    w = nnspeed.load(MLP)
+    twin = nnspeed.load(w.meta["torch_twin"])
+    x = w.make_inputs(16, 3)["x"]
+    keras_out = np.asarray(w.keras_model(x, training=False))
+    with torch.inference_mode():
+        torch_out = twin.model(torch.from_numpy(x)).numpy()
+    assert keras_out.shape == (16, 10)
+    assert np.abs(keras_out - torch_out).max() <= 1e-5
+    assert w.params() == twin.params()
+
+
+def test_bench_keras_mlp_on_tensorflow_and_litert(cli_json, store_url):
+    doc = cli_json(
+        ["bench", MLP, "--backend", "tensorflow,litert", "--threads", "1", "--min-time", "0.2", "--max-time", "1"]
+        + ["--store", store_url, "--json"]
+    )
+    by = {r["backend"]: r for r in doc["results"]}
+    assert set(by) == {"tensorflow", "litert"}
+    assert by["tensorflow"]["effective"]["tf_mode"] == "tf.function"
+    assert by["tensorflow"]["effective"]["threads"] == 1
+    lite = by["litert"]["effective"]
+    assert lite["delegate"] == "xnnpack" and lite["precision"] == "fp32" and lite["threads"] == 1
+    assert all(r["latency_ms"]["p50"] > 0 for r in doc["results"])
+
+
+def test_bench_tflite_file_at_one_and_two_threads(cli_json, store_url, tflite_path):
+    doc = cli_json(
+        ["bench", f"tflite:{tflite_path}", "--threads", "1,2", "--min-time", "0.2", "--max-time", "1"]
+        + ["--backend", "litert", "--store", store_url, "--json"]
+    )
+    assert [r["effective"]["threads"] for r in doc["results"]] == [1, 2]
+    assert {r["effective"]["precision"] for r in doc["results"]} == {"fp32"}
+
+
+def test_litert_without_xnnpack_says_so(tflite_path):
+    w = nnspeed.load(f"tflite:{tflite_path}")
+    m = nnspeed.bench(w, backend="litert", threads=1, min_time=0.1, max_time=0.5, options={"xnnpack": False})
+    assert m.effective["delegate"].startswith("none")
+
+
+def test_keras_file_and_saved_model_sources(tmp_path, store_url, capsys):
+    w = nnspeed.load(MLP)
+    keras_file = tmp_path / "mlp.keras"
+    w.keras_model.save(str(keras_file))
+    saved = tmp_path / "saved"
+    w.keras_model.export(str(saved), format="tf_saved_model", verbose=False)
+    x = w.make_inputs(2, 0)
+    expected = np.asarray(w.keras_model(x["x"], training=False))
+    for source in (f"keras:{keras_file}", f"tf:{saved}"):
+        other = nnspeed.load(source)
+        assert [s.shape for s in other.inputs] == [(100,)]
+        m = nnspeed.bench(other, backend="tensorflow", threads=1, min_time=0.1, max_time=0.5)
+        assert m.latency_ms.p50 > 0
+        with opened(other, Settings("tensorflow", threads=1)) as runner:
+            got = runner.outputs(runner.run(runner.prepare({other.inputs[0].name: x["x"]})))[0]
+        assert np.abs(got - expected).max() <= 1e-5
+
+
+def test_litert_agrees_with_a_plain_invoke_loop(one_core):
+    """benchmarks/litert_agreement.py checks 5%; here the median of seven short rounds, 25%."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "litert_agreement", Path(__file__).resolve().parents[2] / "benchmarks" / "litert_agreement.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rounds = mod.ratios(nnspeed.load("zoo:keras-mlp?depth=8"), rounds=7, min_s=0.3)
+    median = float(np.median([r["ratio"] for r in rounds]))
+    assert median == pytest.approx(1.0, abs=0.25), rounds
+
+
+def _one_sentence_exit_2(argv, capsys, *words):
+    code, out, err = _run(argv, capsys)
+    assert code == 2, err
+    line = err.strip()
+    assert "Traceback" not in line and len(line.splitlines()) == 1, line
+    for word in words:
+        assert word in line, line
+    return line
+
+
+def test_bad_tensorflow_inputs_one_sentence_each(tmp_path, store_url, capsys):
+    import tensorflow as tf
+
+    corrupt = tmp_path / "bad.tflite"
+    corrupt.write_bytes(os.urandom(256))
+    not_model = tmp_path / "notes.keras"
+    not_model.write_text("not a model")
+    unsigned = tmp_path / "unsigned"
+    tf.saved_model.save(tf.Module(), str(unsigned))
+    bench = ["bench", "--min-time", "0.1", "--max-time", "0.2", "--store", store_url]
+    _one_sentence_exit_2([*bench[:1], f"tflite:{corrupt}", *bench[1:]], capsys, "tflite")
+    _one_sentence_exit_2([*bench[:1], f"keras:{not_model}", *bench[1:]], capsys, "Keras")
+    _one_sentence_exit_2([*bench[:1], f"tf:{unsigned}", *bench[1:]], capsys, "serving signature")
+    _one_sentence_exit_2([*bench[:1], "zoo:mlp", "--backend", "litert", *bench[1:]], capsys, "litert")
+    assert nnspeed.Store(store_url).list_runs() == []
+
+
+def test_without_tensorflow_the_extra_is_named(monkeypatch, capsys, store_url):
+    import nnspeed._optional as optional
+
+    real = optional.available
+    monkeypatch.setattr(optional, "available", lambda m: m not in ("tensorflow", "keras") and real(m))
+    line = _one_sentence_exit_2(["bench", "zoo:keras-mlp", "--store", store_url], capsys, "nnspeed[tf]")
+    assert "tensorflow" in line
+
+
+def test_import_nnspeed_imports_no_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys, nnspeed; nnspeed.load('zoo:mlp'); print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr
