@@ -6,6 +6,7 @@ tensorflow backend asks for one thread, the count this module asks for before Te
 starts.  Conversions to .tflite share one cache for the module (each costs a child process).
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -167,3 +168,31 @@ def test_import_nnspeed_imports_no_tensorflow():
     code = "import sys, nnspeed; nnspeed.load('zoo:mlp'); print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_optimize_keras_model_exports_a_tflite_that_scores_as_reported(tmp_path, store_url, capsys):
+    argv = ["optimize", "zoo:keras-digits-mlp", "--data", "digits", "--max-drop", "1.0", "--threads", "1"]
+    argv += ["--variants", "int8 dynamic-range", "--min-time", "0.1", "--max-time", "0.5"]
+    argv += ["--export", str(tmp_path / "export"), "--out", str(tmp_path / "out"), "--store", store_url, "--json"]
+    code, out, err = _run(argv, capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["baseline"]["backend"] == "tensorflow" and doc["baseline"]["accuracy"] >= 95
+    (v,) = doc["variants"]
+    assert v["backend"] == "litert" and v["status"] == "ok" and doc["chosen"] in (v["name"], doc["baseline"]["name"])
+    assert v["speedup_ci95"][0] <= v["speedup"] <= v["speedup_ci95"][1]
+    if doc["chosen"] == v["name"]:
+        from ai_edge_litert.interpreter import Interpreter
+
+        from nnspeed.workloads.datasets import digits
+
+        split = digits()
+        it = Interpreter(model_path=str(tmp_path / "export" / "model.tflite"))
+        d = it.get_input_details()[0]
+        it.resize_tensor_input(d["index"], [len(split.x_test), 1, 8, 8])
+        it.allocate_tensors()
+        it.set_tensor(d["index"], split.x_test)
+        it.invoke()
+        logits = it.get_tensor(it.get_output_details()[0]["index"])
+        accuracy = 100 * float(np.mean(logits.argmax(-1) == split.y_test))
+        assert accuracy == pytest.approx(v["accuracy"], abs=1e-6)

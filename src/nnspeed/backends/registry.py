@@ -35,16 +35,26 @@ def backends_that_accept(kind: str) -> list[str]:
     return [n for n in BACKENDS if kind in get_backend(n).accepts]
 
 
-def before_load(settings) -> None:
+def before_load(settings, strict: bool = True) -> None:
     """Let each backend of these settings prepare the process before any model is loaded (a
-    runtime that fixes its threads when it starts: TensorFlow)."""
-    by_backend: dict[str, list] = {}
+    runtime that fixes its threads when it starts: TensorFlow).  ``strict``: a backend refuses
+    thread counts one process cannot hold now, rather than when a cell is prepared."""
+    threads: dict[str, list] = {}
     for s in settings:
-        by_backend.setdefault(s.backend, []).append(s)
-    for name, group in by_backend.items():
+        threads.setdefault(s.backend, []).append(s.threads)
+    _hooks(threads, strict)
+
+
+def before_load_for_any(threads: list[int | None]) -> None:
+    """Before loading a source whose runtimes are not chosen yet (optimize tries them all)."""
+    _hooks({name: list(threads) for name in BACKENDS}, strict=False)
+
+
+def _hooks(threads: dict[str, list], strict: bool) -> None:
+    for name, counts in threads.items():
         hook = getattr(get_backend(name), "before_load", None)
         if hook is not None:
-            hook(group)
+            hook(counts, strict)
 
 
 def stream_backends() -> list[str]:

@@ -89,17 +89,18 @@ class TensorFlow:
     accepts = frozenset({"keras", "tf-saved-model"})
     streams = False  # one thread pool per process, fixed when TensorFlow starts
 
-    def before_load(self, settings: list[Settings]) -> None:
+    def before_load(self, threads: list[int | None], strict: bool = True) -> None:
         """TensorFlow fixes its thread count when it starts, and building a Keras model starts it:
-        ask for the count first.  Several counts cannot share one process."""
-        counts = {s.threads for s in settings}
-        if len(counts) > 1:
+        ask for the count first.  Several counts cannot share one process (``strict``: refuse
+        them now; else the first is asked for and a cell with another fails when prepared)."""
+        counts = list(dict.fromkeys(threads))
+        if strict and len(counts) > 1:
             raise UnsupportedError(
                 "the tensorflow backend fixes its thread count once per process, so one run cannot measure "
                 f"{', '.join(str(c or 'auto') for c in counts)} threads; run nnspeed bench once per --threads "
                 "value, or nnspeed sweep (a fresh process for every cell)"
             )
-        prefer_threads(counts.pop())
+        prefer_threads(counts[0])
 
     def prepare(self, workload, settings: Settings) -> TensorFlowRunner:
         check_accepts(self, workload)

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from .._files import write_text
 from ..axes import int_values, split
+from ..backends.registry import before_load_for_any
 from ..errors import InputError
 from ..measure.stoprule import StopRule
 from ..optimization.export import export as write_export
 from ..optimization.search import search
 from ..optimization.setup import scorer_for
-from ..optimization.variants import CANDIDATES
+from ..optimization.variants import candidates_for
 from ..store.store import Store
 from ..workloads.sources import load
 from .results import OptimizeResult
@@ -55,13 +56,13 @@ def optimize(
     thread_counts = int_values(split(str(threads)), "--threads", allow_auto=True)
     batches = int_values(split(str(batch)), "--batch")
     db = Store.of(store)
+    before_load_for_any(thread_counts)
     w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
     words = [v.strip() for v in variants.split(",") if v.strip()]
-    candidates = [c for c in CANDIDATES if not words or any(word in c.name for word in words)]
+    every = candidates_for(w)
+    candidates = [c for c in every if not words or any(word in c.name for word in words)]
     if not candidates:
-        raise InputError(
-            f"--variants {variants} matches no variant; names are: {', '.join(c.name for c in CANDIDATES)}"
-        )
+        raise InputError(f"--variants {variants} matches no variant; names are: {', '.join(c.name for c in every)}")
     if eval_fn and data:
         raise InputError("give --eval or --data, not both: each decides how variants are scored")
     scorer, ctx = scorer_for(w, data, eval_fn)
@@ -86,6 +87,8 @@ def optimize(
         "max_drop": max_drop,
         "budget_ms": budget_ms,
         "baseline": {
+            "name": baseline.name,
+            "backend": baseline.backend,
             "latency_ms": base_m.latency_ms.p50,
             "accuracy": base_score.value,
             "per_class": base_score.per_class,

@@ -25,7 +25,7 @@ def export(outcome, baseline, source: str, out_dir: Path, metric: str) -> list[P
         f"Made by `nnspeed optimize`. Transforms, in order: {', '.join(outcome.transforms) or 'none'}.\n"
         f"Runtime: {outcome.backend}, precision {outcome.precision}, batch {m.batch}, threads {m.threads}.\n"
         f"Format: {exported.format} ({', '.join(p.name for p in exported.files)}).\n\n"
-        f"| | baseline (eager fp32) | this model |\n|---|---|---|\n"
+        f"| | baseline ({baseline.name}) | this model |\n|---|---|---|\n"
         f"| p50 latency (ms) | {b.latency_ms.p50:.4g} | {m.latency_ms.p50:.4g} |\n"
         f"| p99 latency (ms) | {b.latency_ms.p99:.4g} | {m.latency_ms.p99:.4g} |\n"
         f"| {metric} | {baseline.score.value:.2f} | {outcome.score.value:.2f} |\n\n"

@@ -18,7 +18,7 @@ from ..measure.stoprule import StopRule
 from ..scenarios.side_by_side import side_by_side
 from ..scenarios.single_stream import single_stream
 from .scorers import Score, per_class_drops, run_outputs
-from .variants import CANDIDATES, Candidate, Context
+from .variants import Candidate, Context, baseline_for, candidates_for
 
 
 @dataclass
@@ -86,7 +86,7 @@ def search(
     on_variant: Callable[[str], None] | None = None,
     candidates: list[Candidate] | None = None,
 ) -> tuple[Outcome, list[Outcome], Outcome | None]:
-    """Baseline (eager fp32) first, then every applicable candidate at every thread count and
+    """Baseline (the model's own framework in fp32: eager torch, or TensorFlow) first, then every applicable candidate at every thread count and
     batch size; returns (baseline, variants, chosen).
 
     With one batch size the chosen variant has the lowest median latency; with several it has
@@ -96,15 +96,16 @@ def search(
     t0 = time.perf_counter()
     thread_counts = threads if isinstance(threads, list) else [threads]
     batches = batch if isinstance(batch, list) else [batch]
+    base = baseline_for(workload)
     if on_variant:
-        on_variant("baseline: eager fp32")
-    base_settings = Settings("torch-eager", "fp32", batches[0], thread_counts[0])
+        on_variant(f"baseline: {base.name}")
+    base_settings = Settings(base.backend, "fp32", batches[0], thread_counts[0])
     base_m = single_stream(workload, base_settings, stop)
-    base_score = evaluate(workload, "torch-eager", "fp32", scorer)
+    base_score = evaluate(workload, base.backend, "fp32", scorer)
     baseline = Outcome(
-        "eager fp32",
+        base.name,
         (),
-        "torch-eager",
+        base.backend,
         "fp32",
         "ok",
         measurement=base_m,
@@ -118,7 +119,7 @@ def search(
     outcomes = []
     plan = [
         (c, t, b)
-        for c in (candidates if candidates is not None else CANDIDATES)
+        for c in (candidates if candidates is not None else candidates_for(workload))
         for t in thread_counts
         for b in batches
     ]

@@ -7,7 +7,7 @@ from ..backends.registry import opened
 from ..errors import InputError
 from ..workloads import datasets
 from .scorers import AccuracyScorer, FidelityScorer, UserScorer, run_outputs
-from .variants import Context
+from .variants import Context, baseline_for
 
 CALIBRATION_SAMPLES = 256
 CALIBRATION_BATCH = 32
@@ -42,7 +42,7 @@ def scorer_for(workload, data: str | None, eval_ref: str | None = None):
     size, calls = FIDELITY_EMBEDDING if workload.meta.get("task") == "embedding" else FIDELITY_LOGITS
     # Evaluation inputs come from later in the input pool than the calibration inputs.
     chunks = [(workload.make_inputs(size, 100 + i), size) for i in range(calls)]
-    with opened(workload, Settings("torch-eager", "fp32", size)) as runner:
+    with opened(workload, Settings(baseline_for(workload).backend, "fp32", size)) as runner:
         reference = run_outputs(runner, chunks)
     kind = "embedding" if workload.meta.get("task") == "embedding" else "logits"
     calibration = [workload.make_inputs(CALIBRATION_BATCH // 4, i) for i in range(8)]

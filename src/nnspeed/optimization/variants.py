@@ -106,6 +106,18 @@ def _fold(w, ctx):
     return fold_conv_bn(w)
 
 
+def _tflite(quantization: str):
+    def build(w, ctx):
+        from ..transforms.tflite import to_tflite
+
+        key = f"tflite-{quantization}"
+        if key not in ctx.cache:
+            ctx.cache[key] = to_tflite(w, quantization, ctx.calibration)
+        return ctx.cache[key]
+
+    return build
+
+
 STRUCT = f"structured prune {int(100 * PRUNE_RATIO)}% (Torch-Pruning) + {FINE_TUNE_EPOCHS}-epoch fine-tune"
 CANDIDATES = [
     Candidate("eager bf16", ("autocast bf16",), "torch-eager", "bf16", needs_torch=True),
@@ -210,3 +222,59 @@ CANDIDATES = [
         needs_torch=True,
     ),
 ]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What every variant is compared with: the model as its own framework runs it, in fp32."""
+
+    name: str
+    backend: str
+
+
+TORCH_BASELINE = Baseline("eager fp32", "torch-eager")
+KERAS_BASELINE = Baseline("tensorflow fp32 (tf.function)", "tensorflow")
+TO_TFLITE = "convert to .tflite (TFLiteConverter, from a SavedModel)"
+
+KERAS_CANDIDATES = [
+    Candidate("tensorflow eager", ("Keras called eagerly",), "tensorflow", options=(("tf_mode", "eager"),)),
+    Candidate("tensorflow XLA", ("tf.function(jit_compile=True)",), "tensorflow", options=(("tf_mode", "xla"),)),
+    Candidate("litert fp32", (TO_TFLITE, "LiteRT + XNNPACK"), "litert", build=_tflite("float")),
+    Candidate(
+        "litert fp32 without XNNPACK",
+        (TO_TFLITE, "LiteRT builtin kernels"),
+        "litert",
+        build=_tflite("float"),
+        options=(("xnnpack", False),),
+    ),
+    Candidate(
+        "litert fp16 weights",
+        (TO_TFLITE, "float16 weights (target_spec.supported_types)", "LiteRT + XNNPACK"),
+        "litert",
+        build=_tflite("fp16"),
+        numbers="fp16 weights",
+    ),
+    Candidate(
+        "litert int8 dynamic-range",
+        (TO_TFLITE, "int8 dynamic range (Optimize.DEFAULT)", "LiteRT + XNNPACK"),
+        "litert",
+        build=_tflite("dynamic-int8"),
+        numbers="int8 weights",
+    ),
+    Candidate(
+        "litert int8 full",
+        (TO_TFLITE, "full int8, calibrated on real data (representative_dataset)", "LiteRT + XNNPACK"),
+        "litert",
+        build=_tflite("int8"),
+        numbers="int8",
+    ),
+]
+
+
+def baseline_for(w: Workload) -> Baseline:
+    return KERAS_BASELINE if w.kind in ("keras", "tf-saved-model") else TORCH_BASELINE
+
+
+def candidates_for(w: Workload) -> list[Candidate]:
+    """The variants that apply to ``w``'s framework."""
+    return KERAS_CANDIDATES if w.kind in ("keras", "tf-saved-model") else CANDIDATES
