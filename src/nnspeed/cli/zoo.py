@@ -17,7 +17,7 @@ def zoo_command(
     json_out: JsonOut = False,
 ):
     """List the built-in models (zoo:NAME?key=value) with parameters and FLOPs at batch 1."""
-    from .._optional import available
+    from .._optional import PACKAGES, available
     from ..workloads.registry import ZOO, load_zoo
 
     rows = []
@@ -30,11 +30,13 @@ def zoo_command(
                 "params": None,
                 "flops": None,
             }
-            if flops and (e.needs is None or available(e.needs)):
+            needs = [m for m in (e.needs, "tensorflow" if e.framework == "keras" else None) if m]
+            missing = [m for m in needs if not available(m)]
+            if flops and not missing:
                 w = load_zoo(name)
                 row["params"], row["flops"] = w.params(), w.flops(1)
-            elif e.needs and not available(e.needs):
-                row["note"] = "needs pip install 'nnspeed[hf]'"
+            elif missing:
+                row["note"] = f"needs pip install 'nnspeed[{PACKAGES.get(missing[0], (missing[0], missing[0]))[1]}]'"
             rows.append(row)
     if json_out:
         out.print_json(json.dumps({"models": rows}))

@@ -119,7 +119,10 @@ class Workload:
         return sum(p.numel() for p in self.model.parameters())
 
     def flops(self, batch: int = 1) -> int | None:
-        """FLOPs of one forward call at this batch size (torch models only)."""
+        """FLOPs of one forward call at this batch size (torch models; Keras models count their
+        Dense and convolution layers, the rest of a Keras model is not counted)."""
+        if self.keras_model is not None:
+            return batch * keras_flops(self.keras_model)
         if self.model is None:
             return None
         from ..explain.flops import count_flops
@@ -133,6 +136,23 @@ class Workload:
             if self.model_file is None:
                 self.model_file = export_onnx(self)
             return self.model_file
+
+
+def keras_flops(model) -> int:
+    """Multiply-adds ×2 of a Keras model's Dense and Conv layers, per sample."""
+    total = 0
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None:
+            continue
+        out = tuple(d for d in layer.output.shape[1:] if d is not None)
+        k = int(np.prod(kernel.shape))
+        if len(kernel.shape) == 2:  # Dense: in × units per position
+            positions = int(np.prod(out[:-1])) if len(out) > 1 else 1
+            total += 2 * k * positions
+        else:  # Conv: kernel volume × every output position
+            total += 2 * k * int(np.prod(out[:-1]))
+    return total
 
 
 def _content_tag(w: Workload) -> str:
