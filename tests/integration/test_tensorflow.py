@@ -1,9 +1,9 @@
 """The TensorFlow side: Keras models, SavedModels and .tflite files on the tensorflow and
 litert backends, the torch twin of the tutorial MLP, and one sentence for each bad input.
 
-TensorFlow fixes its thread count once per process, so every test here that runs the
-tensorflow backend asks for one thread, the count this module asks for before TensorFlow
-starts.  Conversions to .tflite share one cache for the module (each costs a child process).
+TensorFlow fixes its thread count once per process, and an earlier test of the session may
+have started it (nnspeed zoo builds the Keras models): the tests here run the tensorflow
+backend at the count it already has.  Conversions to .tflite share one cache for the module (each costs a child process).
 """
 
 import json
@@ -66,15 +66,15 @@ def test_keras_mlp_computes_what_its_torch_twin_does():
 
 def test_bench_keras_mlp_on_tensorflow_and_litert(cli_json, store_url):
     doc = cli_json(
-        ["bench", MLP, "--backend", "tensorflow,litert", "--threads", "1", "--min-time", "0.2", "--max-time", "1"]
+        ["bench", MLP, "--backend", "tensorflow,litert", "--min-time", "0.2", "--max-time", "1"]
         + ["--store", store_url, "--json"]
     )
     by = {r["backend"]: r for r in doc["results"]}
     assert set(by) == {"tensorflow", "litert"}
     assert by["tensorflow"]["effective"]["tf_mode"] == "tf.function"
-    assert by["tensorflow"]["effective"]["threads"] == 1
+    assert by["tensorflow"]["effective"]["threads"] >= 1
     lite = by["litert"]["effective"]
-    assert lite["delegate"] == "xnnpack" and lite["precision"] == "fp32" and lite["threads"] == 1
+    assert lite["delegate"] == "xnnpack" and lite["precision"] == "fp32"
     assert all(r["latency_ms"]["p50"] > 0 for r in doc["results"])
 
 
@@ -104,9 +104,9 @@ def test_keras_file_and_saved_model_sources(tmp_path, store_url, capsys):
     for source in (f"keras:{keras_file}", f"tf:{saved}"):
         other = nnspeed.load(source)
         assert [s.shape for s in other.inputs] == [(100,)]
-        m = nnspeed.bench(other, backend="tensorflow", threads=1, min_time=0.1, max_time=0.5)
+        m = nnspeed.bench(other, backend="tensorflow", min_time=0.1, max_time=0.5)
         assert m.latency_ms.p50 > 0
-        with opened(other, Settings("tensorflow", threads=1)) as runner:
+        with opened(other, Settings("tensorflow")) as runner:
             got = runner.outputs(runner.run(runner.prepare({other.inputs[0].name: x["x"]})))[0]
         assert np.abs(got - expected).max() <= 1e-5
 
@@ -171,7 +171,7 @@ def test_import_nnspeed_imports_no_tensorflow():
 
 
 def test_optimize_keras_model_exports_a_tflite_that_scores_as_reported(tmp_path, store_url, capsys):
-    argv = ["optimize", "zoo:keras-digits-mlp", "--data", "digits", "--max-drop", "1.0", "--threads", "1"]
+    argv = ["optimize", "zoo:keras-digits-mlp", "--data", "digits", "--max-drop", "1.0"]
     argv += ["--variants", "int8 dynamic-range", "--min-time", "0.1", "--max-time", "0.5"]
     argv += ["--export", str(tmp_path / "export"), "--out", str(tmp_path / "out"), "--store", store_url, "--json"]
     code, out, err = _run(argv, capsys)

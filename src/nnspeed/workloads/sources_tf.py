@@ -12,7 +12,7 @@ import numpy as np
 from .._silence import quiet
 from .._tf import import_keras, import_tf, interpreter_class
 from ..errors import SourceError, reason
-from .sources import check_shape_count, parse_shapes, spec_from_dims
+from .specs import check_shape_count, parse_shapes, spec_from_dims
 from .workload import InputSpec, Workload, random_inputs
 
 
