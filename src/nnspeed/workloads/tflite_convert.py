@@ -128,4 +128,4 @@ def convert(src: str, dst: str, quantization: str, data_path: str | None = None)
 
 
 if __name__ == "__main__":
-    convert(*sys.argv[1:5]) if len(sys.argv) > 4 else convert(*sys.argv[1:4])
+    convert(*sys.argv[1:5])

@@ -96,7 +96,7 @@ def _trained_keras(name: str, layers, v: dict):
 
     from .._files import cache_dir, private_tmp
     from . import datasets
-    from .zoo_trained import BATCH, EPOCHS, LR
+    from .zoo_trained import BATCH, EPOCHS, LR, digits_test_inputs
 
     split = datasets.digits()
     model = keras.Sequential([keras.Input((1, 8, 8), name="x"), *layers(keras, v)], name=name.replace("-", "_"))
@@ -117,18 +117,7 @@ def _trained_keras(name: str, layers, v: dict):
         tmp.replace(path)  # atomic: two processes training at once both end with a whole file
     logits = np.asarray(model(split.x_test, training=False))
     acc = float(np.mean(logits.argmax(-1) == split.y_test))
-    x_test = split.x_test
-
-    def make(batch: int, index: int) -> dict:
-        rows = np.arange(index * batch, (index + 1) * batch) % len(x_test)
-        return {"x": x_test[rows]}
-
-    extra = {
-        "real_data": True,
-        "pool_size": 16,
-        "meta": {"data": "digits", "test_accuracy": acc, "task": "classification"},
-    }
-    return model, [InputSpec("x", (1, 8, 8), "float32")], make, extra
+    return (model, *digits_test_inputs(split, acc))
 
 
 entry(

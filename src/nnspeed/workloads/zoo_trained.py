@@ -59,19 +59,23 @@ def _trained(name: str, build, v: dict):
         torch.save({"state": model.state_dict(), "accuracy": acc}, tmp)
         tmp.replace(path)  # atomic: two processes training at once both end with a whole file
     model.eval()
+    return (model, *digits_test_inputs(split, acc))
+
+
+def digits_test_inputs(split, accuracy: float) -> tuple[list[InputSpec], object, dict]:
+    """A digits model's inputs (held-out images, cycled in order) and its zoo fields."""
     x_test = split.x_test
 
     def make(batch: int, index: int) -> dict[str, np.ndarray]:
         rows = np.arange(index * batch, (index + 1) * batch) % len(x_test)
         return {"x": x_test[rows]}
 
-    spec = [InputSpec("x", (1, 8, 8), "float32")]
     extra = {
         "real_data": True,
         "pool_size": 16,
-        "meta": {"data": "digits", "test_accuracy": acc, "task": "classification"},
+        "meta": {"data": "digits", "test_accuracy": accuracy, "task": "classification"},
     }
-    return model, spec, make, extra
+    return [InputSpec("x", (1, 8, 8), "float32")], make, extra
 
 
 def _mlp(v):
