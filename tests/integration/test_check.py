@@ -117,5 +117,8 @@ def test_baseline_from_another_machine_is_refused(store_url, cli_json, capsys):
     assert runs(store_url) == 1
     with Store(store_url).engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(schema.results)).scalar_one() == before
-    doc = cli_json(["check", "zoo:mlp", "--baseline", "theirs", "--any-machine", *FAST, "--store", store_url, "--json"])
-    assert doc["baseline_run"]["run_id"] == saved["run_id"]
+    # Accepted with --any-machine. Measured apart, as above: the exit code is the verdict on a
+    # ratio that carries the drift between the two runs, so only the plumbing is asserted.
+    code = main(["check", "zoo:mlp", "--baseline", "theirs", "--any-machine", *FAST, "--store", store_url, "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == doc["exit_code"] in (0, 1) and doc["baseline_run"]["run_id"] == saved["run_id"]
