@@ -196,3 +196,19 @@ def test_optimize_keras_model_exports_a_tflite_that_scores_as_reported(tmp_path,
         logits = it.get_tensor(it.get_output_details()[0]["index"])
         accuracy = 100 * float(np.mean(logits.argmax(-1) == split.y_test))
         assert accuracy == pytest.approx(v["accuracy"], abs=1e-6)
+
+
+def test_explain_keras_model_counts_flops_and_says_what_it_cannot_break_down(cli_json, capsys):
+    doc = cli_json(["explain", MLP, "--json"])
+    w = nnspeed.load(MLP)
+    twin = nnspeed.load(w.meta["torch_twin"])
+    assert doc["backend"] == "tensorflow" and doc["latency_ms"] > 0
+    assert doc["total_flops"] == twin.flops(1) > 0  # the Dense kernels, as torch's flop_counter counts them
+    assert [r["name"] for r in doc["layers"]] and len(doc["layers"]) == len(w.keras_model.layers)
+    assert all(r["bound_ms"] > 0 and r["bytes"] > 0 for r in doc["layers"] if r["op"] == "Dense")
+    assert doc["roofline_bound_ms"] == pytest.approx(sum(r["bound_ms"] for r in doc["layers"]))
+    assert "not its share of the measured time" in doc["not_broken_down"]
+    assert main(["explain", MLP, "--backend", "litert"]) == 2
+    assert "supports torch-eager (and tensorflow for Keras models)" in capsys.readouterr().err
+    assert main(["explain", "zoo:mlp", "--backend", "tensorflow"]) == 2
+    assert "explain runs zoo:mlp on torch-eager" in capsys.readouterr().err

@@ -140,19 +140,9 @@ class Workload:
 
 def keras_flops(model) -> int:
     """Multiply-adds ×2 of a Keras model's Dense and Conv layers, per sample."""
-    total = 0
-    for layer in model.layers:
-        kernel = getattr(layer, "kernel", None)
-        if kernel is None:
-            continue
-        out = tuple(d for d in layer.output.shape[1:] if d is not None)
-        k = int(np.prod(kernel.shape))
-        if len(kernel.shape) == 2:  # Dense: in × units per position
-            positions = int(np.prod(out[:-1])) if len(out) > 1 else 1
-            total += 2 * k * positions
-        else:  # Conv: kernel volume × every output position
-            total += 2 * k * int(np.prod(out[:-1]))
-    return total
+    from ..explain.keras import layer_flops
+
+    return sum(layer_flops(model).values())
 
 
 def _content_tag(w: Workload) -> str:
