@@ -21,6 +21,7 @@ from ..measure.stoprule import StopRule
 # per-call overhead (dispatch, launches, Python), not by compute or memory.
 OVERHEAD_EFFICIENCY = 0.10
 PROFILE_CALLS = 20
+RECORDING_TRIALS = 5
 PLAIN_STOP = StopRule(min_time=0.05, max_time=0.3, ci_rel=0.02)
 
 
@@ -153,8 +154,7 @@ def _plain_ms(model, args) -> float:
         return call_ms(lambda: model(*args), PLAIN_STOP, np.min)
 
 
-def recording_cost(calls: int = 100) -> tuple[float, float]:
-    """(ms per instrumented range, ms per recorded operator event) measured on probe chains."""
+def _recording_trial(calls: int) -> tuple[float, float]:
     import torch
 
     x = torch.zeros(1)
@@ -169,6 +169,19 @@ def recording_cost(calls: int = 100) -> tuple[float, float]:
     per_range = max(0.0, r_id - u_id)
     per_event = max(0.0, (r_neg - per_range - u_neg) / n_neg) if n_neg else 0.0
     return per_range, per_event
+
+
+def recording_cost(calls: int = 100, trials: int = RECORDING_TRIALS) -> tuple[float, float]:
+    """(ms per instrumented range, ms per recorded operator event) measured on probe chains.
+
+    One calibration now and then comes out two or three times too high (a whole profiler
+    session runs slow, idle machine or not), which would zero every small layer; the median
+    of several trials does not follow it.
+    """
+    import statistics
+
+    runs = [_recording_trial(calls) for _ in range(trials)]
+    return statistics.median(r for r, _ in runs), statistics.median(e for _, e in runs)
 
 
 def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> tuple[dict, dict, dict, float]:
