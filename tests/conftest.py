@@ -50,7 +50,10 @@ def quick_study(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("study")
     url = f"sqlite:///{root / 'nnspeed.db'}"
-    code = main(["study", "--quick", "--out", str(root / "out"), "--store", url])
+    # claims 13-15 (the Keras tutorial section) need TensorFlow: test_tensorflow.py runs them
+    code = main(
+        ["study", "--quick", "--claims", ",".join(map(str, range(1, 13))), "--out", str(root / "out"), "--store", url]
+    )
     assert code == 0
     return root / "out", url
 

@@ -46,8 +46,8 @@ def test_study_subset_and_bad_input(cli_json, capsys, tmp_path, store_url):
 
     doc = cli_json(["study", "--quick", "--claims", "1", "--out", str(tmp_path / "o"), "--store", store_url, "--json"])
     assert [c["id"] for c in doc["claims"]] == [1]
-    assert main(["study", "--claims", "13", "--store", store_url]) == 2
-    assert "numbers from 1 to 12" in capsys.readouterr().err
+    assert main(["study", "--claims", "16", "--store", store_url]) == 2
+    assert "numbers from 1 to 15" in capsys.readouterr().err
     (tmp_path / "afile").write_text("x")
     assert main(["study", "--out", str(tmp_path / "afile"), "--store", store_url]) == 2
 

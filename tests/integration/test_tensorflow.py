@@ -212,3 +212,31 @@ def test_explain_keras_model_counts_flops_and_says_what_it_cannot_break_down(cli
     assert "supports torch-eager (and tensorflow for Keras models)" in capsys.readouterr().err
     assert main(["explain", "zoo:mlp", "--backend", "tensorflow"]) == 2
     assert "explain runs zoo:mlp on torch-eager" in capsys.readouterr().err
+
+
+def test_study_tutorial_section_sets_one_shot_spread_beside_nnspeeds_interval(tmp_path, store_url):
+    import json
+
+    from nnspeed.cli.app import main
+
+    out = tmp_path / "o"
+    assert main(["study", "--quick", "--claims", "13,14,15", "--out", str(out), "--store", store_url]) == 0
+    claims = json.loads((out / "claims.json").read_text())["claims"]
+    assert [c["id"] for c in claims] == [13, 14, 15]
+    for c in claims:
+        assert "error" not in c["evidence"], c
+        one = c["evidence"]["one_shot"]
+        assert one["repeats"] == 5 and all(len(v) == 5 and min(v) > 0 for v in one["ms"].values())
+        sp, n = one["spread"], one["nnspeed"]
+        assert sp["low"] <= sp["median"] <= sp["high"] and 0 <= sp["against"] <= 5
+        assert n["ci95"][0] <= n["value"] <= n["ci95"][1]
+    assert claims[1]["evidence"]["file_quantization"] == "dynamic-range int8"
+    html = (out / "report.html").read_text()
+    assert "The tutorials' timing against nnspeed's" in html and "batch 1 to 1024" in html
+
+
+def test_one_shot_spread_counts_repeats_against_the_claim():
+    from nnspeed.scenarios.oneshot import spread
+
+    s = spread([0.9, 1.2, 1.5, 0.8, 1.1])
+    assert (s.low, s.high, s.median, s.against) == (0.8, 1.5, 1.1, 2)

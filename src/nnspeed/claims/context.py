@@ -28,6 +28,7 @@ class Study:
         self._workloads: dict[str, object] = {}
         self._flops: dict[str, int] = {}
         self._on_measure = on_measure
+        self.cache: dict[str, object] = {}  # what several claims share (models, one-shot runs)
 
     def load(self, source: str):
         if source not in self._workloads:
@@ -40,6 +41,11 @@ class Study:
         if source not in self._flops:
             self._flops[source] = self.load(source).flops(1)
         return self._flops[source]
+
+    def note(self, text: str) -> None:
+        """Tell the caller what is being measured now."""
+        if self._on_measure:
+            self._on_measure(text)
 
     def keep(self, claim: int, label: str, m: Measurement) -> Measurement:
         """Tag a measurement with its claim and label and keep it for the store."""

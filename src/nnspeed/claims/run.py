@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from ..errors import NnspeedError, reason
 from ..measure.environment import fingerprint
-from . import claims_model, claims_runtime, claims_use
+from . import claims_keras, claims_model, claims_runtime, claims_use
 from .context import Study
 from .verdicts import CLAIMS, INCONCLUSIVE, ClaimResult
 
@@ -24,6 +24,9 @@ CHECKS = [
     claims_use.pruning_and_quantization,
     claims_use.realtime_video,
     claims_use.llm_words_per_second,
+    claims_keras.keras_deeper_is_slower,
+    claims_keras.tflite_quantization_is_faster,
+    claims_keras.keras_batching_raises_throughput,
 ]
 
 

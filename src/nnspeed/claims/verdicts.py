@@ -24,6 +24,9 @@ CLAIMS = {
     10: "Pruning and quantization together give 2–5x faster inference.",
     11: "Common vision models meet a real-time video budget of 33 ms per frame (30 fps) on this machine.",
     12: "A GPT-2-sized language model generates 50–100 words per second.",
+    13: "The Keras tutorial: a deeper Dense stack (8 hidden layers vs 2, 128 units, 100 inputs) is slower at batch 1.",
+    14: "The Keras tutorial: TFLite dynamic-range quantization (Optimize.DEFAULT) makes the model faster on LiteRT.",
+    15: "The Keras tutorial: larger batches (1 to 1024 of tf.random.normal((batch, 100))) raise throughput.",
 }
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "supported", "refuted", "inconclusive"
