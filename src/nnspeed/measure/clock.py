@@ -59,8 +59,8 @@ class PerfCounterClock:
     def now(self) -> float:
         return time.perf_counter()
 
-    def mark(self) -> int:
-        return time.perf_counter_ns()
+    # The counter itself, not a method around it: a mark is a direct builtin call.
+    mark = staticmethod(time.perf_counter_ns)
 
     def elapsed(self, start: int, end: int) -> float:
         return (end - start) * 1e-9
