@@ -19,6 +19,7 @@ from .workloads.sources import load as _load
 from .workloads.workload import Workload
 
 __all__ = [
+    "apart_cells",
     "as_workload",
     "bench",
     "bench_grid",
@@ -92,13 +93,19 @@ def bench_grid(
 ) -> list[Measurement]:
     """Measure every cell; each source is loaded once (or taken from ``workloads``) and shared.
 
-    ``scenario(workload, settings)`` measures one cell (default: single-stream)."""
+    ``scenario(workload, settings)`` measures one cell (default: single-stream).  Single-stream
+    cells of a runtime that fixes its threads once per process (TensorFlow), asked for several
+    counts, are measured each in a fresh process, as a sweep's cells are (``apart_cells``)."""
     workloads = dict(workloads or {})
-    before_load([s for _, s in cells])
+    apart = apart_cells(cells) if scenario is None else set()
+    before_load([s for i, (_, s) in enumerate(cells) if i not in apart])
     out = []
     for i, (src, settings) in enumerate(cells):
         if on_start:
             on_start(i, src, settings)
+        if i in apart:
+            out.append(_bench_apart(i, src, settings, stop, budget_ms, load_options or {}))
+            continue
         if src not in workloads:
             workloads[src] = load(src, **(load_options or {}))
         if scenario is not None:
@@ -106,6 +113,38 @@ def bench_grid(
         else:
             out.append(single_stream(workloads[src], settings, stop, budget_ms=budget_ms, on_sample=on_sample))
     return out
+
+
+def apart_cells(cells: list[tuple[str, Settings]]) -> set[int]:
+    """The cells to measure each in a process of its own: those of a backend whose thread count
+    is fixed once per process (``threads_fixed_per_process``), when the cells ask it for more
+    than one count."""
+    from .backends.registry import get_backend
+
+    counts: dict[str, set] = {}
+    for _, s in cells:
+        if getattr(get_backend(s.backend), "threads_fixed_per_process", False):
+            counts.setdefault(s.backend, set()).add(s.threads)
+    many = {b for b, c in counts.items() if len(c) > 1}
+    return {i for i, (_, s) in enumerate(cells) if s.backend in many}
+
+
+def _bench_apart(i: int, src: str, s: Settings, stop: StopRule, budget_ms, load_options: dict) -> Measurement:
+    from .errors import BackendError
+    from .sweeps.grid import Cell
+    from .sweeps.runner import DEFAULT_CELL_TIMEOUT_S, run_cell
+
+    if s.options:
+        raise BackendError(
+            f"backend options cannot travel to a fresh process; bench {s.backend} once per --threads value"
+        )
+    cell = Cell(i, src, s.backend, s.precision, s.batch, s.threads, s.device)
+    options = {k: v for k, v in load_options.items() if v}
+    spec = {"stop": stop.to_dict(), "budget_ms": budget_ms, "load_options": options}
+    status, why, m = run_cell(cell, spec, DEFAULT_CELL_TIMEOUT_S)
+    if m is None:
+        raise BackendError(f"{src} on {s.backend} with {s.threads or 'auto'} threads failed in its own process: {why}")
+    return m
 
 
 def side_by_side(

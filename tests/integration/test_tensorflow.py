@@ -135,6 +135,23 @@ def _one_sentence_exit_2(argv, capsys, *words):
     return line
 
 
+def _flex_tflite(tmp_path) -> Path:
+    """A .tflite holding TensorFlow ops (SELECT_TF_OPS), which LiteRT without Flex cannot run."""
+    import tensorflow as tf
+
+    class Strings(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+        def f(self, x):
+            return tf.strings.to_number(tf.strings.as_string(x))
+
+    m = Strings()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([m.f.get_concrete_function()], m)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
+    path = tmp_path / "flex.tflite"
+    path.write_bytes(converter.convert())
+    return path
+
+
 def test_bad_tensorflow_inputs_one_sentence_each(tmp_path, store_url, capsys):
     import tensorflow as tf
 
@@ -148,7 +165,8 @@ def test_bad_tensorflow_inputs_one_sentence_each(tmp_path, store_url, capsys):
     _one_sentence_exit_2([*bench[:1], f"tflite:{corrupt}", *bench[1:]], capsys, "tflite")
     _one_sentence_exit_2([*bench[:1], f"keras:{not_model}", *bench[1:]], capsys, "Keras")
     _one_sentence_exit_2([*bench[:1], f"tf:{unsigned}", *bench[1:]], capsys, "serving signature")
-    _one_sentence_exit_2([*bench[:1], "zoo:mlp", "--backend", "litert", *bench[1:]], capsys, "litert")
+    _one_sentence_exit_2([*bench[:1], "zoo:transformer", "--backend", "litert", *bench[1:]], capsys, "nn.Sequential")
+    _one_sentence_exit_2([*bench[:1], f"tflite:{_flex_tflite(tmp_path)}", *bench[1:]], capsys, "builtin ops")
     assert nnspeed.Store(store_url).list_runs() == []
 
 
@@ -240,3 +258,65 @@ def test_one_shot_spread_counts_repeats_against_the_claim():
 
     s = spread([0.9, 1.2, 1.5, 0.8, 1.1])
     assert (s.low, s.high, s.median, s.against) == (0.8, 1.5, 1.1, 2)
+
+
+TORCH_NETS = """
+import torch.nn as nn
+
+def convnet():
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=(1, 2)),
+        nn.BatchNorm2d(8),
+        nn.LeakyReLU(0.1),
+        nn.Conv2d(8, 16, 3, padding="same", groups=8),
+        nn.Hardswish(),
+        nn.AvgPool2d(2),
+        nn.Sequential(nn.Conv2d(16, 16, 1), nn.SiLU()),
+        nn.AdaptiveMaxPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, 12),
+        nn.BatchNorm1d(12),
+        nn.ReLU6(),
+        nn.Dropout(0.2),
+        nn.Linear(12, 5),
+        nn.Softmax(dim=1),
+    ).eval()
+"""
+
+
+def test_torch_sequentials_run_on_litert_with_torchs_outputs(tmp_path, monkeypatch):
+    """A torch nn.Sequential is rebuilt as Keras layers and converted: LiteRT's outputs are
+    torch's, on the zoo's trained digits CNN and on a net of every layer kind the plan maps."""
+    import torch
+
+    (tmp_path / "torchnets.py").write_text(TORCH_NETS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for w in (nnspeed.load("zoo:digits-cnn"), nnspeed.load("py:torchnets:convnet", input_shape="1x3x13x13")):
+        x = w.make_inputs(3, 1)
+        with torch.inference_mode():
+            expected = w.model.eval()(torch.from_numpy(x[w.inputs[0].name])).numpy()
+        with opened(w, Settings("litert", batch=3, threads=1)) as runner:
+            got = runner.outputs(runner.run(runner.prepare(x)))[0]
+            assert runner.effective["precision"] == "fp32" and runner.effective["threads"] == 1
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() <= 1e-4, w.source
+
+
+def test_one_torch_model_on_eager_onnxruntime_and_litert_in_one_sweep(cli_json, store_url):
+    doc = cli_json(
+        ["sweep", "zoo:mlp?depth=2", "--grid", "backend=torch-eager,onnxruntime,litert;threads=1"]
+        + ["--min-time", "0.2", "--max-time", "0.5", "--store", store_url, "--json"]
+    )
+    cells = doc["cells"]
+    assert [c["status"] for c in cells] == ["ok"] * 3, cells
+    lite = next(c for c in cells if c["result"]["backend"] == "litert")["result"]
+    assert lite["effective"]["delegate"] == "xnnpack" and lite["effective"]["precision"] == "fp32"
+
+
+def test_bench_tensorflow_at_two_thread_counts_measures_each_in_its_own_process(cli_json, store_url):
+    doc = cli_json(
+        ["bench", MLP, "--backend", "tensorflow", "--threads", "1,2", "--min-time", "0.2", "--max-time", "0.5"]
+        + ["--store", store_url, "--json"]
+    )
+    assert [r["effective"]["threads"] for r in doc["results"]] == [1, 2]
+    assert all(r["latency_ms"]["p50"] > 0 for r in doc["results"])

@@ -1,7 +1,9 @@
 """LiteRT (formerly TensorFlow Lite): ``ai_edge_litert``'s Interpreter on a ``.tflite`` file,
 with XNNPACK (the default delegate) or the builtin kernels alone (option ``xnnpack`` false).
 
-A Keras or SavedModel workload is converted to a float ``.tflite`` first (cached).  Inputs are
+A Keras or SavedModel workload is converted to a float ``.tflite`` first (cached); a PyTorch
+``nn.Sequential`` is rebuilt as Keras layers with its weights (``workloads.torch_keras``) and
+converted the same way.  Inputs are
 resized to the batch once, before any timing: a resize re-initialises the delegate.  What the
 runner records is what the file holds: the quantization is read from its tensors, never taken
 from what was asked for."""
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnsupportedError
+from ..measure.environment import physical_cores
 from .base import Exported, Settings, check_accepts, check_device
 
 WEIGHT_DTYPES = {"float32": "fp32", "float16": "fp16", "int8": "int8", "uint8": "uint8"}
@@ -58,7 +61,9 @@ class LiteRTRunner:
         from ..workloads.sources_tf import open_interpreter
 
         xnnpack = bool(settings.options.get("xnnpack", True))
-        threads = settings.threads
+        # Unset, LiteRT leaves the count to the implementation and cannot say what it chose: nnspeed
+        # asks for the physical cores, as onnxruntime and torch default to, and records that.
+        threads = settings.threads or physical_cores()
         it = open_interpreter(path, str(path), threads, xnnpack)
         details = input_details(it)
         by_name = {d["name"]: d for d in details}
@@ -125,7 +130,7 @@ class LiteRTRunner:
 
 class LiteRT:
     name = "litert"
-    accepts = frozenset({"tflite", "keras", "tf-saved-model"})
+    accepts = frozenset({"tflite", "keras", "tf-saved-model", "torch"})
     streams = True  # each Interpreter has its own threads
 
     def prepare(self, workload, settings: Settings) -> LiteRTRunner:

@@ -88,6 +88,7 @@ class TensorFlow:
     name = "tensorflow"
     accepts = frozenset({"keras", "tf-saved-model"})
     streams = False  # one thread pool per process, fixed when TensorFlow starts
+    threads_fixed_per_process = True  # several counts: one process each (api.apart_cells)
 
     def before_load(self, threads: list[int | None], strict: bool = True) -> None:
         """TensorFlow fixes its thread count when it starts, and building a Keras model starts it:

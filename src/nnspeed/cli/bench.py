@@ -53,7 +53,7 @@ def bench(
     max_rounds: int = typer.Option(60, help="--interleave: at most this many rounds"),
 ):
     """Measure inference latency and throughput with rigorous statistics, and store the run."""
-    from ..api import before_load, bench_grid, budget_or_fps, grid, load
+    from ..api import apart_cells, before_load, bench_grid, budget_or_fps, grid, load
     from ..backends.registry import check_backend
     from ..measure.stoprule import StopRule
     from ..report.terminal import measurements_table, scenario_lines, warnings_lines
@@ -92,7 +92,9 @@ def bench(
     db = Store(store)
     load_options = dict(input_shape=input_shape, input_dtype=input_dtype, input_fn=input_fn)
     # Loaded before timing anything, so a bad source fails first; the cells reuse them.
-    before_load([s for _, s in cells])
+    single = scenario == "single-stream" and engine == "nnspeed"
+    apart = apart_cells(cells) if single and not interleave else set()
+    before_load([s for i, (_, s) in enumerate(cells) if i not in apart])
     workloads = {src: load(src, **load_options) for src in dict.fromkeys(sources)}
     if interleave:
         return _bench_interleaved(cells, rule, workloads, budget_or_fps(budget, fps), db, json_out, samples)
@@ -105,7 +107,13 @@ def bench(
                 task, completed=i, description=f"{src} {s.backend} {s.precision} b{s.batch} t{s.threads or 'auto'}"
             )
 
-        results = bench_grid(cells, stop, None, load_options, on_start=on_start, workloads=workloads, scenario=run_cell)
+        if single:  # the library's own single-stream, which measures apart cells in fresh processes
+            budget_ms = budget_or_fps(budget, fps)
+            results = bench_grid(cells, stop, budget_ms, load_options, on_start=on_start, workloads=workloads)
+        else:
+            results = bench_grid(
+                cells, stop, None, load_options, on_start=on_start, workloads=workloads, scenario=run_cell
+            )
         progress.update(task, completed=len(cells))
 
     run_id = db.save_run("bench", command_line(), results)

@@ -24,12 +24,14 @@ def main(spec_path: str, out_path: str) -> int:
         spec = json.load(f)
     try:
         from ..backends.base import Settings
+        from ..backends.registry import before_load
         from ..measure.stoprule import StopRule
         from ..scenarios.single_stream import single_stream
         from ..workloads.sources import load
 
         c = spec["cell"]
         settings = Settings(c["backend"], c["precision"], c["batch"], c["threads"], c["device"])
+        before_load([settings])  # a runtime that fixes its threads at start (TensorFlow) takes this count
         workload = load(c["source"], **spec.get("load_options", {}))
         m = single_stream(workload, settings, StopRule(**spec["stop"]), budget_ms=spec.get("budget_ms"))
     except NnspeedError as e:

@@ -107,6 +107,11 @@ def open_interpreter(path: Path, path_text: str, threads: int | None = None, xnn
     try:
         quiet(it.allocate_tensors)  # XNNPACK announces itself on stderr
     except Exception as e:
+        if "Select TensorFlow op" in str(e):
+            raise SourceError(
+                f"'{path_text}' uses TensorFlow ops (SELECT_TF_OPS, the Flex delegate) that this LiteRT cannot run; "
+                "convert it with TFLite builtin ops only"
+            ) from None
         raise SourceError(
             f"'{path_text}' uses an op this LiteRT cannot run ({reason(e, 160)}); convert it with builtin ops only"
         ) from None

@@ -3,7 +3,8 @@ int8 calibrated on real data.  Each conversion runs in a child process (TensorFl
 leaks memory on every call) and its file is cached by the model's content.
 
 The child is ``python -m nnspeed.workloads.tflite_convert SRC DST QUANTIZATION [DATA.npy]``:
-SRC is a .keras file or a SavedModel directory.
+SRC is a .keras file, a SavedModel directory, or the Keras plan of a torch nn.Sequential
+(``torch_keras``, .npz).
 """
 
 from __future__ import annotations
@@ -49,10 +50,10 @@ def tflite_file(workload, quantization: str = "float", data: np.ndarray | None =
         raise SourceError(f"unknown LiteRT conversion '{quantization}'; use one of {', '.join(QUANTIZATIONS)}")
     if workload.kind == "tflite":
         return Path(workload.model_file)
-    if workload.kind not in ("keras", "tf-saved-model"):
+    if workload.kind not in ("keras", "tf-saved-model", "torch"):
         raise SourceError(
-            f"{workload.source} is not a Keras or TensorFlow model, so nnspeed cannot convert it to LiteRT; "
-            "pass a .tflite file with tflite:PATH, or a Keras model"
+            f"{workload.source} is a {workload.kind} file, which nnspeed cannot convert to LiteRT; "
+            "pass a .tflite file with tflite:PATH, a Keras model or a PyTorch nn.Sequential"
         )
     if quantization == "int8" and data is None:
         raise SourceError("full int8 conversion needs real input samples to calibrate on: give --data")
@@ -60,6 +61,13 @@ def tflite_file(workload, quantization: str = "float", data: np.ndarray | None =
         if workload.kind == "keras":
             tag = _keras_tag(workload.keras_model)
             src = Path(tmp) / "model.keras"
+        elif workload.kind == "torch":
+            from .torch_keras import save_plan
+            from .workload import content_tag
+
+            tag = content_tag(workload)
+            src = Path(tmp) / "model.plan.npz"
+            save_plan(src, workload.model, workload)  # refuses, in one sentence, what it cannot rebuild
         else:
             tag = _dir_tag(Path(workload.model_file))
             src = Path(workload.model_file)
@@ -89,16 +97,21 @@ def tflite_file(workload, quantization: str = "float", data: np.ndarray | None =
 
 
 def convert(src: str, dst: str, quantization: str, data_path: str | None = None) -> None:
-    """In the child: SRC (.keras or SavedModel dir) → DST (.tflite)."""
+    """In the child: SRC (.keras, a torch model's plan .npz, or a SavedModel dir) → DST (.tflite)."""
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
     saved = src
     work = None
-    if src.endswith(".keras"):
+    if src.endswith((".keras", ".npz")):
         import keras
 
-        model = keras.saving.load_model(src, compile=False)
+        if src.endswith(".npz"):
+            from nnspeed.workloads.torch_keras import build_keras
+
+            model = build_keras(src)  # a torch model's plan, checked against torch's outputs
+        else:
+            model = keras.saving.load_model(src, compile=False)
         work = tempfile.mkdtemp(prefix="nnspeed-savedmodel-")
         saved = os.path.join(work, "saved")
         model.export(saved, format="tf_saved_model", verbose=False)

@@ -145,7 +145,7 @@ def keras_flops(model) -> int:
     return sum(layer_flops(model).values())
 
 
-def _content_tag(w: Workload) -> str:
+def content_tag(w: Workload) -> str:
     """What decides the exported file: source, inputs, code and weights, and the versions."""
     import inspect
 
@@ -170,7 +170,7 @@ def export_onnx(w: Workload) -> Path:
     the model uses an operator the older exporter cannot write."""
     import torch
 
-    path = cache_dir("onnx") / f"{w.name}-{_content_tag(w)}.onnx"
+    path = cache_dir("onnx") / f"{w.name}-{content_tag(w)}.onnx"
     if path.exists():
         return path  # the same model was exported before, by this or an earlier run
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.onnx")
