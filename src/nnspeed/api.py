@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable, Iterable
 
 from .backends.base import Settings
-from .backends.registry import before_load
+from .backends.registry import before_load, resolve_backend
 from .errors import InputError
 from .measure.interleave import RoundRule
 from .measure.measurement import Measurement
@@ -74,9 +74,10 @@ def grid(
     threads: Iterable[int | None],
     devices: Iterable[str],
 ) -> list[tuple[str, Settings]]:
-    """Every combination of the axes, in a stable order."""
+    """Every combination of the axes, in a stable order.  Backend "auto": each source's own
+    runtime (torch-eager for torch, onnxruntime for ONNX, tensorflow for Keras, litert for .tflite)."""
     return [
-        (src, Settings(b, p, n, t, d))
+        (src, Settings(resolve_backend(b, src), p, n, t, d))
         for src, b, p, n, t, d in itertools.product(sources, backends, precisions, batches, threads, devices)
     ]
 

@@ -81,8 +81,9 @@ def test_bench_keras_mlp_on_tensorflow_and_litert(cli_json, store_url):
 def test_bench_tflite_file_at_one_and_two_threads(cli_json, store_url, tflite_path):
     doc = cli_json(
         ["bench", f"tflite:{tflite_path}", "--threads", "1,2", "--min-time", "0.2", "--max-time", "1"]
-        + ["--backend", "litert", "--store", store_url, "--json"]
+        + ["--store", store_url, "--json"]  # no --backend: a .tflite runs on litert
     )
+    assert [r["backend"] for r in doc["results"]] == ["litert", "litert"]
     assert [r["effective"]["threads"] for r in doc["results"]] == [1, 2]
     assert {r["effective"]["precision"] for r in doc["results"]} == {"fp32"}
 

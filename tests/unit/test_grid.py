@@ -43,3 +43,25 @@ def test_sweep_id_depends_on_arguments_only():
     assert a != sweep_id("zoo:mlp", "batch=1,8", {"stop": 1})
     assert a != sweep_id("zoo:mlp", "batch=1,8;backend=onnxruntime", {"stop": 2})
     assert parse_axes("a=1,2;b=x") == {"a": ["1", "2"], "b": ["x"]}
+
+
+@pytest.mark.parametrize(
+    "source, backend",
+    [
+        ("zoo:mlp", "torch-eager"),
+        ("py:pkg.mod:fn", "torch-eager"),
+        ("onnx:model.onnx", "onnxruntime"),
+        ("zoo:keras-mlp?depth=2", "tensorflow"),
+        ("keras:model.keras", "tensorflow"),
+        ("tf:saved", "tensorflow"),
+        ("tflite:model.tflite", "litert"),
+    ],
+)
+def test_without_a_backend_axis_each_source_runs_on_its_own_runtime(source, backend):
+    from nnspeed.api import grid
+
+    assert [c.backend for c in build_cells(source, "batch=1,2")] == [backend, backend]
+    assert [s.backend for _, s in grid([source], ["auto", "onnxruntime"], ["fp32"], [1], [None], ["cpu"])] == [
+        backend,
+        "onnxruntime",
+    ]

@@ -18,6 +18,21 @@ BACKENDS = {
 }
 
 
+# The backend name that means "the source's own runtime": the first backend that accepts its
+# kind (torch-eager, onnxruntime, openvino, tensorflow or litert).
+AUTO = "auto"
+
+
+def resolve_backend(name: str, source: str) -> str:
+    """``name``, or for AUTO the first registered backend that runs ``source``'s kind."""
+    if name != AUTO:
+        return name
+    from ..workloads.sources import source_kind
+
+    kind = source_kind(source)
+    return next(n for n in BACKENDS if kind in get_backend(n).accepts)
+
+
 def check_backend(name: str, where: str = "") -> None:
     """Refuse a backend name that is not registered, before anything is measured."""
     if name not in BACKENDS:

@@ -15,7 +15,11 @@ from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, 
 @app.command()
 def bench(
     sources: list[str] = typer.Argument(..., help="zoo:NAME?k=v, py:module:function or onnx:PATH (several allowed)"),
-    backend: str = typer.Option("torch-eager", help="comma list: torch-eager, torch-compile, onnxruntime, openvino"),
+    backend: str = typer.Option(
+        "auto",
+        help="comma list: torch-eager, torch-compile, onnxruntime, openvino, tensorflow, litert; "
+        "auto: each source's own runtime",
+    ),
     precision: str = typer.Option("fp32", help="comma list: fp32, bf16, fp16"),
     batch: str = typer.Option("1", help="comma list of batch sizes"),
     threads: str = typer.Option("auto", help="comma list of thread counts; auto = the runtime's default"),
@@ -54,7 +58,7 @@ def bench(
 ):
     """Measure inference latency and throughput with rigorous statistics, and store the run."""
     from ..api import apart_cells, before_load, bench_grid, budget_or_fps, grid, load
-    from ..backends.registry import check_backend
+    from ..backends.registry import AUTO, check_backend
     from ..measure.stoprule import StopRule
     from ..report.terminal import measurements_table, scenario_lines, warnings_lines
     from ..scenarios.choose import ScenarioOptions, scenario_runner
@@ -65,7 +69,8 @@ def bench(
     # so a bad argument or an unreachable store costs nothing and writes nothing.
     backends = split(backend)
     for b in backends:
-        check_backend(b)
+        if b != AUTO:
+            check_backend(b)
     stop = StopRule(min_time=min_time, max_time=max_time, min_iters=min_iters, max_iters=max_iters, ci_rel=ci)
     options = ScenarioOptions(
         scenario, engine, fps, budget, drop_late, qps, slo_p99, max_batch, max_wait_ms, burstiness, seed, streams

@@ -85,7 +85,7 @@ def optimize(
     else:
         lo, hi = chosen.speedup_ci95
         err.print(
-            f"chosen: [bold]{chosen.name}[/] — {chosen.speedup:.2f}x faster than eager fp32 (95% CI {lo:.2f}–{hi:.2f}), "
+            f"chosen: [bold]{chosen.name}[/] — {chosen.speedup:.2f}x faster than {baseline.name} (95% CI {lo:.2f}–{hi:.2f}), "
             f"score {chosen.score.value:.2f} ({0.0 - chosen.accuracy_drop + 0.0:+.2f} points); stored as run {doc['run_id']}",
             highlight=False,
         )

@@ -16,7 +16,7 @@ from ..axes import int_values
 from ..errors import InputError, SourceError
 
 SETTING_AXES = ("backend", "precision", "batch", "threads", "device")
-DEFAULTS = {"backend": "torch-eager", "precision": "fp32", "batch": 1, "threads": None, "device": "cpu"}
+DEFAULTS = {"backend": "auto", "precision": "fp32", "batch": 1, "threads": None, "device": "cpu"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ def _setting_values(name: str, vals: list[str]) -> list:
 
 def build_cells(source: str, grid_text: str) -> list[Cell]:
     """Every combination, model variants outermost, in a stable order."""
+    from ..backends.registry import resolve_backend
     from ..workloads.registry import canonical, parse_zoo
 
     axes = parse_axes(grid_text)
@@ -88,8 +89,8 @@ def build_cells(source: str, grid_text: str) -> list[Cell]:
     settings = {k: _setting_values(k, axes[k]) if k in axes else [DEFAULTS[k]] for k in SETTING_AXES}
     cells = []
     for src in sources:
-        for combo in itertools.product(*settings.values()):
-            cells.append(Cell(len(cells), src, *combo))
+        for backend, *rest in itertools.product(*settings.values()):
+            cells.append(Cell(len(cells), src, resolve_backend(backend, src), *rest))
     keys = [c.key for c in cells]
     if len(set(keys)) != len(keys):
         raise InputError("--grid repeats a value on some axis; give each value once")

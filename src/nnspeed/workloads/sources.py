@@ -31,6 +31,27 @@ def parse_dtypes(text: str | None, count: int) -> list[str]:
     return names
 
 
+SCHEME_KINDS = {
+    "py": "torch",
+    "hf": "torch",
+    "onnx": "onnx",
+    "keras": "keras",
+    "tf": "tf-saved-model",
+    "tflite": "tflite",
+}
+
+
+def source_kind(source: str) -> str:
+    """The workload kind a source will load as, read from its name alone (nothing is built):
+    what picks a source's own runtime before the model is loaded."""
+    scheme, _, rest = source.partition(":")
+    if scheme == "zoo":
+        from .registry import parse_zoo
+
+        return "keras" if parse_zoo(rest)[0].framework == "keras" else "torch"
+    return SCHEME_KINDS.get(scheme, "torch")
+
+
 def load(
     source: str,
     *,
