@@ -73,15 +73,18 @@ def _headline(one_shot: dict) -> str:
     )
 
 
-def keras_deeper_is_slower(s: Study) -> ClaimResult:
+def _two_arms(s: Study, number: int, backend: str, first: tuple[str, str], second: tuple[str, str]):
+    """Two of the study's models (label, key) on one backend, interleaved; and the tutorial's
+    one-shot times: (measurement A, measurement B, B against A, one-shot times)."""
     m = _models(s)
-    sbs = s.side_by_side(
-        13, [("depth 2", m["shallow"], {"backend": "tensorflow"}), ("depth 8", m["deep"], {"backend": "tensorflow"})]
-    )
+    sbs = s.side_by_side(number, [(label, m[key], {"backend": backend}) for label, key in (first, second)])
     a, b = sbs.measurements
-    c = sbs.comparisons[0]
+    return a, b, sbs.comparisons[0], _one_shot(s)
+
+
+def keras_deeper_is_slower(s: Study) -> ClaimResult:
+    a, b, c, times = _two_arms(s, 13, "tensorflow", ("depth 2", "shallow"), ("depth 8", "deep"))
     slow, ci = slowdown(c)
-    times = _one_shot(s)
     ratios = [d / sh for sh, d in zip(times["depth 2"], times["depth 8"])]
     one = _one_shot_ev(times, ("depth 2", "depth 8"), ratios, "depth 8 over depth 2", slow, ci)
     return ClaimResult(
@@ -97,13 +100,7 @@ def keras_deeper_is_slower(s: Study) -> ClaimResult:
 
 
 def tflite_quantization_is_faster(s: Study) -> ClaimResult:
-    m = _models(s)
-    sbs = s.side_by_side(
-        14, [("tflite float", m["float"], {"backend": "litert"}), ("tflite int8", m["int8"], {"backend": "litert"})]
-    )
-    a, b = sbs.measurements
-    c = sbs.comparisons[0]
-    times = _one_shot(s)
+    a, b, c, times = _two_arms(s, 14, "litert", ("tflite float", "float"), ("tflite int8", "int8"))
     ratios = [f / q for f, q in zip(times["tflite float"], times["tflite int8"])]
     one = _one_shot_ev(times, ("tflite float", "tflite int8"), ratios, "int8 speedup", c.speedup, c.ci95)
     return ClaimResult(

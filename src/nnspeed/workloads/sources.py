@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import importlib
 import inspect
 import os
@@ -13,7 +12,7 @@ import numpy as np
 
 from ..errors import InputError, ModelError, SourceError, reason
 from .specs import check_shape_count, parse_shapes, spec_from_dims
-from .workload import InputSpec, Workload, random_inputs
+from .workload import InputSpec, Workload
 
 SCHEMES = ("zoo", "py", "onnx", "hf", "keras", "tf", "tflite")
 DTYPES = ("float32", "float16", "float64", "int64", "int32", "int8", "uint8", "bool")
@@ -164,11 +163,10 @@ def _load_py(ref: str, input_shape: str | None, input_dtype: str | None, input_f
         )
     dtypes = parse_dtypes(input_dtype, len(shapes))
     specs = [InputSpec(f"input{i}", s[1:], d) for i, (s, d) in enumerate(zip(shapes, dtypes))]
-    return Workload(
-        source=f"py:{ref}",
-        name=ref.rpartition(":")[2],
-        inputs=specs,
-        make_inputs=functools.partial(random_inputs, specs),
+    return Workload.with_random_inputs(
+        f"py:{ref}",
+        ref.rpartition(":")[2],
+        specs,
         model=model,
         meta={"input_shape": input_shape, "input_dtype": input_dtype},
     )
@@ -223,11 +221,10 @@ def _load_onnx(path_text: str, input_shape: str | None) -> Workload:
         dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(t.elem_type)).name
         dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in t.shape.dim]
         specs.append(spec_from_dims(inp.name, dims, dtype, shapes[k] if shapes else None))
-    return Workload(
-        source=f"onnx:{path_text}",
-        name=path.stem,
-        inputs=specs,
-        make_inputs=functools.partial(random_inputs, specs),
+    return Workload.with_random_inputs(
+        f"onnx:{path_text}",
+        path.stem,
+        specs,
         model_file=path,
         meta={"opset": [o.version for o in model.opset_import]},
     )

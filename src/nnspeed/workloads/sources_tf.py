@@ -4,7 +4,6 @@ model's own signature; symbolic dimensions are filled from ``--input-shape``."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ from .._silence import quiet
 from .._tf import import_keras, import_tf, interpreter_class
 from ..errors import SourceError, reason
 from .specs import check_shape_count, parse_shapes, spec_from_dims
-from .workload import InputSpec, Workload, random_inputs
+from .workload import InputSpec, Workload
 
 
 def _dtype(d) -> str:
@@ -50,11 +49,10 @@ def load_keras(path_text: str, input_shape: str | None = None) -> Workload:
     if not isinstance(model, keras.Model) or not model.inputs:
         raise SourceError(f"'{path_text}' holds no Keras model with known inputs; build the model before saving it")
     specs = keras_specs(model, input_shape)
-    return Workload(
-        source=f"keras:{path_text}",
-        name=path.stem,
-        inputs=specs,
-        make_inputs=functools.partial(random_inputs, specs),
+    return Workload.with_random_inputs(
+        f"keras:{path_text}",
+        path.stem,
+        specs,
         keras_model=model,
         meta={"keras": keras.__version__},
     )
@@ -86,11 +84,10 @@ def load_saved_model(path_text: str, input_shape: str | None = None) -> Workload
     if not entries:
         raise SourceError(f"the serving signature of '{path_text}' takes no named inputs; nnspeed cannot feed it")
     specs = _specs(entries, input_shape)
-    return Workload(
-        source=f"tf:{path_text}",
-        name=path.name,
-        inputs=specs,
-        make_inputs=functools.partial(random_inputs, specs),
+    return Workload.with_random_inputs(
+        f"tf:{path_text}",
+        path.name,
+        specs,
         model_file=path,
     )
 
@@ -128,11 +125,10 @@ def load_tflite(path_text: str, input_shape: str | None = None) -> Workload:
         for d in it.get_input_details()
     ]
     specs = _specs(entries, input_shape)
-    return Workload(
-        source=f"tflite:{path_text}",
-        name=path.stem,
-        inputs=specs,
-        make_inputs=functools.partial(random_inputs, specs),
+    return Workload.with_random_inputs(
+        f"tflite:{path_text}",
+        path.stem,
+        specs,
         model_file=path,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
@@ -78,6 +79,14 @@ class Workload:
     description: str = ""
     meta: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def with_random_inputs(cls, source: str, name: str, inputs: list[InputSpec], **fields) -> Workload:
+        """A workload whose inputs are seeded random arrays of its input specs (a model file or a
+        user's model with no data of its own)."""
+        return cls(
+            source=source, name=name, inputs=inputs, make_inputs=functools.partial(random_inputs, inputs), **fields
+        )
 
     @property
     def file_format(self) -> str | None:
