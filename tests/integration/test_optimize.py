@@ -77,7 +77,8 @@ def test_digits_cnn_choice_is_fastest_within_tolerance(digits_cnn, capsys):
     again = root / "again.html"
     assert main(["report", doc["run_id"], "-o", str(again), "--store", argv[argv.index("--store") + 1]]) == 0
     assert "Variants of zoo:digits-cnn" in again.read_text()
-    assert any((root / "export" / f).exists() for f in ("model.onnx", "model.xml", "model.pt", "state_dict.pt"))
+    formats = ("model.onnx", "model.xml", "model.pt", "state_dict.pt", "model.tflite")
+    assert any((root / "export" / f).exists() for f in formats)
     # Every file the export names is there, and the README's load line names the model file.
     exported = [Path(f) for f in doc["exported"]]
     assert exported and all(f.exists() for f in exported)

@@ -321,3 +321,21 @@ def test_bench_tensorflow_at_two_thread_counts_measures_each_in_its_own_process(
     )
     assert [r["effective"]["threads"] for r in doc["results"]] == [1, 2]
     assert all(r["latency_ms"]["p50"] > 0 for r in doc["results"])
+
+
+def test_a_torch_models_litert_variants_run_the_numbers_their_files_hold():
+    """Each LiteRT variant of a torch model is its converted file, not the torch model run
+    through the float conversion again: the precision read from the file is the variant's."""
+    from nnspeed.optimization.variants import CANDIDATES, Context
+    from nnspeed.workloads.datasets import digits
+
+    w = nnspeed.load("zoo:digits-cnn")
+    split = digits()
+    ctx = Context(split, [{w.inputs[0].name: split.x_train[i : i + 32]} for i in range(0, 128, 32)])
+    found = []
+    for cand in (c for c in CANDIDATES if c.backend == "litert"):
+        vw = cand.build(w, ctx)
+        assert vw.kind == "tflite" and vw.model is None, cand.name
+        with opened(vw, Settings("litert", threads=1)) as runner:
+            found.append(runner.effective["precision"])
+    assert found == ["fp32", "fp16", "dynamic-range int8", "int8"]

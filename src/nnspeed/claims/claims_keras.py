@@ -24,14 +24,18 @@ def _models(s: Study) -> dict:
     """The tutorial's models: shallow and deep Keras MLPs, the deep one as float and
     dynamic-range int8 .tflite files."""
     if "keras-tutorial" not in s.cache:
-        from ..transforms.tflite import to_tflite
+        from ..transforms.tflite import to_tflite_all
 
         deep = s.load(DEEP)
+        files = to_tflite_all(deep, ("float", "dynamic-int8"))
+        for made in files.values():
+            if isinstance(made, Exception):
+                raise made
         s.cache["keras-tutorial"] = {
             "shallow": s.load(SHALLOW),
             "deep": deep,
-            "float": to_tflite(deep, "float"),
-            "int8": to_tflite(deep, "dynamic-int8"),
+            "float": files["float"],
+            "int8": files["dynamic-int8"],
         }
     return s.cache["keras-tutorial"]
 

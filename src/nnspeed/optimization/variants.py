@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import UnsupportedError
 from ..workloads.workload import Workload
@@ -108,12 +108,14 @@ def _fold(w, ctx):
 
 def _tflite(quantization: str):
     def build(w, ctx):
-        from ..transforms.tflite import to_tflite
+        from ..transforms.tflite import to_tflite_all
 
-        key = f"tflite-{quantization}"
-        if key not in ctx.cache:
-            ctx.cache[key] = to_tflite(w, quantization, ctx.calibration)
-        return ctx.cache[key]
+        if "tflite" not in ctx.cache:  # every LiteRT variant from one converter process
+            ctx.cache["tflite"] = to_tflite_all(w, calibration=ctx.calibration)
+        made = ctx.cache["tflite"][quantization]
+        if isinstance(made, Exception):
+            raise made
+        return made
 
     return build
 
@@ -224,6 +226,40 @@ CANDIDATES = [
 ]
 
 
+TO_TFLITE = "convert to .tflite (TFLiteConverter, from a SavedModel)"
+TORCH_TO_TFLITE = "rebuild the nn.Sequential in Keras (weights copied, outputs checked)"
+
+
+# name, conversion step (after the converter), quantization, what the numbers are
+LITERT_QUANTIZED = (
+    ("litert fp16 weights", "float16 weights (target_spec.supported_types)", "fp16", "fp16 weights"),
+    ("litert int8 dynamic-range", "int8 dynamic range (Optimize.DEFAULT)", "dynamic-int8", "int8 weights"),
+    ("litert int8 full", "full int8, calibrated on real data (representative_dataset)", "int8", "int8"),
+)
+
+
+def litert_candidates(first: tuple[str, ...], without_xnnpack: bool = True) -> list[Candidate]:
+    """The LiteRT variants of a model that converts to .tflite (``first``: the steps before the
+    converter): fp32 with and without XNNPACK, fp16 weights, dynamic-range and full int8."""
+    conv = (*first, TO_TFLITE)
+    made = [Candidate("litert fp32", (*conv, "LiteRT + XNNPACK"), "litert", build=_tflite("float"))]
+    if without_xnnpack:
+        builtin = (*conv, "LiteRT builtin kernels")
+        options = (("xnnpack", False),)
+        made.append(
+            Candidate("litert fp32 without XNNPACK", builtin, "litert", build=_tflite("float"), options=options)
+        )
+    for name, step, quantization, numbers in LITERT_QUANTIZED:
+        steps = (*conv, step, "LiteRT + XNNPACK")
+        made.append(Candidate(name, steps, "litert", build=_tflite(quantization), numbers=numbers))
+    return made
+
+
+# A torch model reaches LiteRT through its Keras twin: nn.Sequential stacks only (others fail
+# with the reason), and only where the tf extra is installed.
+CANDIDATES += [replace(c, needs_torch=True) for c in litert_candidates((TORCH_TO_TFLITE,), without_xnnpack=False)]
+
+
 @dataclass(frozen=True)
 class Baseline:
     """What every variant is compared with: the model as its own framework runs it, in fp32."""
@@ -234,40 +270,10 @@ class Baseline:
 
 TORCH_BASELINE = Baseline("eager fp32", "torch-eager")
 KERAS_BASELINE = Baseline("tensorflow fp32 (tf.function)", "tensorflow")
-TO_TFLITE = "convert to .tflite (TFLiteConverter, from a SavedModel)"
-
 KERAS_CANDIDATES = [
     Candidate("tensorflow eager", ("Keras called eagerly",), "tensorflow", options=(("tf_mode", "eager"),)),
     Candidate("tensorflow XLA", ("tf.function(jit_compile=True)",), "tensorflow", options=(("tf_mode", "xla"),)),
-    Candidate("litert fp32", (TO_TFLITE, "LiteRT + XNNPACK"), "litert", build=_tflite("float")),
-    Candidate(
-        "litert fp32 without XNNPACK",
-        (TO_TFLITE, "LiteRT builtin kernels"),
-        "litert",
-        build=_tflite("float"),
-        options=(("xnnpack", False),),
-    ),
-    Candidate(
-        "litert fp16 weights",
-        (TO_TFLITE, "float16 weights (target_spec.supported_types)", "LiteRT + XNNPACK"),
-        "litert",
-        build=_tflite("fp16"),
-        numbers="fp16 weights",
-    ),
-    Candidate(
-        "litert int8 dynamic-range",
-        (TO_TFLITE, "int8 dynamic range (Optimize.DEFAULT)", "LiteRT + XNNPACK"),
-        "litert",
-        build=_tflite("dynamic-int8"),
-        numbers="int8 weights",
-    ),
-    Candidate(
-        "litert int8 full",
-        (TO_TFLITE, "full int8, calibrated on real data (representative_dataset)", "LiteRT + XNNPACK"),
-        "litert",
-        build=_tflite("int8"),
-        numbers="int8",
-    ),
+    *litert_candidates(()),
 ]
 
 

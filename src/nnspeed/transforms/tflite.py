@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..workloads.tflite_convert import tflite_file
+from ..errors import SourceError
+from ..workloads.tflite_convert import QUANTIZATIONS, tflite_files
 from ..workloads.workload import Workload
 from .base import variant
 
@@ -13,8 +14,28 @@ from .base import variant
 def to_tflite(w: Workload, quantization: str = "float", calibration: list[dict] | None = None) -> Workload:
     """``w`` as a .tflite file (``quantization``: float, fp16, dynamic-int8 or int8).  Full int8
     calibrates on ``calibration`` (input batches of real data, the first input of each)."""
+    got = to_tflite_all(w, (quantization,), calibration)[quantization]
+    if isinstance(got, SourceError):
+        raise got
+    return got
+
+
+def to_tflite_all(
+    w: Workload, quantizations=QUANTIZATIONS, calibration: list[dict] | None = None
+) -> dict[str, Workload | SourceError]:
+    """Several .tflite variants of ``w`` from one converter process; each is the variant, or
+    the error that says why it could not be made (full int8 without ``calibration`` is one)."""
     data = None
-    if quantization == "int8" and calibration:
+    if "int8" in quantizations and calibration:
         data = np.concatenate([np.asarray(next(iter(b.values()))) for b in calibration])
-    path = tflite_file(w, quantization, data)
-    return variant(w, f"tflite-{quantization}", keras_model=None, model_file=path)
+    made: dict[str, Workload | SourceError] = {}
+    if "int8" in quantizations and data is None:
+        made["int8"] = SourceError("full int8 conversion needs real input samples to calibrate on: give --data")
+        quantizations = tuple(q for q in quantizations if q != "int8")
+    for q, path in tflite_files(w, quantizations, data).items():
+        made[q] = (
+            path
+            if isinstance(path, SourceError)
+            else variant(w, f"tflite-{q}", model=None, keras_model=None, model_file=path)
+        )
+    return made

@@ -2,9 +2,9 @@
 int8 calibrated on real data.  Each conversion runs in a child process (TensorFlow's converter
 leaks memory on every call) and its file is cached by the model's content.
 
-The child is ``python -m nnspeed.workloads.tflite_convert SRC DST QUANTIZATION [DATA.npy]``:
+The child is ``python -m nnspeed.workloads.tflite_convert SRC DATA.npy|"" QUANTIZATION=DST…``:
 SRC is a .keras file, a SavedModel directory, or the Keras plan of a torch nn.Sequential
-(``torch_keras``, .npz).
+(``torch_keras``, .npz); one child makes every file asked of it.
 """
 
 from __future__ import annotations
@@ -46,16 +46,27 @@ def _dir_tag(path: Path) -> str:
 def tflite_file(workload, quantization: str = "float", data: np.ndarray | None = None) -> Path:
     """The workload's model as a ``.tflite`` file: the file itself for a ``tflite:`` source,
     else converted once (cached).  ``data``: real input samples for full int8 calibration."""
-    if quantization not in QUANTIZATIONS:
-        raise SourceError(f"unknown LiteRT conversion '{quantization}'; use one of {', '.join(QUANTIZATIONS)}")
+    got = tflite_files(workload, (quantization,), data)[quantization]
+    if isinstance(got, SourceError):
+        raise got
+    return got
+
+
+def tflite_files(workload, quantizations, data: np.ndarray | None = None) -> dict[str, Path | SourceError]:
+    """Several conversions of one model at once, in one child process (TensorFlow's start-up,
+    several seconds, is paid once): each quantization's file, or the error that says why it
+    could not be made."""
+    for q in quantizations:
+        if q not in QUANTIZATIONS:
+            raise SourceError(f"unknown LiteRT conversion '{q}'; use one of {', '.join(QUANTIZATIONS)}")
     if workload.kind == "tflite":
-        return Path(workload.model_file)
+        return {q: Path(workload.model_file) for q in quantizations}
     if workload.kind not in ("keras", "tf-saved-model", "torch"):
         raise SourceError(
             f"{workload.source} is a {workload.kind} file, which nnspeed cannot convert to LiteRT; "
             "pass a .tflite file with tflite:PATH, a Keras model or a PyTorch nn.Sequential"
         )
-    if quantization == "int8" and data is None:
+    if "int8" in quantizations and data is None:
         raise SourceError("full int8 conversion needs real input samples to calibrate on: give --data")
     with tempfile.TemporaryDirectory(prefix="nnspeed-tflite-") as tmp:
         if workload.kind == "keras":
@@ -71,33 +82,50 @@ def tflite_file(workload, quantization: str = "float", data: np.ndarray | None =
         else:
             tag = _dir_tag(Path(workload.model_file))
             src = Path(workload.model_file)
-        if data is not None:
-            tag += "-" + hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()[:8]
-        path = cache_dir("tflite") / f"{workload.name}-{tag}-{quantization}.tflite"
-        if path.exists():
-            return path
-        if workload.kind == "keras":
-            workload.keras_model.save(str(src))
-        argv = [sys.executable, "-m", "nnspeed.workloads.tflite_convert", str(src), "", quantization]
-        if data is not None:
-            np.save(Path(tmp) / "data.npy", np.asarray(data, dtype=np.float32))
-            argv.append(str(Path(tmp) / "data.npy"))
-        out = private_tmp(path)
-        argv[4] = str(out)
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=CONVERT_TIMEOUT_S, env=env)
-        if done.returncode != 0 or not out.exists():
-            last = (done.stderr.strip().splitlines() or ["no message"])[-1][:200]
-            raise SourceError(
-                f"{workload.source} could not be converted to LiteRT ({quantization}): {last}; "
-                "convert it yourself and pass tflite:PATH"
-            )
-        out.replace(path)  # atomic: a concurrent run never reads half a file
-        return path
+        paths = {}
+        for q in quantizations:
+            calibrated = ""
+            if q == "int8":
+                calibrated = "-" + hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()[:8]
+            paths[q] = cache_dir("tflite") / f"{workload.name}-{tag}{calibrated}-{q}.tflite"
+        todo = [q for q in quantizations if not paths[q].exists()]
+        errors = _convert_in_child(workload, src, {q: paths[q] for q in todo}, data, Path(tmp)) if todo else {}
+        return {q: errors.get(q, paths[q]) for q in quantizations}
 
 
-def convert(src: str, dst: str, quantization: str, data_path: str | None = None) -> None:
-    """In the child: SRC (.keras, a torch model's plan .npz, or a SavedModel dir) → DST (.tflite)."""
+def _convert_in_child(workload, src: Path, targets: dict[str, Path], data, tmp: Path) -> dict[str, SourceError]:
+    if workload.kind == "keras":
+        workload.keras_model.save(str(src))
+    data_arg = ""
+    if data is not None and "int8" in targets:
+        data_arg = str(tmp / "data.npy")
+        np.save(data_arg, np.asarray(data, dtype=np.float32))
+    outs = {q: private_tmp(path) for q, path in targets.items()}
+    argv = [sys.executable, "-m", "nnspeed.workloads.tflite_convert", str(src), data_arg]
+    argv += [f"{q}={out}" for q, out in outs.items()]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=CONVERT_TIMEOUT_S, env=env)
+    lines = done.stderr.strip().splitlines()
+    errors = {}
+    for q, out in outs.items():
+        if out.exists():
+            out.replace(targets[q])  # atomic: a concurrent run never reads half a file
+            continue
+        said = [line.split(": ", 1)[1] for line in lines if line.startswith(f"{FAILED} {q}: ")]
+        last = (said or lines or ["no message"])[-1][:200]
+        errors[q] = SourceError(
+            f"{workload.source} could not be converted to LiteRT ({q}): {last}; convert it yourself and pass tflite:PATH"
+        )
+    return errors
+
+
+FAILED = "nnspeed-conversion-failed"
+
+
+def convert(src: str, data_path: str, targets: dict[str, str]) -> None:
+    """In the child: SRC (.keras, a torch model's plan .npz, or a SavedModel dir) → one .tflite
+    per quantization in ``targets``.  A conversion that fails is said on stderr, one line, and
+    the others still run."""
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
@@ -116,29 +144,39 @@ def convert(src: str, dst: str, quantization: str, data_path: str | None = None)
         saved = os.path.join(work, "saved")
         model.export(saved, format="tf_saved_model", verbose=False)
     try:
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
-        if quantization == "fp16":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.target_spec.supported_types = [tf.float16]
-        elif quantization == "dynamic-int8":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        elif quantization == "int8":
-            samples = np.load(data_path)
-
-            def representative():
-                for x in samples:
-                    yield [x[None, ...].astype(np.float32)]
-
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = representative
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = tf.int8
-            converter.inference_output_type = tf.int8
-        Path(dst).write_bytes(converter.convert())
+        for quantization, dst in targets.items():
+            try:
+                Path(dst).write_bytes(_converter(tf, saved, quantization, data_path).convert())
+            except Exception as e:
+                Path(dst).unlink(missing_ok=True)
+                message = " ".join(str(e).split()) or type(e).__name__
+                print(f"{FAILED} {quantization}: {message}", file=sys.stderr, flush=True)
     finally:
         if work:
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _converter(tf, saved: str, quantization: str, data_path: str):
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+    if quantization == "fp16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "dynamic-int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantization == "int8":
+        samples = np.load(data_path)
+
+        def representative():
+            for x in samples:
+                yield [x[None, ...].astype(np.float32)]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    return converter
+
+
 if __name__ == "__main__":
-    convert(*sys.argv[1:5])
+    convert(sys.argv[1], sys.argv[2], dict(arg.split("=", 1) for arg in sys.argv[3:]))
