@@ -1,9 +1,18 @@
 import os
+import secrets
+import shutil
 import signal
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Ray keeps to 127.0.0.1 (on Linux it would advertise the machine's outward address); it reads
+# this when first imported, so it is set before any test imports it.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 
 @pytest.fixture
@@ -19,12 +28,86 @@ def store_url(tmp_path):
     return f"sqlite:///{tmp_path / 'nnspeed.db'}"
 
 
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A PostgreSQL server's URL: NNSPEED_TEST_POSTGRES when set (CI starts one), else a
+    throwaway server on 127.0.0.1 started here from Debian's binaries.  Skips without them,
+    unless NNSPEED_REQUIRE_POSTGRES=1 (CI), where a missing server fails the run."""
+    url = os.environ.get("NNSPEED_TEST_POSTGRES")
+    if url:
+        yield url
+        return
+    script = Path(__file__).resolve().parents[1] / ".ci" / "postgres"
+    if not any(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        if os.environ.get("NNSPEED_REQUIRE_POSTGRES") == "1":
+            pytest.fail("NNSPEED_REQUIRE_POSTGRES=1 but PostgreSQL is not installed (apt-get install postgresql)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    # the cluster runs as the postgres user when we are root: a folder it may enter
+    d = Path(tempfile.mkdtemp(prefix="nnspeed-pg-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = subprocess.run([str(script), "start", str(d), str(port)], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        pytest.fail(f"could not start PostgreSQL: {out.stderr.strip()[-300:]}")
+    try:
+        yield out.stdout.strip()
+    finally:
+        subprocess.run([str(script), "stop", str(d)], capture_output=True, timeout=120)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty database on the test server, dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = "t_" + secrets.token_hex(6)
+    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = sa.engine.make_url(postgres_server).set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store_url(request, tmp_path):
+    """The store tests run on both databases the store is promised for."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'nnspeed.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def cache_with_trained_weights(tmp_path_factory):
+    """Makes a cache folder of a test's own whose trained zoo weights are the run's shared ones:
+    training is deterministic (seeded, keyed by recipe and framework version), and the digits
+    CNN alone takes ~18 s to train."""
+    trained = tmp_path_factory.mktemp("trained")
+
+    def make(root):
+        root.mkdir(parents=True, exist_ok=True)
+        link = root / "trained"
+        if not link.exists():
+            link.symlink_to(trained, target_is_directory=True)
+        return root
+
+    return make
+
+
 @pytest.fixture(autouse=True)
-def _isolated_cwd(tmp_path, monkeypatch):
-    """Each test runs in its own directory: the default store never touches the repo."""
+def _isolated_cwd(tmp_path, monkeypatch, cache_with_trained_weights):
+    """Each test runs in its own directory with its own cache (only trained weights are shared):
+    the default store never touches the repo."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NNSPEED_STORE", raising=False)
-    monkeypatch.setenv("NNSPEED_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("NNSPEED_CACHE", str(cache_with_trained_weights(tmp_path / "cache")))
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ PACKAGES = {
     "tensorflow": ("tensorflow-cpu", "tf"),
     "keras": ("keras", "tf"),
     "ai_edge_litert": ("ai-edge-litert", "tf"),
+    "ray": ("ray", "ray"),
+    "psycopg": ("psycopg", "postgres"),
 }
 
 

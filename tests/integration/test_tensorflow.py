@@ -26,9 +26,9 @@ MLP = "zoo:keras-mlp?depth=2"
 
 
 @pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory):
+def shared_cache(tmp_path_factory, cache_with_trained_weights):
     prefer_threads(1)
-    return tmp_path_factory.mktemp("tfcache")
+    return cache_with_trained_weights(tmp_path_factory.mktemp("tfcache"))
 
 
 @pytest.fixture(autouse=True)

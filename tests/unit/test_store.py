@@ -1,6 +1,12 @@
+"""The store on SQLite and on PostgreSQL (``any_store_url``): same guarantees on both."""
+
 import multiprocessing as mp
+import os
+import signal
+import time
 
 import pytest
+import sqlalchemy as sa
 
 from nnspeed.errors import NotFoundError, StoreError
 from nnspeed.measure.measurement import Measurement
@@ -23,8 +29,8 @@ def fake(p50=1.0, backend="torch-eager", n=50) -> Measurement:
     )
 
 
-def test_round_trip_keeps_samples_and_settings(store_url):
-    db = Store(store_url)
+def test_round_trip_keeps_samples_and_settings(any_store_url):
+    db = Store(any_store_url)
     m = fake()
     run_id = db.save_run("bench", "nnspeed bench zoo:mlp", [m, fake(2.0, "onnxruntime")])
     run, ms = db.get_run(run_id[:17])  # a unique prefix is enough
@@ -35,9 +41,9 @@ def test_round_trip_keeps_samples_and_settings(store_url):
     assert db.list_runs()[0]["n_results"] == 2
 
 
-def test_unknown_run(store_url):
+def test_unknown_run(any_store_url):
     with pytest.raises(NotFoundError):
-        Store(store_url).get_run("nope")
+        Store(any_store_url).get_run("nope")
 
 
 @pytest.mark.parametrize(
@@ -57,8 +63,8 @@ def test_corrupt_database_file(tmp_path):
         Store(f"sqlite:///{path}")
 
 
-def test_failed_write_leaves_nothing(store_url, monkeypatch):
-    db = Store(store_url)
+def test_failed_write_leaves_nothing(any_store_url):
+    db = Store(any_store_url)
     bad = fake()
     object.__setattr__(bad, "backend", None)  # violates NOT NULL on the second row
     with pytest.raises(StoreError, match="nothing was saved"):
@@ -72,18 +78,117 @@ def _writer(url, k):
         db.save_run("bench", "concurrent", [fake(), fake()])
 
 
-def test_two_processes_writing_at_once_lose_nothing(store_url):
-    Store(store_url)
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(store_url, 15)) for _ in range(2)]
+def _run_all(procs, timeout=120):
     for p in procs:
         p.start()
     for p in procs:
-        p.join(120)
+        p.join(timeout)
         assert p.exitcode == 0
-    db = Store(store_url)
+
+
+def test_two_processes_writing_at_once_lose_nothing(any_store_url):
+    Store(any_store_url)
+    ctx = mp.get_context("spawn")
+    _run_all([ctx.Process(target=_writer, args=(any_store_url, 15)) for _ in range(2)])
+    db = Store(any_store_url)
     assert len(db.list_runs(limit=100)) == 30
     assert db.count_results() == 60
+
+
+def _cell_writer(url, keys, wins):
+    db = Store(url)
+    db.open_sweep("sweep-race", "nnspeed sweep", {"machine_id": "abc"})
+    wins.put(sum(db.save_cell("sweep-race", i, k, "ok", "", 0.1, fake()) for i, k in enumerate(keys)))
+
+
+def test_two_writers_of_the_same_cells_store_each_once(any_store_url):
+    """Two drivers resuming one sweep at once: every cell is stored by exactly one of them."""
+    keys = [f"zoo:mlp|torch-eager|fp32|b{b}|tauto|cpu" for b in range(20)]
+    ctx = mp.get_context("spawn")
+    wins = ctx.Queue()
+    _run_all([ctx.Process(target=_cell_writer, args=(any_store_url, keys, wins)) for _ in range(2)])
+    assert wins.get(timeout=10) + wins.get(timeout=10) == len(keys)
+    db = Store(any_store_url)
+    assert [c["cell_key"] for c in db.cells("sweep-race")] == keys
+    run, by_position = db.get_run_positions("sweep-race")
+    assert run["n_results"] == len(keys) and sorted(by_position) == list(range(len(keys)))
+
+
+def _stalled_writer(url, marker):
+    """Writes a run and stops for good between its run row and its results."""
+    db = Store(url)
+
+    @sa.event.listens_for(db.engine, "before_cursor_execute")
+    def _stall(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("INSERT INTO NNSPEED_RESULTS"):
+            open(marker, "w").close()
+            time.sleep(600)
+
+    db.save_run("bench", "killed", [fake(), fake()])
+
+
+def test_a_killed_writer_leaves_no_half_record(any_store_url, tmp_path):
+    Store(any_store_url).save_run("bench", "before", [fake()])
+    marker = tmp_path / "inside-the-transaction"
+    p = mp.get_context("spawn").Process(target=_stalled_writer, args=(any_store_url, str(marker)))
+    p.start()
+    deadline = time.monotonic() + 120
+    while not marker.exists() and p.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), "the writer never reached its results"
+    os.kill(p.pid, signal.SIGKILL)
+    p.join(30)
+    db = Store(any_store_url)
+    assert [r["command"] for r in db.list_runs()] == ["before"]
+    assert db.count_results() == 1
+    db.save_run("bench", "after", [fake()])  # and the store still takes writes
+    assert db.count_results() == 2
+
+
+def _set_schema_version(url, version):
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE nnspeed_meta SET value = '{version}' WHERE key = 'schema_version'")
+    engine.dispose()
+
+
+def test_a_store_from_a_newer_nnspeed_is_refused_untouched(any_store_url):
+    from nnspeed.store import schema
+
+    Store(any_store_url).save_run("bench", "kept", [fake()])
+    _set_schema_version(any_store_url, schema.SCHEMA_VERSION + 1)
+    with pytest.raises(StoreError, match="newer nnspeed"):
+        Store(any_store_url)
+    engine = sa.create_engine(any_store_url)  # the tests' URLs name their driver
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM nnspeed_runs").scalar_one() == 1
+        assert conn.exec_driver_sql("SELECT value FROM nnspeed_meta").scalar_one() == str(schema.SCHEMA_VERSION + 1)
+    engine.dispose()
+
+
+def test_an_older_store_gains_the_new_tables(any_store_url):
+    from nnspeed.store import schema
+
+    db = Store(any_store_url)
+    run_id = db.save_run("bench", "old", [fake()])
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE nnspeed_tags")
+    _set_schema_version(any_store_url, 3)
+    db = Store(any_store_url)
+    assert db.tag(run_id, "main") is None and db.tagged("main") == run_id
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT value FROM nnspeed_meta").scalar_one() == str(schema.SCHEMA_VERSION)
+
+
+def test_postgresql_refusals_are_one_sentence(postgres_url):
+    url = sa.engine.make_url(postgres_url)
+    for bad, said in [
+        (url.set(password="not-the-password"), "refused the user name or password"),
+        (url.set(port=1), "nothing accepted the connection"),
+    ]:
+        with pytest.raises(StoreError, match=said) as e:
+            Store(bad.render_as_string(hide_password=False))
+        assert "not-the-password" not in str(e.value) and "\n" not in str(e.value)
 
 
 def test_old_records_still_load(store_url):

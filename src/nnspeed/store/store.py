@@ -20,6 +20,10 @@ DEFAULT_PATH = Path(".nnspeed") / "nnspeed.db"
 ENV_VAR = "NNSPEED_STORE"
 # How long a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_S = 60
+# How long opening a server's store waits for the server to answer.
+CONNECT_TIMEOUT_S = 10
+# PostgreSQL advisory lock taken while the tables are created (any fixed number; "nnsp").
+SCHEMA_LOCK_ID = 0x6E6E7370
 
 
 def default_url() -> str:
@@ -61,19 +65,32 @@ class Store:
         except Exception:
             raise StoreError(f"'{url}' is not a database URL; use e.g. sqlite:///path/to/nnspeed.db") from None
         self.display_url = parsed.render_as_string(hide_password=True)
+        parsed = _with_installed_driver(parsed)
         is_sqlite = parsed.get_backend_name() == "sqlite"
         if is_sqlite and url == f"sqlite:///{DEFAULT_PATH}":
             DEFAULT_PATH.parent.mkdir(parents=True, exist_ok=True)
         try:
-            kwargs = {"connect_args": {"timeout": BUSY_TIMEOUT_S}} if is_sqlite else {}
+            if is_sqlite:
+                kwargs: dict = {"connect_args": {"timeout": BUSY_TIMEOUT_S}}
+            elif parsed.get_backend_name() == "postgresql":
+                kwargs = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}, "pool_pre_ping": True}
+            else:
+                kwargs = {}
             self.engine = sa.create_engine(parsed, **kwargs)
             if is_sqlite:
                 _sqlite_serialised_writes(self.engine)
-            schema.metadata.create_all(self.engine)
             with self.engine.begin() as conn:
+                if parsed.get_backend_name() == "postgresql":  # two processes creating the tables at once
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_ID})")
+                schema.metadata.create_all(conn)
                 row = conn.execute(sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")).first()
                 if row is None:
                     conn.execute(schema.meta.insert().values(key="schema_version", value=str(schema.SCHEMA_VERSION)))
+                elif int(row[0]) > schema.SCHEMA_VERSION:
+                    raise StoreError(
+                        f"the store at {self.display_url} was written by a newer nnspeed (schema {row[0]}; this one "
+                        f"reads up to {schema.SCHEMA_VERSION}); upgrade nnspeed or use another --store"
+                    )
                 elif int(row[0]) < schema.SCHEMA_VERSION:  # create_all has just added the newer tables
                     conn.execute(
                         schema.meta.update()
@@ -84,7 +101,7 @@ class Store:
             raise
         except Exception as e:
             raise StoreError(
-                f"cannot open the store at {self.display_url} ({reason(e, 160)}); check --store or {ENV_VAR}"
+                f"cannot open the store at {self.display_url} ({_connect_reason(e)}); check --store or {ENV_VAR}"
             ) from None
 
     def save_run(
@@ -141,7 +158,7 @@ class Store:
                 ).first()
                 if done is not None:
                     return False
-                conn.execute(schema.cells.insert().values(cell))
+                conn.execute(schema.cells.insert().values(cell))  # a writer racing us fails here, below
                 if m is not None:
                     conn.execute(schema.results.insert().values(_result_row(run_id, position, m)))
                     conn.execute(
@@ -149,6 +166,8 @@ class Store:
                         .where(schema.runs.c.id == run_id)
                         .values(n_results=schema.runs.c.n_results + 1)
                     )
+        except sa.exc.IntegrityError:
+            return False  # another writer stored this cell first; its transaction won, ours rolled back
         except Exception as e:
             raise StoreError(f"could not store a sweep cell in {self.display_url} ({reason(e, 160)})") from None
         return True
@@ -331,3 +350,32 @@ def _sqlite_serialised_writes(engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _with_installed_driver(url):
+    """``postgresql://`` means psycopg2 to SQLAlchemy; nnspeed's extra installs psycopg (3)."""
+    import importlib.util
+
+    if url.drivername == "postgresql":
+        if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg") is not None:
+            return url.set(drivername="postgresql+psycopg")
+        if importlib.util.find_spec("psycopg2") is None:
+            raise StoreError(
+                f"the store at {url.render_as_string(hide_password=True)} is PostgreSQL, but no PostgreSQL "
+                "driver is installed; install it with: pip install 'nnspeed[postgres]'"
+            )
+    return url
+
+
+def _connect_reason(e: BaseException) -> str:
+    """What a server said when it would not let us in, in a few words."""
+    text = str(getattr(e, "orig", None) or e)
+    if "password authentication failed" in text:
+        return "the server refused the user name or password"
+    if "Connection refused" in text:
+        return "nothing accepted the connection at that host and port; is the server running?"
+    if "timeout expired" in text:
+        return f"the server did not answer within {CONNECT_TIMEOUT_S} s"
+    if isinstance(e, ModuleNotFoundError):
+        return f"its driver is not installed: {e.name}"
+    return reason(e, 160)
