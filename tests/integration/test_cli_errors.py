@@ -97,6 +97,8 @@ BAD = [
     (["train", "zoo:digits-mlp", "--data", "digits", "--precision", "int4"], "unknown training precision"),
     (["train", "zoo:digits-mlp", "--data", "digits", "--country", "FRA", "--gco2-per-kwh", "50"], "not both"),
     (["train", "zoo:digits-mlp", "--data", "digits", "--country", "XYZ"], "unknown country code"),
+    (["sweep", "zoo:mlp", "--grid", "batch=1", "--cluster", "127.0.0.1:1"], "cannot reach the Ray cluster"),
+    (["sweep", "zoo:mlp", "--grid", "batch=1", "--cluster", "head-node"], "is not a Ray address"),
     (["show", "nosuchrun"], "no run 'nosuchrun'"),
     (["compare", "nosuchrun", "other"], "no run 'nosuchrun'"),
 ]
@@ -131,6 +133,36 @@ def test_missing_optional_package(monkeypatch, populated, store_url, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "pip install 'nnspeed[onnx]'" in " ".join(err.split())
     assert db.count_results() == results_before
+
+
+def test_cluster_without_ray_names_the_extra(monkeypatch, populated, store_url, capsys):
+    import nnspeed._optional as optional
+
+    monkeypatch.setattr(optional, "available", lambda m: m != "ray")
+    db, runs_before, results_before = populated
+    code = main(["sweep", "zoo:mlp", "--grid", "batch=1", "--cluster", "local", "--store", store_url, *FAST])
+    err = capsys.readouterr().err
+    assert code == 2 and "pip install 'nnspeed[ray]'" in " ".join(err.split()), err
+    assert [r["id"] for r in db.list_runs()] == runs_before and db.count_results() == results_before
+
+
+def test_a_postgresql_store_that_refuses_us_is_one_sentence(postgres_url, capsys):
+    import sqlalchemy as sa
+
+    url = sa.engine.make_url(postgres_url)
+    for bad, said in [
+        (url.set(password="wrong-password"), "refused the user name or password"),
+        (url.set(port=1), "nothing accepted the connection"),
+    ]:
+        code = main(["bench", "zoo:mlp?depth=1", "--store", bad.render_as_string(hide_password=False), *FAST])
+        err = capsys.readouterr().err
+        lines = [line for line in err.strip().splitlines() if line.strip()]
+        assert code == 2 and said in " ".join(err.split()), err
+        assert lines[0].startswith("error:") and "wrong-password" not in err and "Traceback" not in err
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as conn:  # nothing was written to the server we did reach
+        assert not sa.inspect(conn).get_table_names()
+    engine.dispose()
 
 
 @pytest.mark.parametrize("argv", [["predict", "zoo:mlp"], ["machine", "--operators"]])

@@ -26,6 +26,13 @@ def sweep(
     input_shape: InputShape = None,
     input_dtype: InputDtype = None,
     store: StoreUrl = None,
+    cluster: str = typer.Option(
+        None,
+        help="run the cells on a Ray cluster: host:port, ray://host:10001, auto (RAY_ADDRESS or the running "
+        "one) or local (start Ray here on 127.0.0.1)",
+    ),
+    per_node: int = typer.Option(1, help="with --cluster: timed cells at once on each node, on a split of its cores"),
+    retries: int = typer.Option(2, help="with --cluster: tries on other nodes for a cell whose node dies"),
     json_out: JsonOut = False,
 ):
     """Measure every cell of a grid in isolated processes; rerun the same command to resume."""
@@ -48,11 +55,14 @@ def sweep(
             progress.update(task, total=n, completed=i, description=f"cell {cell.index + 1}/{n_cells[0]} {cell.key}")
 
         def on_done(o):
+            where = f"  on node {o.node[:8]}" if o.node else ""
+            if o.attempts:
+                where += f" after {len(o.attempts)} lost tr{'y' if len(o.attempts) == 1 else 'ies'}"
             if o.status == "ok":
                 lat = o.measurement.latency_ms
-                msg = f"[green]ok[/]     {o.cell.key}  p50 {lat.p50:.3f} ms  ({o.seconds:.1f} s)"
+                msg = f"[green]ok[/]     {o.cell.key}  p50 {lat.p50:.3f} ms  ({o.seconds:.1f} s){where}"
             else:
-                msg = f"[red]failed[/] {o.cell.key}  {o.reason}"
+                msg = f"[red]failed[/] {o.cell.key}  {o.reason}{where}"
             progress.console.print(msg, highlight=False, soft_wrap=True)
 
         result = run_sweep(
@@ -68,6 +78,9 @@ def sweep(
             input_shape=input_shape,
             input_dtype=input_dtype,
             store=db,
+            cluster=cluster,
+            per_node=per_node,
+            retries=retries,
             command=command_line(),
             on_begin=on_begin,
             on_start=on_start,

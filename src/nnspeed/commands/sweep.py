@@ -8,7 +8,9 @@ from ..backends.registry import check_backend
 from ..measure.stoprule import StopRule
 from ..scenarios.single_stream import budget_or_fps
 from ..store.store import Store
+from ..sweeps.cluster import Cluster
 from ..sweeps.grid import Cell, build_cells, sweep_id
+from ..sweeps.ray_runner import DEFAULT_RETRIES, run_sweep_on_cluster, usable_nodes
 from ..sweeps.runner import DEFAULT_CELL_TIMEOUT_S, CellOutcome, run_sweep
 from ..workloads.sources import load
 from .results import SweepResult
@@ -27,6 +29,9 @@ def sweep(
     input_shape: str | None = None,
     input_dtype: str | None = None,
     store: Store | str | None = None,
+    cluster: str | None = None,
+    per_node: int = 1,
+    retries: int = DEFAULT_RETRIES,
     command: str = "nnspeed sweep",
     on_begin: Callable[[str, int], None] | None = None,
     on_start: Callable[[Cell, int, int], None] | None = None,
@@ -36,7 +41,11 @@ def sweep(
     zoo keys are axes too), each in a fresh process.  The sweep's id follows from its source,
     grid and settings, so calling again with the same arguments resumes: only the cells not
     stored yet run (``retry_failed`` runs the failed ones again).  ``on_begin(sweep_id, cells)``
-    hears the id before the first cell starts."""
+    hears the id before the first cell starts.
+
+    With ``cluster`` (a Ray address, ``auto`` or ``local``) the cells run on the cluster's
+    nodes, ``per_node`` at a time on each (on a stated core split), a cell whose node dies
+    running again elsewhere up to ``retries`` times; this process stays the only writer."""
     cells = build_cells(source, grid)
     for b in dict.fromkeys(c.backend for c in cells):
         check_backend(b, " in --grid")
@@ -46,27 +55,24 @@ def sweep(
     db = Store.of(store)
     for src in dict.fromkeys(c.source for c in cells):
         load(src, **load_options)  # a bad source fails here, before any cell runs
-    run_id = sweep_id(source, grid, spec)
-    if retry_failed:
-        db.forget_failed_cells(run_id)
-    if on_begin:
-        on_begin(run_id, len(cells))
-    outcomes = run_sweep(db, run_id, command, cells, spec, cell_timeout, on_start, on_done)
-    doc = {
-        "sweep_id": run_id,
-        "cells": [
-            {
-                "index": o.cell.index,
-                "key": o.cell.key,
-                **o.cell.to_dict(),
-                "status": o.status,
-                "reason": o.reason or None,
-                "seconds": o.seconds,
-                "resumed": o.resumed,
-                "result": o.measurement.to_dict() if o.measurement else None,
-            }
-            for o in outcomes
-        ],
-    }
+    # cells split over a node's cores measure something else than cells that own a machine
+    run_id = sweep_id(source, grid, spec if cluster is None else {**spec, "per_node": per_node})
+    if cluster is None:
+        if retry_failed:
+            db.forget_failed_cells(run_id)
+        if on_begin:
+            on_begin(run_id, len(cells))
+        outcomes = run_sweep(db, run_id, command, cells, spec, cell_timeout, on_start, on_done)
+    else:
+        with Cluster(cluster) as ray_cluster:
+            usable_nodes(ray_cluster, per_node)  # before anything is stored
+            if retry_failed:
+                db.forget_failed_cells(run_id)
+            if on_begin:
+                on_begin(run_id, len(cells))
+            outcomes = run_sweep_on_cluster(
+                db, run_id, command, cells, spec, ray_cluster, cell_timeout, per_node, retries, on_start, on_done
+            )
+    doc = {"sweep_id": run_id, "cells": [o.to_dict() for o in outcomes]}
     measured = [o.measurement for o in outcomes if o.measurement is not None]
     return SweepResult(doc, measured, outcomes=outcomes)

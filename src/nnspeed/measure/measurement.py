@@ -119,6 +119,9 @@ class Measurement:
         for key in SCENARIO_KEYS:
             if key in self.extra:
                 d[key] = self.extra[key]
+        d["machine_id"] = self.env.get("machine_id")
+        if "placement" in self.extra:  # which node of a cluster ran it, on which cores
+            d["placement"] = self.extra["placement"]
         if samples:
             d["samples_ms"] = list(self.samples_ms)
         return d

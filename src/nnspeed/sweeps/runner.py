@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..measure.measurement import Measurement
 from .grid import Cell
@@ -27,6 +27,23 @@ class CellOutcome:
     seconds: float
     measurement: Measurement | None
     resumed: bool = False  # finished in an earlier invocation
+    node: str = ""  # the cluster node that ran it ("" on this machine)
+    attempts: list[dict] = field(default_factory=list)  # earlier tries that lost their node
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.cell.index,
+            "key": self.cell.key,
+            **self.cell.to_dict(),
+            "status": self.status,
+            "reason": self.reason or None,
+            "seconds": self.seconds,
+            "resumed": self.resumed,
+            "node": self.node or None,
+            "machine_id": self.measurement.env.get("machine_id") if self.measurement else None,
+            "attempts": list(self.attempts),
+            "result": self.measurement.to_dict() if self.measurement else None,
+        }
 
 
 def _die_with_parent() -> None:
@@ -39,7 +56,23 @@ def _die_with_parent() -> None:
         pass
 
 
-def run_cell(cell: Cell, spec: dict, timeout_s: float) -> tuple[str, str, Measurement | None]:
+def _child_setup(cores: list[int] | None):
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def setup() -> None:
+        _die_with_parent()
+        if cores:
+            os.sched_setaffinity(0, cores)
+
+    return setup
+
+
+def run_cell(
+    cell: Cell, spec: dict, timeout_s: float, env: dict | None = None, cores: list[int] | None = None
+) -> tuple[str, str, Measurement | None]:
+    """One cell in a fresh process (with ``env`` as its environment and pinned to ``cores``
+    when given): ok with its measurement, or failed with one line saying why."""
     with tempfile.TemporaryDirectory(prefix="nnspeed-cell-") as tmp:
         spec_path, out_path = os.path.join(tmp, "spec.json"), os.path.join(tmp, "out.json")
         with open(spec_path, "w") as f:
@@ -51,7 +84,8 @@ def run_cell(cell: Cell, spec: dict, timeout_s: float) -> tuple[str, str, Measur
                 capture_output=True,
                 text=True,
                 timeout=timeout_s,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                env=env,
+                preexec_fn=_child_setup(cores),
             )
         except subprocess.TimeoutExpired:
             return (
@@ -73,6 +107,23 @@ def run_cell(cell: Cell, spec: dict, timeout_s: float) -> tuple[str, str, Measur
         return "failed", f"the cell's process exited with code {proc.returncode}: {tail}", None
 
 
+def open_cells(store, run_id: str, command: str, cells: list[Cell]) -> tuple[list[CellOutcome], list[Cell]]:
+    """Open (or reopen) the sweep: the outcomes of cells finished in earlier attempts, and the
+    cells still to run."""
+    from ..measure.environment import fingerprint
+
+    done = store.open_sweep(run_id, command, fingerprint())
+    stored = store.get_run_positions(run_id)[1] if done else {}
+    outcomes = []
+    for c in cells:
+        if c.key in done:
+            row = done[c.key]
+            m = stored.get(c.index)
+            node = (m.extra.get("placement") or {}).get("node_id", "") if m is not None else ""
+            outcomes.append(CellOutcome(c, row["status"], row["reason"], row["seconds"], m, resumed=True, node=node))
+    return outcomes, [c for c in cells if c.key not in done]
+
+
 def run_sweep(
     store,
     run_id: str,
@@ -84,18 +135,7 @@ def run_sweep(
     on_done: Callable[[CellOutcome], None] | None = None,
 ) -> list[CellOutcome]:
     """Run every cell not finished before; each is stored the moment it finishes."""
-    from ..measure.environment import fingerprint
-
-    done = store.open_sweep(run_id, command, fingerprint())
-    stored = store.get_run_positions(run_id)[1] if done else {}
-    outcomes = []
-    todo = [c for c in cells if c.key not in done]
-    for c in cells:
-        if c.key in done:
-            row = done[c.key]
-            outcomes.append(
-                CellOutcome(c, row["status"], row["reason"], row["seconds"], stored.get(c.index), resumed=True)
-            )
+    outcomes, todo = open_cells(store, run_id, command, cells)
     for i, c in enumerate(todo):
         if on_start:
             on_start(c, i, len(todo))

@@ -1,0 +1,130 @@
+"""Sweeps on a real multi-node Ray cluster built on this machine (a head and two workers, all on
+127.0.0.1, no dashboard): cells spread over the workers, a worker lost mid-sweep, a killed
+driver resumed, and bad input.  The head has no CPUs, so every cell runs on a worker."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from nnspeed.commands.sweep import sweep  # noqa: E402
+from nnspeed.store.store import Store  # noqa: E402
+
+pytestmark = pytest.mark.slow
+GRID = "depth=2,4,8;batch=1,8"
+FAST = dict(min_time=0.1, max_time=0.3, ci=0.2)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from ray.cluster_utils import Cluster
+
+    assert os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") == "0", "conftest keeps Ray on loopback"
+    c = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 0, "node_ip_address": "127.0.0.1", "include_dashboard": False},
+    )
+    c.workers = [c.add_node(num_cpus=1, node_ip_address="127.0.0.1") for _ in range(2)]
+    ray.init(address=c.address, log_to_driver=False, logging_level="ERROR")
+    yield c
+    ray.shutdown()
+    c.shutdown()
+
+
+def worker_ids(c) -> list[str]:
+    return [n.node_id for n in c.workers]
+
+
+def test_a_sweep_spreads_its_cells_over_both_workers_and_stores_each_once(cluster, store_url):
+    r = sweep("zoo:mlp", GRID, cluster=cluster.address, store=store_url, **FAST)
+    assert [o.status for o in r.outcomes] == ["ok"] * 6, [o.reason for o in r.outcomes]
+    assert {o.node for o in r.outcomes} == set(worker_ids(cluster))
+    db = Store(store_url)
+    assert len(db.cells(r.sweep_id)) == 6
+    run, by_position = db.get_run_positions(r.sweep_id)
+    assert run["n_results"] == 6 and sorted(by_position) == list(range(6))
+    for o in r.outcomes:
+        stored = by_position[o.cell.index]
+        placement = stored.extra["placement"]
+        assert placement["node_id"] == o.node and placement["lost_tries"] == []
+        assert stored.env["machine_id"] and stored.threads == 1  # a 1-CPU node: one thread, set explicitly
+    doc = r.to_dict()
+    assert doc["cells"][0]["machine_id"] == doc["cells"][0]["result"]["machine_id"]
+    again = sweep("zoo:mlp", GRID, cluster=cluster.address, store=store_url, **FAST)
+    assert again.resumed == 6 and {o.node for o in again.outcomes} == set(worker_ids(cluster))
+
+
+def test_bad_per_node_and_retries_store_nothing(cluster, store_url, capsys):
+    from nnspeed.errors import InputError
+
+    with pytest.raises(InputError, match="more than the 1 cores of node"):
+        sweep("zoo:mlp", GRID, cluster=cluster.address, store=store_url, per_node=2, **FAST)
+    with pytest.raises(InputError, match="--retries"):
+        sweep("zoo:mlp", GRID, cluster=cluster.address, store=store_url, retries=-1, **FAST)
+    from nnspeed.cli.app import main
+
+    code = main(
+        ["sweep", "zoo:mlp", "--grid", GRID, "--cluster", cluster.address, "--per-node", "3", "--store", store_url]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "--per-node 3 is more than the 1 cores" in " ".join(err.split()), err
+    assert Store(store_url).list_runs() == []
+
+
+def test_a_killed_driver_resumes_only_the_missing_cells(cluster, store_url, interruptible):
+    cmd = [sys.executable, "-m", "nnspeed", "sweep", "zoo:mlp", "--grid", GRID, "--cluster", cluster.address]
+    cmd += ["--store", store_url, "--min-time", "0.5", "--max-time", "1", "--ci", "0.2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **interruptible)
+    db = Store(store_url)
+    deadline = time.monotonic() + 180
+    sweep_id = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        runs = db.list_runs()
+        if runs and len(db.cells(runs[0]["id"])) >= 2:
+            sweep_id = runs[0]["id"]
+            break
+        time.sleep(0.2)
+    assert sweep_id, proc.stderr.read() if proc.poll() is not None else "no cell finished in time"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    first = {c["cell_key"] for c in db.cells(sweep_id)}
+    assert 2 <= len(first) < 6
+    done = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["sweep_id"] == sweep_id
+    assert {c["key"] for c in doc["cells"] if c["resumed"]} == first
+    assert all(c["status"] == "ok" for c in doc["cells"])
+    assert len(db.cells(sweep_id)) == 6 and db.get_run(sweep_id)[0]["n_results"] == 6
+
+
+def test_a_worker_lost_mid_sweep_has_its_cell_run_elsewhere_and_stored_once(cluster, store_url):
+    """Runs last: it takes a worker away (and puts a fresh one back for whatever follows)."""
+    victim = cluster.workers[1]
+    removed = []
+
+    def on_start(cell, i, n):
+        if i == 1:  # both workers hold a cell now: take one of them away under its cell
+            cluster.remove_node(victim, allow_graceful=False)
+            removed.append(victim.node_id)
+
+    try:
+        r = sweep("zoo:mlp", GRID, cluster=cluster.address, store=store_url, on_start=on_start, retries=2, **FAST)
+    finally:
+        if removed:
+            cluster.workers[1] = cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1")
+    assert removed
+    assert [o.status for o in r.outcomes] == ["ok"] * 6, [o.reason for o in r.outcomes]
+    retried = [o for o in r.outcomes if o.attempts]
+    assert len(retried) == 1
+    assert retried[0].attempts[0]["node_id"] == victim.node_id and retried[0].node != victim.node_id
+    db = Store(store_url)
+    assert len(db.cells(r.sweep_id)) == 6 and db.get_run(r.sweep_id)[0]["n_results"] == 6
+    stored = db.get_run_positions(r.sweep_id)[1][retried[0].cell.index]
+    assert stored.extra["placement"]["lost_tries"][0]["node_id"] == victim.node_id
