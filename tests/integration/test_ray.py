@@ -1,6 +1,6 @@
-"""Sweeps on a real multi-node Ray cluster built on this machine (a head and two workers, all on
-127.0.0.1, no dashboard): cells spread over the workers, a worker lost mid-sweep, a killed
-driver resumed, and bad input.  The head has no CPUs, so every cell runs on a worker."""
+"""Sweeps and fleets on a real multi-node Ray cluster built on this machine (a head and two
+workers of 1 CPU each, all on 127.0.0.1, no dashboard): cells spread over the nodes, a worker
+lost mid-sweep, a killed driver resumed, one fleet row per node, and bad input."""
 
 import json
 import os
@@ -28,7 +28,7 @@ def cluster():
     assert os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") == "0", "conftest keeps Ray on loopback"
     c = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": 0, "node_ip_address": "127.0.0.1", "include_dashboard": False},
+        head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": False},
     )
     c.workers = [c.add_node(num_cpus=1, node_ip_address="127.0.0.1") for _ in range(2)]
     ray.init(address=c.address, log_to_driver=False, logging_level="ERROR")
@@ -44,7 +44,7 @@ def worker_ids(c) -> list[str]:
 def test_a_sweep_spreads_its_cells_over_both_workers_and_stores_each_once(cluster, store_url):
     r = sweep("zoo:mlp", GRID, cluster=cluster.address, store=store_url, **FAST)
     assert [o.status for o in r.outcomes] == ["ok"] * 6, [o.reason for o in r.outcomes]
-    assert {o.node for o in r.outcomes} == set(worker_ids(cluster))
+    assert set(worker_ids(cluster)) <= {o.node for o in r.outcomes}
     db = Store(store_url)
     assert len(db.cells(r.sweep_id)) == 6
     run, by_position = db.get_run_positions(r.sweep_id)
@@ -57,7 +57,7 @@ def test_a_sweep_spreads_its_cells_over_both_workers_and_stores_each_once(cluste
     doc = r.to_dict()
     assert doc["cells"][0]["machine_id"] == doc["cells"][0]["result"]["machine_id"]
     again = sweep("zoo:mlp", GRID, cluster=cluster.address, store=store_url, **FAST)
-    assert again.resumed == 6 and {o.node for o in again.outcomes} == set(worker_ids(cluster))
+    assert again.resumed == 6 and {o.node for o in again.outcomes} == {o.node for o in r.outcomes}
 
 
 def test_bad_per_node_and_retries_store_nothing(cluster, store_url, capsys):
@@ -102,6 +102,44 @@ def test_a_killed_driver_resumes_only_the_missing_cells(cluster, store_url, inte
     assert {c["key"] for c in doc["cells"] if c["resumed"]} == first
     assert all(c["status"] == "ok" for c in doc["cells"])
     assert len(db.cells(sweep_id)) == 6 and db.get_run(sweep_id)[0]["n_results"] == 6
+
+
+def test_fleet_gives_one_row_per_node_pooled_by_fingerprint_with_prices(cluster, store_url, tmp_path):
+    from nnspeed.commands.fleet import fleet
+
+    w0 = cluster.workers[0].node_id
+    r = fleet(
+        "zoo:cnn",
+        cluster=cluster.address,
+        price=f"127.0.0.1=0.10,{w0[:8]}=0.50",
+        report=tmp_path / "fleet.html",
+        store=store_url,
+        **FAST,
+    )
+    nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+    assert {row["node_id"] for row in r.nodes} == nodes and len(r.nodes) == 3
+    for row in r.nodes:
+        assert row["status"] == "ok", row["reason"]
+        assert row["usd_per_hour"] == (0.50 if row["node_id"] == w0 else 0.10)
+        expected = row["usd_per_hour"] / (row["throughput_sps"] * 3600) * 1e6
+        assert row["usd_per_million"] == pytest.approx(expected)
+        assert row["ci95_ms"][0] <= row["p50_ms"] <= row["ci95_ms"][1]
+    # three nodes of one machine: one fingerprint, pooled, with the spread between them
+    assert len(r.machines) == 1 and r.machines[0]["n_nodes"] == 3 and r.machines[0]["node_spread"] >= 0
+    assert r.fastest["machine_id"] == r.nodes[0]["machine_id"]
+    assert r.to_dict()["cheapest"]["usd_per_million"] > 0
+    run, ms = Store(store_url).get_run(r.run_id)
+    assert run["kind"] == "fleet" and {m.extra["placement"]["node_id"] for m in ms} == nodes
+    assert "Pooled by machine fingerprint" in (tmp_path / "fleet.html").read_text()
+
+
+def test_fleet_price_for_a_node_that_does_not_exist_stores_nothing(cluster, store_url, capsys):
+    from nnspeed.cli.app import main
+
+    code = main(["fleet", "zoo:cnn", "--cluster", cluster.address, "--price", "nosuchnode=1.2", "--store", store_url])
+    err = capsys.readouterr().err
+    assert code == 2 and "--price names 'nosuchnode', which is no alive node" in " ".join(err.split()), err
+    assert Store(store_url).list_runs() == []
 
 
 def test_a_worker_lost_mid_sweep_has_its_cell_run_elsewhere_and_stored_once(cluster, store_url):

@@ -212,6 +212,7 @@ def test_public_api_is_exactly_all():
         "capacity",
         "check",
         "compare",
+        "fleet",
         "generate",
         "history",
         "load",

@@ -62,6 +62,7 @@ def _register() -> None:
         capacity,
         check,
         explain,
+        fleet,
         generate,
         history,
         machine,

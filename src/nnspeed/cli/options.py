@@ -16,5 +16,13 @@ InputDtype = Annotated[str, typer.Option(help="py: input dtypes (float32, int64,
 StoreUrl = Annotated[
     str, typer.Option("--store", help="SQLAlchemy URL of the store (default: NNSPEED_STORE or .nnspeed/nnspeed.db)")
 ]
+ClusterAddress = Annotated[
+    str,
+    typer.Option(
+        "--cluster",
+        help="a Ray cluster: host:port, ray://host:10001, auto (RAY_ADDRESS or the running one) or local "
+        "(start Ray here on 127.0.0.1)",
+    ),
+]
 JsonOut = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
 Samples = Annotated[bool, typer.Option(help="with --json: include every per-call sample")]

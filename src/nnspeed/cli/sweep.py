@@ -7,7 +7,7 @@ import json
 import typer
 
 from .app import app, command_line, err, interrupt_note, out, progress_bar
-from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
+from .options import Budget, Ci, ClusterAddress, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
 
 
 @app.command()
@@ -26,11 +26,7 @@ def sweep(
     input_shape: InputShape = None,
     input_dtype: InputDtype = None,
     store: StoreUrl = None,
-    cluster: str = typer.Option(
-        None,
-        help="run the cells on a Ray cluster: host:port, ray://host:10001, auto (RAY_ADDRESS or the running "
-        "one) or local (start Ray here on 127.0.0.1)",
-    ),
+    cluster: ClusterAddress = None,
     per_node: int = typer.Option(1, help="with --cluster: timed cells at once on each node, on a split of its cores"),
     retries: int = typer.Option(2, help="with --cluster: tries on other nodes for a cell whose node dies"),
     json_out: JsonOut = False,

@@ -97,6 +97,25 @@ class SweepResult(CommandResult):
 
 
 @dataclass
+class FleetResult(CommandResult):
+    runs: list = field(default_factory=list, repr=False)  # sweeps.fleet.NodeRun per node
+
+    @property
+    def nodes(self) -> list[dict]:
+        """One row per node: its machine, latency, throughput and cost per million inferences."""
+        return list(self.document["nodes"])
+
+    @property
+    def machines(self) -> list[dict]:
+        """Nodes of the same fingerprint pooled, fastest first, with their spread."""
+        return list(self.document["machines"])
+
+    @property
+    def fastest(self) -> dict | None:
+        return self.document["fastest"]
+
+
+@dataclass
 class StudyResult(CommandResult):
     paths: dict[str, str] = field(default_factory=dict)  # claims.json and report.html
 

@@ -28,6 +28,7 @@ def render(
     capacity: dict | None = None,
     train: dict | None = None,
     history: dict | None = None,
+    fleet: dict | None = None,
 ) -> str:
     jinja2 = require("jinja2", "report", "HTML reports")
     require("plotly", "report", "HTML reports")
@@ -48,6 +49,8 @@ def render(
         figures.insert(0, ("capacity", plots.capacity_plot(capacity)))
     if history:
         figures.insert(0, ("history", plots.history_plot(history)))
+    if fleet:
+        figures.insert(0, ("fleet", plots.fleet_plot(fleet)))
     if train:
         for doc in ({**train, "stream": None}, {**train, "time_to_accuracy": None}):
             fig = plots.training_plot(doc)
@@ -74,6 +77,7 @@ def render(
         optimize=optimize,
         explain=explain,
         capacity=capacity,
+        fleet=fleet,
         figures=figs,
         plotly_js=get_plotlyjs(),
         escape=html.escape,

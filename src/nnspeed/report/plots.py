@@ -308,6 +308,38 @@ def capacity_plot(doc: dict):
     return fig
 
 
+def fleet_plot(doc: dict):
+    """p50 with its 95% CI per node, one colour per machine fingerprint, cost per million on top."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    rows = [r for r in doc["nodes"] if r.get("p50_ms") is not None]
+    for i, machine in enumerate(dict.fromkeys(r["machine_id"] for r in rows)):
+        v = [r for r in rows if r["machine_id"] == machine]
+        fig.add_trace(
+            go.Bar(
+                x=[f"{r['node_id'][:8]} ({r['address']})" for r in v],
+                y=[r["p50_ms"] for r in v],
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=[r["ci95_ms"][1] - r["p50_ms"] for r in v],
+                    arrayminus=[r["p50_ms"] - r["ci95_ms"][0] for r in v],
+                ),
+                text=[f"${r['usd_per_million']:.4g}/M" if r.get("usd_per_million") else "" for r in v],
+                textposition="outside",
+                name=f"machine {machine[:8]} ({v[0]['cpu']})",
+                marker_color=COLORS[i % len(COLORS)],
+            )
+        )
+    fig.update_layout(
+        _layout(f"{doc['source']} on every node ({doc['backend']}, batch {doc['batch']}): p50 and 95% CI", height=460),
+        yaxis=dict(title="p50 latency per call (ms)", rangemode="tozero"),
+        xaxis=dict(title="node", automargin=True),
+    )
+    return fig
+
+
 def training_plot(doc: dict):
     """Held-out accuracy against training time (time to accuracy), or prequential accuracy over
     the stream's samples when that is what ran."""

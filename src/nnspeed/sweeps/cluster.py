@@ -169,6 +169,28 @@ class Cluster:
         self.close()
 
 
+def placed(res: dict, node: Node, lost_tries: list[dict]):
+    """The measurement a node sent back, with where and how it ran (None for a failed cell)."""
+    from dataclasses import replace
+
+    from ..measure.measurement import Measurement
+
+    if not res["record"]:
+        return None
+    m = Measurement.from_record(res["record"])
+    placement = {
+        "runner": "ray",
+        "node_id": res["node_id"],
+        "node_address": node.address,
+        "threads": res["threads"],
+        "cores": res["cores"],
+        "slot": res["slot"],
+        "per_node": res["per_node"],
+        "lost_tries": lost_tries,
+    }
+    return replace(m, extra={**m.extra, "placement": placement})
+
+
 def slot_cores(available: list[int], slot: int, per_node: int) -> list[int] | None:
     """The cores of one slot when a node runs ``per_node`` cells at once (None: all of them)."""
     if per_node <= 1:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
 
 from ..errors import InputError, reason
 from ..measure.measurement import Measurement
-from .cluster import Cluster, Node
+from .cluster import Cluster, Node, placed
 from .grid import Cell
 from .runner import CellOutcome, open_cells
 
@@ -135,19 +134,7 @@ def run_sweep_on_cluster(
                     why = f"failed on every one of its {len(lost[cell.key])} tries; the last: {reason(e, 160)}"
                     finish(cell, node, "failed", why, seconds, None)
                 continue
-            m = Measurement.from_record(res["record"]) if res["record"] else None
-            if m is not None:
-                placement = {
-                    "runner": "ray",
-                    "node_id": res["node_id"],
-                    "node_address": node.address,
-                    "threads": res["threads"],
-                    "cores": res["cores"],
-                    "slot": res["slot"],
-                    "per_node": res["per_node"],
-                    "lost_tries": lost[cell.key],
-                }
-                m = replace(m, extra={**m.extra, "placement": placement})
+            m = placed(res, node, lost[cell.key])
             finish(cell, node, res["status"], res["reason"], seconds, m)
     outcomes.sort(key=lambda o: o.cell.index)
     return outcomes
