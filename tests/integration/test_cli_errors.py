@@ -99,6 +99,7 @@ BAD = [
     (["train", "zoo:digits-mlp", "--data", "digits", "--country", "XYZ"], "unknown country code"),
     (["sweep", "zoo:mlp", "--grid", "batch=1", "--cluster", "127.0.0.1:1"], "cannot reach the Ray cluster"),
     (["sweep", "zoo:mlp", "--grid", "batch=1", "--cluster", "head-node"], "is not a Ray address"),
+    (["sweep", "zoo:mlp", "--grid", "batch=1", "--per-node", "2"], "apply to a sweep on a cluster"),
     (["show", "nosuchrun"], "no run 'nosuchrun'"),
     (["compare", "nosuchrun", "other"], "no run 'nosuchrun'"),
 ]

@@ -76,5 +76,6 @@ def report(
     run, ms = db.get_run(run_id)
     failed = [c for c in db.cells(run["id"]) if c["status"] == "failed"]
     claims, optimized = db.document(run["id"], "claims"), db.document(run["id"], "optimize")
-    path = write(output, render(run, ms, claims=claims, failed_cells=failed, optimize=optimized))
+    fleet = db.document(run["id"], "fleet")
+    path = write(output, render(run, ms, claims=claims, failed_cells=failed, optimize=optimized, fleet=fleet))
     err.print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, self-contained)", highlight=False)

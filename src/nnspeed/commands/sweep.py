@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..backends.registry import check_backend
+from ..errors import InputError
 from ..measure.stoprule import StopRule
 from ..scenarios.single_stream import budget_or_fps
 from ..store.store import Store
@@ -46,6 +47,8 @@ def sweep(
     With ``cluster`` (a Ray address, ``auto`` or ``local``) the cells run on the cluster's
     nodes, ``per_node`` at a time on each (on a stated core split), a cell whose node dies
     running again elsewhere up to ``retries`` times; this process stays the only writer."""
+    if cluster is None and (per_node != 1 or retries != DEFAULT_RETRIES):
+        raise InputError("--per-node and --retries apply to a sweep on a cluster; add --cluster ADDRESS")
     cells = build_cells(source, grid)
     for b in dict.fromkeys(c.backend for c in cells):
         check_backend(b, " in --grid")

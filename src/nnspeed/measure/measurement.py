@@ -76,6 +76,16 @@ class Measurement:
         return list(self.notes) + noise_warnings(self.latency_ms, spread=spread)
 
     @property
+    def machine_id(self) -> str:
+        """The fingerprint of the machine that measured it."""
+        return str(self.env.get("machine_id", ""))
+
+    @property
+    def node_id(self) -> str:
+        """The cluster node that ran it ("" when it ran on the machine that asked)."""
+        return str((self.extra.get("placement") or {}).get("node_id", ""))
+
+    @property
     def key(self) -> str:
         """What two runs must share to be compared."""
         return f"{self.source}|{self.backend}|{self.precision}|b{self.batch}|t{self.threads}|{self.device}"
@@ -119,7 +129,7 @@ class Measurement:
         for key in SCENARIO_KEYS:
             if key in self.extra:
                 d[key] = self.extra[key]
-        d["machine_id"] = self.env.get("machine_id")
+        d["machine_id"] = self.machine_id or None
         if "placement" in self.extra:  # which node of a cluster ran it, on which cores
             d["placement"] = self.extra["placement"]
         if samples:

@@ -57,6 +57,8 @@ def render(
             if fig is not None:
                 figures.insert(0, ("training", fig))
     figs = [(name, _script_json(json.loads(f.to_json()))) for name, f in figures]
+    if len({m.machine_id for m in ms}) > 1:  # results of several machines: grouped by machine
+        ms = sorted(ms, key=lambda m: m.machine_id)
     rows = [
         {
             "label": plots.label(m),
@@ -71,6 +73,7 @@ def render(
         run=run,
         env=env_doc,
         rows=rows,
+        by_node=any(m.node_id for m in ms),
         claims=(claims or {}).get("claims"),
         claims_mode=(claims or {}).get("mode"),
         failed_cells=failed_cells or [],

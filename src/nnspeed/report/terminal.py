@@ -26,8 +26,8 @@ def measurements_table(ms: list[Measurement], title: str = "", best_per_source: 
     with_budget = any(m.budget_ms is not None for m in ms)
     # results from a cluster are grouped by the machine (fingerprint) that measured them
     with_node = any("placement" in m.extra for m in ms)
-    if len({machine_of(m) for m in ms}) > 1:
-        ms = sorted(ms, key=machine_of)
+    if len({m.machine_id for m in ms}) > 1:
+        ms = sorted(ms, key=lambda m: m.machine_id)
     t = Table(title=title or None, title_justify="left", header_style="bold")
     if with_node:
         t.add_column("machine", no_wrap=True)
@@ -52,7 +52,7 @@ def measurements_table(ms: list[Measurement], title: str = "", best_per_source: 
             t.add_column(name, justify="right")
     # Per source, the configuration with the lowest latency per sample is highlighted.
     best = {}
-    group = (lambda m: (machine_of(m), m.source)) if best_per_source else machine_of
+    group = (lambda m: (m.machine_id, m.source)) if best_per_source else (lambda m: m.machine_id)
     for i, m in enumerate(ms):
         j = best.get(group(m))
         if j is None or m.latency_ms.p50 / m.batch < ms[j].latency_ms.p50 / ms[j].batch:
@@ -61,7 +61,7 @@ def measurements_table(ms: list[Measurement], title: str = "", best_per_source: 
     for i, m in enumerate(ms):
         lat = m.latency_ms
         prec = m.precision if m.effective_precision == m.precision else f"{m.precision}→{m.effective_precision}"
-        row = [machine_of(m)[:8], node_of(m)[:8] or "this one"] if with_node else []
+        row = [m.machine_id[:8], m.node_id[:8] or "this one"] if with_node else []
         row += [
             m.source,
             m.backend,
@@ -85,16 +85,6 @@ def measurements_table(ms: list[Measurement], title: str = "", best_per_source: 
             )
         t.add_row(*row, style="bold green" if i in highlight else None)
     return t
-
-
-def machine_of(m: Measurement) -> str:
-    """The fingerprint of the machine that measured ``m``."""
-    return str(m.env.get("machine_id", ""))
-
-
-def node_of(m: Measurement) -> str:
-    """The cluster node that ran ``m`` ("" when it ran here)."""
-    return str((m.extra.get("placement") or {}).get("node_id", ""))
 
 
 def warnings_lines(ms: list[Measurement]) -> list[str]:

@@ -211,6 +211,7 @@ def run_on_node(cell: dict, spec: dict, timeout_s: float, threads: int, slot: in
     cores = slot_cores(sorted(os.sched_getaffinity(0)), slot, per_node)
     if cores is not None:
         threads = len(cores)
+    threads = cell.get("threads") or threads  # a cell's own thread count is the one it runs with
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     status, why, m = run_cell(Cell(**cell), spec, timeout_s, env=env, cores=cores)
     return {

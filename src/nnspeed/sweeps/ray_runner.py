@@ -74,6 +74,7 @@ def run_sweep_on_cluster(
     lost: dict[str, list[dict]] = {c.key: [] for c in todo}
     running: dict = {}  # ref → (cell, node, slot, started)
     busy: dict[str, set[int]] = {}
+    lost_nodes: set[str] = set()
     started = 0
 
     def finish(cell: Cell, node: Node | None, status: str, why: str, seconds: float, m: Measurement | None):
@@ -84,7 +85,8 @@ def run_sweep_on_cluster(
             on_done(o)
 
     while pending or running:
-        nodes = [n for n in cluster.nodes() if n.cpus >= per_node]
+        # a node that lost a cell takes no more: Ray may take a while to call it dead
+        nodes = [n for n in cluster.nodes() if n.cpus >= per_node and n.node_id not in lost_nodes]
         for node in nodes:
             taken = busy.setdefault(node.node_id, set())
             for slot in range(per_node):
@@ -127,6 +129,7 @@ def run_sweep_on_cluster(
                         None,
                     )
                     continue
+                lost_nodes.add(node.node_id)
                 lost[cell.key].append({"node_id": node.node_id, "error": reason(e, 200), "seconds": round(seconds, 3)})
                 if len(lost[cell.key]) <= retries:
                     pending.appendleft(cell)
