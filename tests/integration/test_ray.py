@@ -19,6 +19,7 @@ from nnspeed.store.store import Store  # noqa: E402
 pytestmark = pytest.mark.slow
 GRID = "depth=2,4,8;batch=1,8"
 FAST = dict(min_time=0.1, max_time=0.3, ci=0.2)
+SLOWER = dict(min_time=2.0, max_time=3.0, ci=0.001)  # cells long enough to lose a node under one
 
 
 @pytest.fixture(scope="module")
@@ -145,23 +146,29 @@ def test_fleet_price_for_a_node_that_does_not_exist_stores_nothing(cluster, stor
 
 def test_a_worker_lost_mid_sweep_has_its_cell_run_elsewhere_and_stored_once(cluster, store_url):
     """Runs last: it takes a worker away (and puts a fresh one back for whatever follows)."""
-    victim = cluster.workers[1]
-    removed = []
+    import threading
 
-    def on_start(cell, i, n):
-        if i == 1:  # both workers hold a cell now: take one of them away under its cell
-            cluster.remove_node(victim, allow_graceful=False)
-            removed.append(victim.node_id)
+    victim = cluster.workers[1]
+    removed, starts = [], []
+
+    def remove():
+        cluster.remove_node(victim, allow_graceful=False)
+        removed.append(victim.node_id)
+
+    def on_start(cell, done, n):
+        starts.append(cell)
+        if len(starts) == 3:  # every node holds a cell now: take one away while its cell runs
+            threading.Timer(1.0, remove).start()
 
     try:
-        r = sweep("zoo:mlp", GRID, cluster=cluster.address, store=store_url, on_start=on_start, retries=2, **FAST)
+        r = sweep("zoo:mlp", GRID, cluster=cluster.address, store=store_url, on_start=on_start, retries=2, **SLOWER)
     finally:
         if removed:
             cluster.workers[1] = cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1")
     assert removed
     assert [o.status for o in r.outcomes] == ["ok"] * 6, [o.reason for o in r.outcomes]
     retried = [o for o in r.outcomes if o.attempts]
-    assert len(retried) == 1
+    assert len(retried) == 1 and len(starts) == 7  # six cells and one of them again
     assert retried[0].attempts[0]["node_id"] == victim.node_id and retried[0].node != victim.node_id
     db = Store(store_url)
     assert len(db.cells(r.sweep_id)) == 6 and db.get_run(r.sweep_id)[0]["n_results"] == 6

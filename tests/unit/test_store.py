@@ -41,6 +41,30 @@ def test_round_trip_keeps_samples_and_settings(any_store_url):
     assert db.list_runs()[0]["n_results"] == 2
 
 
+def test_long_precision_and_device_names_fit(any_store_url):
+    """PostgreSQL enforces column widths where SQLite does not."""
+    from dataclasses import replace
+
+    db = Store(any_store_url)
+    m = replace(fake(), precision="int8", effective_precision="dynamic-range int8", device="cuda:0")
+    _, (back,) = db.get_run(db.save_run("bench", "litert int8", [m]))
+    assert back.effective_precision == "dynamic-range int8"
+
+
+def test_a_schema_4_postgresql_store_gets_its_columns_widened(postgres_url):
+    from dataclasses import replace
+
+    Store(postgres_url).save_run("bench", "old", [fake()])
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE nnspeed_results ALTER COLUMN effective_precision TYPE VARCHAR(16)")
+    engine.dispose()
+    _set_schema_version(postgres_url, 4)
+    db = Store(postgres_url)
+    db.save_run("bench", "new", [replace(fake(), effective_precision="dynamic-range int8")])
+    assert db.count_results() == 2
+
+
 def test_unknown_run(any_store_url):
     with pytest.raises(NotFoundError):
         Store(any_store_url).get_run("nope")

@@ -5,8 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 # 2: sweep cells (nnspeed_cells).  3: documents (a study's claims).  4: named baselines
-# (nnspeed_tags).  Older stores gain the new tables when next opened; no existing table changes.
-SCHEMA_VERSION = 4
+# (nnspeed_tags).  5: precision and device columns 64 wide ("dynamic-range int8" did not fit
+# 16 where the database enforces lengths; store.WIDENED lists them).  Older stores gain the new
+# tables, and the wider columns, when next opened.
+SCHEMA_VERSION = 5
+# Enough for any precision or device name ("dynamic-range int8", "cuda:0", ...).
+NAME_LENGTH = 64
 
 metadata = sa.MetaData()
 
@@ -39,15 +43,19 @@ results = sa.Table(
     sa.Column("key", sa.Text, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("backend", sa.String(64), nullable=False),
-    sa.Column("precision", sa.String(16), nullable=False),
-    sa.Column("effective_precision", sa.String(16), nullable=False),
+    sa.Column("precision", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("effective_precision", sa.String(NAME_LENGTH), nullable=False),
     sa.Column("batch", sa.Integer, nullable=False),
     sa.Column("threads", sa.Integer),
-    sa.Column("device", sa.String(16), nullable=False),
+    sa.Column("device", sa.String(NAME_LENGTH), nullable=False),
     sa.Column("p50_ms", sa.Float, nullable=False),
     sa.Column("record", sa.Text, nullable=False),  # JSON: the Measurement without its samples
     sa.Column("samples", sa.LargeBinary, nullable=False),  # zlib-compressed little-endian float64 ms
 )
+
+# Columns widened in schema 5, as (table, column): stores whose database enforces lengths are
+# altered when opened.
+WIDENED = (("nnspeed_results", "precision"), ("nnspeed_results", "effective_precision"), ("nnspeed_results", "device"))
 
 # One row per finished sweep cell.  The primary key makes "each cell exactly once" a
 # property of the database, whoever writes and however often a sweep is restarted.

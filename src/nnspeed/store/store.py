@@ -92,6 +92,11 @@ class Store:
                         f"reads up to {schema.SCHEMA_VERSION}); upgrade nnspeed or use another --store"
                     )
                 elif int(row[0]) < schema.SCHEMA_VERSION:  # create_all has just added the newer tables
+                    if int(row[0]) < 5 and parsed.get_backend_name() == "postgresql":
+                        for table, column in schema.WIDENED:
+                            conn.exec_driver_sql(
+                                f"ALTER TABLE {table} ALTER COLUMN {column} TYPE VARCHAR({schema.NAME_LENGTH})"
+                            )
                     conn.execute(
                         schema.meta.update()
                         .where(schema.meta.c.key == "schema_version")

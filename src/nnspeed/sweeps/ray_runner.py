@@ -75,7 +75,7 @@ def run_sweep_on_cluster(
     running: dict = {}  # ref → (cell, node, slot, started)
     busy: dict[str, set[int]] = {}
     lost_nodes: set[str] = set()
-    started = 0
+    finished = len(outcomes)  # on_start hears how many cells are done, as the local runner says
 
     def finish(cell: Cell, node: Node | None, status: str, why: str, seconds: float, m: Measurement | None):
         store.save_cell(run_id, cell.index, cell.key, status, why, seconds, m)
@@ -99,8 +99,7 @@ def run_sweep_on_cluster(
                 running[ref] = (cell, node, slot, time.perf_counter())
                 taken.add(slot)
                 if on_start:
-                    on_start(cell, started, len(todo))
-                started += 1
+                    on_start(cell, len(outcomes) - finished, len(todo))
         if not running:  # cells wait, but no node is left that may take them
             for cell in list(pending):
                 tried = ", ".join(a["node_id"][:8] for a in lost[cell.key]) or "none"
