@@ -106,6 +106,20 @@ def test_a_killed_driver_resumes_only_the_missing_cells(cluster, store_url, inte
     assert len(db.cells(sweep_id)) == 6 and db.get_run(sweep_id)[0]["n_results"] == 6
 
 
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to split")
+def test_per_node_pins_each_slot_to_its_own_cores_on_a_local_ray(tmp_path):
+    """--cluster local starts Ray here (a subprocess: this one is connected to the test cluster)."""
+    cmd = [sys.executable, "-m", "nnspeed", "sweep", "zoo:mlp?depth=2", "--grid", "batch=1,8", "--cluster", "local"]
+    cmd += ["--per-node", "2", "--store", f"sqlite:///{tmp_path / 's.db'}", "--min-time", "0.2", "--max-time", "0.5"]
+    done = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    placements = [c["result"]["placement"] for c in json.loads(done.stdout)["cells"]]
+    assert sorted(p["slot"] for p in placements) == [0, 1]
+    a, b = (set(p["cores"]) for p in placements)
+    assert a and b and not a & b and len(a) == len(b) == (os.cpu_count() or 2) // 2
+    assert all(p["threads"] == len(p["cores"]) for p in placements)
+
+
 def test_fleet_gives_one_row_per_node_pooled_by_fingerprint_with_prices(cluster, store_url, tmp_path):
     from nnspeed.commands.fleet import fleet
 

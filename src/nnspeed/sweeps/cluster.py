@@ -103,7 +103,7 @@ class Cluster:
         common = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
         try:
             if address == "local":
-                ray.init(num_cpus=os.cpu_count() or 1, _node_ip_address="127.0.0.1", **common)
+                ray.init(address="local", num_cpus=os.cpu_count() or 1, _node_ip_address="127.0.0.1", **common)
             else:
                 ray.init(address=address, **common)
         except ConnectionError as e:
