@@ -34,6 +34,10 @@ def optimize(
     variants: str = typer.Option(
         "", help="only variants whose name contains one of these words, e.g. onnxruntime,int8"
     ),
+    early_exit: bool = typer.Option(False, help="add early-exit variants of a classifier (needs --data)"),
+    exits: str = typer.Option("auto", help="with --early-exit: where the exits go: auto or module names, e.g. 2,6"),
+    exit_rule: str = typer.Option("max-prob", help="with --early-exit: max-prob (max softmax ≥ τ) or entropy (≤ τ)"),
+    exit_taus: str = typer.Option(None, help="with --early-exit: thresholds to try, e.g. 0.9,0.99,0.999"),
     min_time: MinTime = 0.5,
     max_time: MaxTime = 3.0,
     input_shape: InputShape = None,
@@ -58,6 +62,10 @@ def optimize(
             export=export,
             out_dir=out_dir,
             variants=variants,
+            early_exit=early_exit,
+            exits=exits,
+            exit_rule=exit_rule,
+            exit_taus=exit_taus,
             min_time=min_time,
             max_time=max_time,
             input_shape=input_shape,

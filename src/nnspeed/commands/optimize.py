@@ -14,10 +14,23 @@ from ..measure.stoprule import StopRule
 from ..optimization.export import export as write_export
 from ..optimization.search import search
 from ..optimization.setup import scorer_for
-from ..optimization.variants import candidates_for
+from ..optimization.variants import candidates_for, early_exit_candidates
 from ..store.store import Store
 from ..workloads.sources import load
 from .results import OptimizeResult
+
+
+def _taus(rule: str, text: str | None) -> tuple[float, ...]:
+    from ..transforms.early_exit import DEFAULT_TAUS, check_rule
+
+    if rule not in DEFAULT_TAUS:
+        check_rule(rule, ())
+    try:
+        taus = tuple(float(t) for t in split(text)) if text else DEFAULT_TAUS[rule]
+    except ValueError:
+        raise InputError(f"--exit-taus takes numbers separated by commas, e.g. 0.9,0.99; got '{text}'") from None
+    check_rule(rule, taus)
+    return taus
 
 
 def optimize(
@@ -32,6 +45,10 @@ def optimize(
     export: str | Path | None = None,
     out_dir: str | Path = "nnspeed-optimize",
     variants: str = "",
+    early_exit: bool = False,
+    exits: str = "auto",
+    exit_rule: str = "max-prob",
+    exit_taus: str | None = None,
     min_time: float = 0.5,
     max_time: float = 3.0,
     input_shape: str | None = None,
@@ -44,7 +61,13 @@ def optimize(
     variant on ``data`` (labelled data such as ``digits``), ``eval_fn`` (``module:function``) or
     its fidelity to fp32, and choose the fastest whose score drops at most ``max_drop`` points
     and whose p99 fits ``budget_ms``.  Writes ``result.json`` and ``report.html`` to
-    ``out_dir``; ``export`` also writes the chosen variant in its runtime's format."""
+    ``out_dir``; ``export`` also writes the chosen variant in its runtime's format.
+
+    ``early_exit`` adds early-exit variants of a classifier: heads after ``exits`` (``auto``:
+    the block boundaries of an nn.Sequential, or its modules' names), trained on the data's
+    training split with the backbone frozen, stopping where ``exit_rule`` (max-prob or
+    entropy) passes each threshold of ``exit_taus``; their speedups compare mean latencies
+    on every held-out sample."""
     from ..report.html import render
 
     out_dir = Path(out_dir)
@@ -60,12 +83,23 @@ def optimize(
     w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
     words = [v.strip() for v in variants.split(",") if v.strip()]
     every = candidates_for(w)
+    if early_exit:
+        every = every + early_exit_candidates(exits, exit_rule, _taus(exit_rule, exit_taus))
+        if not (data or w.meta.get("data")):
+            raise InputError(
+                "--early-exit trains exit heads and scores them on labelled data; give --data digits or "
+                "--data py:module:function"
+            )
     candidates = [c for c in every if not words or any(word in c.name for word in words)]
     if not candidates:
         raise InputError(f"--variants {variants} matches no variant; names are: {', '.join(c.name for c in every)}")
     if eval_fn and data:
         raise InputError("give --eval or --data, not both: each decides how variants are scored")
     scorer, ctx = scorer_for(w, data, eval_fn)
+    if early_exit:
+        from ..transforms.early_exit import check
+
+        check(w, ctx.split, exits)  # a bad --exits or a model that is no classifier: before any variant runs
     baseline, outcomes, chosen = search(
         w,
         scorer,

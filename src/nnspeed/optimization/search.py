@@ -39,6 +39,7 @@ class Outcome:
     workload: object | None = None
     settings: Settings | None = None
     speedup_method: str = ""
+    statistic: str = "p50"  # what the speedup compares
 
     def to_dict(self) -> dict:
         m = self.measurement
@@ -49,12 +50,15 @@ class Outcome:
             "precision": self.precision,
             "latency_ms": None if m is None else m.latency_ms.p50,
             "latency_ci95_ms": None if m is None else list(m.latency_ms.ci95),
+            "mean_ms": None if m is None else m.latency_ms.mean,
+            "p90_ms": None if m is None else m.latency_ms.p90,
             "p99_ms": None if m is None else m.latency_ms.p99,
             "batch": None if m is None else m.batch,
             "throughput_sps": None if m is None else m.throughput_sps,
             "speedup": self.speedup,
             "speedup_ci95": None if self.speedup_ci95 is None else list(self.speedup_ci95),
             "speedup_method": self.speedup_method or None,
+            "speedup_statistic": self.statistic,
             "accuracy": None if self.score is None else self.score.value,
             "accuracy_drop": self.accuracy_drop,
             "per_class_drop": self.per_class_drop,
@@ -89,7 +93,9 @@ def search(
     """Baseline (the model's own framework in fp32: eager torch, or TensorFlow) first, then every applicable candidate at every thread count and
     batch size; returns (baseline, variants, chosen).
 
-    With one batch size the chosen variant has the lowest median latency; with several it has
+    With one batch size the chosen variant has the largest speedup over the baseline, measured
+    in interleaved rounds (of the median call; of the mean for variants whose latency depends
+    on the input, such as early exits); with several it has
     the highest throughput (samples/s) among those whose per-call p99 fits the budget.
     Speedups are per sample against the baseline at the first batch size.
     """
@@ -130,6 +136,7 @@ def search(
         if len(batches) > 1:
             name += f" @ batch {b}"
         out = Outcome(name, cand.transforms, cand.backend, cand.numbers or cand.precision, "failed")
+        out.statistic = cand.statistic
         outcomes.append(out)
         if cand.needs_torch and workload.model is None:
             out.reason = "needs a torch model"
@@ -144,6 +151,7 @@ def search(
             settings = Settings(cand.backend, cand.precision, b, t, options=dict(cand.options))
             m = single_stream(vw, settings, stop)
             s = evaluate(vw, cand.backend, cand.precision, scorer, dict(cand.options))
+            s.details.update(vw.meta.get("score_details", {}))  # what the transform knows of its outputs
         except NnspeedError as e:
             out.reason = str(e)
             continue
@@ -164,9 +172,9 @@ def search(
     # Every variant that ran, rejected ones too, is measured again beside the baseline: each
     # speedup it reports is then a paired one, and the budget is judged on those rounds.
     measured = [o for o in outcomes if o.status in ("ok", "rejected")]
-    if measured:
-        side_by_side_with_baseline(baseline, measured, stop)
-        base_m = baseline.measurement
+    for stat in dict.fromkeys(o.statistic for o in measured):  # the median-compared group first
+        side_by_side_with_baseline(baseline, [o for o in measured if o.statistic == stat], stop, stat)
+    base_m = baseline.measurement
     for o in measured:
         if o.status == "ok" and budget_ms is not None and o.measurement.latency_ms.p99 > budget_ms:
             p99 = o.measurement.latency_ms.p99
@@ -178,12 +186,12 @@ def search(
         chosen = None
     elif len(batches) > 1:
         chosen = max(ok, key=lambda o: o.measurement.throughput_sps)
-    else:
-        chosen = min(ok, key=lambda o: o.measurement.latency_ms.p50)
+    else:  # the largest paired speedup (of the median call, or of the mean where it depends on the input)
+        chosen = max(ok, key=lambda o: o.speedup)
     return baseline, outcomes, chosen
 
 
-def side_by_side_with_baseline(baseline: Outcome, ok: list[Outcome], stop: StopRule) -> None:
+def side_by_side_with_baseline(baseline: Outcome, ok: list[Outcome], stop: StopRule, statistic: str = "p50") -> None:
     """Measure every variant that ran again, in interleaved rounds with the baseline, and take
     its figures and its per-sample speedup (with a CI that sees drift) from those rounds.
 
@@ -191,12 +199,18 @@ def side_by_side_with_baseline(baseline: Outcome, ok: list[Outcome], stop: StopR
     out what fails, but a ratio of two stretches of time would decide the choice, and would be
     what a rejected variant reports."""
     rule = RoundRule(
-        min_rounds=8, max_rounds=30, max_time=max(10.0, stop.max_time * (len(ok) + 1)), ci_rel=0.02, window_s=0.05
+        min_rounds=8,
+        max_rounds=30,
+        max_time=max(10.0, stop.max_time * (len(ok) + 1)),
+        ci_rel=0.02,
+        window_s=0.05,
+        statistic=statistic,
     )
     arms = [(baseline.workload, baseline.settings)] + [(o.workload, o.settings) for o in ok]
     sbs = side_by_side(arms, rule, labels=[baseline.name] + [o.name for o in ok])
-    baseline.measurement = sbs.measurements[0]
-    baseline.speedup_method = sbs.comparisons[0].method
+    if statistic == "p50" or baseline.speedup_method == "":  # the baseline's figures: from its first rounds
+        baseline.measurement = sbs.measurements[0]
+        baseline.speedup_method = sbs.comparisons[0].method
     for k, o in enumerate(ok, start=1):
         c = sbs.compare(0, k, per_item=True)
         o.measurement = sbs.measurements[k]

@@ -29,6 +29,8 @@ class Candidate:
     needs_torch: bool = False
     options: tuple = ()  # backend options, e.g. (("opt_level", "basic"),)
     numbers: str = ""  # what the weights are computed in, when not the runtime's precision (int8)
+    # what its speedup compares: the median call, or the mean where latency depends on the input
+    statistic: str = "p50"
 
 
 def _fine_tuned_structured(w: Workload, ctx: Context) -> Workload:
@@ -258,6 +260,55 @@ def litert_candidates(first: tuple[str, ...], without_xnnpack: bool = True) -> l
 # A torch model reaches LiteRT through its Keras twin: nn.Sequential stacks only (others fail
 # with the reason), and only where the tf extra is installed.
 CANDIDATES += [replace(c, needs_torch=True) for c in litert_candidates((TORCH_TO_TFLITE,), without_xnnpack=False)]
+
+
+def _early_exit(exits: str, rule: str, tau: float):
+    def build(w, ctx):
+        from ..transforms.early_exit import EarlyExits
+
+        if ctx.split is None:
+            raise UnsupportedError("early exits train their heads on labelled data: give --data")
+        key = ("early-exit", exits)
+        if key not in ctx.cache:  # the heads are trained once, for every threshold and runtime
+            ctx.cache[key] = EarlyExits(w, ctx.split, exits)
+        return ctx.cache[key].variant(rule, tau)
+
+    return build
+
+
+def early_exit_candidates(exits: str, rule: str, taus: tuple[float, ...]) -> list[Candidate]:
+    """Early-exit variants over a sweep of thresholds, on eager torch and torch.compile; their
+    speedups compare mean latencies (a sample's latency depends on where it exits)."""
+    from ..transforms.early_exit import RULES
+
+    made = []
+    for tau in taus:
+        steps = (
+            f"exit heads after {exits} blocks, trained with the backbone frozen",
+            f"exit when {RULES[rule]}".replace("τ", f"{tau:g}"),
+        )
+        build = _early_exit(exits, rule, tau)
+        made.append(
+            Candidate(
+                f"eager early exit {rule} {tau:g}",
+                steps,
+                "torch-eager",
+                build=build,
+                needs_torch=True,
+                statistic="mean",
+            )
+        )
+        made.append(
+            Candidate(
+                f"torch.compile early exit {rule} {tau:g}",
+                (*steps, "torch.compile default (a graph per segment)"),
+                "torch-compile",
+                build=build,
+                needs_torch=True,
+                statistic="mean",
+            )
+        )
+    return made
 
 
 @dataclass(frozen=True)

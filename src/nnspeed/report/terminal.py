@@ -168,12 +168,25 @@ def claims_table(claims: list[dict]) -> Table:
     return t
 
 
+def exit_note(o, baseline) -> str:
+    """Where an early-exit variant's samples left, and its tail next to the baseline's."""
+    ee = (o.score.details if o.score else {}).get("early_exit")
+    if not ee or o.measurement is None:
+        return ""
+    shares = " · ".join(f"{name} {100 * share:.0f}%" for name, share in ee["exit_shares"].items())
+    p99, base_p99 = o.measurement.latency_ms.p99, baseline.measurement.latency_ms.p99
+    tail = "at full depth" if ee["exit_shares"].get("full model", 0) >= 0.01 else "from the exits"
+    return f"exits: {shares}; p99 {_ms(p99)} ms vs {_ms(base_p99)} ms unexited (the tail is {tail})"
+
+
 def optimize_table(baseline, outcomes, chosen, metric: str) -> Table:
     t = Table(title=f"variants (accuracy: {metric})", title_justify="left", header_style="bold")
+    with_mean = any(o.statistic == "mean" for o in outcomes)
     for c, j in [
         ("variant", "left"),
         ("runtime", "left"),
         ("p50 ms", "right"),
+        *([("mean ms", "right")] if with_mean else []),
         ("speedup [95% CI]", "right"),
         ("score", "right"),
         ("drop", "right"),
@@ -184,14 +197,18 @@ def optimize_table(baseline, outcomes, chosen, metric: str) -> Table:
     colors = {"ok": "green", "rejected": "yellow", "failed": "red"}
     for o in [baseline, *outcomes]:
         m = o.measurement
-        notes = o.reason
+        notes = "; ".join(x for x in (o.reason, exit_note(o, baseline)) if x)
         if o.flagged_classes:
             notes = (notes + "; " if notes else "") + "classes hit hardest: " + ", ".join(o.flagged_classes)
+        of_mean = " (mean)" if o.statistic == "mean" else ""
         t.add_row(
             o.name + (" ★" if o is chosen else ""),
             f"{o.backend} {o.precision}",
             "–" if m is None else _ms(m.latency_ms.p50),
-            "–" if o.speedup is None else f"{o.speedup:.2f}x [{o.speedup_ci95[0]:.2f}, {o.speedup_ci95[1]:.2f}]",
+            *(["–" if m is None else _ms(m.latency_ms.mean)] if with_mean else []),
+            "–"
+            if o.speedup is None
+            else f"{o.speedup:.2f}x [{o.speedup_ci95[0]:.2f}, {o.speedup_ci95[1]:.2f}]{of_mean}",
             "–" if o.score is None else f"{o.score.value:.2f}",
             "–" if o.accuracy_drop is None else f"{o.accuracy_drop:+.2f}",
             f"[{colors[o.status]}]{o.status}[/]",

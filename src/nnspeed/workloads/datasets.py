@@ -44,8 +44,43 @@ DATASETS = {"digits": digits}
 
 
 def get(name: str) -> Split:
+    """A built-in data set by name, or a user's from ``py:module:function``."""
     from ..errors import InputError
 
+    if name.startswith("py:"):
+        return from_function(name[3:])
     if name not in DATASETS:
-        raise InputError(f"unknown data set '{name}'; built-in: {', '.join(DATASETS)}")
+        raise InputError(
+            f"unknown data set '{name}'; built-in: {', '.join(DATASETS)}, or a user's as py:module:function"
+        )
     return DATASETS[name]()
+
+
+def from_function(ref: str) -> Split:
+    """A user's labelled data: ``module:function()`` returns a dict (or an object) with
+    x_train, y_train, x_test, y_test (arrays, samples first; integer labels) and optionally
+    classes (names, one per label)."""
+    from ..errors import InputError
+    from .sources import import_function
+
+    _, fn = import_function(ref, "--data py:")
+    try:
+        d = fn()
+    except Exception as e:
+        raise InputError(f"--data py:{ref} raised {type(e).__name__}: {e}") from None
+    get_ = (lambda k: d.get(k)) if isinstance(d, dict) else (lambda k: getattr(d, k, None))
+    parts = {k: get_(k) for k in ("x_train", "y_train", "x_test", "y_test")}
+    missing = [k for k, v in parts.items() if v is None]
+    if missing:
+        raise InputError(
+            f"--data py:{ref} must return x_train, y_train, x_test and y_test; it lacks {', '.join(missing)}"
+        )
+    x_tr, x_te = (np.ascontiguousarray(parts[k], dtype=np.float32) for k in ("x_train", "x_test"))
+    y_tr, y_te = (np.asarray(parts[k]).astype(np.int64) for k in ("y_train", "y_test"))
+    if len(x_tr) != len(y_tr) or len(x_te) != len(y_te) or x_tr.shape[1:] != x_te.shape[1:] or not len(x_te):
+        raise InputError(f"--data py:{ref}: inputs and labels must match in number, and train and test in sample shape")
+    n = int(max(y_tr.max(), y_te.max())) + 1
+    classes = tuple(str(c) for c in (get_("classes") or range(n)))
+    if y_tr.min() < 0 or len(classes) < n:
+        raise InputError(f"--data py:{ref}: labels must be 0 … {len(classes) - 1}, one per class")
+    return Split(f"py:{ref}", x_tr, y_tr, x_te, y_te, classes)
