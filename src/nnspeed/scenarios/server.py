@@ -24,6 +24,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -85,18 +86,42 @@ class ServeLog:
     end: np.ndarray  # nan for unserved requests
     batches: list[int]
     stopped_at: float
+    level: np.ndarray | None = None  # per request: the variant that served it (-1: unserved)
+    outputs: list | None = None  # per batch: (first request, what the call returned)
+
+
+class Policy(Protocol):
+    """Which variant serves the next batch, from what the queue looks like now."""
+
+    def choose(self, now: float, queued: int, oldest_wait_s: float) -> int: ...
 
 
 def serve(calls: Callable[[int], object], clock: Clock, offsets: np.ndarray, batcher: Batcher) -> ServeLog:
     """Serve requests arriving at ``offsets`` seconds (sorted) from now; ``calls(b)`` runs one
     batch of ``b`` requests and waits for it."""
+    return serve_with(lambda level, first, b: calls(b), clock, offsets, batcher)
+
+
+def serve_with(
+    calls: Callable[[int, int, int], object],
+    clock: Clock,
+    offsets: np.ndarray,
+    batcher: Batcher,
+    policy: Policy | None = None,
+    keep_outputs: bool = False,
+) -> ServeLog:
+    """As :func:`serve`, with ``calls(level, first, b)`` running requests ``first … first+b-1``
+    on variant ``level``, chosen per batch by ``policy`` (always 0 without one); with
+    ``keep_outputs`` what each call returns is kept, for the accuracy it delivered."""
     t0 = clock.now() + 0.01
     arrival = t0 + offsets
     n = len(arrival)
     end = np.full(n, np.nan)
+    level = np.full(n, -1, dtype=np.int64)
     wait = batcher.max_wait_ms * 1e-3
     stop_at = t0 + OVERRUN * offsets[-1] + 1.0
     batches: list[int] = []
+    outputs: list = []
     served = 0
     while served < n:
         now = clock.now()
@@ -113,13 +138,17 @@ def serve(calls: Callable[[int], object], clock: Clock, offsets: np.ndarray, bat
             clock.sleep_until(min(oldest + wait, fill))
             continue
         b = min(queued, batcher.max_batch)
+        k = policy.choose(now, queued, now - oldest) if policy is not None else 0
         m0 = clock.mark()
-        calls(b)
+        out = calls(k, served, b)
         m1 = clock.mark()
         end[served : served + b] = now + clock.elapsed(m0, m1)
+        level[served : served + b] = k
+        if keep_outputs:
+            outputs.append((served, out))
         batches.append(b)
         served += b
-    return ServeLog(arrival, end, batches, clock.now())
+    return ServeLog(arrival, end, batches, clock.now(), level, outputs if keep_outputs else None)
 
 
 def serve_result(log: ServeLog, load: Load, batcher: Batcher, slo_ms: float | None) -> dict:
