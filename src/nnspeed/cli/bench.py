@@ -12,6 +12,61 @@ from .app import app, command_line, err, out, progress_bar
 from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, Samples, StoreUrl
 
 
+def adaptive_server(
+    source, variants, qps, slo_p99, data, seconds, burstiness, seed, max_batch, max_wait_ms, threads, store, json_out
+) -> None:
+    from rich.table import Table
+
+    from ..commands.adaptive import adaptive as run_adaptive
+
+    thread_counts = int_values(split(threads), "--threads", allow_auto=True)
+    if len(thread_counts) != 1:
+        raise BackendError("--adaptive serves with one thread count; give one --threads")
+    with err.status("building the variants", spinner="dots") as status:
+        result = run_adaptive(
+            source,
+            variants,
+            qps,
+            slo_p99,
+            data=data,
+            seconds=seconds,
+            burstiness=burstiness,
+            seed=seed,
+            max_batch=max_batch,
+            max_wait_ms=max_wait_ms,
+            threads=thread_counts[0],
+            store=store,
+            command=command_line(),
+            on_run=lambda mode: status.update(f"serving: {mode}"),
+        )
+    doc = result.to_dict()
+    if json_out:
+        out.print_json(json.dumps(doc))
+        return
+    t = Table(
+        title=f"{doc['source']} at {doc['qps']:g} requests/s (burstiness {doc['burstiness']:g}, seed {doc['seed']}), "
+        f"p99 target {doc['slo_p99_ms']:g} ms",
+        title_justify="left",
+    )
+    for name in ("server", "p99 ms", "p50 ms", "goodput/s", "accuracy %", "switches", "served by", "SLO"):
+        t.add_column(name, justify="left" if name in ("server", "served by", "SLO") else "right")
+    for r in doc["runs"]:
+        shares = " · ".join(f"{k} {100 * v:.0f}%" for k, v in r["shares"].items() if v > 0)
+        acc = r["delivered_accuracy"]
+        t.add_row(
+            r["mode"],
+            f"{r['p99_ms']:.3g}",
+            f"{r['p50_ms']:.3g}",
+            f"{r['goodput']:,.0f}",
+            "–" if acc is None else f"{acc:.2f}",
+            str(r["switches"]) if r["mode"] == "adaptive" else "",
+            shares,
+            "held" if r["passed"] else "missed",
+        )
+    out.print(t)
+    err.print(f"stored as run {doc['run_id']}", highlight=False)
+
+
 @app.command()
 def bench(
     sources: list[str] = typer.Argument(..., help="zoo:NAME?k=v, py:module:function or onnx:PATH (several allowed)"),
@@ -55,8 +110,34 @@ def bench(
     ),
     min_rounds: int = typer.Option(8, help="--interleave: at least this many rounds"),
     max_rounds: int = typer.Option(60, help="--interleave: at most this many rounds"),
+    adaptive: str = typer.Option(
+        None,
+        help="server: variants to switch between under load, most accurate first, e.g. "
+        "'eager fp32,eager early exit max-prob 0.9' (names as nnspeed optimize shows them)",
+    ),
+    data: str = typer.Option(None, help="--adaptive: labelled data the requests carry (default: the model's own)"),
 ):
     """Measure inference latency and throughput with rigorous statistics, and store the run."""
+    if adaptive is not None:
+        if scenario != "server" or len(sources) != 1:
+            raise BackendError(
+                "--adaptive switches variants of one model under load: use --scenario server, one source"
+            )
+        return adaptive_server(
+            sources[0],
+            adaptive,
+            qps,
+            slo_p99,
+            data,
+            max_time,
+            burstiness,
+            seed,
+            max_batch,
+            max_wait_ms,
+            threads,
+            store,
+            json_out,
+        )
     from ..api import apart_cells, before_load, bench_grid, budget_or_fps, grid, load
     from ..backends.registry import AUTO, check_backend
     from ..measure.stoprule import StopRule

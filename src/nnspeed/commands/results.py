@@ -97,6 +97,15 @@ class SweepResult(CommandResult):
 
 
 @dataclass
+class AdaptiveResult(CommandResult):
+    @property
+    def runs(self) -> dict[str, dict]:
+        """By mode ("adaptive", then each variant's name): p99, goodput, accuracy delivered,
+        shares per variant and switches."""
+        return {r["mode"]: r for r in self.document["runs"]}
+
+
+@dataclass
 class FleetResult(CommandResult):
     runs: list = field(default_factory=list, repr=False)  # sweeps.fleet.NodeRun per node
 

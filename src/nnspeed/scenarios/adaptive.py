@@ -5,7 +5,7 @@ the queue (how many wait, and how long the oldest has waited) and picks the vari
 serves it: a step to a cheaper variant once the oldest request has used ``high`` of the SLO
 in waiting (or the queue holds ``queue_high``), a step back once ``calm`` batches in a row found
 the oldest request waiting under ``low`` of the SLO, and never two switches within ``dwell``
-SLOs of each other, so it does not flap.  Requests carry real held-out samples, so the
+SLOs of each other, so it does not flap.  Defaults: half the SLO, a tenth, 50 batches, 10 SLOs.  Requests carry real held-out samples, so the
 accuracy it delivered is counted against their labels, not assumed.
 """
 
@@ -24,8 +24,8 @@ from .server import ServeLog
 class GovernorRule:
     high: float = 0.5  # of the SLO, waited by the oldest request: step to a cheaper variant
     low: float = 0.1  # of the SLO: a calm batch
-    calm: int = 20  # calm batches in a row before a step back to a more accurate variant
-    dwell: float = 4.0  # SLOs between two switches at least
+    calm: int = 50  # calm batches in a row before a step back to a more accurate variant
+    dwell: float = 10.0  # SLOs between two switches at least
     queue_high: int | None = None  # requests queued: step down too
 
     def __post_init__(self):

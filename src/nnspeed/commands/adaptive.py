@@ -1,0 +1,202 @@
+"""``bench --scenario server --adaptive``: a server that switches variants under load, and the
+same arrival schedule replayed against every variant alone.
+
+Requests carry real held-out samples in turn; what each variant answers is kept, so the
+accuracy delivered is counted against the labels.  The governor (scenarios/adaptive.py) picks
+the variant of each batch from the queue; the static replays use the same seeded arrivals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from ..backends.base import Settings
+from ..backends.registry import opened
+from ..errors import InputError, NnspeedError, reason
+from ..measure.clock import PerfCounterClock
+from ..measure.stoprule import StopRule
+from ..optimization.setup import scorer_for
+from ..optimization.variants import baseline_for, candidates_for, early_exit_candidates
+from ..scenarios.adaptive import Fixed, Governor, GovernorRule, delivered, timeline
+from ..scenarios.server import (
+    Batcher,
+    Load,
+    Policy,
+    check_slo,
+    serve_result,
+    serve_with,
+    server_measurement,
+    warm_calls,
+)
+from ..store.store import Store
+from ..transforms.base import variant
+from ..transforms.early_exit import DEFAULT_TAUS
+from ..workloads.sources import load
+from .results import AdaptiveResult
+
+
+def catalogue(w) -> dict:
+    """Every variant name ``--adaptive`` may use for ``w``: the baseline, optimize's candidates
+    and early exits at their default thresholds."""
+    base = baseline_for(w)
+    names: dict = {base.name: None}
+    extra = early_exit_candidates("auto", "max-prob", DEFAULT_TAUS["max-prob"]) if w.model is not None else []
+    for c in [*candidates_for(w), *extra]:
+        names[c.name] = c
+    return names
+
+
+def parse_variants(text: str, w) -> list[str]:
+    names = [n.strip() for n in (text or "").split(",") if n.strip()]
+    if len(names) < 2:
+        raise InputError(
+            "--adaptive needs at least two variants, most accurate first, e.g. "
+            "'eager fp32,eager early exit max-prob 0.9'"
+        )
+    if len(set(names)) != len(names):
+        raise InputError("--adaptive names a variant twice; give each once, most accurate first")
+    known = catalogue(w)
+    for n in names:
+        if n not in known:
+            close = [k for k in known if any(word in k for word in n.split())][:6] or list(known)[:6]
+            raise InputError(
+                f"--adaptive names '{n}', which is not a variant of {w.source}; e.g. {', '.join(close)} "
+                "(nnspeed optimize lists them all)"
+            )
+    return names
+
+
+class VariantCalls:
+    """One variant's runner behind ``calls(b)`` (warm-up: the first b held-out samples) and
+    ``serve(first, b)`` (requests first … first+b-1, cycling the held-out set)."""
+
+    def __init__(self, runner, x_test: np.ndarray, input_name: str, max_batch: int):
+        self.runner, self.x, self.name, self.max_batch = runner, x_test, input_name, max_batch
+
+    def serve(self, first: int, b: int) -> np.ndarray:
+        rows = np.arange(first, first + b) % len(self.x)
+        r = self.runner
+        out = r.outputs(r.run(r.prepare({self.name: self.x[rows]})))
+        r.sync()
+        return np.asarray(out[0]).argmax(-1)
+
+    def __call__(self, b: int) -> None:
+        self.serve(0, b)
+
+
+def adaptive(
+    source: str,
+    variants: str,
+    qps: float,
+    slo_p99: float,
+    data: str | None = None,
+    seconds: float = 10.0,
+    burstiness: float = 1.0,
+    seed: int = 0,
+    max_batch: int = 1,
+    max_wait_ms: float | None = None,
+    threads: int | None = None,
+    rule: GovernorRule | None = None,
+    store: Store | str | None = None,
+    command: str = "nnspeed bench --adaptive",
+    on_run: Callable[[str], None] | None = None,
+) -> AdaptiveResult:
+    """Serve a seeded arrival schedule (``qps``, ``burstiness``) with the governor switching
+    between ``variants`` (names, most accurate first), then the same schedule on each variant
+    alone; p99, goodput, accuracy delivered, shares per variant and switches for every run."""
+    db = Store.of(store)  # an unreachable store fails before anything is measured
+    check_slo(slo_p99)
+    if slo_p99 is None:
+        raise InputError("--adaptive serves against a p99 target: give --slo-p99 in ms")
+    if qps is None:
+        raise InputError("--adaptive needs --qps, the mean arrival rate")
+    batcher = Batcher(max_batch, 1.0 if max_wait_ms is None else max_wait_ms)
+    the_load = Load(qps, seconds, burstiness, seed)
+    w = load(source)
+    names = parse_variants(variants, w)
+    scorer, ctx = scorer_for(w, data)
+    if ctx.split is None:
+        raise InputError(
+            "--adaptive serves real held-out samples and counts the accuracy delivered: give --data "
+            "(e.g. digits) or a model whose data is known (zoo:digits-cnn)"
+        )
+    known, base = catalogue(w), baseline_for(w)
+    built = []
+    for n in names:
+        c = known[n]
+        try:
+            vw = c.build(w, ctx) if c is not None and c.build else w
+        except NnspeedError as e:
+            raise InputError(f"--adaptive variant '{n}' cannot be made for {w.source}: {e}") from None
+        except Exception as e:
+            raise InputError(f"--adaptive variant '{n}' cannot be made for {w.source}: {reason(e)}") from None
+        backend, precision = (base.backend, "fp32") if c is None else (c.backend, c.precision)
+        options = {} if c is None else dict(c.options)
+        built.append((n, vw, Settings(backend, precision, max_batch, threads, options=options)))
+    split = ctx.split
+    stop = StopRule(max_time=4.0)
+    clock = PerfCounterClock()
+    offsets = the_load.arrivals()
+    slo_s = slo_p99 * 1e-3
+    runs, measurements = [], []
+    with contextlib.ExitStack() as stack:
+        calls, warm = [], []
+        for _, vw, settings in built:
+            runner = stack.enter_context(opened(vw, settings))
+            vc = VariantCalls(runner, split.x_test, w.inputs[0].name, max_batch)
+            calls.append(vc)
+            warm.append(warm_calls(vc, clock, stop))
+        modes: list[tuple[str, Policy]] = [("adaptive", Governor(len(names), slo_s, rule or GovernorRule()))]
+        modes += [(n, Fixed(k)) for k, n in enumerate(names)]
+        for mode, policy in modes:
+            if on_run:
+                on_run(mode)
+            log = serve_with(
+                lambda k, first, b: calls[k].serve(first, b), clock, offsets, batcher, policy, keep_outputs=True
+            )
+            result = serve_result(log, the_load, batcher, slo_p99)
+            served = delivered(log, split.y_test, names)
+            switches = getattr(policy, "switches", [])
+            run = {
+                "mode": mode,
+                **{k: result[k] for k in ("p50_ms", "p90_ms", "p99_ms", "goodput", "achieved_qps", "unserved")},
+                "passed": result["passed"],
+                "delivered_accuracy": served["delivered_accuracy"],
+                "shares": served["shares"],
+                "accuracy_by_variant": served["accuracy_by_variant"],
+                "switches": len(switches),
+                "switch_log": [{"t_s": t - log.arrival[0], "from": names[a], "to": names[b]} for t, a, b in switches],
+                "timeline": timeline(log, split.y_test),
+            }
+            runs.append(run)
+            k = 0 if mode == "adaptive" else names.index(mode)
+            _, vw, settings = built[k]
+            mw = variant(w, "adaptive") if mode == "adaptive" else vw
+            m = server_measurement(mw, settings, stop, log, the_load, batcher, slo_p99, clock, warm[k], {}, {})
+            measurements.append(
+                replace(m, extra={**m.extra, "adaptive": {k2: v for k2, v in run.items() if k2 != "timeline"}})
+            )
+    static = runs[1:]
+    doc = {
+        "source": w.source,
+        "slo_p99_ms": slo_p99,
+        "qps": qps,
+        "burstiness": burstiness,
+        "seed": seed,
+        "seconds": seconds,
+        "requests": len(offsets),
+        "max_batch": max_batch,
+        "governor": (rule or GovernorRule()).to_dict(),
+        "variants": [
+            {"name": n, "backend": s.backend, "service_ms": 1e3 * wm["typical_s"]} for (n, _, s), wm in zip(built, warm)
+        ],
+        "runs": runs,
+        "most_accurate_static_passed": static[0]["passed"],
+        "adaptive_passed": runs[0]["passed"],
+    }
+    doc["run_id"] = db.save_run("adaptive", command, measurements, documents={"adaptive": doc})
+    return AdaptiveResult(doc, measurements)
