@@ -55,3 +55,18 @@ def test_adaptive_without_labelled_data_is_one_sentence(store_url, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "counts the accuracy delivered: give --data" in " ".join(err.split()), err
     assert Store(store_url).list_runs() == []
+
+
+def test_capacity_adaptive_searches_every_mode_on_the_same_schedules(cli_json, store_url):
+    doc = cli_json(
+        ["capacity", "zoo:digits-mlp", "--slo-p99", "10", "--trial-time", "0.3", "--threads", "1"]
+        + ["--adaptive", "eager fp32,onnxruntime int8 dynamic", "--store", store_url, "--json"]
+    )
+    assert list(doc["capacity"]) == ["adaptive", "eager fp32", "onnxruntime int8 dynamic"]
+    for mode, best in doc["capacity"].items():
+        assert best["max_qps"] > 0, mode
+        assert 0 <= best["delivered_accuracy"] <= 100
+        assert {p["mode"] for p in doc["curve"]} >= {mode}
+    assert doc["capacity"]["eager fp32"]["shares"] == {"eager fp32": 1.0, "onnxruntime int8 dynamic": 0.0}
+    run, ms = Store(store_url).get_run(doc["run_id"])
+    assert run["kind"] == "capacity" and {m.extra["capacity_mode"] for m in ms} == set(doc["capacity"])

@@ -12,6 +12,45 @@ from .app import app, command_line, err, out
 from .options import InputDtype, InputShape, JsonOut, StoreUrl
 
 
+def adaptive_capacity(source, variants, slo_p99, data, trial_time, burstiness, seed, threads, store, json_out):
+    from ..commands.adaptive import adaptive_capacity as run
+
+    with err.status("building the variants", spinner="dots") as status:
+        result = run(
+            source,
+            variants,
+            slo_p99,
+            data=data,
+            trial_time=trial_time,
+            burstiness=burstiness,
+            seed=seed,
+            threads=threads,
+            store=store,
+            command=command_line(),
+            on_trial=lambda mode, r: status.update(
+                f"{mode}: {r['qps']:,.0f} QPS → p99 {r['p99_ms']:.3g} ms ({'held' if r['passed'] else 'missed'})"
+            ),
+        )
+    doc = result.to_dict()
+    if json_out:
+        out.print_json(json.dumps(doc))
+        return
+    t = Table(
+        title=f"{doc['source']}: highest load holding p99 ≤ {slo_p99:g} ms (burstiness {burstiness:g})",
+        title_justify="left",
+        header_style="bold",
+    )
+    for c in ("server", "max QPS", "accuracy % there", "served by there"):
+        t.add_column(c, justify="right" if c in ("max QPS", "accuracy % there") else "left")
+    for mode, b in doc["capacity"].items():
+        acc = b["delivered_accuracy"]
+        shares = " · ".join(f"{k} {100 * v:.0f}%" for k, v in (b["shares"] or {}).items() if v > 0)
+        t.add_row(mode, f"{b['max_qps']:,.0f}", "–" if acc is None else f"{acc:.2f}", shares)
+    out.print(t)
+    if doc["run_id"]:
+        err.print(f"stored as run {doc['run_id']}", highlight=False)
+
+
 @app.command()
 def capacity(
     source: str = typer.Argument(..., help="zoo:NAME?k=v, py:module:function or onnx:PATH"),
@@ -33,9 +72,18 @@ def capacity(
     report: Path = typer.Option(None, help="also write an HTML report with the latency-vs-load plot to this file"),
     store: StoreUrl = None,
     json_out: JsonOut = False,
+    adaptive: str = typer.Option(
+        None, help="variants to switch between under load, most accurate first (see bench --adaptive)"
+    ),
+    data: str = typer.Option(None, help="--adaptive: labelled data the requests carry (default: the model's own)"),
 ):
     """Search the highest offered load whose p99 latency holds the SLO (Poisson arrivals)."""
     from ..commands.capacity import capacity as run_capacity
+
+    if adaptive is not None:
+        return adaptive_capacity(
+            source, adaptive, slo_p99, data, trial_time, burstiness, seed, threads, store, json_out
+        )
 
     def on_trial(mode, r):
         verdict = "held" if r["passed"] else "missed"

@@ -88,6 +88,65 @@ class VariantCalls:
         self.serve(0, b)
 
 
+def prepare(source: str, variants: str, data: str | None, max_batch: int, threads: int | None):
+    """The model, the variant names, the scoring context (with its held-out split) and each
+    variant built: (name, workload, settings)."""
+    w = load(source)
+    names = parse_variants(variants, w)
+    scorer, ctx = scorer_for(w, data)
+    if ctx.split is None:
+        raise InputError(
+            "--adaptive serves real held-out samples and counts the accuracy delivered: give --data "
+            "(e.g. digits) or a model whose data is known (zoo:digits-cnn)"
+        )
+    known, base = catalogue(w), baseline_for(w)
+    built = []
+    for n in names:
+        c = known[n]
+        try:
+            vw = c.build(w, ctx) if c is not None and c.build else w
+        except NnspeedError as e:
+            raise InputError(f"--adaptive variant '{n}' cannot be made for {w.source}: {e}") from None
+        except Exception as e:
+            raise InputError(f"--adaptive variant '{n}' cannot be made for {w.source}: {reason(e)}") from None
+        backend, precision = (base.backend, "fp32") if c is None else (c.backend, c.precision)
+        options = {} if c is None else dict(c.options)
+        built.append((n, vw, Settings(backend, precision, max_batch, threads, options=options)))
+    return w, names, ctx, built
+
+
+@contextlib.contextmanager
+def served_by(built, split, input_name: str, max_batch: int, clock, stop: StopRule):
+    """Every variant's runner open and warm: (calls per variant, warm-up figures per variant)."""
+    with contextlib.ExitStack() as stack:
+        calls, warm = [], []
+        for _, vw, settings in built:
+            runner = stack.enter_context(opened(vw, settings))
+            vc = VariantCalls(runner, split.x_test, input_name, max_batch)
+            calls.append(vc)
+            warm.append(warm_calls(vc, clock, stop))
+        yield calls, warm
+
+
+def figures(mode: str, log, load, batcher, slo_ms: float, labels, names: list[str], policy) -> dict:
+    """One served run's figures: latency, goodput, accuracy delivered, shares, switches."""
+    result = serve_result(log, load, batcher, slo_ms)
+    served = delivered(log, labels, names)
+    switches = getattr(policy, "switches", [])
+    return {
+        "mode": mode,
+        "qps": load.qps,
+        **{k: result[k] for k in ("p50_ms", "p90_ms", "p99_ms", "goodput", "achieved_qps", "unserved")},
+        "passed": result["passed"],
+        "delivered_accuracy": served["delivered_accuracy"],
+        "shares": served["shares"],
+        "accuracy_by_variant": served["accuracy_by_variant"],
+        "switches": len(switches),
+        "switch_log": [{"t_s": t - log.arrival[0], "from": names[a], "to": names[b]} for t, a, b in switches],
+        "timeline": timeline(log, labels),
+    }
+
+
 def adaptive(
     source: str,
     variants: str,
@@ -116,40 +175,14 @@ def adaptive(
         raise InputError("--adaptive needs --qps, the mean arrival rate")
     batcher = Batcher(max_batch, 1.0 if max_wait_ms is None else max_wait_ms)
     the_load = Load(qps, seconds, burstiness, seed)
-    w = load(source)
-    names = parse_variants(variants, w)
-    scorer, ctx = scorer_for(w, data)
-    if ctx.split is None:
-        raise InputError(
-            "--adaptive serves real held-out samples and counts the accuracy delivered: give --data "
-            "(e.g. digits) or a model whose data is known (zoo:digits-cnn)"
-        )
-    known, base = catalogue(w), baseline_for(w)
-    built = []
-    for n in names:
-        c = known[n]
-        try:
-            vw = c.build(w, ctx) if c is not None and c.build else w
-        except NnspeedError as e:
-            raise InputError(f"--adaptive variant '{n}' cannot be made for {w.source}: {e}") from None
-        except Exception as e:
-            raise InputError(f"--adaptive variant '{n}' cannot be made for {w.source}: {reason(e)}") from None
-        backend, precision = (base.backend, "fp32") if c is None else (c.backend, c.precision)
-        options = {} if c is None else dict(c.options)
-        built.append((n, vw, Settings(backend, precision, max_batch, threads, options=options)))
+    w, names, ctx, built = prepare(source, variants, data, max_batch, threads)
     split = ctx.split
     stop = StopRule(max_time=4.0)
     clock = PerfCounterClock()
     offsets = the_load.arrivals()
     slo_s = slo_p99 * 1e-3
     runs, measurements = [], []
-    with contextlib.ExitStack() as stack:
-        calls, warm = [], []
-        for _, vw, settings in built:
-            runner = stack.enter_context(opened(vw, settings))
-            vc = VariantCalls(runner, split.x_test, w.inputs[0].name, max_batch)
-            calls.append(vc)
-            warm.append(warm_calls(vc, clock, stop))
+    with served_by(built, ctx.split, w.inputs[0].name, max_batch, clock, stop) as (calls, warm):
         modes: list[tuple[str, Policy]] = [("adaptive", Governor(len(names), slo_s, rule or GovernorRule()))]
         modes += [(n, Fixed(k)) for k, n in enumerate(names)]
         for mode, policy in modes:
@@ -158,20 +191,7 @@ def adaptive(
             log = serve_with(
                 lambda k, first, b: calls[k].serve(first, b), clock, offsets, batcher, policy, keep_outputs=True
             )
-            result = serve_result(log, the_load, batcher, slo_p99)
-            served = delivered(log, split.y_test, names)
-            switches = getattr(policy, "switches", [])
-            run = {
-                "mode": mode,
-                **{k: result[k] for k in ("p50_ms", "p90_ms", "p99_ms", "goodput", "achieved_qps", "unserved")},
-                "passed": result["passed"],
-                "delivered_accuracy": served["delivered_accuracy"],
-                "shares": served["shares"],
-                "accuracy_by_variant": served["accuracy_by_variant"],
-                "switches": len(switches),
-                "switch_log": [{"t_s": t - log.arrival[0], "from": names[a], "to": names[b]} for t, a, b in switches],
-                "timeline": timeline(log, split.y_test),
-            }
+            run = figures(mode, log, the_load, batcher, slo_p99, split.y_test, names, policy)
             runs.append(run)
             k = 0 if mode == "adaptive" else names.index(mode)
             _, vw, settings = built[k]
@@ -199,4 +219,93 @@ def adaptive(
         "adaptive_passed": runs[0]["passed"],
     }
     doc["run_id"] = db.save_run("adaptive", command, measurements, documents={"adaptive": doc})
+    return AdaptiveResult(doc, measurements)
+
+
+def adaptive_capacity(
+    source: str,
+    variants: str,
+    slo_p99: float,
+    data: str | None = None,
+    trial_time: float = 2.0,
+    burstiness: float = 1.0,
+    seed: int = 0,
+    threads: int | None = None,
+    rule: GovernorRule | None = None,
+    store: Store | str | None = None,
+    command: str = "nnspeed capacity --adaptive",
+    on_trial: Callable[[str, dict], None] | None = None,
+) -> AdaptiveResult:
+    """The highest offered load that holds the p99 SLO with the governor switching between
+    ``variants``, and with each variant alone (the same search, the same seeded schedules),
+    with the accuracy delivered at each one's highest passing load."""
+    from ..scenarios.capacity import search
+
+    db = Store.of(store)
+    check_slo(slo_p99)
+    if slo_p99 is None:
+        raise InputError("capacity needs --slo-p99 MS: the p99 latency each offered rate must hold")
+    if not (trial_time > 0):
+        raise InputError(f"--trial-time must be a positive number of seconds, got {trial_time}")
+    batcher = Batcher(1, 0.0)
+    w, names, ctx, built = prepare(source, variants, data, 1, threads)
+    stop, clock, slo_s = StopRule(max_time=4.0), PerfCounterClock(), slo_p99 * 1e-3
+    curve, best, measurements = [], {}, []
+    with served_by(built, ctx.split, w.inputs[0].name, 1, clock, stop) as (calls, warm):
+        start = 0.5 / max(warm[0]["typical_s"], 1e-6)
+        for mode in ["adaptive", *names]:
+            logs: dict = {}
+
+            def trial(qps: float, mode=mode, logs=logs) -> dict:
+                policy = (
+                    Governor(len(names), slo_s, rule or GovernorRule())
+                    if mode == "adaptive"
+                    else Fixed(names.index(mode))
+                )
+                load = Load(qps, trial_time, burstiness, seed)
+                log = serve_with(
+                    lambda lvl, f, b: calls[lvl].serve(f, b), clock, load.arrivals(), batcher, policy, True
+                )
+                r = figures(mode, log, load, batcher, slo_p99, ctx.split.y_test, names, policy)
+                logs[qps] = (log, load, r)
+                if on_trial:
+                    on_trial(mode, r)
+                return r
+
+            top, trials = search(trial, start)
+            at = logs[top][2] if top in logs else None
+            best[mode] = {
+                "max_qps": top,
+                "delivered_accuracy": at["delivered_accuracy"] if at else None,
+                "shares": at["shares"] if at else None,
+                "switches": at["switches"] if at else None,
+            }
+            curve += [{k: r[k] for k in r if k != "timeline"} for r in trials]
+            if top in logs:
+                log, load, r = logs[top]
+                k = 0 if mode == "adaptive" else names.index(mode)
+                mw = variant(w, "adaptive") if mode == "adaptive" else built[k][1]
+                m = server_measurement(mw, built[k][2], stop, log, load, batcher, slo_p99, clock, warm[k], {}, {})
+                extra = {
+                    **m.extra,
+                    "adaptive": {k2: v for k2, v in r.items() if k2 != "timeline"},
+                    "capacity_mode": mode,
+                }
+                measurements.append(replace(m, extra=extra))
+    doc = {
+        "source": w.source,
+        "slo_p99_ms": slo_p99,
+        "burstiness": burstiness,
+        "seed": seed,
+        "trial_s": trial_time,
+        "governor": (rule or GovernorRule()).to_dict(),
+        "variants": [
+            {"name": n, "backend": s.backend, "service_ms": 1e3 * wm["typical_s"]} for (n, _, s), wm in zip(built, warm)
+        ],
+        "capacity": best,
+        "curve": curve,
+    }
+    doc["run_id"] = (
+        db.save_run("capacity", command, measurements, documents={"adaptive-capacity": doc}) if measurements else None
+    )
     return AdaptiveResult(doc, measurements)

@@ -102,7 +102,13 @@ class AdaptiveResult(CommandResult):
     def runs(self) -> dict[str, dict]:
         """By mode ("adaptive", then each variant's name): p99, goodput, accuracy delivered,
         shares per variant and switches."""
-        return {r["mode"]: r for r in self.document["runs"]}
+        return {r["mode"]: r for r in self.document.get("runs", [])}
+
+    @property
+    def capacity(self) -> dict[str, dict]:
+        """capacity --adaptive: by mode, the highest load that held the SLO and the accuracy
+        delivered there."""
+        return dict(self.document.get("capacity", {}))
 
 
 @dataclass
