@@ -19,7 +19,7 @@ def test_governor_steps_down_under_pressure_and_back_after_calm_with_a_dwell():
     assert g.choose(0.001, 5, 0.006) == 1  # the oldest used 60% of the SLO waiting: cheaper
     assert g.choose(0.002, 5, 0.008) == 1  # pressed again, but within the 20 ms dwell
     assert g.choose(0.030, 5, 0.007) == 2
-    assert g.choose(0.031, 1, 0.003) == 2  # between low and high: neither way, calm reset
+    assert g.choose(0.031, 1, 0.003) == 2  # between low and high: neither pressed nor calm
     assert [g.choose(t, 1, 0.0) for t in (0.060, 0.061, 0.062)] == [2, 2, 1]  # 3 calm batches
     assert [g.choose(t, 1, 0.0) for t in (0.063, 0.064, 0.065)] == [1, 1, 1]  # calm, but within the dwell
     assert g.choose(0.090, 1, 0.0) == 0  # still calm, and past the dwell: back to the best
@@ -80,3 +80,14 @@ def test_the_same_schedule_on_the_accurate_variant_alone_misses_the_slo():
     np.testing.assert_allclose(latency_ms[:6], [8, 15, 22, 29, 36, 43], atol=1e-9)
     assert np.percentile(latency_ms, 99) > SLO * 1e3
     assert delivered(log, LABELS, ["accurate", "cheap"])["delivered_accuracy"] == 100.0
+
+
+def test_knowing_service_times_it_steps_down_as_a_burst_arrives():
+    """With each variant's service time the queue's wait counts what is queued behind the
+    oldest request: a burst of four at 2 ms each would keep the last one 6 ms (over half of a
+    10 ms SLO), so it steps down before anyone has waited at all."""
+    g = Governor(2, 0.010, GovernorRule(high=0.5, low=0.1, calm=1, dwell=0.0, down_dwell=0.0), [0.002, 0.0005])
+    assert g.choose(0.000, 3, 0.0) == 0  # 2 requests × 2 ms behind: 4 ms
+    assert g.choose(0.001, 4, 0.0) == 1  # 3 × 2 ms = 6 ms ≥ 5 ms
+    assert g.choose(0.002, 2, 0.0) == 1  # calm on the cheap one, but 1 × 2 ms on the accurate one > 1 ms
+    assert g.choose(0.003, 1, 0.0) == 0  # alone: calm on the accurate variant too

@@ -183,7 +183,8 @@ def adaptive(
     slo_s = slo_p99 * 1e-3
     runs, measurements = [], []
     with served_by(built, ctx.split, w.inputs[0].name, max_batch, clock, stop) as (calls, warm):
-        modes: list[tuple[str, Policy]] = [("adaptive", Governor(len(names), slo_s, rule or GovernorRule()))]
+        service = [wm["typical_s"] for wm in warm]
+        modes: list[tuple[str, Policy]] = [("adaptive", Governor(len(names), slo_s, rule or GovernorRule(), service))]
         modes += [(n, Fixed(k)) for k, n in enumerate(names)]
         for mode, policy in modes:
             if on_run:

@@ -2,11 +2,14 @@
 
 Variants are ordered from most to least accurate.  Before each batch the governor looks at
 the queue (how many wait, and how long the oldest has waited) and picks the variant that
-serves it: a step to a cheaper variant once the oldest request has used ``high`` of the SLO
-in waiting (or the queue holds ``queue_high``), a step back once ``calm`` batches in a row found
-the oldest request waiting under ``low`` of the SLO, and never two switches within ``dwell``
-SLOs of each other, so it does not flap.  Defaults: half the SLO, a tenth, 50 batches, 10 SLOs.  Requests carry real held-out samples, so the
-accuracy it delivered is counted against their labels, not assumed.
+serves it.  It steps to a cheaper variant when the queue's wait reaches ``high`` of the SLO:
+the oldest request's wait so far, plus, when it knows the variants' service times, what the
+queue behind it will take on the current variant, so it reacts as a burst arrives rather
+than once it has done its damage.  It steps back once ``calm`` batches since the last pressed
+one found the queue's wait (on the more accurate variant) under ``low`` of the SLO.  Fast down, slow up:
+a step down waits ``down_dwell`` SLOs after any switch, a step up ``dwell`` SLOs, so it does
+not flap.  Defaults: half the SLO, a tenth, 50 batches, 1 and 10 SLOs.  Requests carry real
+held-out samples, so the accuracy it delivered is counted against their labels, not assumed.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ from .server import ServeLog
 class GovernorRule:
     high: float = 0.5  # of the SLO, waited by the oldest request: step to a cheaper variant
     low: float = 0.1  # of the SLO: a calm batch
-    calm: int = 50  # calm batches in a row before a step back to a more accurate variant
-    dwell: float = 10.0  # SLOs between two switches at least
+    calm: int = 50  # calm batches since the last pressed one before a step back up
+    dwell: float = 10.0  # SLOs since the last switch before a step back up
+    down_dwell: float = 1.0  # SLOs since the last switch before a step down
     queue_high: int | None = None  # requests queued: step down too
 
     def __post_init__(self):
-        if not (0 <= self.low < self.high and self.calm >= 1 and self.dwell >= 0):
-            raise InputError("the governor needs 0 ≤ low < high, calm ≥ 1 and dwell ≥ 0")
+        if not (0 <= self.low < self.high and self.calm >= 1 and self.dwell >= 0 and self.down_dwell >= 0):
+            raise InputError("the governor needs 0 ≤ low < high, calm ≥ 1 and dwells ≥ 0")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,6 +48,7 @@ class Governor:
     n_variants: int
     slo_s: float
     rule: GovernorRule = field(default_factory=GovernorRule)
+    service_s: list[float] | None = None  # per variant, one request's typical service time
     level: int = 0
     switches: list[tuple[float, int, int]] = field(default_factory=list)
     _calm: int = 0
@@ -57,20 +62,26 @@ class Governor:
         self.switches.append((now, self.level, to))
         self.level, self._last_switch, self._calm = to, now, 0
 
+    def _queue_wait(self, level: int, queued: int, oldest_wait_s: float) -> float:
+        """The oldest request's wait so far and what the queue behind it takes on ``level``."""
+        ahead = (queued - 1) * self.service_s[level] if self.service_s else 0.0
+        return oldest_wait_s + ahead
+
     def choose(self, now: float, queued: int, oldest_wait_s: float) -> int:
         r = self.rule
-        may_switch = now - self._last_switch >= r.dwell * self.slo_s
-        pressed = oldest_wait_s >= r.high * self.slo_s or (r.queue_high is not None and queued >= r.queue_high)
+        since = now - self._last_switch
+        pressed = self._queue_wait(self.level, queued, oldest_wait_s) >= r.high * self.slo_s or (
+            r.queue_high is not None and queued >= r.queue_high
+        )
+        up = max(self.level - 1, 0)
         if pressed:
             self._calm = 0
-            if may_switch and self.level < self.n_variants - 1:
+            if since >= r.down_dwell * self.slo_s and self.level < self.n_variants - 1:
                 self._switch(now, self.level + 1)
-        elif oldest_wait_s <= r.low * self.slo_s:
+        elif self._queue_wait(up, queued, oldest_wait_s) <= r.low * self.slo_s:
             self._calm += 1
-            if self._calm >= r.calm and may_switch and self.level > 0:
+            if self._calm >= r.calm and since >= r.dwell * self.slo_s and self.level > 0:
                 self._switch(now, self.level - 1)
-        else:
-            self._calm = 0
         return self.level
 
 

@@ -19,7 +19,7 @@ from .base import copied_model, variant
 # rule → what it asks of a head's softmax
 RULES = {"max-prob": "max softmax ≥ τ", "entropy": "entropy ≤ τ (nats)"}
 # Thresholds tried when none are given: from an eager exit to a cautious one.
-DEFAULT_TAUS = {"max-prob": (0.9, 0.99, 0.999), "entropy": (0.3, 0.05, 0.005)}
+DEFAULT_TAUS = {"max-prob": (0.8, 0.9, 0.99), "entropy": (0.5, 0.3, 0.05)}
 HEAD_EPOCHS = 30
 # Side of the grid a head pools a feature map to (a global average loses too much to be sure).
 HEAD_POOL = 2
