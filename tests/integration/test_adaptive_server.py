@@ -10,11 +10,13 @@ pytestmark = pytest.mark.slow
 ARGS = ["--scenario", "server", "--qps", "400", "--slo-p99", "20", "--max-time", "1.5", "--threads", "1"]
 
 
-def test_adaptive_run_and_static_replays_of_one_schedule(cli_json, store_url):
+def test_adaptive_run_and_static_replays_of_one_schedule(cli_json, store_url, tmp_path):
     doc = cli_json(
         ["bench", "zoo:digits-mlp", *ARGS, "--burstiness", "4", "--adaptive", "eager fp32,onnxruntime int8 dynamic"]
-        + ["--store", store_url, "--json"]
+        + ["--report", str(tmp_path / "a.html"), "--store", store_url, "--json"]
     )
+    page = (tmp_path / "a.html").read_text()
+    assert "the adaptive server and each variant alone" in page and "accuracy delivered" in page
     assert [r["mode"] for r in doc["runs"]] == ["adaptive", "eager fp32", "onnxruntime int8 dynamic"]
     for r in doc["runs"]:
         assert sum(r["shares"].values()) == pytest.approx(1.0, abs=1e-9) or r["unserved"]
@@ -32,6 +34,8 @@ def test_adaptive_run_and_static_replays_of_one_schedule(cli_json, store_url):
     run, ms = Store(store_url).get_run(doc["run_id"])
     assert run["kind"] == "adaptive" and len(ms) == 3 and ms[0].source.endswith("#adaptive")
     assert ms[0].extra["adaptive"]["delivered_accuracy"] == a["delivered_accuracy"]
+    assert main(["report", doc["run_id"], "-o", str(tmp_path / "r.html"), "--store", store_url]) == 0
+    assert "the adaptive server and each variant alone" in (tmp_path / "r.html").read_text()
 
 
 @pytest.mark.parametrize(

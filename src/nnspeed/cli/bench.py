@@ -13,7 +13,20 @@ from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, 
 
 
 def adaptive_server(
-    source, variants, qps, slo_p99, data, seconds, burstiness, seed, max_batch, max_wait_ms, threads, store, json_out
+    report,
+    source,
+    variants,
+    qps,
+    slo_p99,
+    data,
+    seconds,
+    burstiness,
+    seed,
+    max_batch,
+    max_wait_ms,
+    threads,
+    store,
+    json_out,
 ) -> None:
     from rich.table import Table
 
@@ -35,6 +48,7 @@ def adaptive_server(
             max_batch=max_batch,
             max_wait_ms=max_wait_ms,
             threads=thread_counts[0],
+            report=report,
             store=store,
             command=command_line(),
             on_run=lambda mode: status.update(f"serving: {mode}"),
@@ -64,6 +78,8 @@ def adaptive_server(
             "held" if r["passed"] else "missed",
         )
     out.print(t)
+    if doc.get("report"):
+        err.print(f"wrote {doc['report']}", highlight=False)
     err.print(f"stored as run {doc['run_id']}", highlight=False)
 
 
@@ -116,6 +132,7 @@ def bench(
         "'eager fp32,eager early exit max-prob 0.9' (names as nnspeed optimize shows them)",
     ),
     data: str = typer.Option(None, help="--adaptive: labelled data the requests carry (default: the model's own)"),
+    report: str = typer.Option(None, help="--adaptive: also write an HTML report with latency and accuracy over time"),
 ):
     """Measure inference latency and throughput with rigorous statistics, and store the run."""
     if adaptive is not None:
@@ -124,6 +141,7 @@ def bench(
                 "--adaptive switches variants of one model under load: use --scenario server, one source"
             )
         return adaptive_server(
+            report,
             sources[0],
             adaptive,
             qps,

@@ -76,6 +76,9 @@ def report(
     run, ms = db.get_run(run_id)
     failed = [c for c in db.cells(run["id"]) if c["status"] == "failed"]
     claims, optimized = db.document(run["id"], "claims"), db.document(run["id"], "optimize")
-    fleet = db.document(run["id"], "fleet")
-    path = write(output, render(run, ms, claims=claims, failed_cells=failed, optimize=optimized, fleet=fleet))
+    fleet, adaptive = db.document(run["id"], "fleet"), db.document(run["id"], "adaptive")
+    path = write(
+        output,
+        render(run, ms, claims=claims, failed_cells=failed, optimize=optimized, fleet=fleet, adaptive=adaptive),
+    )
     err.print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, self-contained)", highlight=False)

@@ -160,6 +160,7 @@ def adaptive(
     max_wait_ms: float | None = None,
     threads: int | None = None,
     rule: GovernorRule | None = None,
+    report: str | None = None,
     store: Store | str | None = None,
     command: str = "nnspeed bench --adaptive",
     on_run: Callable[[str], None] | None = None,
@@ -220,6 +221,14 @@ def adaptive(
         "adaptive_passed": runs[0]["passed"],
     }
     doc["run_id"] = db.save_run("adaptive", command, measurements, documents={"adaptive": doc})
+    if report is not None:
+        from pathlib import Path
+
+        from .._files import write_text
+        from ..report.html import render
+
+        run = {"id": doc["run_id"], "kind": "adaptive", "created_at": "", "command": command, "env": {}}
+        doc["report"] = str(write_text(Path(report), render(run, measurements, adaptive=doc)))
     return AdaptiveResult(doc, measurements)
 
 

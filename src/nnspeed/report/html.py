@@ -29,6 +29,7 @@ def render(
     train: dict | None = None,
     history: dict | None = None,
     fleet: dict | None = None,
+    adaptive: dict | None = None,
 ) -> str:
     jinja2 = require("jinja2", "report", "HTML reports")
     require("plotly", "report", "HTML reports")
@@ -51,6 +52,8 @@ def render(
         figures.insert(0, ("history", plots.history_plot(history)))
     if fleet:
         figures.insert(0, ("fleet", plots.fleet_plot(fleet)))
+    if adaptive:
+        figures.insert(0, ("adaptive", plots.adaptive_plot(adaptive)))
     if train:
         for doc in ({**train, "stream": None}, {**train, "time_to_accuracy": None}):
             fig = plots.training_plot(doc)
@@ -81,6 +84,7 @@ def render(
         explain=explain,
         capacity=capacity,
         fleet=fleet,
+        adaptive=adaptive,
         figures=figs,
         plotly_js=get_plotlyjs(),
         escape=html.escape,

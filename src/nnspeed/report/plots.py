@@ -340,6 +340,51 @@ def fleet_plot(doc: dict):
     return fig
 
 
+def adaptive_plot(doc: dict):
+    """Through the run: p99 latency (top) and accuracy delivered (bottom) per slice of arrival
+    time, the adaptive server against every variant alone on the same schedule."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    for i, run in enumerate(doc["runs"]):
+        t = [p["t_s"] for p in run["timeline"]]
+        style = dict(color=COLORS[i % len(COLORS)], width=3 if run["mode"] == "adaptive" else 1.5)
+        fig.add_trace(
+            go.Scatter(
+                x=t, y=[p["p99_ms"] for p in run["timeline"]], name=run["mode"], line=style, legendgroup=run["mode"]
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=t,
+                y=[p["accuracy"] for p in run["timeline"]],
+                name=run["mode"],
+                line=style,
+                legendgroup=run["mode"],
+                showlegend=False,
+            ),
+            row=2,
+            col=1,
+        )
+    fig.add_hline(y=doc["slo_p99_ms"], line=dict(dash="dash", color="#888"), annotation_text="SLO p99", row=1, col=1)
+    for sw in doc["runs"][0]["switch_log"]:
+        fig.add_vline(x=sw["t_s"], line=dict(color="#ccc", width=1), row=1, col=1)
+    fig.update_layout(
+        _layout(
+            f"{doc['source']} at {doc['qps']:g} requests/s (burstiness {doc['burstiness']:g}): "
+            "p99 and accuracy through the run (grey: the governor's switches)",
+            height=620,
+        )
+    )
+    fig.update_yaxes(type="log", title="p99 latency (ms)", row=1, col=1)
+    fig.update_yaxes(title="accuracy delivered (%)", row=2, col=1)
+    fig.update_xaxes(title="time since the first arrival (s)", row=2, col=1)
+    return fig
+
+
 def training_plot(doc: dict):
     """Held-out accuracy against training time (time to accuracy), or prequential accuracy over
     the stream's samples when that is what ran."""
