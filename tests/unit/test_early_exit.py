@@ -123,3 +123,12 @@ def test_a_batch_runs_on_until_every_sample_is_confident():
         net(torch.tensor([[0.1]]))  # alone, a hard sample goes all the way; an easy one stops
         net(torch.tensor([[0.95]]))
         assert [s.seen if isinstance(s, Counted) else s[0].seen for s in segs] == [6, 3, 3]
+
+
+@pytest.mark.parametrize("rule, tau", [("max-prob", 0.8), ("max-prob", 0.3), ("entropy", 0.5), ("entropy", 1.5)])
+def test_the_one_sample_decision_agrees_with_the_batch_rule(rule, tau):
+    net = EarlyExitNet([nn.Identity(), nn.Identity()], [nn.Identity()], rule, tau)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        logits = torch.randn(1, 5, generator=g) * 3
+        assert net._sure(logits) == bool(confident(logits, rule, tau))

@@ -52,7 +52,7 @@ class EarlyExitNet(nn.Module):
             for seg, head in zip(self.segments[:-1], self.heads):
                 x = seg(x)
                 logits = head(x)
-                if bool(confident(logits, self.rule, self.tau)):
+                if self._sure(logits):
                     return logits
             return self.segments[-1](x)
         out: torch.Tensor | None = None
@@ -67,6 +67,14 @@ class EarlyExitNet(nn.Module):
                 return out
         final = self.segments[-1](x)
         return final if out is None else torch.where(done[:, None], out, final)
+
+    def _sure(self, logits: torch.Tensor) -> bool:
+        """``confident`` for one sample, in as few operations as it takes (an exit's decision is
+        paid at every exit a sample passes: ~3 µs this way, ~9 µs through tensor comparisons)."""
+        p = torch.softmax(logits, dim=-1)
+        if self.rule == "max-prob":
+            return p.max().item() >= self.tau
+        return -(p * torch.log(p.clamp_min(1e-12))).sum().item() <= self.tau
 
     def exit_index(self, x: torch.Tensor) -> torch.Tensor:
         """Where each sample stops: 0 for the first exit … len(heads) for the full model."""
