@@ -67,10 +67,14 @@ def test_a_users_classifier_with_named_exits_and_its_own_data(user_classifier, c
     doc = cli_json(
         ["optimize", "py:eeuser:net", "--input-shape", "1x1x8x8", "--data", "py:eeuser:data", "--early-exit"]
         + ["--exits", "stem,body", "--exit-taus", "0.5", "--variants", "eager early exit", "--max-drop", "100"]
-        + ["--out", str(tmp_path / "o"), "--json", *FAST]
+        + ["--batch", "1,4", "--out", str(tmp_path / "o"), "--json", *FAST]
     )
-    (v,) = doc["variants"]
-    assert v["status"] == "ok", v["reason"]
+    v, v4 = doc["variants"]
+    assert v["status"] == "ok" and v4["status"] == "ok", (v["reason"], v4["reason"])
+    # at batch 4 the gain is also set against the plain model at batch 4, batching aside
+    assert v["speedup_same_batch"] == pytest.approx(v["speedup"])
+    lo, hi = v4["speedup_same_batch_ci95"]
+    assert lo <= v4["speedup_same_batch"] <= hi and v4["speedup_same_batch"] != v4["speedup"]
     details = v["details"]["early_exit"]
     assert details["exits_after"] == ["stem", "body"]
     assert set(details["exit_shares"]) == {"stem", "body", "full model"}

@@ -176,7 +176,13 @@ def exit_note(o, baseline) -> str:
     shares = " · ".join(f"{name} {100 * share:.0f}%" for name, share in ee["exit_shares"].items())
     p99, base_p99 = o.measurement.latency_ms.p99, baseline.measurement.latency_ms.p99
     tail = "at full depth" if ee["exit_shares"].get("full model", 0) >= 0.01 else "from the exits"
-    return f"exits: {shares}; p99 {_ms(p99)} ms vs {_ms(base_p99)} ms unexited (the tail is {tail})"
+    note = f"exits: {shares}; p99 {_ms(p99)} ms vs {_ms(base_p99)} ms unexited (the tail is {tail})"
+    if o.same_batch_speedup is not None and o.measurement.batch != baseline.measurement.batch:
+        lo, hi = o.same_batch_ci95
+        note += (
+            f"; {o.same_batch_speedup:.2f}x [{lo:.2f}, {hi:.2f}] against the plain model at batch {o.measurement.batch}"
+        )
+    return note
 
 
 def optimize_table(baseline, outcomes, chosen, metric: str) -> Table:
