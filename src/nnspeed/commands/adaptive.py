@@ -128,6 +128,29 @@ def served_by(built, split, input_name: str, max_batch: int, clock, stop: StopRu
         yield calls, warm
 
 
+def policy_for(mode: str, names: list[str], slo_s: float, rule: GovernorRule | None, warm: list[dict]) -> Policy:
+    """The governor, told each variant's service time from its warm-up, for "adaptive"; the
+    named variant alone otherwise."""
+    if mode == "adaptive":
+        return Governor(len(names), slo_s, rule or GovernorRule(), [wm["typical_s"] for wm in warm])
+    return Fixed(names.index(mode))
+
+
+def mode_measurement(mode: str, run: dict, w, built, warm, log, load, batcher, slo_ms, clock, stop, **extra):
+    """The stored server measurement of one mode's run (the adaptive one tagged #adaptive)."""
+    k = 0 if mode == "adaptive" else [n for n, _, _ in built].index(mode)
+    mw = variant(w, "adaptive") if mode == "adaptive" else built[k][1]
+    m = server_measurement(mw, built[k][2], stop, log, load, batcher, slo_ms, clock, warm[k], {}, {})
+    figures_kept = {key: v for key, v in run.items() if key != "timeline"}
+    return replace(m, extra={**m.extra, "adaptive": figures_kept, **extra})
+
+
+def variants_doc(built, warm) -> list[dict]:
+    return [
+        {"name": n, "backend": s.backend, "service_ms": 1e3 * wm["typical_s"]} for (n, _, s), wm in zip(built, warm)
+    ]
+
+
 def figures(mode: str, log, load, batcher, slo_ms: float, labels, names: list[str], policy) -> dict:
     """One served run's figures: latency, goodput, accuracy delivered, shares, switches."""
     result = serve_result(log, load, batcher, slo_ms)
@@ -184,23 +207,17 @@ def adaptive(
     slo_s = slo_p99 * 1e-3
     runs, measurements = [], []
     with served_by(built, ctx.split, w.inputs[0].name, max_batch, clock, stop) as (calls, warm):
-        service = [wm["typical_s"] for wm in warm]
-        modes: list[tuple[str, Policy]] = [("adaptive", Governor(len(names), slo_s, rule or GovernorRule(), service))]
-        modes += [(n, Fixed(k)) for k, n in enumerate(names)]
-        for mode, policy in modes:
+        for mode in ["adaptive", *names]:
             if on_run:
                 on_run(mode)
+            policy = policy_for(mode, names, slo_s, rule, warm)
             log = serve_with(
                 lambda k, first, b: calls[k].serve(first, b), clock, offsets, batcher, policy, keep_outputs=True
             )
             run = figures(mode, log, the_load, batcher, slo_p99, split.y_test, names, policy)
             runs.append(run)
-            k = 0 if mode == "adaptive" else names.index(mode)
-            _, vw, settings = built[k]
-            mw = variant(w, "adaptive") if mode == "adaptive" else vw
-            m = server_measurement(mw, settings, stop, log, the_load, batcher, slo_p99, clock, warm[k], {}, {})
             measurements.append(
-                replace(m, extra={**m.extra, "adaptive": {k2: v for k2, v in run.items() if k2 != "timeline"}})
+                mode_measurement(mode, run, w, built, warm, log, the_load, batcher, slo_p99, clock, stop)
             )
     static = runs[1:]
     doc = {
@@ -213,9 +230,7 @@ def adaptive(
         "requests": len(offsets),
         "max_batch": max_batch,
         "governor": (rule or GovernorRule()).to_dict(),
-        "variants": [
-            {"name": n, "backend": s.backend, "service_ms": 1e3 * wm["typical_s"]} for (n, _, s), wm in zip(built, warm)
-        ],
+        "variants": variants_doc(built, warm),
         "runs": runs,
         "most_accurate_static_passed": static[0]["passed"],
         "adaptive_passed": runs[0]["passed"],
@@ -267,11 +282,7 @@ def adaptive_capacity(
             logs: dict = {}
 
             def trial(qps: float, mode=mode, logs=logs) -> dict:
-                policy = (
-                    Governor(len(names), slo_s, rule or GovernorRule())
-                    if mode == "adaptive"
-                    else Fixed(names.index(mode))
-                )
+                policy = policy_for(mode, names, slo_s, rule, warm)
                 load = Load(qps, trial_time, burstiness, seed)
                 log = serve_with(
                     lambda lvl, f, b: calls[lvl].serve(f, b), clock, load.arrivals(), batcher, policy, True
@@ -293,15 +304,11 @@ def adaptive_capacity(
             curve += [{k: r[k] for k in r if k != "timeline"} for r in trials]
             if top in logs:
                 log, load, r = logs[top]
-                k = 0 if mode == "adaptive" else names.index(mode)
-                mw = variant(w, "adaptive") if mode == "adaptive" else built[k][1]
-                m = server_measurement(mw, built[k][2], stop, log, load, batcher, slo_p99, clock, warm[k], {}, {})
-                extra = {
-                    **m.extra,
-                    "adaptive": {k2: v for k2, v in r.items() if k2 != "timeline"},
-                    "capacity_mode": mode,
-                }
-                measurements.append(replace(m, extra=extra))
+                measurements.append(
+                    mode_measurement(
+                        mode, r, w, built, warm, log, load, batcher, slo_p99, clock, stop, capacity_mode=mode
+                    )
+                )
     doc = {
         "source": w.source,
         "slo_p99_ms": slo_p99,
@@ -309,9 +316,7 @@ def adaptive_capacity(
         "seed": seed,
         "trial_s": trial_time,
         "governor": (rule or GovernorRule()).to_dict(),
-        "variants": [
-            {"name": n, "backend": s.backend, "service_ms": 1e3 * wm["typical_s"]} for (n, _, s), wm in zip(built, warm)
-        ],
+        "variants": variants_doc(built, warm),
         "capacity": best,
         "curve": curve,
     }
