@@ -132,9 +132,6 @@ class Cluster:
         head = self._ray.get_runtime_context().gcs_address.rpartition(":")[0]
         return sorted(out, key=lambda x: (x.address != head, x.node_id))
 
-    def alive_ids(self) -> set[str]:
-        return {n["NodeID"] for n in self._ray.nodes() if n.get("Alive")}
-
     def submit(self, node: Node, cell: dict, spec: dict, timeout_s: float, slot: int, per_node: int):
         """Start one cell on ``node``, holding its share of the node's CPUs (all of them when
         ``per_node`` is 1, so no other timed cell runs beside it)."""

@@ -7,8 +7,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import InputError
-
-RULE_NAMES = ("max-prob", "entropy")
+from .early_exit import RULES
 
 
 def confident(logits: torch.Tensor, rule: str, tau: float) -> torch.Tensor:
@@ -19,7 +18,7 @@ def confident(logits: torch.Tensor, rule: str, tau: float) -> torch.Tensor:
         return p.amax(dim=-1) >= tau
     if rule == "entropy":
         return -(p * torch.log(p.clamp_min(1e-12))).sum(dim=-1) <= tau
-    raise InputError(f"unknown exit rule '{rule}'; use one of {', '.join(RULE_NAMES)}")
+    raise InputError(f"unknown exit rule '{rule}'; use one of {', '.join(RULES)}")
 
 
 class PooledHead(nn.Module):
