@@ -7,8 +7,9 @@ import torch
 import torch.nn as nn
 
 from nnspeed.errors import InputError, UnsupportedError
-from nnspeed.transforms.early_exit import check_rule, exit_points
+from nnspeed.transforms.early_exit import exit_points
 from nnspeed.transforms.early_exit_modules import EarlyExitNet, confident
+from nnspeed.transforms.exit_rules import check_rule
 
 
 def test_max_prob_rule_on_synthetic_logits():

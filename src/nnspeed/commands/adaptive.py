@@ -34,7 +34,7 @@ from ..scenarios.server import (
 )
 from ..store.store import Store
 from ..transforms.base import variant
-from ..transforms.early_exit import DEFAULT_TAUS
+from ..transforms.exit_rules import DEFAULT_TAUS
 from ..workloads.sources import load
 from .results import AdaptiveResult
 

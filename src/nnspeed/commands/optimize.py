@@ -21,7 +21,7 @@ from .results import OptimizeResult
 
 
 def _taus(rule: str, text: str | None) -> tuple[float, ...]:
-    from ..transforms.early_exit import DEFAULT_TAUS, check_rule
+    from ..transforms.exit_rules import DEFAULT_TAUS, check_rule
 
     if rule not in DEFAULT_TAUS:
         check_rule(rule, ())

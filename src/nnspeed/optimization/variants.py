@@ -279,7 +279,7 @@ def _early_exit(exits: str, rule: str, tau: float):
 def early_exit_candidates(exits: str, rule: str, taus: tuple[float, ...]) -> list[Candidate]:
     """Early-exit variants over a sweep of thresholds, on eager torch and torch.compile; their
     speedups compare mean latencies (a sample's latency depends on where it exits)."""
-    from ..transforms.early_exit import RULES
+    from ..transforms.exit_rules import RULES
 
     made = []
     for tau in taus:

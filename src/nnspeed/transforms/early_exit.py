@@ -16,25 +16,11 @@ from ..errors import InputError, UnsupportedError
 from ..workloads.workload import Workload
 from .base import copied_model, variant
 
-# rule → what it asks of a head's softmax
-RULES = {"max-prob": "max softmax ≥ τ", "entropy": "entropy ≤ τ (nats)"}
-# Thresholds tried when none are given: from an eager exit to a cautious one.
-DEFAULT_TAUS = {"max-prob": (0.8, 0.9, 0.99), "entropy": (0.5, 0.3, 0.05)}
 HEAD_EPOCHS = 30
 # Side of the grid a head pools a feature map to (a global average loses too much to be sure).
 HEAD_POOL = 2
 ACTIVATIONS = ("ReLU", "ReLU6", "GELU", "SiLU", "Tanh", "LeakyReLU", "Hardswish", "ELU", "Mish")
 POOLS = ("MaxPool2d", "AvgPool2d")
-
-
-def check_rule(rule: str, taus: tuple[float, ...]) -> None:
-    if rule not in RULES:
-        raise InputError(f"unknown exit rule '{rule}'; use one of {', '.join(RULES)}")
-    for tau in taus:
-        if rule == "max-prob" and not 0 < tau <= 1:
-            raise InputError(f"a max-prob threshold is a probability in (0, 1], not {tau:g}")
-        if rule == "entropy" and not tau >= 0:
-            raise InputError(f"an entropy threshold is ≥ 0 nats, not {tau:g}")
 
 
 def exit_points(model, exits: str) -> list[int]:

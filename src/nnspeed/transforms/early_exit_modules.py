@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import InputError
-from .early_exit import RULES
+from .exit_rules import RULES
 
 
 def confident(logits: torch.Tensor, rule: str, tau: float) -> torch.Tensor:
