@@ -39,7 +39,7 @@ def leave_one_out(models, family: str) -> np.ndarray:
 
 def model_shapes(models, family: str, shapes: dict) -> int:
     """How many of the family's samples, taken first, are ``shapes`` (``compose.training_shapes``)."""
-    from nnspeed.predict.sampling import prior_shapes
+    from nnspeed.prediction.sampling import prior_shapes
 
     priors = prior_shapes(models.fams[family], shapes)
     assert [p for p, _ in models.samples[family][: len(priors)]] == priors, (
@@ -51,10 +51,10 @@ def model_shapes(models, family: str, shapes: dict) -> int:
 def main(threads: str = "2", n: str = "100") -> int:
     import torch
 
-    from nnspeed.predict.calibration import train_count, training_architectures, training_shapes
-    from nnspeed.predict.models import Models
-    from nnspeed.predict.profile import cached_tables
-    from nnspeed.predict.sampling import measure_sample
+    from nnspeed.prediction.calibration import train_count, training_architectures, training_shapes
+    from nnspeed.prediction.models import Models
+    from nnspeed.prediction.profile import cached_tables
+    from nnspeed.prediction.sampling import measure_sample
 
     table = cached_tables().get(threads)
     if table is None:

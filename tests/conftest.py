@@ -126,6 +126,36 @@ def cli_json(capsys):
     return run
 
 
+def assert_same_document(a, b, path="doc"):
+    """Same keys all the way down, same kinds of value; None stands for a figure one run had
+    and the other did not (an empty interval, a mode not reached)."""
+    if a is None or b is None:
+        return
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), (
+            f"{path}: {sorted(a)} vs {sorted(b) if isinstance(b, dict) else b}"
+        )
+        for k in a:
+            assert_same_document(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list), path
+        if a and b:
+            assert_same_document(a[0], b[0], f"{path}[0]")
+    elif isinstance(a, bool) or isinstance(b, bool):
+        assert isinstance(a, bool) and isinstance(b, bool), path
+    elif isinstance(a, (int, float)):
+        assert isinstance(b, (int, float)), path
+    else:
+        assert type(a) is type(b), path
+
+
+@pytest.fixture
+def same_document():
+    """Asserts two documents have the same structure: a command's --json and its function's
+    to_dict() (the figures differ between two runs; keys and kinds of value do not)."""
+    return assert_same_document
+
+
 @pytest.fixture(scope="session")
 def quick_study(tmp_path_factory):
     """The quick study, run once for every test that reads its outputs."""

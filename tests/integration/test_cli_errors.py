@@ -173,7 +173,7 @@ def test_predict_without_scikit_learn_names_the_extra(argv, monkeypatch, tmp_pat
     # A core install: no scikit-learn, and no cached operator table to fall back on.
     monkeypatch.setattr(optional, "available", lambda m: m != "sklearn")
     monkeypatch.setenv("NNSPEED_CACHE", str(tmp_path))
-    monkeypatch.setattr("nnspeed.explain.peaks.profile", lambda refresh, counts: ({"rows": [{"threads": 1}]}, True))
+    monkeypatch.setattr("nnspeed.explanation.peaks.profile", lambda refresh, counts: ({"rows": [{"threads": 1}]}, True))
     code = main(argv)
     err = capsys.readouterr().err
     assert code == 2 and "pip install 'nnspeed[data]'" in " ".join(err.split()) and "Traceback" not in err

@@ -2,6 +2,7 @@
 
 import pytest
 
+import nnspeed
 from nnspeed.cli.app import main
 
 LAYER_KEYS = {
@@ -19,7 +20,7 @@ LAYER_KEYS = {
 }
 
 
-def test_explain_cnn_json_contract(cli_json, tmp_path):
+def test_explain_cnn_json_contract(cli_json, tmp_path, same_document):
     doc = cli_json(["explain", "zoo:cnn", "--json", "--report", str(tmp_path / "e.html")])
     html = (tmp_path / "e.html").read_text()
     assert "Where the time goes in zoo:cnn" in html and 'data-plot="roofline"' in html
@@ -45,6 +46,13 @@ def test_explain_cnn_json_contract(cli_json, tmp_path):
     gains = [a["estimated_gain"] for a in doc["advice"]]
     assert gains == sorted(gains, reverse=True)
     assert any("conv+bn" in a["text"] for a in doc["advice"])
+    # the command as a function: the same document, with the measurement behind the latency
+    e = nnspeed.explain("zoo:mlp", threads=1, report=tmp_path / "f.html")
+    same_document(doc, e.to_dict())
+    assert e.measurements[0].latency_ms.p50 == e.latency_ms and e.document["backend"] == "torch-eager"
+    assert [r["op"] for r in e.layers].count("Linear") == 5 and (tmp_path / "f.html").exists()
+    with pytest.raises(nnspeed.NnspeedError, match="use --backend torch-eager"):
+        nnspeed.explain("zoo:mlp", backend="onnxruntime")
 
 
 @pytest.mark.parametrize("argv, message", [(["zoo:cnn", "--backend", "openvino"], "supports torch-eager")])

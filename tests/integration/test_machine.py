@@ -2,10 +2,11 @@
 
 import json
 
-from nnspeed.explain.peaks import cache_path, theoretical_fp32
+import nnspeed
+from nnspeed.explanation.peaks import cache_path, theoretical_fp32
 
 
-def test_machine_profile_measured_cached_and_exported(cli_json, tmp_path):
+def test_machine_profile_measured_cached_and_exported(cli_json, tmp_path, same_document):
     path = tmp_path / "profile.json"
     out = cli_json(["machine", "--refresh", "--threads", "1", "--export", str(path), "--json"])
     measured = out["measured"]
@@ -21,6 +22,8 @@ def test_machine_profile_measured_cached_and_exported(cli_json, tmp_path):
     assert cache_path(doc["machine_id"]).exists()
     again = cli_json(["machine", "--json"])  # served from the cache: the same numbers
     assert again["profile"]["rows"] == doc["rows"]
+    m = nnspeed.machine()  # the command as a function: the same document
+    assert m.cached and m.to_dict() == again and m.fingerprint == out["fingerprint"] and m.exported is None
 
 
 def test_theoretical_peak_names_its_basis():

@@ -7,9 +7,9 @@ import pytest
 
 import nnspeed
 from nnspeed.cli.app import main
-from nnspeed.explain.flops import count_flops
-from nnspeed.predict.archs import draw
-from nnspeed.predict.trace import trace_model
+from nnspeed.explanation.flops import count_flops
+from nnspeed.prediction.archs import draw
+from nnspeed.prediction.trace import trace_model
 
 SMALL = ["--threads", "1", "--scale", "0.04"]  # a few samples per operator family: seconds, not minutes
 
@@ -29,7 +29,7 @@ def test_trace_runs_on_meta_and_sees_modules_and_functions():
     assert counts["add"] == 2 * arch["depth"]  # the residual adds, outside any leaf module
 
 
-def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, capsys):
+def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, capsys, same_document):
     doc = cli_json(["predict", "zoo:mlp", *SMALL, "--json"])
     assert {"predicted_ms", "by_op", "unmodelled", "profile", "threads"} <= set(doc)
     assert doc["threads"] == 1 and doc["unmodelled"] == {} and doc["by_op"]["Linear"]["count"] == 5
@@ -55,6 +55,10 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
     assert anchored["predicted_ms"] == pytest.approx(unanchored * anchored["drift_factor"], rel=1e-9)
     plain = cli_json(["predict", "zoo:mlp", *SMALL, "--no-anchor", "--json"])
     assert plain["drift_factor"] == 1.0 and plain["predicted_ms"] == pytest.approx(unanchored, rel=1e-9)
+    heard = []  # the command as a function: the same document, its phases told as they go
+    p = nnspeed.predict("zoo:mlp", threads=1, scale=0.04, anchor=False, on_progress=lambda *a: heard.append(a))
+    assert p.predicted_ms == pytest.approx(unanchored, rel=1e-9) and p.measurements == [] and heard[0][1] == 0
+    same_document(plain, p.to_dict())
     ev = cli_json(["predict", "--evaluate", "--models", "3", "--rounds", "2", *SMALL, "--store", store_url, "--json"])
     assert {"n_models", "within_5pct", "within_10pct", "rmspe", "models"} <= set(ev) and ev["n_models"] == 3
     assert ev["drift"]["anchors"] >= 3  # reference models measured in the same rounds
@@ -72,6 +76,8 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
     assert ev["rounds"] == 2 and 0 <= rep["within_5pct"] <= rep["within_10pct"] <= 1 and rep["median_spread"] >= 0
     assert isinstance(ev["notes"], list)  # a warning when the rounds spread too far to judge ±10%
     assert len(nnspeed.Store(store_url).get_run(ev["run_id"])[1]) == 3
+    with pytest.raises(nnspeed.NnspeedError, match="not both"):
+        nnspeed.predict("zoo:mlp", evaluate=True)
 
 
 @pytest.mark.parametrize(
@@ -95,7 +101,7 @@ def test_composition_learns_what_whole_models_cost_beyond_their_parts():
     """Training models that take 1.3x their summed parts, plus noise: the factor comes back."""
     import numpy as np
 
-    from nnspeed.predict.corrections import Composition
+    from nnspeed.prediction.corrections import Composition
 
     rng = np.random.default_rng(0)
 
@@ -128,8 +134,8 @@ def test_drift_follows_the_reference_models_nearest_the_model():
 
     import numpy as np
 
-    from nnspeed.predict.corrections import Drift, drift_features
-    from nnspeed.predict.trace import Call
+    from nnspeed.prediction.corrections import Drift, drift_features
+    from nnspeed.prediction.trace import Call
 
     def priced(conv_ms, linear_ms):
         calls = [
@@ -163,8 +169,8 @@ def test_gemm_weights_spill_from_l2_gradually():
     import torch
     from torch import nn
 
-    from nnspeed.predict.kernels import l2_bytes
-    from nnspeed.predict.pricing import cold_ends, cold_share
+    from nnspeed.prediction.kernels import l2_bytes
+    from nnspeed.prediction.pricing import cold_ends, cold_share
 
     l2 = l2_bytes() * 2
 
@@ -180,7 +186,7 @@ def test_gemm_weights_spill_from_l2_gradually():
 def test_convolutions_know_their_backend_and_block_alignment():
     """torch runs a small one-image convolution through its own im2col path and a batch of two
     through oneDNN: the latency model is told which, and whether channels fill 16-wide blocks."""
-    from nnspeed.predict.kernels import conv_mkldnn, families
+    from nnspeed.prediction.kernels import conv_mkldnn, families
 
     p = {"n": 1, "cin": 3, "h": 24, "w": 24, "cout": 80, "k": 3, "stride": 1, "groups": 1, "cold": 0}
     assert conv_mkldnn(p, 2) == 0 and conv_mkldnn({**p, "n": 2}, 2) == 1
@@ -194,7 +200,7 @@ def test_fitted_hyperparameters_are_reused_without_a_search():
     and predicts the same."""
     import numpy as np
 
-    from nnspeed.predict.models import Models
+    from nnspeed.prediction.models import Models
 
     rng = np.random.default_rng(0)
     samples = []

@@ -10,29 +10,6 @@ from nnspeed.commands.results import CommandResult
 FAST = dict(min_time=0.05, max_time=0.3)
 
 
-def assert_same_document(a, b, path="doc"):
-    """Same keys all the way down, same kinds of value; None stands for a figure one run had
-    and the other did not (an empty interval, a mode not reached)."""
-    if a is None or b is None:
-        return
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and set(a) == set(b), (
-            f"{path}: {sorted(a)} vs {sorted(b) if isinstance(b, dict) else b}"
-        )
-        for k in a:
-            assert_same_document(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list):
-        assert isinstance(b, list), path
-        if a and b:
-            assert_same_document(a[0], b[0], f"{path}[0]")
-    elif isinstance(a, bool) or isinstance(b, bool):
-        assert isinstance(a, bool) and isinstance(b, bool), path
-    elif isinstance(a, (int, float)):
-        assert isinstance(b, (int, float)), path
-    else:
-        assert type(a) is type(b), path
-
-
 CASES = {
     "capacity": (
         ["capacity", "zoo:mlp", "--slo-p99", "20", "--trial-time", "0.3", "--no-dynamic-batching", "--threads", "1"],
@@ -100,7 +77,7 @@ CASES = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
-def test_command_and_function_give_the_same_document(name, cli_json, tmp_path):
+def test_command_and_function_give_the_same_document(name, cli_json, tmp_path, same_document):
     argv, call, fixed = CASES[name]
     cli = cli_json(
         [a.replace("{tmp}", str(tmp_path)) for a in argv] + ["--store", f"sqlite:///{tmp_path / 'cli.db'}", "--json"]
@@ -108,19 +85,19 @@ def test_command_and_function_give_the_same_document(name, cli_json, tmp_path):
     result = call(f"sqlite:///{tmp_path / 'py.db'}", tmp_path)
     assert isinstance(result, CommandResult)
     doc = result.to_dict()
-    assert_same_document(cli, doc)
+    same_document(cli, doc)
     for key in fixed:
         assert doc[key] == cli[key], key
     assert result.measurements, "the result carries the measurements it stored"
     assert nnspeed.Store(f"sqlite:///{tmp_path / 'py.db'}").list_runs(), "the function stored its run"
 
 
-def test_the_comparison_of_documents_can_fail():
+def test_the_comparison_of_documents_can_fail(same_document):
     with pytest.raises(AssertionError):
-        assert_same_document({"a": {"b": 1}}, {"a": {"c": 1}})
+        same_document({"a": {"b": 1}}, {"a": {"c": 1}})
     with pytest.raises(AssertionError):
-        assert_same_document({"a": [{"x": "s"}]}, {"a": [{"x": 2}]})
-    assert_same_document({"a": None, "b": [1.5]}, {"a": {"x": 1}, "b": [2]})
+        same_document({"a": [{"x": "s"}]}, {"a": [{"x": 2}]})
+    same_document({"a": None, "b": [1.5]}, {"a": {"x": 1}, "b": [2]})
 
 
 def test_train_options_validate_before_anything_runs(store_url):

@@ -1,6 +1,6 @@
 """Profiler recording-cost calibration and the per-call medians it corrects."""
 
-from nnspeed.explain.layers import _median_times, recording_cost
+from nnspeed.explanation.layers import _median_times, recording_cost
 
 
 def test_median_times_take_off_recording_cost_per_range_and_event():
@@ -19,7 +19,7 @@ def test_recording_cost_is_small_and_positive():
 
 
 def test_recording_cost_does_not_follow_one_slow_calibration(monkeypatch):
-    import nnspeed.explain.layers as layers
+    import nnspeed.explanation.layers as layers
 
     # one profiler session in five runs three times slow: taken alone it zeroes every small layer
     trials = iter([(0.006, 0.0023), (0.018, 0.0070), (0.0062, 0.0024), (0.0061, 0.0022), (0.0063, 0.0025)])

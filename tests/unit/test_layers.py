@@ -106,6 +106,8 @@ def test_the_walk_sees_what_it_checks():
     # The checks above pass on an empty graph too: make sure the walk found the package.
     modules = _modules()
     found = list(_imports(modules))
-    assert {"nnspeed.api", "nnspeed.cli.app", "nnspeed.predict.pricing", "nnspeed.workloads.registry"} <= set(modules)
+    assert {"nnspeed.api", "nnspeed.cli.app", "nnspeed.prediction.pricing", "nnspeed.workloads.registry"} <= set(
+        modules
+    )
     assert any(t == "nnspeed.workloads.registry" for _, t, _ in found)
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]

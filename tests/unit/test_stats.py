@@ -73,7 +73,7 @@ def test_verdict_needs_practical_difference():
 
 
 def test_prediction_share_interval():
-    from nnspeed.predict.evaluate import share_ci, summarize_errors
+    from nnspeed.prediction.evaluate import share_ci, summarize_errors
 
     assert share_ci(90, 100) == pytest.approx([0.8256, 0.9448], abs=1e-3)  # Wilson, 95%
     lo, hi = share_ci(0, 10)
@@ -85,7 +85,7 @@ def test_prediction_share_interval():
 
 
 def test_evaluation_warns_when_the_rounds_disagree():
-    from nnspeed.predict.evaluate import noise_notes, repeatability
+    from nnspeed.prediction.evaluate import noise_notes, repeatability
 
     def rows(spreads):
         return [{"measured_ms": 1.0, "rounds_ms": [1.0 - s, 1.0, 1.0 + s]} for s in spreads]

@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ..axes import int_values, split
 from .app import app, err, out
 from .options import JsonOut
 
@@ -22,24 +21,16 @@ def machine(
     json_out: JsonOut = False,
 ):
     """Measure (and cache per machine) peak GEMM rates per precision and thread count, memory bandwidth."""
-    from .._files import write_text as write
-    from ..explain.peaks import profile
-    from ..predict.profile import cached_tables
+    from ..commands.machine import machine as run_machine
+    from .predict import phases_shown
 
-    counts = int_values(split(threads), "--threads") if threads else None
-    with err.status("measuring peak rates (GEMM fp32/bf16/int8, triad bandwidth)", spinner="dots"):
-        doc, cached = profile(refresh, counts)
-    if operators:
-        from .predict import operator_table_shown
-
-        for t in [r["threads"] for r in doc["rows"]]:
-            operator_table_shown(t)
-    tables = cached_tables()
-    if export is not None:
-        write(export, json.dumps({**doc, "operators": tables}, indent=2) + "\n")
+    with phases_shown() as on_progress:
+        result = run_machine(refresh, threads or None, operators, export, on_progress=on_progress)
+    doc = result.document["profile"]
     if json_out:
-        out.print_json(json.dumps(contract(doc)))
+        out.print_json(json.dumps(result.to_dict()))
         return
+    cached, tables = result.cached, result.tables
     t = Table(
         title=f"peak rates of this machine ({'cached' if cached else 'measured now'})",
         title_justify="left",
@@ -75,28 +66,5 @@ def machine(
                 "so the paper peak is a floor here, not a ceiling",
                 highlight=False,
             )
-    for p in [export] if export else []:
-        err.print(f"wrote {p}", highlight=False)
-
-
-def contract(doc: dict) -> dict:
-    """The documented JSON: measured rates keyed by thread count, the paper peak, the raw profile."""
-    rows = doc["rows"]
-
-    def per(get):
-        return {str(r["threads"]): get(r) for r in rows}
-
-    measured = {
-        "fp32_gflops": per(lambda r: r["gemm"].get("fp32")),
-        "bf16_gflops": per(lambda r: r["gemm"].get("bf16")),
-        "int8_gops": per(lambda r: r["gemm"].get("int8")),
-        "mem_bw_gbs": per(lambda r: r["triad_gbs"]),
-        "bf16_over_fp32": per(
-            lambda r: r["gemm"]["bf16"] / r["gemm"]["fp32"] if r["gemm"].get("bf16") and r["gemm"].get("fp32") else None
-        ),
-    }
-    theo = dict(doc.get("theoretical_fp32") or {})
-    best = max((r["gemm"].get("fp32") or 0 for r in rows), default=0)
-    if theo:
-        theo["measured_over_theoretical"] = best / theo["gflops"]
-    return {"fingerprint": doc["machine"], "measured": measured, "theoretical": {"fp32": theo or None}, "profile": doc}
+    if result.exported:
+        err.print(f"wrote {result.exported}", highlight=False)

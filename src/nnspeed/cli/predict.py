@@ -3,56 +3,30 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from ..errors import InputError, UnsupportedError
 from .app import app, command_line, err, out
 from .options import InputDtype, InputShape, JsonOut, StoreUrl
 
 
-def operator_table_shown(threads: int, scale: float = 1.0) -> tuple[dict, bool]:
-    """This machine's operator table (cached, or measured now under a progress bar)."""
+@contextmanager
+def phases_shown():
+    """A progress bar for each phase an ``on_progress`` callback hears of, gone when done."""
     from rich.progress import Progress
-
-    from ..predict.profile import operator_table
 
     with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(f"operator tables at {threads} threads (once per machine)", total=None)
-        return operator_table(
-            threads, scale=scale, progress=lambda: bar.advance(task), on_total=lambda n: bar.update(task, total=n)
-        )
+        tasks: dict[str, object] = {}
 
+        def on_progress(text: str, done: int, total: int | None) -> None:
+            if text not in tasks:
+                tasks[text] = bar.add_task(text, total=None)
+            bar.update(tasks[text], completed=done, total=total)
 
-def _models(threads: int, machine: Path | None, scale: float, anchor: bool):
-    """The fitted models and where their tables came from.  This machine's tables, cached or
-    just measured, are re-anchored to how fast it runs whole models now (a few of their training
-    architectures measured again); another machine's profile is used as it is."""
-    from rich.progress import Progress
-
-    from ..predict.calibration import measure_drift
-    from ..predict.models import Models
-    from ..predict.profile import from_file
-
-    if machine is not None:
-        table = from_file(machine, threads)
-        origin = {"machine_id": table["machine_id"], "cpu": table.get("cpu"), "from": str(machine), "drift": None}
-        return Models.from_table(table), origin
-    table, cached = operator_table_shown(threads, scale)
-    models = Models.from_table(table)
-    if anchor:
-        with Progress(console=err, transient=True) as bar:
-            task = bar.add_task("re-measuring reference models for the machine's drift", total=None)
-            models.drift = measure_drift(models, threads, progress=lambda: bar.advance(task))
-    origin = {
-        "machine_id": table["machine_id"],
-        "cpu": table.get("cpu"),
-        "from": "cache" if cached else "measured now",
-        "drift": models.drift.to_dict() if models.drift is not None else None,
-    }
-    return models, origin
+        yield on_progress
 
 
 @app.command()
@@ -83,98 +57,59 @@ def predict(
     json_out: JsonOut = False,
 ):
     """Predict latency from per-operator models fitted on microbenchmarks, without running the model."""
-    import torch
+    from ..commands.predict import predict as run_predict
 
-    if backend != "torch-eager" or precision != "fp32":
-        raise UnsupportedError(
-            f"predict models torch-eager at fp32 so far, not {backend} at {precision}; "
-            "use --backend torch-eager --precision fp32"
+    with phases_shown() as on_progress:
+        result = run_predict(
+            source,
+            backend=backend,
+            precision=precision,
+            batch=batch,
+            threads=threads,
+            machine=machine,
+            evaluate=evaluate,
+            models=models,
+            seed=seed,
+            rounds=rounds,
+            anchor=anchor,
+            scale=scale,
+            input_shape=input_shape,
+            input_dtype=input_dtype,
+            store=store,
+            command=command_line(),
+            on_progress=on_progress,
         )
-    if batch < 1 or (threads is not None and threads < 1) or models < 1 or rounds < 1 or not 0 < scale <= 1:
-        raise InputError("--batch, --threads, --models and --rounds must be positive integers")
-    if evaluate == (source is not None):
-        raise InputError("give a SOURCE to predict, or --evaluate (not both)")
-    if evaluate and machine is not None:
-        raise InputError("--evaluate measures on this machine, so it uses this machine's own tables; drop --machine")
-    if evaluate:
-        from ..predict.evaluate import check_seed
-
-        check_seed(seed)
-    t = threads or torch.get_num_threads()
-    fitted, origin = _models(t, machine, scale, anchor and not evaluate)  # --evaluate anchors in its own rounds
-    if evaluate:
-        return _evaluate(fitted, t, models, seed, rounds, anchor, store, json_out)
-    from ..api import load
-    from ..predict.pricing import predict_trace
-    from ..predict.trace import trace_model
-
-    w = load(source, **{k: v for k, v in {"input_shape": input_shape, "input_dtype": input_dtype}.items() if v})
-    if w.model is None:
-        raise UnsupportedError(f"{source} is an ONNX file; predict needs a torch model (zoo: or py:)")
-    p = predict_trace(fitted, trace_model(w.model, w.torch_args(batch)), t)
-    doc = {
-        "source": w.source,
-        "backend": backend,
-        "precision": precision,
-        "batch": batch,
-        "threads": t,
-        "predicted_ms": p.latency_ms,
-        "composition_factor": p.factor,
-        "drift_factor": p.drift,
-        "by_op": p.by_op,
-        "unmodelled": p.unmodelled,
-        "profile": origin,
-    }
+    doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))
         return
+    if evaluate:
+        _print_evaluation(doc)
+        return
+    drift = f", × {doc['drift_factor']:.2f} for the drift since" if doc["profile"]["drift"] else ""
     tab = Table(
-        title=f"{w.source}: predicted {p.latency_ms:.3f} ms per call (batch {batch}, {t} threads, "
-        f"operator tables: {origin['from']}; parts × {p.factor:.2f} for running in sequence"
-        f"{f', × {p.drift:.2f} for the drift since' if origin['drift'] else ''})",
+        title=f"{doc['source']}: predicted {doc['predicted_ms']:.3f} ms per call (batch {batch}, {doc['threads']} "
+        f"threads, operator tables: {doc['profile']['from']}; parts × {doc['composition_factor']:.2f} for running "
+        f"in sequence{drift})",
         title_justify="left",
         header_style="bold",
     )
     for c in ("operator", "calls", "ms", "share"):
         tab.add_column(c, justify="left" if c == "operator" else "right")
-    for op, row in p.by_op.items():
-        tab.add_row(op, str(row["count"]), f"{row['ms']:.4f}", f"{100 * row['ms'] / p.latency_ms:.0f}%")
+    for op, row in doc["by_op"].items():
+        tab.add_row(op, str(row["count"]), f"{row['ms']:.4f}", f"{100 * row['ms'] / doc['predicted_ms']:.0f}%")
     out.print(tab)
-    if p.unmodelled:
+    if doc["unmodelled"]:
         err.print(
             "no latency model for "
-            + ", ".join(f"{k} ×{v}" for k, v in p.unmodelled.items())
+            + ", ".join(f"{k} ×{v}" for k, v in doc["unmodelled"].items())
             + ": priced as plain calls, so the prediction is a lower bound there",
             highlight=False,
         )
 
 
-def _evaluate(fitted, threads: int, n: int, seed: int, rounds: int, anchor: bool, store, json_out: bool):
-    from rich.progress import Progress
-
-    from ..predict.calibration import ANCHORS
-    from ..predict.evaluate import evaluate
-    from ..store.store import Store
-
-    db = Store(store)
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(f"predicting, then measuring {n} held-out architectures ({rounds} rounds)", total=None)
-        summary, measurements = evaluate(
-            fitted,
-            threads,
-            n,
-            seed,
-            rounds,
-            ANCHORS if anchor else 0,
-            progress=lambda: bar.advance(task),
-            on_total=lambda k: bar.update(task, total=k),
-        )
-    summary["threads"] = threads
-    summary["seed"] = seed
-    summary["run_id"] = db.save_run("predict-eval", command_line(), measurements, {"predict_eval": summary})
-    if json_out:
-        out.print_json(json.dumps(summary))
-        return
+def _print_evaluation(summary: dict) -> None:
+    n, threads = summary["n_models"], summary["threads"]
     tab = Table(
         title=f"prediction error on {n} held-out architectures ({threads} threads)",
         title_justify="left",

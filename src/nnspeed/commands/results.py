@@ -148,3 +148,34 @@ class TrainResult(CommandResult):
     @property
     def samples_per_s(self) -> float:
         return float(self.document["samples_per_s"])
+
+
+@dataclass
+class ExplainResult(CommandResult):
+    @property
+    def layers(self) -> list[dict]:
+        """Per layer: time (torch-eager), FLOPs, bytes, intensity, roofline bound and verdict."""
+        return list(self.document["layers"])
+
+    @property
+    def latency_ms(self) -> float:
+        return float(self.document["latency_ms"])
+
+
+@dataclass
+class PredictResult(CommandResult):
+    @property
+    def predicted_ms(self) -> float | None:
+        """The predicted latency of one call (None for an evaluation of held-out models)."""
+        return self.document.get("predicted_ms")
+
+
+@dataclass
+class MachineResult(CommandResult):
+    tables: dict = field(default_factory=dict, repr=False)  # operator tables by thread count, as cached
+    cached: bool = False  # the peaks came from this machine's cache, not measured now
+    exported: str | None = None  # the file the profile was written to
+
+    @property
+    def fingerprint(self) -> str:
+        return self.document["fingerprint"]

@@ -134,7 +134,7 @@ class Workload:
             return batch * keras_flops(self.keras_model)
         if self.model is None:
             return None
-        from ..explain.flops import count_flops
+        from ..explanation.flops import count_flops
 
         return count_flops(self.model, self.torch_args(batch))
 
@@ -149,7 +149,7 @@ class Workload:
 
 def keras_flops(model) -> int:
     """Multiply-adds ×2 of a Keras model's Dense and Conv layers, per sample."""
-    from ..explain.keras import layer_flops
+    from ..explanation.keras import layer_flops
 
     return sum(layer_flops(model).values())
 

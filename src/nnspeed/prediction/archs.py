@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..explain.flops import count_flops
+from ..explanation.flops import count_flops
 from .kernels import conv_out
 
 ACTS = ["relu", "gelu", "silu", "tanh"]

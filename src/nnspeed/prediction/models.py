@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .corrections import Composition
+from .corrections import Composition, Drift
 from .gp import Surface, require_gp
 from .kernels import families
 
@@ -35,7 +35,7 @@ class Models:
         self.composition = Composition(self.training, self.fitted.get("composition"))
         if self.composition.gp is not None:
             self.fitted["composition"] = self.composition.gp.theta
-        self.drift = None  # a corrections.Drift once the machine's drift has been measured
+        self.drift: Drift | None = None  # once the machine's drift has been measured
 
     def module_ms(self) -> float:
         return self.const["module"]
