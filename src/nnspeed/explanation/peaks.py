@@ -17,26 +17,48 @@ from ..measure.stoprule import StopRule
 
 # Square GEMMs this size keep every core busy and sit in no cache level.
 GEMM_N = 1024
+# ... unless one such call would take longer than this: then a smaller side (not under PROBE_N).
+CALL_BUDGET_S = 0.1
+PROBE_N = 256
 # Triad arrays (float32 elements): 3 × 128 MiB, far beyond any last-level cache.
 TRIAD_N = 32 * 2**20
 STOP = StopRule(min_time=0.3, max_time=1.5, ci_rel=0.02)
 PROFILE_VERSION = 1
 
 
-def gemm_rate(precision: str, threads: int, n: int = GEMM_N) -> float:
-    """GFLOP/s (GOP/s for int8) of an n×n×n matrix product at this precision."""
+def _gemm(precision: str, n: int):
     import torch
 
+    if precision == "int8":
+        a = torch.randint(-128, 127, (n, n), dtype=torch.int8)
+        b = torch.randint(-128, 127, (n, n), dtype=torch.int8)
+        return lambda: torch._int_mm(a, b)
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    return lambda: torch.mm(a, b)
+
+
+def gemm_size(precision: str, threads: int, n: int = GEMM_N) -> int:
+    """``n``, or a smaller power-of-two side where one n×n×n product would take over
+    ``CALL_BUDGET_S``: a precision the CPU has no instructions for runs emulated at a GFLOP/s or
+    two, and a 1024³ product then takes seconds a call without telling anything more."""
+    import time
+
     with torch_threads(threads):
-        if precision == "int8":
-            a = torch.randint(-128, 127, (n, n), dtype=torch.int8)
-            b = torch.randint(-128, 127, (n, n), dtype=torch.int8)
-            fn = lambda: torch._int_mm(a, b)  # noqa: E731
-        else:
-            dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-            a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-            fn = lambda: torch.mm(a, b)  # noqa: E731
-        ms = call_ms(fn, STOP, np.min)  # best call: the achievable rate
+        fn = _gemm(precision, PROBE_N)
+        fn()  # the first call pays for allocation and dispatch
+        t0 = time.perf_counter()
+        fn()
+        probe_s = time.perf_counter() - t0
+    while n > PROBE_N and probe_s * (n / PROBE_N) ** 3 > CALL_BUDGET_S:
+        n //= 2
+    return n
+
+
+def gemm_rate(precision: str, threads: int, n: int = GEMM_N) -> float:
+    """GFLOP/s (GOP/s for int8) of an n×n×n matrix product at this precision."""
+    with torch_threads(threads):
+        ms = call_ms(_gemm(precision, n), STOP, np.min)  # best call: the achievable rate
     return 2 * n**3 / (ms * 1e-3) / 1e9
 
 
@@ -79,10 +101,11 @@ def measure(threads: list[int] | None = None) -> dict:
     precisions = ["fp32", "bf16", "int8"]
     rows = []
     for t in counts:
-        row = {"threads": t, "gemm": {}}
+        row = {"threads": t, "gemm": {}, "gemm_n": {}}
         for p in precisions:
             try:
-                row["gemm"][p] = gemm_rate(p, t)
+                row["gemm_n"][p] = n = gemm_size(p, t)
+                row["gemm"][p] = gemm_rate(p, t, n)
             except (RuntimeError, AttributeError) as e:  # a precision this build cannot run
                 row["gemm"][p] = None
                 row.setdefault("notes", []).append(f"{p}: {e}")
@@ -93,7 +116,7 @@ def measure(threads: list[int] | None = None) -> dict:
         "version": PROFILE_VERSION,
         "machine_id": env["machine_id"],
         "machine": env,
-        "gemm_n": GEMM_N,
+        "gemm_n": GEMM_N,  # the side of every product but those in a row's gemm_n said smaller
         "rows": rows,
         "theoretical_fp32": theoretical_fp32(cores),
     }
