@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -22,6 +23,15 @@ KERNEL_STOP = StopRule(min_time=0.04, max_time=0.3, min_iters=10, ci_rel=0.03)
 FIRST_SHARE = 0.5  # of a family's budget sampled at random; the rest where the model is least sure
 CANDIDATES = 600
 ROUND = 20  # samples added between refits while sampling adaptively
+
+
+def kernel_stop(scale: float = 1.0) -> StopRule:
+    """The stop rule of one sample: ``KERNEL_STOP``, its times cut with the budget's share
+    (down to a quarter) when a table is measured at a fraction of the full budget."""
+    if scale >= 1:
+        return KERNEL_STOP
+    f = max(scale, 0.25)
+    return replace(KERNEL_STOP, min_time=KERNEL_STOP.min_time * f, max_time=KERNEL_STOP.max_time * f)
 
 
 def time_ms(fn, args, stop: StopRule = KERNEL_STOP) -> float:
@@ -50,10 +60,10 @@ def _neighbour():
     return torch.nn.Conv2d(16, 16, 3, padding=1).eval(), torch.randn(2, 16, 20, 20)
 
 
-def measure_sample(fam: Family, p: dict) -> float:
+def measure_sample(fam: Family, p: dict, stop: StopRule = KERNEL_STOP) -> float:
     fn, args = fam.build(p)
     if not fam.in_sequence:
-        return time_ms(fn, args)
+        return time_ms(fn, args, stop)
     conv, x = _neighbour()
 
     def after_neighbour(*a):
@@ -62,17 +72,17 @@ def measure_sample(fam: Family, p: dict) -> float:
 
     # the neighbour alone is timed right before each sample: timed once, its drift over the
     # minutes of sampling came back as noise of several per cent in every sample
-    alone = time_ms(conv, (x,))
-    return max(0.05 * alone, time_ms(after_neighbour, args) - alone)
+    alone = time_ms(conv, (x,), stop)
+    return max(0.05 * alone, time_ms(after_neighbour, args, stop) - alone)
 
 
-def _curve_samples(fam: Family, rng, budget: int, progress) -> list:
+def _curve_samples(fam: Family, rng, budget: int, progress, stop: StopRule) -> list:
     """Bisect, in log size, the interval whose latency changes most, until the budget is spent."""
     lo, hi = 0.0, math.log(MAX_NUMEL)
     pts = {}
     for x in np.linspace(lo, hi, min(6, budget)):
         p = {"numel": int(round(math.exp(x)))}
-        pts[p["numel"]] = measure_sample(fam, p)
+        pts[p["numel"]] = measure_sample(fam, p, stop)
         progress()
     while len(pts) < budget:
         xs = sorted(pts)
@@ -85,17 +95,17 @@ def _curve_samples(fam: Family, rng, budget: int, progress) -> list:
             break
         _, a, b = max(gaps)
         mid = int(round(math.sqrt(a * b)))
-        pts[mid] = measure_sample(fam, {"numel": mid})
+        pts[mid] = measure_sample(fam, {"numel": mid}, stop)
         progress()
     return [[{"numel": k}, v] for k, v in sorted(pts.items())]
 
 
-def _surface_samples(fam: Family, rng, budget: int, progress, prior: list = ()) -> list:
+def _surface_samples(fam: Family, rng, budget: int, progress, stop: StopRule, prior: list = ()) -> list:
     """The prior's shapes (those models are known to call), random shapes, then those where
     the model fitted so far is least sure: ``budget`` beyond the prior."""
     samples = []
     for p in [*prior, *_draw(fam, rng, max(8, int(budget * FIRST_SHARE)))]:
-        samples.append([p, measure_sample(fam, p)])
+        samples.append([p, measure_sample(fam, p, stop)])
         progress()
     budget += len(prior)
     while len(samples) < budget:
@@ -105,7 +115,7 @@ def _surface_samples(fam: Family, rng, budget: int, progress, prior: list = ()) 
             break
         _, std = model.predict_log([fam.features(p) for p in cands])
         for i in np.argsort(-std)[: min(ROUND, budget - len(samples))]:
-            samples.append([cands[i], measure_sample(fam, cands[i])])
+            samples.append([cands[i], measure_sample(fam, cands[i], stop)])
             progress()
     return samples
 
@@ -117,16 +127,17 @@ def measure_kernels(
     shapes per family to sample before the family's own budget."""
     priors = priors or {}
     rng = np.random.default_rng(seed)
+    stop = kernel_stop(scale)
     out = {}
     with torch_threads(threads):
         for name, fam in families().items():
             if fam.kind == "constant":
-                out[name] = [[{}, measure_sample(fam, {})]]
+                out[name] = [[{}, measure_sample(fam, {}, stop)]]
                 progress()
             elif fam.kind == "curve":
-                out[name] = _curve_samples(fam, rng, _budget(fam, scale), progress)
+                out[name] = _curve_samples(fam, rng, _budget(fam, scale), progress, stop)
             else:
-                out[name] = _surface_samples(fam, rng, _budget(fam, scale), progress, prior_shapes(fam, priors))
+                out[name] = _surface_samples(fam, rng, _budget(fam, scale), progress, stop, prior_shapes(fam, priors))
     return out
 
 
