@@ -23,6 +23,7 @@ __all__ = [
     "as_workload",
     "bench",
     "bench_grid",
+    "bench_run",
     "budget_or_fps",
     "cell_label",
     "grid",
@@ -194,3 +195,109 @@ def interleave_grid(
     return _side_by_side(
         arms, rule, labels=[cell_label(src, s) for src, s in cells], budget_ms=budget_ms, on_round=on_round
     )
+
+
+def _values(v) -> list:
+    """An axis given as a comma list ("1,8") or as a list of values."""
+    from .axes import split
+
+    items = v if isinstance(v, (list, tuple)) else [v]
+    return split(v) if isinstance(v, str) else ["auto" if x is None else str(x) for x in items]
+
+
+def bench_run(
+    sources: str | list[str],
+    backend: str | list[str] = "auto",
+    precision: str | list[str] = "fp32",
+    batch: str | list[int] = "1",
+    threads: str | list[int] = "auto",
+    device: str | list[str] = "cpu",
+    budget_ms: float | None = None,
+    fps: float | None = None,
+    min_time: float = 1.0,
+    max_time: float = 10.0,
+    min_iters: int = 10,
+    max_iters: int = 1_000_000,
+    ci: float = 0.01,
+    input_shape: str | None = None,
+    input_dtype: str | None = None,
+    input_fn: str | None = None,
+    scenario: str = "single-stream",
+    engine: str = "nnspeed",
+    drop_late: bool = False,
+    qps: float | None = None,
+    slo_p99: float | None = None,
+    max_batch: int = 1,
+    max_wait_ms: float | None = None,
+    burstiness: float = 1.0,
+    seed: int = 0,
+    streams: int = 1,
+    interleave: bool = False,
+    min_rounds: int = 8,
+    max_rounds: int = 60,
+    samples: bool = False,
+    store=None,
+    command: str = "nnspeed bench",
+    on_start: Callable[[int, str, Settings], None] | None = None,
+    on_round: Callable[[int, object], None] | None = None,
+):
+    """The ``bench`` command as a function: every combination of the axes (comma lists or lists)
+    measured in the scenario and stored as one run; a ``BenchResult`` whose document is what
+    ``bench --json`` prints (``samples``: with every per-call sample).  With ``interleave`` the
+    configurations are measured side by side in shuffled rounds, each against the first.
+    Everything is checked, and the store opened, before anything is measured."""
+    from .axes import int_values
+    from .backends.registry import AUTO, check_backend
+    from .commands.results import BenchResult
+    from .errors import BackendError
+    from .scenarios.choose import ScenarioOptions, scenario_runner
+    from .scenarios.offline import DEFAULT_BATCHES
+    from .store.store import Store
+
+    sources = _values(sources)
+    backends = _values(backend)
+    for b in backends:
+        if b != AUTO:
+            check_backend(b)
+    stop = StopRule(min_time=min_time, max_time=max_time, min_iters=min_iters, max_iters=max_iters, ci_rel=ci)
+    options = ScenarioOptions(
+        scenario, engine, fps, budget_ms, drop_late, qps, slo_p99, max_batch, max_wait_ms, burstiness, seed, streams
+    )
+    run_cell = scenario_runner(options, stop)
+    batches = _values(batch)
+    if scenario == "offline" and batches == ["1"]:
+        batches = [str(b) for b in DEFAULT_BATCHES]
+    cells = grid(
+        sources,
+        backends,
+        _values(precision),
+        int_values(batches, "--batch"),
+        int_values(_values(threads), "--threads", allow_auto=True),
+        _values(device),
+    )
+    if interleave:
+        if scenario != "single-stream" or engine != "nnspeed":
+            raise BackendError(
+                "--interleave measures single-stream latency with nnspeed's engine; drop --scenario/--engine"
+            )
+        rule = RoundRule(min_rounds=min_rounds, max_rounds=max_rounds, max_time=max_time * len(cells), ci_rel=ci)
+    db = Store.of(store)
+    load_options = dict(input_shape=input_shape, input_dtype=input_dtype, input_fn=input_fn)
+    # Loaded before timing anything, so a bad source fails first; the cells reuse them.
+    single = scenario == "single-stream" and engine == "nnspeed"
+    apart = apart_cells(cells) if single and not interleave else set()
+    before_load([s for i, (_, s) in enumerate(cells) if i not in apart])
+    workloads = {src: _load(src, **load_options) for src in dict.fromkeys(sources)}
+    budget = budget_or_fps(budget_ms, fps)
+    if interleave:
+        sbs = interleave_grid(cells, rule, workloads, budget, on_round=on_round)
+        doc = sbs.to_dict()
+        doc.pop("results")
+        run_id = db.save_run("bench", command, sbs.measurements, documents={"interleave": doc})
+        return BenchResult({"run_id": run_id, **sbs.to_dict(samples=samples)}, sbs.measurements, side_by_side=sbs)
+    if single:  # the library's own single-stream, which measures apart cells in fresh processes
+        results = bench_grid(cells, stop, budget, load_options, on_start=on_start, workloads=workloads)
+    else:
+        results = bench_grid(cells, stop, None, load_options, on_start=on_start, workloads=workloads, scenario=run_cell)
+    run_id = db.save_run("bench", command, results)
+    return BenchResult({"run_id": run_id, "results": [m.to_dict(samples=samples) for m in results]}, results)

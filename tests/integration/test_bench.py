@@ -62,7 +62,7 @@ def test_bench_three_backends_json_contract(cli_json, capsys, store_url):
     assert shown["env"]["cpu"] and "packages" in shown["env"]
 
 
-def test_compare_two_runs(cli_json, capsys, store_url):
+def test_compare_two_runs(cli_json, capsys, store_url, same_document):
     a = cli_json(["bench", "zoo:mlp?depth=8", "--threads", "1", "--json", "--store", store_url, *QUICK])
     b = cli_json(
         [
@@ -85,6 +85,9 @@ def test_compare_two_runs(cli_json, capsys, store_url):
     assert {"key", "speedup", "ci95", "verdict"} <= set(c)
     assert c["ci95"][0] <= c["speedup"] <= c["ci95"][1]
     assert c["verdict"] == "faster"  # ONNX Runtime runs a small MLP several times faster than eager
+    r = nnspeed.compare_runs(a["run_id"], b["run_id"], ignore=["backend"], store=store_url)  # as a function
+    same_document(doc, r.to_dict())
+    assert r.speedups == {c["key"]: c["speedup"]} and len(r.measurements) == 2 and r.comparisons[0].key == c["key"]
     both = cli_json(
         [
             "bench",

@@ -202,7 +202,7 @@ def test_internal_error_exits_1_with_one_line(monkeypatch, capsys):
     def broken(*a, **k):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(api, "load", broken)
+    monkeypatch.setattr(api, "bench_grid", broken)
     assert main(["bench", "zoo:mlp", *FAST]) == 1
     err = capsys.readouterr().err
     assert err.startswith("internal error: ZeroDivisionError: boom") and "Traceback" not in err

@@ -11,6 +11,32 @@ FAST = dict(min_time=0.05, max_time=0.3)
 
 
 CASES = {
+    "bench": (
+        ["bench", "zoo:mlp", "--backend", "torch-eager,onnxruntime", "--min-time", "0.05", "--max-time", "0.3"],
+        lambda store, tmp: nnspeed.bench_run("zoo:mlp", backend=["torch-eager", "onnxruntime"], store=store, **FAST),
+        (),
+    ),
+    "bench-interleaved": (
+        [
+            "bench",
+            "zoo:mlp",
+            "--batch",
+            "1,2",
+            "--interleave",
+            "--min-rounds",
+            "6",
+            "--max-rounds",
+            "6",
+            "--min-time",
+            "0.05",
+            "--max-time",
+            "0.3",
+        ],
+        lambda store, tmp: nnspeed.bench_run(
+            "zoo:mlp", batch="1,2", interleave=True, min_rounds=6, max_rounds=6, store=store, **FAST
+        ),
+        (),
+    ),
     "capacity": (
         ["capacity", "zoo:mlp", "--slo-p99", "20", "--trial-time", "0.3", "--no-dynamic-batching", "--threads", "1"],
         lambda store, tmp: nnspeed.capacity(

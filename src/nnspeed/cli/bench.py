@@ -156,101 +156,66 @@ def bench(
             store,
             json_out,
         )
-    from ..api import apart_cells, before_load, bench_grid, budget_or_fps, grid, load
-    from ..backends.registry import AUTO, check_backend
-    from ..measure.stoprule import StopRule
-    from ..report.terminal import measurements_table, scenario_lines, warnings_lines
-    from ..scenarios.choose import ScenarioOptions, scenario_runner
-    from ..scenarios.offline import DEFAULT_BATCHES
+    from ..api import bench_run
+    from ..report.terminal import measurements_table, ratios_table, scenario_lines, warnings_lines
     from ..store.store import Store
 
-    # Everything is validated before anything is measured, and the store is opened first,
-    # so a bad argument or an unreachable store costs nothing and writes nothing.
-    backends = split(backend)
-    for b in backends:
-        if b != AUTO:
-            check_backend(b)
-    stop = StopRule(min_time=min_time, max_time=max_time, min_iters=min_iters, max_iters=max_iters, ci_rel=ci)
-    options = ScenarioOptions(
-        scenario, engine, fps, budget, drop_late, qps, slo_p99, max_batch, max_wait_ms, burstiness, seed, streams
-    )
-    run_cell = scenario_runner(options, stop)
-    if scenario == "offline" and batch == "1":
-        batch = ",".join(str(b) for b in DEFAULT_BATCHES)
-    cells = grid(
-        sources,
-        backends,
-        split(precision),
-        int_values(split(batch), "--batch"),
-        int_values(split(threads), "--threads", allow_auto=True),
-        split(device),
-    )
-    if interleave:
-        from ..measure.interleave import RoundRule
-
-        if scenario != "single-stream" or engine != "nnspeed":
-            raise BackendError(
-                "--interleave measures single-stream latency with nnspeed's engine; drop --scenario/--engine"
-            )
-        rule = RoundRule(min_rounds=min_rounds, max_rounds=max_rounds, max_time=max_time * len(cells), ci_rel=ci)
-    db = Store(store)
-    load_options = dict(input_shape=input_shape, input_dtype=input_dtype, input_fn=input_fn)
-    # Loaded before timing anything, so a bad source fails first; the cells reuse them.
-    single = scenario == "single-stream" and engine == "nnspeed"
-    apart = apart_cells(cells) if single and not interleave else set()
-    before_load([s for i, (_, s) in enumerate(cells) if i not in apart])
-    workloads = {src: load(src, **load_options) for src in dict.fromkeys(sources)}
-    if interleave:
-        return _bench_interleaved(cells, rule, workloads, budget_or_fps(budget, fps), db, json_out, samples)
-
     with progress_bar() as progress:
-        task = progress.add_task("measuring", total=len(cells))
+        task = progress.add_task("interleaved rounds" if interleave else "measuring", total=None)
 
         def on_start(i, src, s):
             progress.update(
                 task, completed=i, description=f"{src} {s.backend} {s.precision} b{s.batch} t{s.threads or 'auto'}"
             )
 
-        if single:  # the library's own single-stream, which measures apart cells in fresh processes
-            budget_ms = budget_or_fps(budget, fps)
-            results = bench_grid(cells, stop, budget_ms, load_options, on_start=on_start, workloads=workloads)
-        else:
-            results = bench_grid(
-                cells, stop, None, load_options, on_start=on_start, workloads=workloads, scenario=run_cell
-            )
-        progress.update(task, completed=len(cells))
-
-    run_id = db.save_run("bench", command_line(), results)
+        result = bench_run(
+            sources,
+            backend=backend,
+            precision=precision,
+            batch=batch,
+            threads=threads,
+            device=device,
+            budget_ms=budget,
+            fps=fps,
+            min_time=min_time,
+            max_time=max_time,
+            min_iters=min_iters,
+            max_iters=max_iters,
+            ci=ci,
+            input_shape=input_shape,
+            input_dtype=input_dtype,
+            input_fn=input_fn,
+            scenario=scenario,
+            engine=engine,
+            drop_late=drop_late,
+            qps=qps,
+            slo_p99=slo_p99,
+            max_batch=max_batch,
+            max_wait_ms=max_wait_ms,
+            burstiness=burstiness,
+            seed=seed,
+            streams=streams,
+            interleave=interleave,
+            min_rounds=min_rounds,
+            max_rounds=max_rounds,
+            samples=samples,
+            store=store,
+            command=command_line(),
+            on_start=on_start,
+            on_round=lambda n, _: progress.update(task, description=f"interleaved rounds: {n} done"),
+        )
     if json_out:
-        doc = {"run_id": run_id, "results": [m.to_dict(samples=samples) for m in results]}
-        out.print_json(json.dumps(doc))
+        out.print_json(json.dumps(result.to_dict()))
         return
-    out.print(measurements_table(results, title=f"run {run_id}"))
-    for line in scenario_lines(results):
-        out.print(line, highlight=False)
+    run_id, results = result.run_id, result.measurements
+    if result.side_by_side is not None:
+        out.print(measurements_table(results, title=f"run {run_id}", best_per_source=False))
+        out.print(ratios_table(result.side_by_side))
+    else:
+        out.print(measurements_table(results, title=f"run {run_id}"))
+        for line in scenario_lines(results):
+            out.print(line, highlight=False)
     out.file.flush()
     for line in warnings_lines(results):
         err.print(f"[yellow]warning:[/] {line}", highlight=False)
-    err.print(f"stored as run {run_id} in {db.display_url}", highlight=False)
-
-
-def _bench_interleaved(cells, rule, workloads, budget_ms, db, json_out: bool, samples: bool) -> None:
-    from ..api import interleave_grid
-    from ..report.terminal import measurements_table, ratios_table, warnings_lines
-
-    with err.status("interleaved rounds", spinner="dots") as status:
-        sbs = interleave_grid(
-            cells, rule, workloads, budget_ms, on_round=lambda n, _: status.update(f"interleaved rounds: {n} done")
-        )
-    doc = sbs.to_dict()
-    doc.pop("results")
-    run_id = db.save_run("bench", command_line(), sbs.measurements, documents={"interleave": doc})
-    if json_out:
-        out.print_json(json.dumps({"run_id": run_id, **sbs.to_dict(samples=samples)}, default=float))
-        return
-    out.print(measurements_table(sbs.measurements, title=f"run {run_id}", best_per_source=False))
-    out.print(ratios_table(sbs))
-    out.file.flush()
-    for line in warnings_lines(sbs.measurements):
-        err.print(f"[yellow]warning:[/] {line}", highlight=False)
-    err.print(f"stored as run {run_id} in {db.display_url}", highlight=False)
+    err.print(f"stored as run {run_id} in {Store(store).display_url}", highlight=False)

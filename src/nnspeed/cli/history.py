@@ -11,13 +11,6 @@ from ..errors import InputError
 from .app import app, command_line, err, out
 from .options import JsonOut, Samples, StoreUrl
 
-KEY_FIELDS = ("source", "backend", "precision", "batch", "threads", "device")
-APART_NOTE = (
-    "these runs were measured apart: each interval sees only the noise inside its own run, not the drift of the "
-    "machine between the runs (several percent on a shared machine), so a small speedup here may be the machine; "
-    "measure them side by side instead: nnspeed check A B, or nnspeed bench … --interleave"
-)
-
 
 @app.command()
 def runs(
@@ -66,30 +59,6 @@ def show(
         err.print(f"[yellow]warning:[/] {line}", highlight=False)
 
 
-def _key(m, fields: tuple[str, ...]) -> str:
-    """What must match between runs: the settings, plus backend options and, in a study, the
-    claim and label (one configuration can serve several claims)."""
-    parts = [f"{f}={getattr(m, f)}" for f in fields]
-    options = m.requested.get("options") or {}
-    parts += [f"{k}={v}" for k, v in sorted(options.items())]
-    study = m.extra.get("study")
-    if study:
-        parts.append(f"claim={study['claim']}:{study['label']}")
-    return " ".join(parts)
-
-
-def _unique_keys(run_id: str, ms, fields: tuple[str, ...]) -> dict:
-    out = {}
-    for m in ms:
-        k = _key(m, fields)
-        if k in out:
-            raise InputError(
-                f"run {run_id} has more than one result for {k}; ignore fewer settings so each result is matched once"
-            )
-        out[k] = m
-    return out
-
-
 @app.command()
 def compare(
     run_a: str = typer.Argument(..., help="baseline run id"),
@@ -99,40 +68,17 @@ def compare(
     json_out: JsonOut = False,
 ):
     """Speedup of RUN_B over RUN_A per matching configuration, with a 95% confidence interval."""
-    from ..measure.compare import compare_samples
+    from ..commands.compare import compare_runs
     from ..report.terminal import comparisons_table
-    from ..store.store import Store
 
-    ignored = {f.strip() for f in ignore.split(",") if f.strip()}
-    unknown = ignored - set(KEY_FIELDS)
-    if unknown:
-        raise InputError(f"--ignore takes {', '.join(KEY_FIELDS)}; '{', '.join(sorted(unknown))}' is not one of them")
-    fields = tuple(f for f in KEY_FIELDS if f not in ignored)
-    db = Store(store)
-    (ra, ma), (rb, mb) = db.get_run(run_a), db.get_run(run_b)
-    by_key_a, by_key_b = _unique_keys(ra["id"], ma, fields), _unique_keys(rb["id"], mb, fields)
-    pairs = [(k, by_key_a[k], m) for k, m in by_key_b.items() if k in by_key_a]
-    if not pairs:
-        raise InputError(
-            f"runs {ra['id']} and {rb['id']} share no configuration; pass --ignore with the settings that differ "
-            "(e.g. --ignore backend)"
-        )
-    cs = [compare_samples(k, a.samples, b.samples) for k, a, b in pairs]
+    result = compare_runs(run_a, run_b, ignore=ignore, store=store)
+    doc = result.to_dict()
     if json_out:
-        out.print_json(
-            json.dumps(
-                {
-                    "baseline": ra["id"],
-                    "candidate": rb["id"],
-                    "note": APART_NOTE,
-                    "comparisons": [c.to_dict() for c in cs],
-                }
-            )
-        )
-    else:
-        out.print(comparisons_table(cs, ra["id"], rb["id"]))
-        out.file.flush()
-        err.print(f"note: {APART_NOTE}", highlight=False)
+        out.print_json(json.dumps(doc))
+        return
+    out.print(comparisons_table(result.comparisons, doc["baseline"], doc["candidate"]))
+    out.file.flush()
+    err.print(f"note: {doc['note']}", highlight=False)
 
 
 @app.command()

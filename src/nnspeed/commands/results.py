@@ -179,3 +179,23 @@ class MachineResult(CommandResult):
     @property
     def fingerprint(self) -> str:
         return self.document["fingerprint"]
+
+
+@dataclass
+class BenchResult(CommandResult):
+    side_by_side: object = None  # scenarios.side_by_side.SideBySide with interleave=True
+
+    @property
+    def results(self) -> list[dict]:
+        """One document per configuration, as ``bench --json`` prints them."""
+        return list(self.document["results"])
+
+
+@dataclass
+class CompareResult(CommandResult):
+    comparisons: list = field(default_factory=list, repr=False)  # measure.compare.Comparison per configuration
+
+    @property
+    def speedups(self) -> dict[str, float]:
+        """Configuration → speedup of the candidate run over the baseline."""
+        return {c["key"]: c["speedup"] for c in self.document["comparisons"]}
