@@ -133,3 +133,25 @@ def test_the_one_sample_decision_agrees_with_the_batch_rule(rule, tau):
     for _ in range(200):
         logits = torch.randn(1, 5, generator=g) * 3
         assert net._sure(logits) == bool(confident(logits, rule, tau))
+
+
+def test_auto_exits_leave_out_an_exit_too_rarely_taken():
+    from types import SimpleNamespace
+
+    from nnspeed.transforms.early_exit import MIN_EXIT_SHARE, EarlyExits
+
+    ee = EarlyExits.__new__(EarlyExits)  # heads scripted, not trained
+    ee.model = nn.Sequential(Counted(), Counted(), nn.Sequential(Counted(), nn.Linear(1, 3)))
+    ee.points, ee.exit_names, ee.prune = [0, 1], ["a", "b"], True
+    ee.heads = [Oracle(0.7, 0), Oracle(0.4, 1)]
+    ee.segments = list(ee.model.children())
+    # 2 of 100 training samples are sure at the first exit, 48 at the second, 50 go all the way
+    x = torch.tensor([[0.9]] * 2 + [[0.5]] * 48 + [[0.1]] * 50).numpy()
+    ee.split = SimpleNamespace(x_train=x)
+    assert 0.02 < MIN_EXIT_SHARE
+    assert ee.kept("max-prob", 0.9) == ([1], {"a": 0.02})
+    ee.split = SimpleNamespace(x_train=torch.tensor([[0.1]] * 10).numpy())  # none leaves early: the best kept
+    keep, dropped = ee.kept("max-prob", 0.9)
+    assert len(keep) == 1 and len(dropped) == 1
+    ee.prune = False  # exits the user named stay, however rarely taken
+    assert ee.kept("max-prob", 0.9) == ([0, 1], {})

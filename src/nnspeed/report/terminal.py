@@ -177,6 +177,10 @@ def exit_note(o, baseline) -> str:
     p99, base_p99 = o.measurement.latency_ms.p99, baseline.measurement.latency_ms.p99
     tail = "at full depth" if ee["exit_shares"].get("full model", 0) >= 0.01 else "from the exits"
     note = f"exits: {shares}; p99 {_ms(p99)} ms vs {_ms(base_p99)} ms unexited (the tail is {tail})"
+    dropped = ee.get("exits_dropped") or {}
+    if dropped:
+        left = ", ".join(f"{name} ({100 * share:.0f}% of training samples)" for name, share in dropped.items())
+        note += f"; left out, too rarely taken at this threshold: {left}"
     if o.same_batch_speedup is not None and o.measurement.batch != baseline.measurement.batch:
         lo, hi = o.same_batch_ci95
         note += (

@@ -17,6 +17,10 @@ from ..workloads.workload import Workload
 from .base import copied_model, variant
 
 HEAD_EPOCHS = 30
+# With --exits auto, an exit that fewer than this share of the training samples would leave by
+# at a threshold is left out of that threshold's network: every sample that passes it pays for
+# its head and its decision, and almost none stop there.
+MIN_EXIT_SHARE = 0.05
 # Side of the grid a head pools a feature map to (a global average loses too much to be sure).
 HEAD_POOL = 2
 ACTIVATIONS = ("ReLU", "ReLU6", "GELU", "SiLU", "Tanh", "LeakyReLU", "Hardswish", "ELU", "Mish")
@@ -157,6 +161,8 @@ class EarlyExits:
             raise UnsupportedError("early exits need a torch model")
         self.w, self.split = w, split
         model = copied_model(w).eval()
+        self.model = model
+        self.prune = exits.strip() == "auto"  # exits the user named are kept as named
         self.points = exit_points(model, exits)
         self.exit_names = [list(dict(model.named_children()))[p] for p in self.points]
         self.segments = _segments(model, self.points)
@@ -165,6 +171,23 @@ class EarlyExits:
         check_classifier(model, split, w.source)
         self.heads, self.head_accuracy = train_heads(self.segments, split)
 
+    def kept(self, rule: str, tau: float) -> tuple[list[int], dict[str, float]]:
+        """The exits (indices into ``points``) a network at this threshold keeps, and the
+        training-split share of each exit left out (see ``MIN_EXIT_SHARE``); at least one is kept."""
+        import torch
+
+        from .early_exit_modules import EarlyExitNet
+
+        everyone = list(range(len(self.points)))
+        if not self.prune:
+            return everyone, {}
+        net = EarlyExitNet(self.segments, self.heads, rule, tau).eval()
+        with torch.inference_mode():
+            where = net.exit_index(torch.from_numpy(self.split.x_train)).numpy()
+        shares = [float(np.mean(where == k)) for k in everyone]
+        keep = [k for k in everyone if shares[k] >= MIN_EXIT_SHARE] or [int(np.argmax(shares))]
+        return keep, {self.exit_names[k]: shares[k] for k in everyone if k not in keep}
+
     def variant(self, rule: str, tau: float) -> Workload:
         """The model with its exits and the rule at threshold ``tau``; its inputs are every test
         sample (the exit depends on the input: a few cached inputs would lie)."""
@@ -172,17 +195,20 @@ class EarlyExits:
 
         from .early_exit_modules import EarlyExitNet
 
-        net = EarlyExitNet(self.segments, self.heads, rule, tau).eval()
+        keep, dropped = self.kept(rule, tau)
+        segments = self.segments if not dropped else _segments(self.model, [self.points[k] for k in keep])
+        net = EarlyExitNet(segments, [self.heads[k] for k in keep], rule, tau).eval()
         with torch.inference_mode():
             where = net.exit_index(torch.from_numpy(self.split.x_test)).numpy()
-        names = [*self.exit_names, "full model"]
+        names = [*(self.exit_names[k] for k in keep), "full model"]
         shares = {names[k]: float(np.mean(where == k)) for k in range(len(names))}
         details = {
             "early_exit": {
                 "rule": rule,
                 "tau": tau,
-                "exits_after": self.exit_names,
+                "exits_after": names[:-1],
                 "exit_shares": shares,
+                "exits_dropped": dropped,
                 "head_accuracy": dict(zip(self.exit_names, self.head_accuracy)),
             }
         }
