@@ -201,8 +201,9 @@ def _values(v) -> list:
     """An axis given as a comma list ("1,8") or as a list of values."""
     from .axes import split
 
-    items = v if isinstance(v, (list, tuple)) else [v]
-    return split(v) if isinstance(v, str) else ["auto" if x is None else str(x) for x in items]
+    if isinstance(v, str):
+        return split(v)
+    return ["auto" if x is None else str(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
 
 
 def bench_run(
@@ -291,13 +292,14 @@ def bench_run(
     budget = budget_or_fps(budget_ms, fps)
     if interleave:
         sbs = interleave_grid(cells, rule, workloads, budget, on_round=on_round)
-        doc = sbs.to_dict()
-        doc.pop("results")
-        run_id = db.save_run("bench", command, sbs.measurements, documents={"interleave": doc})
-        return BenchResult({"run_id": run_id, **sbs.to_dict(samples=samples)}, sbs.measurements, side_by_side=sbs)
+        doc = sbs.to_dict(samples=samples)
+        stored = {k: v for k, v in doc.items() if k != "results"}  # the results are stored as measurements
+        run_id = db.save_run("bench", command, sbs.measurements, documents={"interleave": stored})
+        return BenchResult({"run_id": run_id, **doc}, sbs.measurements, side_by_side=sbs, store_url=db.display_url)
     if single:  # the library's own single-stream, which measures apart cells in fresh processes
         results = bench_grid(cells, stop, budget, load_options, on_start=on_start, workloads=workloads)
     else:
         results = bench_grid(cells, stop, None, load_options, on_start=on_start, workloads=workloads, scenario=run_cell)
     run_id = db.save_run("bench", command, results)
-    return BenchResult({"run_id": run_id, "results": [m.to_dict(samples=samples) for m in results]}, results)
+    doc = {"run_id": run_id, "results": [m.to_dict(samples=samples) for m in results]}
+    return BenchResult(doc, results, store_url=db.display_url)

@@ -12,48 +12,9 @@ from .app import app, command_line, err, out, progress_bar
 from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, Samples, StoreUrl
 
 
-def adaptive_server(
-    report,
-    source,
-    variants,
-    qps,
-    slo_p99,
-    data,
-    seconds,
-    burstiness,
-    seed,
-    max_batch,
-    max_wait_ms,
-    threads,
-    store,
-    json_out,
-) -> None:
+def print_adaptive(doc: dict, json_out: bool) -> None:
     from rich.table import Table
 
-    from ..commands.adaptive import adaptive as run_adaptive
-
-    thread_counts = int_values(split(threads), "--threads", allow_auto=True)
-    if len(thread_counts) != 1:
-        raise BackendError("--adaptive serves with one thread count; give one --threads")
-    with err.status("building the variants", spinner="dots") as status:
-        result = run_adaptive(
-            source,
-            variants,
-            qps,
-            slo_p99,
-            data=data,
-            seconds=seconds,
-            burstiness=burstiness,
-            seed=seed,
-            max_batch=max_batch,
-            max_wait_ms=max_wait_ms,
-            threads=thread_counts[0],
-            report=report,
-            store=store,
-            command=command_line(),
-            on_run=lambda mode: status.update(f"serving: {mode}"),
-        )
-    doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))
         return
@@ -140,25 +101,32 @@ def bench(
             raise BackendError(
                 "--adaptive switches variants of one model under load: use --scenario server, one source"
             )
-        return adaptive_server(
-            report,
-            sources[0],
-            adaptive,
-            qps,
-            slo_p99,
-            data,
-            max_time,
-            burstiness,
-            seed,
-            max_batch,
-            max_wait_ms,
-            threads,
-            store,
-            json_out,
-        )
+        thread_counts = int_values(split(threads), "--threads", allow_auto=True)
+        if len(thread_counts) != 1:
+            raise BackendError("--adaptive serves with one thread count; give one --threads")
+        from ..commands.adaptive import adaptive as run_adaptive
+
+        with err.status("building the variants", spinner="dots") as status:
+            served = run_adaptive(
+                sources[0],
+                adaptive,
+                qps,
+                slo_p99,
+                data=data,
+                seconds=max_time,
+                burstiness=burstiness,
+                seed=seed,
+                max_batch=max_batch,
+                max_wait_ms=max_wait_ms,
+                threads=thread_counts[0],
+                report=report,
+                store=store,
+                command=command_line(),
+                on_run=lambda mode: status.update(f"serving: {mode}"),
+            )
+        return print_adaptive(served.to_dict(), json_out)
     from ..api import bench_run
     from ..report.terminal import measurements_table, ratios_table, scenario_lines, warnings_lines
-    from ..store.store import Store
 
     with progress_bar() as progress:
         task = progress.add_task("interleaved rounds" if interleave else "measuring", total=None)
@@ -218,4 +186,4 @@ def bench(
     out.file.flush()
     for line in warnings_lines(results):
         err.print(f"[yellow]warning:[/] {line}", highlight=False)
-    err.print(f"stored as run {run_id} in {Store(store).display_url}", highlight=False)
+    err.print(f"stored as run {run_id} in {result.store_url}", highlight=False)

@@ -12,26 +12,7 @@ from .app import app, command_line, err, out
 from .options import InputDtype, InputShape, JsonOut, StoreUrl
 
 
-def adaptive_capacity(source, variants, slo_p99, data, trial_time, burstiness, seed, threads, store, json_out):
-    from ..commands.adaptive import adaptive_capacity as run
-
-    with err.status("building the variants", spinner="dots") as status:
-        result = run(
-            source,
-            variants,
-            slo_p99,
-            data=data,
-            trial_time=trial_time,
-            burstiness=burstiness,
-            seed=seed,
-            threads=threads,
-            store=store,
-            command=command_line(),
-            on_trial=lambda mode, r: status.update(
-                f"{mode}: {r['qps']:,.0f} QPS → p99 {r['p99_ms']:.3g} ms ({'held' if r['passed'] else 'missed'})"
-            ),
-        )
-    doc = result.to_dict()
+def print_adaptive_capacity(doc: dict, slo_p99: float, burstiness: float, json_out: bool) -> None:
     if json_out:
         out.print_json(json.dumps(doc))
         return
@@ -80,14 +61,28 @@ def capacity(
     """Search the highest offered load whose p99 latency holds the SLO (Poisson arrivals)."""
     from ..commands.capacity import capacity as run_capacity
 
-    if adaptive is not None:
-        return adaptive_capacity(
-            source, adaptive, slo_p99, data, trial_time, burstiness, seed, threads, store, json_out
-        )
-
     def on_trial(mode, r):
         verdict = "held" if r["passed"] else "missed"
         status.update(f"{mode.replace('_', ' ')}: {r['qps']:,.0f} QPS → p99 {r['p99_ms']:.3g} ms ({verdict})")
+
+    if adaptive is not None:
+        from ..commands.adaptive import adaptive_capacity
+
+        with err.status("building the variants", spinner="dots") as status:
+            result = adaptive_capacity(
+                source,
+                adaptive,
+                slo_p99,
+                data=data,
+                trial_time=trial_time,
+                burstiness=burstiness,
+                seed=seed,
+                threads=threads,
+                store=store,
+                command=command_line(),
+                on_trial=on_trial,
+            )
+        return print_adaptive_capacity(result.to_dict(), slo_p99, burstiness, json_out)
 
     with err.status("warming up", spinner="dots") as status:
         result = run_capacity(

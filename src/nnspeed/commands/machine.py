@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..axes import int_values, split
-from .predict import Progress, operator_tables
+from .predict import Phase, Progress, operator_tables
 from .results import MachineResult
 
 
@@ -27,8 +27,7 @@ def machine(
     from ..prediction.profile import cached_tables
 
     counts = int_values(split(threads), "--threads") if isinstance(threads, str) and threads else threads or None
-    if on_progress is not None:
-        on_progress("measuring peak rates (GEMM fp32/bf16/int8, triad bandwidth)", 0, None)
+    Phase(on_progress, "measuring peak rates (GEMM fp32/bf16/int8, triad bandwidth)")
     doc, cached = profile(refresh, counts)
     if operators:
         for t in [r["threads"] for r in doc["rows"]]:

@@ -184,6 +184,7 @@ class MachineResult(CommandResult):
 @dataclass
 class BenchResult(CommandResult):
     side_by_side: object = None  # scenarios.side_by_side.SideBySide with interleave=True
+    store_url: str = ""  # where the run was stored (password hidden)
 
     @property
     def results(self) -> list[dict]:
