@@ -119,8 +119,10 @@ def test_two_processes_writing_at_once_lose_nothing(any_store_url):
     assert db.count_results() == 60
 
 
-def _cell_writer(url, keys, wins):
+def _cell_writer(url, keys, wins, together):
+    together.wait(30)  # both open the new store at once, and then the sweep
     db = Store(url)
+    together.wait(30)
     db.open_sweep("sweep-race", "nnspeed sweep", {"machine_id": "abc"})
     wins.put(sum(db.save_cell("sweep-race", i, k, "ok", "", 0.1, fake()) for i, k in enumerate(keys)))
 
@@ -129,8 +131,8 @@ def test_two_writers_of_the_same_cells_store_each_once(any_store_url):
     """Two drivers resuming one sweep at once: every cell is stored by exactly one of them."""
     keys = [f"zoo:mlp|torch-eager|fp32|b{b}|tauto|cpu" for b in range(20)]
     ctx = mp.get_context("spawn")
-    wins = ctx.Queue()
-    _run_all([ctx.Process(target=_cell_writer, args=(any_store_url, keys, wins)) for _ in range(2)])
+    wins, together = ctx.Queue(), ctx.Barrier(2)
+    _run_all([ctx.Process(target=_cell_writer, args=(any_store_url, keys, wins, together)) for _ in range(2)])
     assert wins.get(timeout=10) + wins.get(timeout=10) == len(keys)
     db = Store(any_store_url)
     assert [c["cell_key"] for c in db.cells("sweep-race")] == keys

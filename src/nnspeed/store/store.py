@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import random
 import secrets
+import sqlite3
+import time
 import zlib
 from pathlib import Path
 
@@ -131,12 +134,21 @@ class Store:
 
     def open_sweep(self, run_id: str, command: str, env: dict) -> dict[str, dict]:
         """Create the sweep's run row unless it exists; return the cells already finished."""
-        try:
+
+        def create_and_read():
             with self.engine.begin() as conn:
                 exists = conn.execute(sa.select(schema.runs.c.id).where(schema.runs.c.id == run_id)).first()
                 if exists is None:
                     conn.execute(schema.runs.insert().values(_run_row(run_id, "sweep", command, env, 0)))
-                rows = conn.execute(sa.select(schema.cells).where(schema.cells.c.run_id == run_id)).all()
+                return conn.execute(sa.select(schema.cells).where(schema.cells.c.run_id == run_id)).all()
+
+        try:
+            try:
+                rows = create_and_read()
+            except sa.exc.IntegrityError:
+                # Another driver inserted the row between our read and our insert (PostgreSQL reads without
+                # locking); the row is there now, so a second try reads it.
+                rows = create_and_read()
         except Exception as e:
             raise StoreError(f"could not open sweep {run_id} in {self.display_url} ({reason(e, 160)})") from None
         return {r.cell_key: dict(r._mapping) for r in rows}
@@ -348,13 +360,30 @@ def _sqlite_serialised_writes(engine) -> None:
     def _connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+        _enable_wal(cur)
         cur.close()
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _enable_wal(cur) -> None:
+    """Switch to WAL, trying again while another process holds the lock.
+
+    Two processes switching a new file at once deadlock on its lock, and SQLite then answers one of them
+    "database is locked" at once instead of waiting out the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.01, 0.05))
 
 
 def _with_installed_driver(url):
