@@ -18,7 +18,7 @@ import numpy as np
 import nnspeed
 
 TOLERANCE = 0.05
-ROUNDS = 10
+ROUNDS = 20
 MODELS = ("zoo:keras-mlp?depth=8", "zoo:keras-mlp?depth=4&units=1024")
 
 

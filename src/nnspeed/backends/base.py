@@ -65,6 +65,10 @@ class Runner(Protocol):
     # Optional: ``calling()``, a context manager for the state every call runs in (torch's
     # inference mode), entered once around a stretch of calls in one thread: see
     # ``registry.calling``.
+    # Optional: ``invoker(prepared)``, for a runtime that keeps one input set between calls
+    # (``input_pool = 1``, nothing to wait for after ``run``): sets ``prepared`` once and returns
+    # the runtime's own no-argument call, so a µs model pays no wrapper of ours per call. That
+    # call runs whatever input was set last: a runner serves one such call at a time.
 
 
 @dataclass(frozen=True)
