@@ -164,7 +164,9 @@ def test_bad_tensorflow_inputs_one_sentence_each(tmp_path, store_url, capsys):
     tf.saved_model.save(tf.Module(), str(unsigned))
     bench = ["bench", "--min-time", "0.1", "--max-time", "0.2", "--store", store_url]
     _one_sentence_exit_2([*bench[:1], f"tflite:{corrupt}", *bench[1:]], capsys, "tflite")
-    _one_sentence_exit_2([*bench[:1], f"keras:{not_model}", *bench[1:]], capsys, "Keras")
+    _one_sentence_exit_2(
+        [*bench[:1], f"keras:{not_model}", *bench[1:]], capsys, "is not a Keras model (a .keras file is a zip"
+    )
     _one_sentence_exit_2([*bench[:1], f"tf:{unsigned}", *bench[1:]], capsys, "serving signature")
     _one_sentence_exit_2([*bench[:1], "zoo:transformer", "--backend", "litert", *bench[1:]], capsys, "nn.Sequential")
     _one_sentence_exit_2([*bench[:1], f"tflite:{_flex_tflite(tmp_path)}", *bench[1:]], capsys, "builtin ops")

@@ -4,6 +4,7 @@ model's own signature; symbolic dimensions are filled from ``--input-shape``."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,11 @@ def load_keras(path_text: str, input_shape: str | None = None) -> Workload:
         raise SourceError(f"no Keras file at '{path_text}'; check the path (a .keras file, or a legacy .h5)")
     if path.suffix not in (".keras", ".h5", ".hdf5"):
         raise SourceError(f"'{path_text}' is not a .keras or .h5 file; save the model with model.save('model.keras')")
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras itself says "File not found"
+        raise SourceError(
+            f"'{path_text}' is not a Keras model (a .keras file is a zip archive; this one is not); "
+            "save the model with model.save('model.keras')"
+        )
     try:
         model = quiet(lambda: keras.saving.load_model(str(path), compile=False))
     except Exception as e:
