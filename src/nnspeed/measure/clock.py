@@ -114,6 +114,10 @@ class CudaEventClock:
         return gaps[len(gaps) // 2]
 
 
+# Clocks whose time is scripted, not read: the machine's counters say nothing about their window.
+SIMULATED_CLOCKS = ("fake", "manual")
+
+
 class FakeClock:
     """A scripted clock for tests: each timed call lasts the next scripted duration.
 

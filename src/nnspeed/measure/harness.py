@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .clock import Clock, PerfCounterClock
+from .clock import SIMULATED_CLOCKS, Clock, PerfCounterClock
+from .contention import CpuReading, read_cpu
 from .stoprule import CI_CHECK_GROWTH, StopRule
 
 # Warm-up compares medians of consecutive windows; steady when they agree within this.
@@ -43,6 +44,9 @@ class Timing:
     elapsed_s: float
     clock: str
     notes: list[str] = field(default_factory=list)
+    # CPU counters read at the start and the end of the timed window (None: not read, e.g.
+    # under a simulated clock, whose window is not the one the counters saw).
+    cpu: tuple[CpuReading, CpuReading] | None = None
 
 
 def warm_up(call: Callable[[int], object], clock: Clock, cap_s: float) -> tuple[int, float, bool]:
@@ -119,6 +123,8 @@ def run_timed(
     samples: list[float] = []
     i = warm_calls + 1
     next_check = stop.min_iters
+    real = clock.name not in SIMULATED_CLOCKS
+    cpu0 = read_cpu() if real else None  # outside the timed calls: ~20 µs, once
     t0 = clock.now()
     mark = clock.mark
     while True:
@@ -144,6 +150,7 @@ def run_timed(
         reason = stop.decide(n, elapsed, samples if check_ci else None)
         if reason:
             break
+    cpu = (cpu0, read_cpu()) if cpu0 is not None else None
     if reason in ("max_time", "max_iters") and n >= 6:
         from .stats import ci_half_width_rel
 
@@ -165,6 +172,7 @@ def run_timed(
         elapsed_s=elapsed,
         clock=clock.name,
         notes=notes,
+        cpu=cpu,
     )
 
 

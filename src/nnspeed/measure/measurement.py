@@ -126,6 +126,8 @@ class Measurement:
             "memory": dict(self.extra.get("memory", {})),
             "effective": dict(self.effective),
         }
+        if "contention" in self.extra:  # other processes' CPU use over the timed window
+            d["contention"] = dict(self.extra["contention"])
         for key in SCENARIO_KEYS:
             if key in self.extra:
                 d[key] = self.extra[key]

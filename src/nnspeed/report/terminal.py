@@ -90,8 +90,9 @@ def measurements_table(ms: list[Measurement], title: str = "", best_per_source: 
 def warnings_lines(ms: list[Measurement]) -> list[str]:
     lines = []
     for m in ms:
+        threads = "" if m.threads is None else f" t{m.threads}"  # runs of several thread counts
         for w in m.warnings:
-            lines.append(f"{m.source} {m.backend} {m.precision} b{m.batch}: {w}")
+            lines.append(f"{m.source} {m.backend} {m.precision} b{m.batch}{threads}: {w}")
     return lines
 
 

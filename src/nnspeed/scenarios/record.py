@@ -5,6 +5,7 @@ from __future__ import annotations
 import resource
 
 from ..backends.base import Settings
+from ..measure.contention import contention_warning, figures
 from ..measure.environment import fingerprint, physical_cores
 from ..measure.harness import Timing
 from ..measure.measurement import Measurement
@@ -24,6 +25,11 @@ def to_measurement(
     notes = list(timing.notes)
     if settings.threads and settings.threads > physical_cores():
         notes.append(f"{settings.threads} threads on {physical_cores()} physical cores: threads compete for cores")
+    threads = settings.threads if settings.threads is not None else effective.get("threads")
+    contention = _contention(timing, threads, settings.device)
+    warning = contention_warning(contention)
+    if warning:
+        notes.append(warning)
     memory = dict(memory or {})
     memory["process_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return Measurement(
@@ -32,7 +38,7 @@ def to_measurement(
         precision=settings.precision,
         effective_precision=effective.get("precision", settings.precision),
         batch=settings.batch,
-        threads=settings.threads if settings.threads is not None else effective.get("threads"),
+        threads=threads,
         device=settings.device,
         samples_ms=tuple(float(x) for x in timing.samples_s * 1e3),
         first_call_ms=timing.first_call_s * 1e3,
@@ -45,5 +51,19 @@ def to_measurement(
         effective={**effective, "clock": timing.clock, "real_data": workload.real_data},
         env=fingerprint(),
         notes=tuple(notes),
-        extra={"memory": memory, "elapsed_s": timing.elapsed_s, **(extra or {})},
+        extra={
+            "memory": memory,
+            "elapsed_s": timing.elapsed_s,
+            **({"contention": contention} if contention else {}),
+            **(extra or {}),
+        },
     )
+
+
+def _contention(timing: Timing, threads: int | None, device: str) -> dict | None:
+    """Other processes' CPU use over the timed window, against the threads this run needed
+    (unknown threads: a CPU runtime's default of one per core; one host thread for a device)."""
+    if timing.cpu is None:
+        return None
+    start, end = timing.cpu
+    return figures(start, end, threads or (end.cpus if device == "cpu" else 1))

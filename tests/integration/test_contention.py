@@ -1,0 +1,45 @@
+"""A bench that shares its cores with a busy process says so, with the figure.
+
+Only the presence of the warning under made contention is asserted: on a shared machine an
+idle-looking run may warn too, from load this test does not control.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import nnspeed
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs two CPUs and CPU affinity (Linux)",
+)
+
+
+@pytest.fixture
+def two_cpus_one_busy():
+    """This process on two CPUs, another process spinning on the first of them."""
+    before = os.sched_getaffinity(0)
+    a, b = sorted(before)[:2]
+    os.sched_setaffinity(0, {a, b})
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    os.sched_setaffinity(spin.pid, {a})
+    try:
+        yield
+    finally:
+        spin.kill()
+        spin.wait()
+        os.sched_setaffinity(0, before)
+
+
+def test_bench_at_two_threads_beside_a_busy_core_warns(two_cpus_one_busy):
+    m = nnspeed.bench("zoo:mlp", threads=2, min_time=0.5, max_time=1)
+    c = m.extra["contention"]
+    assert c["cores"] == 2 and c["threads"] == 2
+    assert c["other_cores"] > 0.5  # the spinning process held most of a core
+    warning = [w for w in m.warnings if w.startswith("other processes used")]
+    assert warning, m.warnings
+    assert f"{c['other_cores']:.2f}" in warning[0] and "try --threads 1" in warning[0]
+    assert m.to_dict()["contention"] == c  # and in --json
