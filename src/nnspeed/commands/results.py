@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from html import escape
 
+from ..measure import notebook
 from ..measure.measurement import Measurement
+
+# Scalars of a document without measurements shown by a result's HTML repr, at most.
+DOCUMENT_SCALARS = 12
 
 
 def plain(value):
@@ -32,8 +37,25 @@ class CommandResult:
     def run_id(self) -> str | None:
         return self.document.get("run_id")
 
+    def __repr__(self) -> str:
+        ms = self.measurements
+        listed = "; ".join(notebook.summary(m) for m in ms[: notebook.LISTED])
+        more = f"; … {len(ms) - notebook.LISTED} more" if len(ms) > notebook.LISTED else ""
+        body = f"{len(ms)} measurement{'s' if len(ms) != 1 else ''}" + (f": {listed}{more}" if ms else "")
+        run = f"run {self.run_id}, " if self.run_id else ""
+        return f"{type(self).__name__}({run}{body})"
 
-@dataclass
+    def _repr_html_(self) -> str:
+        title = type(self).__name__ + (f" — run {self.run_id}" if self.run_id else "")
+        if self.measurements:
+            return notebook.measurements_html(title, self.measurements)
+        scalars = [(k, v) for k, v in self.document.items() if isinstance(v, (str, int, float, bool)) or v is None]
+        rows = [(str(k), str(v)) for k, v in scalars[:DOCUMENT_SCALARS]]
+        return f"<p><b>{escape(title)}</b></p>" + notebook.table_html(("field", "value"), rows)
+
+
+# Subclasses keep CommandResult.__repr__ (a generated one would print every field).
+@dataclass(repr=False)
 class CapacityResult(CommandResult):
     @property
     def max_qps(self) -> dict[str, float | None]:
@@ -46,7 +68,7 @@ class CapacityResult(CommandResult):
         return list(self.document["curve"])
 
 
-@dataclass
+@dataclass(repr=False)
 class GenerateResult(CommandResult):
     configurations: dict[str, dict] = field(default_factory=dict, repr=False)  # name -> its generate figures
 
@@ -67,7 +89,7 @@ class GenerateResult(CommandResult):
         return float(self.document["words_per_s"])
 
 
-@dataclass
+@dataclass(repr=False)
 class OptimizeResult(CommandResult):
     baseline: object = None  # optimize.search.Outcome of eager fp32
     outcomes: list = field(default_factory=list, repr=False)  # one Outcome per variant tried
@@ -79,7 +101,7 @@ class OptimizeResult(CommandResult):
         return self.document["chosen"]
 
 
-@dataclass
+@dataclass(repr=False)
 class SweepResult(CommandResult):
     outcomes: list = field(default_factory=list, repr=False)  # sweep.runner.CellOutcome per cell
 
@@ -96,7 +118,7 @@ class SweepResult(CommandResult):
         return sum(o.resumed for o in self.outcomes)
 
 
-@dataclass
+@dataclass(repr=False)
 class AdaptiveResult(CommandResult):
     @property
     def runs(self) -> dict[str, dict]:
@@ -111,7 +133,7 @@ class AdaptiveResult(CommandResult):
         return dict(self.document.get("capacity", {}))
 
 
-@dataclass
+@dataclass(repr=False)
 class FleetResult(CommandResult):
     runs: list = field(default_factory=list, repr=False)  # sweeps.fleet.NodeRun per node
 
@@ -130,7 +152,7 @@ class FleetResult(CommandResult):
         return self.document["fastest"]
 
 
-@dataclass
+@dataclass(repr=False)
 class StudyResult(CommandResult):
     paths: dict[str, str] = field(default_factory=dict)  # claims.json and report.html
 
@@ -139,7 +161,7 @@ class StudyResult(CommandResult):
         return {c["id"]: c["verdict"] for c in self.document["claims"]}
 
 
-@dataclass
+@dataclass(repr=False)
 class TrainResult(CommandResult):
     @property
     def step_ms(self) -> float:
@@ -150,7 +172,7 @@ class TrainResult(CommandResult):
         return float(self.document["samples_per_s"])
 
 
-@dataclass
+@dataclass(repr=False)
 class ExplainResult(CommandResult):
     @property
     def layers(self) -> list[dict]:
@@ -162,7 +184,7 @@ class ExplainResult(CommandResult):
         return float(self.document["latency_ms"])
 
 
-@dataclass
+@dataclass(repr=False)
 class PredictResult(CommandResult):
     @property
     def predicted_ms(self) -> float | None:
@@ -170,7 +192,7 @@ class PredictResult(CommandResult):
         return self.document.get("predicted_ms")
 
 
-@dataclass
+@dataclass(repr=False)
 class MachineResult(CommandResult):
     tables: dict = field(default_factory=dict, repr=False)  # operator tables by thread count, as cached
     cached: bool = False  # the peaks came from this machine's cache, not measured now
@@ -181,7 +203,7 @@ class MachineResult(CommandResult):
         return self.document["fingerprint"]
 
 
-@dataclass
+@dataclass(repr=False)
 class BenchResult(CommandResult):
     side_by_side: object = None  # scenarios.side_by_side.SideBySide with interleave=True
     store_url: str = ""  # where the run was stored (password hidden)
@@ -192,7 +214,7 @@ class BenchResult(CommandResult):
         return list(self.document["results"])
 
 
-@dataclass
+@dataclass(repr=False)
 class CompareResult(CommandResult):
     comparisons: list = field(default_factory=list, repr=False)  # measure.compare.Comparison per configuration
 

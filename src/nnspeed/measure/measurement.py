@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from . import notebook
 from .stats import BudgetStats, LatencyStats, budget_stats, noise_warnings, summarize
 
 SCHEMA_VERSION = 1
@@ -137,6 +138,13 @@ class Measurement:
         if samples:
             d["samples_ms"] = list(self.samples_ms)
         return d
+
+    def __repr__(self) -> str:
+        # Every sample would be printed otherwise (100 KB for a long run).
+        return f"Measurement({notebook.summary(self)})"
+
+    def _repr_html_(self) -> str:
+        return notebook.measurement_html(self)
 
     def to_record(self) -> dict:
         """Every field, for the store."""
