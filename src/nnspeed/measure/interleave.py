@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from .clock import Clock, PerfCounterClock
+from .clock import SIMULATED_CLOCKS, Clock, PerfCounterClock
+from .contention import CpuReading, read_cpu
 from .harness import WARMUP_CAP_S, block_size_for, warm_up
 from .paired import MIN_ROUNDS, STATISTICS, WINDOW_SAMPLES, RatioInterval, paired_ratio, window_statistic
 
@@ -113,6 +114,7 @@ class Rounds:
     resident: bool
     seed: int
     notes: list[str] = field(default_factory=list)
+    cpu: tuple[CpuReading, CpuReading] | None = None  # counters around the rounds (see contention)
 
     @property
     def n_rounds(self) -> int:
@@ -211,6 +213,7 @@ def run_rounds(
     orders: list[list[int]] = []
     reason = ""
     ratios: list[RatioInterval] = []
+    cpu0 = read_cpu() if clock.name not in SIMULATED_CLOCKS else None
     while not reason:
         order = [int(k) for k in rng.permutation(len(arms))]
         for k in order:
@@ -247,4 +250,6 @@ def run_rounds(
                 f"stopped at {reason.replace('_', '-')} before every ratio's 95% CI reached ±{100 * rule.ci_rel:g}% "
                 f"(the widest is ±{100 * worst:.1f}%)"
             )
-    return Rounds(timings, orders, rule, reason, clock.now() - t0, overhead_ns, clock.name, resident, seed, notes)
+    cpu = (cpu0, read_cpu()) if cpu0 is not None else None
+    elapsed = clock.now() - t0
+    return Rounds(timings, orders, rule, reason, elapsed, overhead_ns, clock.name, resident, seed, notes, cpu)

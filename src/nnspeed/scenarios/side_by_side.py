@@ -163,6 +163,7 @@ def side_by_side(
             elapsed_s=rounds.elapsed_s,
             clock=rounds.clock,
             notes=list(rounds.notes),
+            cpu=rounds.cpu,
         )
         eff = {**effective[k], "input_pool": pools[k]}
         extra = {
