@@ -7,8 +7,15 @@ from typing import Literal, overload
 from .errors import InputError
 
 
-def split(text: str) -> list[str]:
-    return [p.strip() for p in text.split(",") if p.strip()]
+def split(text: str, label: str = "a comma list") -> list[str]:
+    """``"1, 8"`` → ["1", "8"]; an empty text is no values, but an empty item among others
+    (``1,,8`` or ``1,``) is refused: a dropped value is a configuration silently not run."""
+    if not text.strip():
+        return []
+    items = [p.strip() for p in text.split(",")]
+    if not all(items):
+        raise InputError(f"{label} '{text}' has an empty item; remove the extra comma")
+    return items
 
 
 @overload

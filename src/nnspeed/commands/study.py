@@ -31,7 +31,7 @@ def study(
     from ..report.html import render
 
     if isinstance(claims, str):
-        only = set(int_values(split(claims), "--claims")) if claims else None
+        only = set(int_values(split(claims, "--claims"), "--claims")) if claims else None
     else:
         only = set(claims) if claims else None
     if only and not only <= set(range(1, len(CHECKS) + 1)):

@@ -27,7 +27,7 @@ AXES = ("backend", "precision", "batch", "threads", "device")
 
 
 def _axis_values(axes: dict[str, str | int]) -> dict[str, list]:
-    values: dict[str, list] = {name: split(str(text)) for name, text in axes.items()}
+    values: dict[str, list] = {name: split(str(text), f"--{name}") for name, text in axes.items()}
     values["batch"] = int_values(values["batch"], "--batch")
     values["threads"] = int_values(values["threads"], "--threads", allow_auto=True)
     for b in values["backend"]:

@@ -12,7 +12,7 @@ import itertools
 import json
 from dataclasses import asdict, dataclass
 
-from ..axes import int_values
+from ..axes import int_values, split
 from ..errors import InputError, SourceError
 
 SETTING_AXES = ("backend", "precision", "batch", "threads", "device")
@@ -45,7 +45,7 @@ def parse_axes(text: str) -> dict[str, list[str]]:
             continue
         name, eq, values = part.partition("=")
         name = name.strip()
-        vals = [v.strip() for v in values.split(",") if v.strip()]
+        vals = split(values, f"--grid axis '{name}'")
         if not eq or not name or not vals:
             raise InputError(f"--grid part '{part}' is not of the form axis=v1,v2 (axes separated by ';')")
         if name in axes:

@@ -86,8 +86,8 @@ class TrainOptions:
         from ..axes import int_values, split
         from ..backends.base import check_device
 
-        batches = int_values(split(str(self.batch)), "--batch")
-        worker_counts = [_whole(x, "--workers") for x in split(str(self.workers))] or [0]
+        batches = int_values(split(str(self.batch), "--batch"), "--batch")
+        worker_counts = [_whole(x, "--workers") for x in split(str(self.workers), "--workers")] or [0]
         check_device(self.device)
         if (self.target_accuracy is not None or self.stream) and not self.data:
             raise InputError(
