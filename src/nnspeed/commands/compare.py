@@ -52,7 +52,7 @@ def compare_runs(
     if unknown:
         raise InputError(f"--ignore takes {', '.join(KEY_FIELDS)}; '{', '.join(sorted(unknown))}' is not one of them")
     fields = tuple(f for f in KEY_FIELDS if f not in ignored)
-    db = Store.of(store)
+    db = Store.of(store, writable=False)
     (ra, ma), (rb, mb) = db.get_run(run_a), db.get_run(run_b)
     by_key_a, by_key_b = _unique_keys(ra["id"], ma, fields), _unique_keys(rb["id"], mb, fields)
     pairs = [(k, by_key_a[k], m) for k, m in by_key_b.items() if k in by_key_a]

@@ -41,7 +41,7 @@ def history(
 ) -> History:
     """Every stored result of ``source`` under these settings, oldest first (this machine's
     only, unless ``any_machine``), and the runs where its median latency stepped."""
-    db = Store.of(store)
+    db = Store.of(store, writable=False)
     settings = dict(backend=backend, precision=precision, batch=batch, threads=threads, device=device)
     rows = db.history(source, **settings)
     here = fingerprint()["machine_id"]

@@ -56,11 +56,14 @@ class Store:
     """A handle on one store.  Opening it checks it can be reached and creates the tables."""
 
     @classmethod
-    def of(cls, store: Store | str | None) -> Store:
+    def of(cls, store: Store | str | None, writable: bool = True) -> Store:
         """``store`` itself when it is open already, else the store at that URL (None: the default)."""
-        return store if isinstance(store, Store) else cls(store)
+        return store if isinstance(store, Store) else cls(store, writable=writable)
 
-    def __init__(self, url: str | None = None):
+    def __init__(self, url: str | None = None, writable: bool = True):
+        """Open the store; ``writable`` (the default, for every command that measures) also
+        checks that it can be written, so a read-only store fails before anything is measured
+        rather than after."""
         url = url or default_url()
         self.url = url
         try:
@@ -110,6 +113,21 @@ class Store:
         except Exception as e:
             raise StoreError(
                 f"cannot open the store at {self.display_url} ({_connect_reason(e)}); check --store or {ENV_VAR}"
+            ) from None
+        if writable:
+            self._check_writable()
+
+    def _check_writable(self) -> None:
+        """Write a row and take it back: a store that can be read but not written is found now."""
+        try:
+            with self.engine.connect() as conn:
+                tx = conn.begin()
+                conn.execute(schema.meta.insert().values(key=f"write-check-{secrets.token_hex(4)}", value=""))
+                tx.rollback()
+        except Exception as e:
+            raise StoreError(
+                f"the store at {self.display_url} cannot be written ({reason(e, 160)}); "
+                f"give a writable --store or {ENV_VAR}"
             ) from None
 
     def save_run(
