@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from .measurement import Measurement
+# The forms take a Measurement; it imports this module, so the name is not imported back.
+Measurement = Any
 
 # A source longer than this (a deep file path) is shortened in the one-line repr.
 SOURCE_CHARS = 60
