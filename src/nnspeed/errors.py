@@ -7,8 +7,11 @@ traceback.  Anything else that escapes is a bug in nnspeed and exits with code 1
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "reason",
+    "root_cause",
     "NnspeedError",
     "SourceError",
     "InputError",
@@ -17,6 +20,7 @@ __all__ = [
     "MissingPackageError",
     "ModelError",
     "StoreError",
+    "UnsavedError",
     "NotFoundError",
 ]
 
@@ -62,14 +66,36 @@ class StoreError(NnspeedError):
     """The result store cannot be opened or written."""
 
 
+class UnsavedError(StoreError):
+    """Results were measured but could not be stored; ``result`` holds them, so they are still
+    shown (and can be saved elsewhere) instead of lost."""
+
+    def __init__(self, message: str, result):
+        super().__init__(message)
+        self.result = result
+
+
 class NotFoundError(NnspeedError):
     """A run id or record that is not in the store."""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def reason(exc: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message (its type name when empty), for one-line errors.
 
     Database errors wrap the driver's own exception in ``orig``; its text is the useful one.
+    Terminal colour codes some libraries put in their messages are removed.
     """
-    text = str(getattr(exc, "orig", None) or exc).strip()
+    text = _ANSI.sub("", str(getattr(exc, "orig", None) or exc)).strip()
     return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception a chain of wrappers (``raise … from e``) was raised from."""
+    seen = set()
+    while exc.__cause__ is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__
+    return exc

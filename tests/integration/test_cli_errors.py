@@ -55,7 +55,7 @@ BAD = [
     (["bench", "onnx:missing.onnx", "--backend", "onnxruntime"], "no ONNX file"),
     (["bench", "onnx:bad.onnx", "--backend", "onnxruntime"], "not a valid ONNX model"),
     (["bench", "py:usermodels_cli:net", "--input-shape", "1x13"], "the model raised RuntimeError"),
-    (["bench", "py:usermodels_cli:net"], "needs its input shape"),
+    (["bench", "py:usermodels_cli:net"], "needs its inputs"),
     (["bench", "py:usermodels_cli:broken_forward", "--input-shape", "1x12"], "kernel exploded"),
     (["bench", "py:usermodels_cli:nan_model", "--input-shape", "1x12"], "NaN/inf"),
     (["bench", "py:nosuchmod:net", "--input-shape", "1x12"], "cannot import module"),

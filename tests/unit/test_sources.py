@@ -8,7 +8,8 @@ import pytest
 import nnspeed
 from nnspeed.errors import InputError, SourceError
 from nnspeed.workloads.registry import ZOO, parse_zoo
-from nnspeed.workloads.sources import load, parse_shapes
+from nnspeed.workloads.sources import load
+from nnspeed.workloads.specs import GivenInput, parse_inputs
 
 
 def test_zoo_keys_defaults_and_canonical_source():
@@ -61,11 +62,17 @@ def test_inputs_differ_between_pool_entries():
     assert np.array_equal(a, w.make_inputs(1, 0)["x"])  # seeded
 
 
-def test_parse_shapes():
-    assert parse_shapes("1x3x224x224,1x10") == [(1, 3, 224, 224), (1, 10)]
-    for bad in ("1x3xa", "1x0x3"):
+def test_parse_inputs():
+    assert parse_inputs("1x3x224x224,1x10") == [GivenInput((1, 3, 224, 224)), GivenInput((1, 10))]
+    assert parse_inputs("input_ids=1x128:int64, attention_mask=1x128:int64") == [
+        GivenInput((1, 128), "input_ids", "int64"),
+        GivenInput((1, 128), "attention_mask", "int64"),
+    ]
+    assert parse_inputs("1x3x8x8:float16") == [GivenInput((1, 3, 8, 8), None, "float16")]
+    assert parse_inputs("") is None
+    for bad in ("1x3xa", "1x0x3", "1x3,,1x4", "a=1x3,1x4", "a=1x3,a=1x4", "1x3:complex64", "=1x3"):
         with pytest.raises(InputError):
-            parse_shapes(bad)
+            parse_inputs(bad)
 
 
 @pytest.fixture

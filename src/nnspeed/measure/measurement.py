@@ -127,6 +127,8 @@ class Measurement:
             "memory": dict(self.extra.get("memory", {})),
             "effective": dict(self.effective),
         }
+        if "model" in self.extra:  # what was timed: inputs, outputs, task
+            d["model"] = self.extra["model"]
         if "contention" in self.extra:  # other processes' CPU use over the timed window
             d["contention"] = dict(self.extra["contention"])
         for key in SCENARIO_KEYS:

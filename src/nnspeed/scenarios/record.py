@@ -54,6 +54,7 @@ def to_measurement(
         extra={
             "memory": memory,
             "elapsed_s": timing.elapsed_s,
+            "model": workload.summary(),
             **({"contention": contention} if contention else {}),
             **(extra or {}),
         },

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
 import inspect
 import os
@@ -11,18 +13,17 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, ModelError, SourceError, reason
-from .specs import check_shape_count, parse_shapes, spec_from_dims
-from .workload import InputSpec, Workload
+from .signature import Example, adapt, split_example
+from .specs import check_dtype, match_inputs, parse_inputs, spec_from_dims
+from .workload import InputSpec, Workload, default_fill, random_inputs
 
 SCHEMES = ("zoo", "py", "onnx", "hf", "keras", "tf", "tflite")
-DTYPES = ("float32", "float16", "float64", "int64", "int32", "int8", "uint8", "bool")
 
 
 def parse_dtypes(text: str | None, count: int) -> list[str]:
     names = [d.strip() for d in (text or "float32").split(",")]
     for d in names:
-        if d not in DTYPES:
-            raise InputError(f"--input-dtype '{d}' is not supported; use one of {', '.join(DTYPES)}")
+        check_dtype(d, "--input-dtype")
     if len(names) == 1:
         names *= count
     if len(names) != count:
@@ -75,9 +76,9 @@ def load(
     if scheme == "onnx":
         return _load_onnx(rest, input_shape)
     if scheme == "hf":
-        from .zoo_hf import load_hf_causal_lm
+        from .hf_dir import load_hf
 
-        return load_hf_causal_lm(rest)
+        return load_hf(rest)
     if scheme in ("keras", "tf", "tflite"):
         from .sources_tf import load_tf_source
 
@@ -89,21 +90,30 @@ def load(
 
 
 def workload_from_module(model, inputs) -> Workload:
-    """Wrap a torch module and example inputs (a tensor or a tuple of them; dim 0 is the batch)."""
-    import torch
-
-    items = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
-    if not items or not all(isinstance(x, (torch.Tensor, np.ndarray)) for x in items):
-        raise InputError("inputs must be a tensor or a tuple of tensors whose first dimension is the batch")
-    arrays = [x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x) for x in items]
-    specs = [InputSpec(f"input{i}", a.shape[1:], a.dtype.name) for i, a in enumerate(arrays)]
+    """Wrap a torch module and example inputs: a tensor, a tuple of them, a dict of them
+    (keyword inputs), or a tuple with a dict last; dim 0 of each tensor is the batch."""
+    example = split_example(inputs, "the inputs")
+    name = type(model).__name__
+    model, signature = adapt(model.eval(), example, "check the inputs given with the model")
+    specs = _specs(example)
 
     def make(batch: int, index: int) -> dict[str, np.ndarray]:
         # The caller's own inputs, resized along the batch dimension: never silently random.
-        return {s.name: np.resize(a, (batch, *a.shape[1:])) for s, a in zip(specs, arrays)}
+        return {s.name: np.resize(a, (batch, *a.shape[1:])) for s, a in zip(specs, example.arrays)}
 
-    name = type(model).__name__
-    return Workload(source=f"module:{name}", name=name, inputs=specs, make_inputs=make, model=model.eval(), pool_size=1)
+    return Workload(
+        source=f"module:{name}",
+        name=name,
+        inputs=specs,
+        make_inputs=make,
+        model=model,
+        pool_size=1,
+        meta={"signature": signature},
+    )
+
+
+def _specs(example) -> list[InputSpec]:
+    return [InputSpec(n, a.shape[1:], a.dtype.name) for n, a in zip(example.names, example.arrays)]
 
 
 def as_workload(model_or_source, inputs) -> Workload:
@@ -136,6 +146,9 @@ def import_function(ref: str, what: str):
     return module, fn
 
 
+PY_HINT = "check --input-shape (e.g. 1x3x224x224 or input_ids=1x128:int64) or the module's example_inputs"
+
+
 def _load_py(ref: str, input_shape: str | None, input_dtype: str | None, input_fn: str | None) -> Workload:
     import torch
 
@@ -147,28 +160,37 @@ def _load_py(ref: str, input_shape: str | None, input_dtype: str | None, input_f
     if not isinstance(model, torch.nn.Module):
         raise SourceError(f"{ref}() returned {type(model).__name__}, not a torch.nn.Module; return the model itself")
     model.eval()
-    shapes = parse_shapes(input_shape)
+    given = parse_inputs(input_shape)
     companion = None
     if input_fn:
         _, companion = import_function(input_fn, "--input-fn")
-    elif not shapes:
+    elif not given:
         attr = ref.partition(":")[2]
         companion = getattr(module, f"{attr}_inputs", None) or getattr(module, "example_inputs", None)
     if companion is not None:
         return _companion_workload(ref, model, companion)
-    if not shapes:
+    if not given:
         raise InputError(
-            f"py:{ref} needs its input shape: pass --input-shape like 1x3x224x224, "
+            f"py:{ref} needs its inputs: pass --input-shape like 1x3x224x224 (several: 1x3x224x224,1x10; "
+            "by name and dtype: input_ids=1x128:int64,attention_mask=1x128:int64), "
             "or define example_inputs(batch) in the module"
         )
-    dtypes = parse_dtypes(input_dtype, len(shapes))
-    specs = [InputSpec(f"input{i}", s[1:], d) for i, (s, d) in enumerate(zip(shapes, dtypes))]
-    return Workload.with_random_inputs(
-        f"py:{ref}",
-        ref.rpartition(":")[2],
-        specs,
+    dtypes = parse_dtypes(input_dtype, len(given))
+    specs = []
+    for i, (g, d) in enumerate(zip(given, dtypes)):
+        dtype = g.dtype or d
+        name = g.name or f"input{i}"
+        specs.append(InputSpec(name, g.dims[1:], dtype, fill=default_fill(name, dtype)))
+    make = functools.partial(random_inputs, specs)
+    example = Example([s.name for s in specs], list(make(1, 0).values()), [g.name is not None for g in given])
+    model, signature = adapt(model, example, PY_HINT)
+    return Workload(
+        source=f"py:{ref}",
+        name=ref.rpartition(":")[2],
+        inputs=specs,
+        make_inputs=make,
         model=model,
-        meta={"input_shape": input_shape, "input_dtype": input_dtype},
+        meta={"input_shape": input_shape, "input_dtype": input_dtype, "signature": signature},
     )
 
 
@@ -177,26 +199,37 @@ def _companion_workload(ref: str, model, companion) -> Workload:
 
     takes_batch = len(inspect.signature(companion).parameters) >= 1
 
-    def as_arrays(batch: int, index: int) -> list[np.ndarray]:
+    def example_at(batch: int, index: int):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(index)
             try:
                 out = companion(batch) if takes_batch else companion()
             except Exception as e:
                 raise InputError(f"the input function raised {type(e).__name__}: {e}") from None
-        items = out if isinstance(out, (tuple, list)) else (out,)
-        arrays = [np.asarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x) for x in items]
-        if not takes_batch:
-            arrays = [np.resize(a, (batch, *a.shape[1:])) for a in arrays]
-        return arrays
+        return split_example(out, "the example inputs")
 
-    example = as_arrays(1, 0)
-    specs = [InputSpec(f"input{i}", a.shape[1:], a.dtype.name) for i, a in enumerate(example)]
+    first = example_at(1, 0)
+    model, signature = adapt(model, first, PY_HINT)
+    specs = _specs(first)
 
     def make(batch: int, index: int) -> dict[str, np.ndarray]:
-        return {s.name: a for s, a in zip(specs, as_arrays(batch, index))}
+        ex = example_at(batch, index)
+        if ex.names != first.names:
+            raise InputError(
+                f"the input function returned inputs {', '.join(ex.names)} for batch {batch}, "
+                f"but {', '.join(first.names)} for batch 1; return the same inputs for every batch size"
+            )
+        arrays = ex.arrays if takes_batch else [np.resize(a, (batch, *a.shape[1:])) for a in ex.arrays]
+        return dict(zip(first.names, arrays))
 
-    return Workload(source=f"py:{ref}", name=ref.rpartition(":")[2], inputs=specs, make_inputs=make, model=model)
+    return Workload(
+        source=f"py:{ref}",
+        name=ref.rpartition(":")[2],
+        inputs=specs,
+        make_inputs=make,
+        model=model,
+        meta={"signature": signature},
+    )
 
 
 def _load_onnx(path_text: str, input_shape: str | None) -> Workload:
@@ -213,14 +246,14 @@ def _load_onnx(path_text: str, input_shape: str | None) -> Workload:
         raise SourceError(f"'{path_text}' is not a valid ONNX model ({reason(e, 160)}); re-export it") from None
     initializers = {i.name for i in model.graph.initializer}
     graph_inputs = [i for i in model.graph.input if i.name not in initializers]
-    shapes = parse_shapes(input_shape)
-    check_shape_count(shapes, len(graph_inputs))
+    given = match_inputs(parse_inputs(input_shape), [i.name for i in graph_inputs])
     specs = []
-    for k, inp in enumerate(graph_inputs):
+    for inp, g in zip(graph_inputs, given):
         t = inp.type.tensor_type
         dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(t.elem_type)).name
         dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in t.shape.dim]
-        specs.append(spec_from_dims(inp.name, dims, dtype, shapes[k] if shapes else None))
+        spec = spec_from_dims(inp.name, dims, dtype, g)
+        specs.append(dataclasses.replace(spec, fill=default_fill(inp.name, dtype)))
     return Workload.with_random_inputs(
         f"onnx:{path_text}",
         path.stem,

@@ -12,7 +12,7 @@ import numpy as np
 from .._silence import quiet
 from .._tf import import_keras, import_tf, interpreter_class
 from ..errors import SourceError, reason
-from .specs import check_shape_count, parse_shapes, spec_from_dims
+from .specs import match_inputs, parse_inputs, spec_from_dims
 from .workload import InputSpec, Workload
 
 
@@ -21,9 +21,8 @@ def _dtype(d) -> str:
 
 
 def _specs(entries: list[tuple[str, list, str]], input_shape: str | None) -> list[InputSpec]:
-    shapes = parse_shapes(input_shape)
-    check_shape_count(shapes, len(entries))
-    return [spec_from_dims(n, dims, dt, shapes[k] if shapes else None) for k, (n, dims, dt) in enumerate(entries)]
+    given = match_inputs(parse_inputs(input_shape), [n for n, _, _ in entries])
+    return [spec_from_dims(n, dims, dt, g) for (n, dims, dt), g in zip(entries, given)]
 
 
 def keras_specs(model, input_shape: str | None = None) -> list[InputSpec]:

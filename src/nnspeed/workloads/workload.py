@@ -15,7 +15,7 @@ import numpy as np
 
 from .._files import cache_dir
 from .._silence import quiet
-from ..errors import InputError, SourceError, reason
+from ..errors import InputError, SourceError, reason, root_cause
 
 # Distinct input batches a run cycles through (random inputs); real data may give more.
 INPUT_POOL = 8
@@ -30,6 +30,7 @@ class InputSpec:
     dtype: str  # numpy dtype name
     high: int = 100  # exclusive upper bound for integer inputs (token ids, classes)
     fixed_batch: int | None = None  # set when the model file fixes dimension 0
+    fill: str = "random"  # random, ones (attention masks) or zeros (token type ids)
 
     def check_batch(self, batch: int) -> None:
         if self.fixed_batch is not None and batch != self.fixed_batch:
@@ -42,6 +43,19 @@ class InputSpec:
         return f"{self.name}: Nx{'x'.join(map(str, self.shape))} {self.dtype}"
 
 
+def default_fill(name: str, dtype: str) -> str:
+    """How seeded inputs fill an input by its name: an attention mask attends to every token
+    (random 0..99 would be no mask at all), token type ids are one segment."""
+    if np.issubdtype(np.dtype(dtype), np.floating):
+        return "random"
+    lowered = name.lower()
+    if "mask" in lowered:
+        return "ones"
+    if "token_type" in lowered:
+        return "zeros"
+    return "random"
+
+
 def random_inputs(specs: list[InputSpec], batch: int, index: int, seed: int = 0) -> dict[str, np.ndarray]:
     """Seeded random inputs; ``index`` picks one of several distinct batches."""
     rng = np.random.default_rng([seed, index])
@@ -49,7 +63,9 @@ def random_inputs(specs: list[InputSpec], batch: int, index: int, seed: int = 0)
     for s in specs:
         s.check_batch(batch)
         shape = (batch, *s.shape)
-        if np.issubdtype(np.dtype(s.dtype), np.integer):
+        if s.fill != "random":
+            out[s.name] = (np.ones if s.fill == "ones" else np.zeros)(shape, dtype=s.dtype)
+        elif np.issubdtype(np.dtype(s.dtype), np.integer):
             out[s.name] = rng.integers(0, s.high, size=shape, dtype=s.dtype)
         elif np.dtype(s.dtype) == np.bool_:
             out[s.name] = np.ones(shape, dtype=bool)
@@ -107,6 +123,33 @@ class Workload:
         if self.keras_model is not None:
             return "keras"
         return self.file_format or "onnx"
+
+    def summary(self) -> dict:
+        """What was timed, for the result: each input (name, shape with N the batch, dtype, by
+        keyword or by position), the outputs, and for Hugging Face models the task, class and
+        sequence length."""
+        signature = self.meta.get("signature") or {}
+        keyword = {i["name"]: i["keyword"] for i in signature.get("inputs", [])}
+        out = {
+            "inputs": [
+                {
+                    "name": s.name,
+                    "shape": "x".join(["N", *map(str, s.shape)]),
+                    "dtype": s.dtype,
+                    "keyword": keyword.get(s.name, False),
+                }
+                for s in self.inputs
+            ],
+            "data": "real" if self.real_data else "seeded",
+        }
+        if signature.get("constants"):
+            out["constants"] = {k: repr(v) for k, v in signature["constants"].items()}
+        if signature.get("outputs"):
+            out["outputs"] = signature["outputs"]
+        for key in ("task", "task_from", "model_class", "seq_len", "inputs_from"):
+            if key in self.meta:
+                out[key] = self.meta[key]
+        return out
 
     def batches(self, batch: int) -> list[dict[str, np.ndarray]]:
         """The pool of distinct input batches a run cycles through."""
@@ -174,6 +217,24 @@ def content_tag(w: Workload) -> str:
     return h.hexdigest()[:16]
 
 
+def batch_dims(model, count: int) -> tuple:
+    """torch.export's dynamic shapes, dimension 0 of every input, by position (the forward's own
+    argument names need not be the inputs' names); a ``forward(*args)`` takes them as one."""
+    import inspect
+
+    import torch
+
+    dims = tuple({0: torch.export.Dim("batch")} for _ in range(count))
+    params = inspect.signature(model.forward).parameters.values()
+    return (dims,) if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params) else dims
+
+
+def output_names(w: Workload) -> list[str]:
+    """The names the exported graph gives the model's outputs (its own, where it has them)."""
+    outputs = (w.meta.get("signature") or {}).get("outputs") or []
+    return [o["name"] for o in outputs] or ["output"]
+
+
 def export_onnx(w: Workload) -> Path:
     """Export the torch model to ONNX: the fast TorchScript exporter, or torch.export when
     the model uses an operator the older exporter cannot write."""
@@ -188,13 +249,13 @@ def export_onnx(w: Workload) -> Path:
     dynamic = {n: {0: "batch"} for n in names}
     model = w.model.eval()
     errors = []
-    for dynamo in (False, True):
+    for dynamo, exporter in ((False, "TorchScript exporter"), (True, "torch.export")):
         try:
             with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
                 warnings.simplefilter("ignore")
-                kwargs = dict(input_names=names, output_names=["output"], dynamo=dynamo)
+                kwargs = dict(input_names=names, output_names=output_names(w), dynamo=dynamo)
                 if dynamo:
-                    kwargs["dynamic_shapes"] = {n: {0: torch.export.Dim("batch")} for n in names}
+                    kwargs["dynamic_shapes"] = batch_dims(model, len(names))
                     kwargs["external_data"] = False
                 else:
                     kwargs["dynamic_axes"] = dynamic
@@ -202,8 +263,9 @@ def export_onnx(w: Workload) -> Path:
             os.replace(tmp, path)  # atomic: a concurrent run never reads half a file
             return path
         except Exception as e:  # the first exporter's failure is expected for some models
-            errors.append(f"{type(e).__name__}: {reason(e)}")
+            cause = root_cause(e)  # torch.export wraps the operator that failed in "step 3/3" text
+            errors.append(f"{exporter}: {type(cause).__name__}: {reason(cause, 160)}")
     raise SourceError(
-        f"{w.source} could not be exported to ONNX ({errors[-1]}); "
+        f"{w.source} could not be exported to ONNX ({'; '.join(errors)}); "
         "run it on torch-eager or torch-compile, or pass an ONNX file with onnx:PATH"
     )
