@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from ..errors import InputError
 from ..measure.stoprule import StopRule
-from ..scenarios.generate import causal_lm
+from ..scenarios.generate import causal_lm, check_context
 from ..scenarios.generate import generate as run_generate
 from ..scenarios.llm import DEFINITIONS, HfSteps, check_generation, metrics, run_load, slo_result
 from ..scenarios.server import Load, check_slo
@@ -66,6 +66,7 @@ def generate(
     db = Store.of(store)
     w = load(source)
     lm = causal_lm(w)
+    check_context(lm, prompt_len, new_tokens)
     tpw, tpw_how = tokens_per_word(w.meta.get("tokenizer"), "the model's own tokenizer")
 
     def stop(n: int) -> StopRule:

@@ -21,11 +21,30 @@ BACKEND = "torch-generate"
 def causal_lm(workload):
     """The transformers causal LM inside a workload (zoo:gpt2, zoo:gpt2-tiny, hf:PATH)."""
     lm = getattr(workload.model, "model", None)
-    if lm is None or not hasattr(lm, "generate"):
+    task = workload.meta.get("task")
+    can = lm is not None and hasattr(lm, "generate") and (not hasattr(lm, "can_generate") or lm.can_generate())
+    if not can or task not in (None, "causal-lm"):
+        what = f"a {task} model ({workload.meta.get('model_class')})" if task else "not a causal language model"
         raise UnsupportedError(
-            f"{workload.source} is not a causal language model; use zoo:gpt2, zoo:gpt2-tiny or hf:PATH"
+            f"{workload.source} is {what}, which generate cannot time token by token; give a causal language "
+            "model: zoo:gpt2, zoo:gpt2-tiny or hf:DIR of a …ForCausalLM"
         )
     return lm
+
+
+def check_context(lm, prompt_len: int, new_tokens: int) -> None:
+    """Refuse a prompt and output longer than the model's position embeddings reach."""
+    from ..errors import InputError
+
+    config = getattr(lm, "config", None)
+    limit = next(
+        (v for a in ("n_positions", "max_position_embeddings") if isinstance(v := getattr(config, a, None), int)), None
+    )
+    if limit is not None and prompt_len + new_tokens > limit:
+        raise InputError(
+            f"--prompt-len {prompt_len} plus --new-tokens {new_tokens} is {prompt_len + new_tokens} tokens, past the "
+            f"model's context of {limit}; make them add up to {limit} or less"
+        )
 
 
 def generate(

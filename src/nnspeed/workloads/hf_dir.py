@@ -1,0 +1,207 @@
+"""``hf:DIR``: a Hugging Face model directory (what ``save_pretrained`` wrote), loaded offline
+with the class its task needs, and called with the inputs that task takes.
+
+The task comes from ``hf:DIR?task=NAME`` when given, else from the config's ``architectures``
+(``BertModel`` → an encoder, ``…ForSequenceClassification``, ``…ForCausalLM``, …). Text inputs
+come from the directory's own tokenizer on real English sentences (padded to ``seq_len`` tokens,
+with their attention mask), or, without a tokenizer, from seeded token ids with a full mask;
+images are seeded pixel values at the model's own size.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import numpy as np
+
+from .._silence import quiet_transformers
+from ..errors import SourceError, reason
+from .signature import Example, adapt
+from .workload import InputSpec, Workload, default_fill, random_inputs
+
+# Tokens per sequence when the source does not say (hf:DIR?seq_len=N).
+DEFAULT_SEQ_LEN = 128
+MAX_SEQ_LEN = 8192
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    auto_class: str  # the transformers Auto class that loads it
+    modality: str  # text, seq2seq or image
+    suffixes: tuple[str, ...]  # architecture name endings that mean this task
+
+
+TASKS = {
+    t.name: t
+    for t in (
+        Task("causal-lm", "AutoModelForCausalLM", "text", ("ForCausalLM", "LMHeadModel")),
+        Task("seq2seq-lm", "AutoModelForSeq2SeqLM", "seq2seq", ("ForConditionalGeneration",)),
+        Task("masked-lm", "AutoModelForMaskedLM", "text", ("ForMaskedLM",)),
+        Task("sequence-classification", "AutoModelForSequenceClassification", "text", ("ForSequenceClassification",)),
+        Task("token-classification", "AutoModelForTokenClassification", "text", ("ForTokenClassification",)),
+        Task("question-answering", "AutoModelForQuestionAnswering", "text", ("ForQuestionAnswering",)),
+        Task("image-classification", "AutoModelForImageClassification", "image", ("ForImageClassification",)),
+        Task("feature-extraction", "AutoModel", "text", ("Model",)),
+    )
+}
+GENERATIVE = ("causal-lm", "seq2seq-lm")
+KEYS = ("task", "seq_len")
+
+
+def parse_hf(spec: str) -> tuple[Path, dict]:
+    """``DIR?task=…&seq_len=…`` → the directory and its keys (validated)."""
+    path_text, _, query = spec.partition("?")
+    keys: dict = {}
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        if k not in KEYS:
+            raise SourceError(f"hf: has no key '{k}'; its keys are task and seq_len")
+        keys[k] = v
+    if "task" in keys and keys["task"] not in TASKS:
+        raise SourceError(f"hf: task '{keys['task']}' is not one of {', '.join(TASKS)}")
+    if "seq_len" in keys:
+        try:
+            keys["seq_len"] = int(keys["seq_len"])
+        except ValueError:
+            raise SourceError(f"hf: seq_len must be a whole number, got '{keys['seq_len']}'") from None
+        if not 1 <= keys["seq_len"] <= MAX_SEQ_LEN:
+            raise SourceError(f"hf: seq_len must be between 1 and {MAX_SEQ_LEN}, got {keys['seq_len']}")
+    return Path(path_text).expanduser(), keys
+
+
+def task_of(config, given: str | None) -> tuple[Task, str]:
+    """The task and where it came from: the source's key, the config's architectures, or the
+    default (an encoder's hidden states) when the config names no architecture."""
+    if given:
+        return TASKS[given], "given"
+    for arch in getattr(config, "architectures", None) or []:
+        for t in TASKS.values():
+            if any(arch.endswith(s) for s in t.suffixes):
+                return t, f"config.architectures ({arch})"
+    return TASKS["feature-extraction"], "default (the config names no known architecture)"
+
+
+def load_hf(spec: str) -> Workload:
+    path, keys = parse_hf(spec)
+    if not (path / "config.json").is_file():
+        raise SourceError(
+            f"hf:{path} is not a Hugging Face model directory (no config.json there); "
+            "give the folder that save_pretrained wrote"
+        )
+    t = quiet_transformers()
+    try:
+        config = t.AutoConfig.from_pretrained(path, local_files_only=True)
+    except Exception as e:
+        raise SourceError(f"hf:{path} has a config.json transformers cannot read ({reason(e)})") from None
+    task, task_from = task_of(config, keys.get("task"))
+    try:
+        model = getattr(t, task.auto_class).from_pretrained(path, local_files_only=True).eval()
+    except Exception as e:
+        raise SourceError(
+            f"hf:{path} could not be loaded for the task {task.name} ({reason(e)}); "
+            f"give the task with hf:{path}?task=NAME (one of {', '.join(TASKS)})"
+        ) from None
+    tokenizer = _tokenizer(t, path) if task.modality != "image" else None
+    seq_len = keys.get("seq_len", DEFAULT_SEQ_LEN)
+    limit = context_length(config)
+    if task.modality != "image" and limit is not None and seq_len > limit:
+        raise SourceError(f"hf:{path} takes at most {limit} tokens; give seq_len={limit} or less")
+    if task.modality == "image":
+        specs, make, example = _image_inputs(config)
+        seq_len = None
+    else:
+        specs, make, example = _text_inputs(model, config, tokenizer, seq_len, task)
+    constants = {"use_cache": False} if "use_cache" in inspect.signature(model.forward).parameters else {}
+    ex = Example(example.names, example.arrays, [True] * len(example.names), constants)
+    wrapped, signature = adapt(model, ex, f"check hf:{path}?task=… and seq_len=…")
+    meta = {
+        "task": task.name,
+        "task_from": task_from,
+        "model_class": type(model).__name__,
+        "seq_len": seq_len,
+        "inputs_from": "the directory's tokenizer on English sentences"
+        if tokenizer is not None
+        else "seeded random values",
+        "tokenizer": tokenizer,
+        "signature": signature,
+    }
+    return Workload(
+        source=f"hf:{path}" + ("?" + "&".join(f"{k}={v}" for k, v in sorted(keys.items())) if keys else ""),
+        name=path.name,
+        inputs=specs,
+        make_inputs=make,
+        model=wrapped,
+        real_data=tokenizer is not None,
+        pool_size=32 if tokenizer is not None else 8,
+        description=f"{type(model).__name__} ({task.name}) from {path}",
+        meta=meta,
+    )
+
+
+def context_length(config) -> int | None:
+    """The most tokens the model's position embeddings cover (None: no fixed limit)."""
+    for attr in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+        value = getattr(config, attr, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def _tokenizer(t, path: Path):
+    try:
+        tokenizer = t.AutoTokenizer.from_pretrained(path, local_files_only=True)
+        if not tokenizer.tokenize("The quick brown fox"):
+            return None  # an empty stand-in, not the model's vocabulary
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+        return tokenizer if tokenizer.pad_token is not None else None
+    except Exception:
+        return None  # a directory without a tokenizer: seeded token ids
+
+
+def _text_inputs(model, config, tokenizer, seq_len: int, task: Task):
+    accepted = inspect.signature(model.forward).parameters
+    vocab = int(getattr(config, "vocab_size", None) or 100)
+    names = ["input_ids", "attention_mask"]
+    if "token_type_ids" in accepted and getattr(config, "type_vocab_size", 0):
+        names.append("token_type_ids")
+    if task.modality == "seq2seq":
+        names.append("decoder_input_ids")
+    specs = [InputSpec(n, (seq_len,), "int64", high=vocab, fill=default_fill(n, "int64")) for n in names]
+    if tokenizer is None:
+
+        def make(batch: int, index: int) -> dict[str, np.ndarray]:
+            return random_inputs(specs, batch, index)
+
+    else:
+        from .text import sentences
+
+        texts = list(sentences())
+        enc = tokenizer(texts, padding="max_length", truncation=True, max_length=seq_len, return_tensors="np")
+        columns = {n: np.asarray(enc[n], dtype=np.int64) for n in names if n in enc}
+        if "decoder_input_ids" in names:
+            columns["decoder_input_ids"] = columns["input_ids"]  # teacher forcing on the same text
+        for n in names:
+            columns.setdefault(n, np.zeros((len(texts), seq_len), dtype=np.int64))
+
+        def make(batch: int, index: int) -> dict[str, np.ndarray]:
+            rows = np.arange(index * batch, (index + 1) * batch) % len(texts)
+            return {n: columns[n][rows] for n in names}
+
+    first = make(1, 0)
+    return specs, make, Example(names, [first[n] for n in names], [True] * len(names))
+
+
+def _image_inputs(config):
+    size = getattr(config, "image_size", 224)
+    side = size if isinstance(size, int) else int(max(size))
+    channels = int(getattr(config, "num_channels", 3))
+    specs = [InputSpec("pixel_values", (channels, side, side), "float32")]
+
+    def make(batch: int, index: int) -> dict[str, np.ndarray]:
+        return random_inputs(specs, batch, index)
+
+    return specs, make, Example(["pixel_values"], [make(1, 0)["pixel_values"]], [True])

