@@ -7,7 +7,15 @@ from collections.abc import Callable, Iterable
 
 from .backends.base import Settings
 from .backends.registry import before_load, resolve_backend
-from .errors import InputError
+from .errors import (
+    BackendError,
+    InputError,
+    MissingPackageError,
+    ModelError,
+    SourceError,
+    StoreError,
+    UnsavedError,
+)
 from .measure.interleave import RoundRule
 from .measure.measurement import Measurement
 from .measure.stoprule import StopRule
@@ -92,8 +100,13 @@ def bench_grid(
     on_sample: Callable[[int, float], None] | None = None,
     workloads: dict[str, Workload] | None = None,
     scenario: Callable[[Workload, Settings], Measurement] | None = None,
+    failures: list[tuple[str, Settings, Exception]] | None = None,
 ) -> list[Measurement]:
     """Measure every cell; each source is loaded once (or taken from ``workloads``) and shared.
+
+    With ``failures`` (a list), a cell that cannot run (its backend cannot load or export the
+    model, a precision it lacks, …) adds ``(source, settings, error)`` there and the other cells
+    go on; without it the first such error is raised.
 
     ``scenario(workload, settings)`` measures one cell (default: single-stream).  Single-stream
     cells of a runtime that fixes its threads once per process (TensorFlow), asked for several
@@ -105,16 +118,26 @@ def bench_grid(
     for i, (src, settings) in enumerate(cells):
         if on_start:
             on_start(i, src, settings)
-        if i in apart:
-            out.append(_bench_apart(i, src, settings, stop, budget_ms, load_options or {}))
-            continue
-        if src not in workloads:
-            workloads[src] = load(src, **(load_options or {}))
-        if scenario is not None:
-            out.append(scenario(workloads[src], settings))
-        else:
-            out.append(single_stream(workloads[src], settings, stop, budget_ms=budget_ms, on_sample=on_sample))
+        try:
+            if i in apart:
+                out.append(_bench_apart(i, src, settings, stop, budget_ms, load_options or {}))
+                continue
+            if src not in workloads:
+                workloads[src] = load(src, **(load_options or {}))
+            if scenario is not None:
+                out.append(scenario(workloads[src], settings))
+            else:
+                out.append(single_stream(workloads[src], settings, stop, budget_ms=budget_ms, on_sample=on_sample))
+        except CELL_ERRORS as e:
+            if failures is None:
+                raise
+            failures.append((src, settings, e))
     return out
+
+
+# What stops one cell and not the others: the same model on another backend, precision or
+# batch may well run. Bad options and sources are found before any cell runs.
+CELL_ERRORS = (BackendError, SourceError, ModelError, MissingPackageError)
 
 
 def apart_cells(cells: list[tuple[str, Settings]]) -> set[int]:
@@ -132,7 +155,6 @@ def apart_cells(cells: list[tuple[str, Settings]]) -> set[int]:
 
 
 def _bench_apart(i: int, src: str, s: Settings, stop: StopRule, budget_ms, load_options: dict) -> Measurement:
-    from .errors import BackendError
     from .sweeps.grid import Cell
     from .sweeps.runner import DEFAULT_CELL_TIMEOUT_S, run_cell
 
@@ -197,12 +219,12 @@ def interleave_grid(
     )
 
 
-def _values(v) -> list:
+def _values(v, label: str) -> list:
     """An axis given as a comma list ("1,8") or as a list of values."""
     from .axes import split
 
     if isinstance(v, str):
-        return split(v)
+        return split(v, label)
     return ["auto" if x is None else str(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
 
 
@@ -250,13 +272,12 @@ def bench_run(
     from .axes import int_values
     from .backends.registry import AUTO, check_backend
     from .commands.results import BenchResult
-    from .errors import BackendError
     from .scenarios.choose import ScenarioOptions, scenario_runner
     from .scenarios.offline import DEFAULT_BATCHES
     from .store.store import Store
 
-    sources = _values(sources)
-    backends = _values(backend)
+    sources = _values(sources, "the sources")
+    backends = _values(backend, "--backend")
     for b in backends:
         if b != AUTO:
             check_backend(b)
@@ -265,16 +286,16 @@ def bench_run(
         scenario, engine, fps, budget_ms, drop_late, qps, slo_p99, max_batch, max_wait_ms, burstiness, seed, streams
     )
     run_cell = scenario_runner(options, stop)
-    batches = _values(batch)
+    batches = _values(batch, "--batch")
     if scenario == "offline" and batches == ["1"]:
         batches = [str(b) for b in DEFAULT_BATCHES]
     cells = grid(
         sources,
         backends,
-        _values(precision),
+        _values(precision, "--precision"),
         int_values(batches, "--batch"),
-        int_values(_values(threads), "--threads", allow_auto=True),
-        _values(device),
+        int_values(_values(threads, "--threads"), "--threads", allow_auto=True),
+        _values(device, "--device"),
     )
     if interleave:
         if scenario != "single-stream" or engine != "nnspeed":
@@ -296,10 +317,24 @@ def bench_run(
         stored = {k: v for k, v in doc.items() if k != "results"}  # the results are stored as measurements
         run_id = db.save_run("bench", command, sbs.measurements, documents={"interleave": stored})
         return BenchResult({"run_id": run_id, **doc}, sbs.measurements, side_by_side=sbs, store_url=db.display_url)
-    if single:  # the library's own single-stream, which measures apart cells in fresh processes
-        results = bench_grid(cells, stop, budget, load_options, on_start=on_start, workloads=workloads)
-    else:
-        results = bench_grid(cells, stop, None, load_options, on_start=on_start, workloads=workloads, scenario=run_cell)
-    run_id = db.save_run("bench", command, results)
-    doc = {"run_id": run_id, "results": [m.to_dict(samples=samples) for m in results]}
+    failures: list[tuple[str, Settings, Exception]] = []
+    scenario_fn = None if single else run_cell  # single: the library's own, which runs apart cells in fresh processes
+    results = bench_grid(
+        cells,
+        stop,
+        budget if single else None,
+        load_options,
+        on_start=on_start,
+        workloads=workloads,
+        scenario=scenario_fn,
+        failures=failures,
+    )
+    if not results:  # nothing ran: the first cell's reason is the answer
+        raise failures[0][2]
+    failed = [{"source": src, **s.to_dict(), "error": str(e)} for src, s, e in failures]
+    doc = {"run_id": None, "results": [m.to_dict(samples=samples) for m in results], "failed": failed}
+    try:
+        doc["run_id"] = db.save_run("bench", command, results)
+    except StoreError as e:
+        raise UnsavedError(str(e), BenchResult(doc, results, store_url=db.display_url)) from None
     return BenchResult(doc, results, store_url=db.display_url)

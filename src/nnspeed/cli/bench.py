@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.markup import escape
 
 from ..axes import int_values, split
-from ..errors import BackendError
+from ..errors import BackendError, UnsavedError
 from .app import app, command_line, err, out, progress_bar
 from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, Samples, StoreUrl
 
@@ -101,7 +102,7 @@ def bench(
             raise BackendError(
                 "--adaptive switches variants of one model under load: use --scenario server, one source"
             )
-        thread_counts = int_values(split(threads), "--threads", allow_auto=True)
+        thread_counts = int_values(split(threads, "--threads"), "--threads", allow_auto=True)
         if len(thread_counts) != 1:
             raise BackendError("--adaptive serves with one thread count; give one --threads")
         from ..commands.adaptive import adaptive as run_adaptive
@@ -126,8 +127,8 @@ def bench(
             )
         return print_adaptive(served.to_dict(), json_out)
     from ..api import bench_run
-    from ..report.terminal import measurements_table, ratios_table, scenario_lines, warnings_lines
 
+    unsaved = None
     with progress_bar() as progress:
         task = progress.add_task("interleaved rounds" if interleave else "measuring", total=None)
 
@@ -136,54 +137,79 @@ def bench(
                 task, completed=i, description=f"{src} {s.backend} {s.precision} b{s.batch} t{s.threads or 'auto'}"
             )
 
-        result = bench_run(
-            sources,
-            backend=backend,
-            precision=precision,
-            batch=batch,
-            threads=threads,
-            device=device,
-            budget_ms=budget,
-            fps=fps,
-            min_time=min_time,
-            max_time=max_time,
-            min_iters=min_iters,
-            max_iters=max_iters,
-            ci=ci,
-            input_shape=input_shape,
-            input_dtype=input_dtype,
-            input_fn=input_fn,
-            scenario=scenario,
-            engine=engine,
-            drop_late=drop_late,
-            qps=qps,
-            slo_p99=slo_p99,
-            max_batch=max_batch,
-            max_wait_ms=max_wait_ms,
-            burstiness=burstiness,
-            seed=seed,
-            streams=streams,
-            interleave=interleave,
-            min_rounds=min_rounds,
-            max_rounds=max_rounds,
-            samples=samples,
-            store=store,
-            command=command_line(),
-            on_start=on_start,
-            on_round=lambda n, _: progress.update(task, description=f"interleaved rounds: {n} done"),
-        )
+        try:
+            result = bench_run(
+                sources,
+                backend=backend,
+                precision=precision,
+                batch=batch,
+                threads=threads,
+                device=device,
+                budget_ms=budget,
+                fps=fps,
+                min_time=min_time,
+                max_time=max_time,
+                min_iters=min_iters,
+                max_iters=max_iters,
+                ci=ci,
+                input_shape=input_shape,
+                input_dtype=input_dtype,
+                input_fn=input_fn,
+                scenario=scenario,
+                engine=engine,
+                drop_late=drop_late,
+                qps=qps,
+                slo_p99=slo_p99,
+                max_batch=max_batch,
+                max_wait_ms=max_wait_ms,
+                burstiness=burstiness,
+                seed=seed,
+                streams=streams,
+                interleave=interleave,
+                min_rounds=min_rounds,
+                max_rounds=max_rounds,
+                samples=samples,
+                store=store,
+                command=command_line(),
+                on_start=on_start,
+                on_round=lambda n, _: progress.update(task, description=f"interleaved rounds: {n} done"),
+            )
+        except UnsavedError as e:  # measured but not stored: show the figures, then the error
+            unsaved = e
+            result = e.result
+    show_bench(result, json_out)
+    if unsaved is not None:
+        raise unsaved
+    if result.document.get("failed"):
+        raise typer.Exit(PARTIAL_EXIT)
+
+
+# Some configurations ran and were stored, others could not run (their reasons are printed and
+# in the JSON's "failed"): not a clean success, and not an error that lost the rest.
+PARTIAL_EXIT = 3
+
+
+def show_bench(result, json_out: bool) -> None:
+    from ..report.terminal import measurements_table, ratios_table, scenario_lines, warnings_lines
+
+    failed = result.document.get("failed", [])
     if json_out:
         out.print_json(json.dumps(result.to_dict()))
-        return
-    run_id, results = result.run_id, result.measurements
-    if result.side_by_side is not None:
-        out.print(measurements_table(results, title=f"run {run_id}", best_per_source=False))
-        out.print(ratios_table(result.side_by_side))
     else:
-        out.print(measurements_table(results, title=f"run {run_id}"))
-        for line in scenario_lines(results):
-            out.print(line, highlight=False)
-    out.file.flush()
-    for line in warnings_lines(results):
-        err.print(f"[yellow]warning:[/] {line}", highlight=False)
-    err.print(f"stored as run {run_id} in {result.store_url}", highlight=False)
+        run_id, results = result.run_id, result.measurements
+        title = f"run {run_id}" if run_id else "not stored"
+        if result.side_by_side is not None:
+            out.print(measurements_table(results, title=title, best_per_source=False))
+            out.print(ratios_table(result.side_by_side))
+        else:
+            out.print(measurements_table(results, title=title))
+            for line in scenario_lines(results):
+                out.print(line, highlight=False)
+        out.file.flush()
+        for line in warnings_lines(results):
+            err.print(f"[yellow]warning:[/] {line}", highlight=False)
+    for f in failed:
+        label = f"{f['source']} {f['backend']} {f['precision']} b{f['batch']} t{f['threads'] or 'auto'}"
+        err.print(f"[red]could not run:[/] {escape(label)}: {escape(f['error'])}", highlight=False)
+    if result.run_id is not None and not json_out:
+        err.print(f"stored as run {result.run_id} in {result.store_url}", highlight=False)
