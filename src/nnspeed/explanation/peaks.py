@@ -1,6 +1,7 @@
 """This machine's peak rates, measured through the framework: GEMM throughput per precision
-and thread count, memory bandwidth from a STREAM-like triad, and the theoretical peak from the
-CPU's flags and clock where it can be known.  Cached per machine fingerprint."""
+and thread count, memory bandwidth from a STREAM-like triad (in main memory, and on a ladder of
+working sets that fit each cache level), and the theoretical peak from the CPU's flags and clock
+where it can be known.  Cached per machine fingerprint."""
 
 from __future__ import annotations
 
@@ -23,7 +24,12 @@ PROBE_N = 256
 # Triad arrays (float32 elements): 3 × 128 MiB, far beyond any last-level cache.
 TRIAD_N = 32 * 2**20
 STOP = StopRule(min_time=0.3, max_time=1.5, ci_rel=0.02)
-PROFILE_VERSION = 1
+# Triad working sets (bytes, all three arrays) from L1-sized to beyond a large L2: a layer whose
+# tensors fit in a cache streams them at that cache's rate, not at main memory's.  Factors of 4
+# place at least one rung inside each cache level without reading the cache sizes.
+LADDER_BYTES = tuple(48 * 2**10 * 4**k for k in range(6))  # 48 KiB … 48 MiB; beyond: TRIAD_N
+LADDER_STOP = StopRule(min_time=0.03, max_time=0.15, ci_rel=0.02)
+PROFILE_VERSION = 2  # 2: the bandwidth ladder
 
 
 def _gemm(precision: str, n: int):
@@ -62,14 +68,30 @@ def gemm_rate(precision: str, threads: int, n: int = GEMM_N) -> float:
     return 2 * n**3 / (ms * 1e-3) / 1e9
 
 
-def triad_bandwidth(threads: int, n: int = TRIAD_N) -> float:
+def triad_bandwidth(threads: int, n: int = TRIAD_N, stop: StopRule = STOP) -> float:
     """GB/s of a = b + s·c (two reads and one write per element)."""
     import torch
 
     with torch_threads(threads):
         a, b, c = torch.empty(n), torch.rand(n), torch.rand(n)
-        ms = call_ms(lambda: torch.add(b, c, alpha=3.0, out=a), STOP, np.min)
+        ms = call_ms(lambda: torch.add(b, c, alpha=3.0, out=a), stop, np.min)
     return 3 * 4 * n / (ms * 1e-3) / 1e9
+
+
+def bandwidth_ladder(threads: int) -> list[list[float]]:
+    """[working-set bytes, GB/s] of the triad at each rung of ``LADDER_BYTES``."""
+    return [[float(12 * (ws // 12)), triad_bandwidth(threads, ws // 12, LADDER_STOP)] for ws in LADDER_BYTES]
+
+
+def bandwidth_for(row: dict, nbytes: float) -> float:
+    """The fastest rate at which ``nbytes`` can stream on this machine (GB/s), an upper bound for
+    a layer that moves them.  A working set no larger than ``nbytes`` streams at least as fast in
+    hardware, so the rung just below ``nbytes`` bounds it; rungs above stand in where a small
+    rung was held back by per-call overhead rather than by its cache.  Main memory's triad rate
+    is the floor."""
+    rungs = row.get("ladder", [])
+    below = max((ws for ws, _ in rungs if ws <= nbytes), default=0.0)
+    return max([row["triad_gbs"], *(gbs for ws, gbs in rungs if ws >= below)])
 
 
 def theoretical_fp32(cores: int) -> dict | None:
@@ -110,6 +132,7 @@ def measure(threads: list[int] | None = None) -> dict:
                 row["gemm"][p] = None
                 row.setdefault("notes", []).append(f"{p}: {e}")
         row["triad_gbs"] = triad_bandwidth(t)
+        row["ladder"] = bandwidth_ladder(t)
         rows.append(row)
     env = fingerprint()
     return {
