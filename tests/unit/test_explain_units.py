@@ -25,3 +25,92 @@ def test_recording_cost_does_not_follow_one_slow_calibration(monkeypatch):
     trials = iter([(0.006, 0.0023), (0.018, 0.0070), (0.0062, 0.0024), (0.0061, 0.0022), (0.0063, 0.0025)])
     monkeypatch.setattr(layers, "_recording_trial", lambda calls: next(trials))
     assert recording_cost(calls=10, trials=5) == (0.0062, 0.0024)
+
+
+def _reused(k: int):
+    """A Linear and a ReLU each run k times per call, then a torch.cat outside every layer."""
+    import torch
+
+    class Reused(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.act = torch.nn.Linear(8, 8), torch.nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            for _ in range(k):
+                x = self.act(self.fc(x))
+            return torch.cat([x, x], dim=1)
+
+    torch.manual_seed(0)
+    return Reused().eval(), (torch.randn(4, 8),)
+
+
+def test_op_bytes_reads_and_writes_each_tensor_once_and_views_move_nothing():
+    import torch
+
+    from nnspeed.explanation.work import op_bytes
+
+    aten = torch.ops.aten
+    x, y = torch.randn(1024), torch.randn(1024)  # 4 KiB each
+    assert op_bytes(aten.relu_.default, (x,), {}, x) == 8192  # in place: read and written
+    assert op_bytes(aten.view.default, (x, [32, 32]), {}, x.view(32, 32)) == 0
+    assert op_bytes(aten.reshape.default, (x, [32, 32]), {}, x.reshape(32, 32)) == 0  # no copy made
+    t = torch.randn(32, 32).t()
+    assert op_bytes(aten.reshape.default, (t, [1024]), {}, t.reshape(1024)) == 8192  # a copy
+    assert op_bytes(aten.add.Tensor, (x, x), {}, x + x) == 8192  # x read once
+    assert op_bytes(aten.cat.default, ([x, y],), {}, torch.cat([x, y])) == 16384
+    assert op_bytes(aten.add.out, (x, y), {"out": torch.empty(1024)}, torch.empty(1024)) == 12288  # out: written only
+
+
+def test_a_module_run_k_times_counts_its_flops_and_bytes_k_times():
+    from nnspeed.explanation.layers import layer_ranges
+    from nnspeed.explanation.work import count_work
+
+    works = {}
+    for k in (1, 3):
+        model, args = _reused(k)
+        works[k] = count_work(model, args, lambda m=model: layer_ranges(m))
+    one, three = works[1], works[3]
+    assert one.flops("fc") == 2 * 4 * 8 * 8 and three.flops("fc") == 3 * one.flops("fc")
+    assert one.bytes("fc") == 4 * (32 + 64 + 8 + 32)  # input, weight, bias, output (float32)
+    assert three.bytes("fc") == 3 * one.bytes("fc") and three.bytes("act") == 3 * one.bytes("act") == 3 * 2 * 128
+    # the cat in forward() is outside every layer: x read once, the joined tensor written
+    assert dict(three.outside) == {"aten::cat": [0, 128 + 256]}
+
+
+def test_the_profile_times_each_run_and_the_functions_outside_layers():
+    from nnspeed.explanation.layers import _profile, _runs
+
+    model, args = _reused(3)
+    layers, outside = _profile(model, args, calls=4)
+    assert _runs(layers) == {"fc": 3, "act": 3} and _runs(outside) == {"aten::cat": 1}
+    assert all(len(calls) == 4 and all(t > 0 for c in calls for t, _ in c) for calls in outside.values())
+
+
+def test_a_time_below_the_roofline_bound_shows_the_bound_unknown_and_warns():
+    from nnspeed.explanation.checks import warnings
+    from nnspeed.explanation.peaks import bandwidth_for
+    from nnspeed.explanation.roofline import UNKNOWN, Row, roofline
+
+    peaks_row = {"triad_gbs": 10.0, "ladder": [[1e5, 100.0], [1e6, 50.0], [1e8, 12.0]]}
+    rows = [
+        Row("fast", "ReLU", 1, 0.001, 0, 10**6),  # 1 MB in 1 µs: faster than any measured rate
+        Row("slow", "ReLU", 1, 0.1, 0, 10**6),
+        Row("twice", "ReLU", 2, 0.1, 0, 2 * 10**5),  # each run's 100 kB fits the fastest rung
+        Row("gone", "ReLU", 1, 0.0, 0, 10**6),  # under the profiler's resolution
+    ]
+    layers = {r.name: r for r in roofline(rows, 0.5, 100.0, peaks_row)}
+    assert layers["fast"].bound_ms is None and layers["fast"].efficiency is None and layers["fast"].verdict == UNKNOWN
+    assert layers["slow"].bandwidth_gbs == 50.0 and abs(layers["slow"].bound_ms - 0.02) < 1e-12
+    assert layers["twice"].bandwidth_gbs == 100.0 and layers["gone"].efficiency is None
+    # between two rungs the one below bounds the rate: 500 kB fit wherever 100 kB's rung ran
+    assert [bandwidth_for(peaks_row, b) for b in (5e5, 5e7, 1e9)] == [100.0, 50.0, 12.0]
+    shown = [r.to_dict() for r in layers.values()]
+    assert all(r["efficiency"] is None or r["efficiency"] <= 1 for r in shown)
+    (unknown,) = warnings(shown, latency_ms=0.5)
+    assert "1 rows ran faster than their roofline bound" in unknown and "fast" in unknown
+    # the invariant still catches an efficiency above 100% however it got there, and parts over the whole
+    over = [dict(shown[1], efficiency=1.2, verdict="memory-bound")]
+    found = warnings(over, latency_ms=0.05)
+    assert any("above 100%" in w for w in found) and any("add up to 0.100 ms, 100% over" in w for w in found)
+    assert warnings([dict(shown[1])], latency_ms=0.1) == []

@@ -46,32 +46,44 @@ def explain(
     if doc["backend"] == "tensorflow":
         _print_keras(doc)
         return
-    latency, overhead = doc["latency_ms"], doc["overhead_ms"]
+    out.print(_torch_table(doc))
+    for i, a in enumerate(doc["advice"], 1):
+        out.print(f"{i}. {a['text']} (estimated gain {a['estimated_gain']:.3f} ms)", highlight=False)
+    for line in doc["warnings"]:
+        err.print(f"[yellow]warning:[/] {line}", highlight=False)
+
+
+def _torch_table(doc: dict) -> Table:
+    """Layers, then the functions outside every layer; the title adds them up to the latency."""
     t = Table(
-        title=f"{doc['source']}: {latency:.3f} ms per call, {overhead:.3f} ms outside any layer, roofline bound "
-        f"{doc['roofline_bound_ms']:.3f} ms",
+        title=f"{doc['source']}: {doc['latency_ms']:.3f} ms per call ({doc['statistic']}) = layers "
+        f"{doc['layers_ms']:.3f} + functions outside any layer {doc['outside_ms']:.3f} + in no operator "
+        f"{doc['overhead_ms']:.3f} ms; roofline bound {doc['roofline_bound_ms']:.3f} ms",
         title_justify="left",
         header_style="bold",
     )
-    for c in ("layer", "op", "ms", "share", "MFLOP", "KB", "FLOP/B", "GFLOP/s", "bound ms", "eff.", "verdict"):
+    columns = ("layer", "op", "runs", "ms", "share", "MFLOP", "KB", "FLOP/B", "GFLOP/s", "GB/s roof", "bound ms")
+    for c in (*columns, "eff.", "verdict"):
         t.add_column(c, justify="left" if c in ("layer", "op", "verdict") else "right")
-    for layer in doc["layers"]:
+    for i, row in enumerate(doc["layers"] + doc["outside"]):
+        unknown = row["efficiency"] is None
         t.add_row(
-            layer["name"],
-            layer["op"],
-            f"{layer['time_ms']:.4f}",
-            f"{100 * layer['share']:.0f}%",
-            f"{layer['flops'] / 1e6:.2f}",
-            f"{layer['bytes'] / 1e3:.0f}",
-            f"{layer['intensity']:.1f}",
-            f"{layer['gflops']:.1f}",
-            f"{layer['bound_ms']:.4f}",
-            f"{100 * layer['efficiency']:.0f}%",
-            layer["verdict"],
+            row["name"],
+            row["op"],
+            str(row["calls"]),
+            f"{row['time_ms']:.4f}",
+            f"{100 * row['share']:.0f}%",
+            f"{row['flops'] / 1e6:.2f}",
+            f"{row['bytes'] / 1e3:.0f}",
+            f"{row['intensity']:.1f}",
+            f"{row['gflops']:.1f}",
+            f"{row['bandwidth_gbs']:.0f}",
+            "unknown" if row["bound_ms"] is None else f"{row['bound_ms']:.4f}",
+            "—" if unknown else f"{100 * row['efficiency']:.0f}%",
+            row["verdict"],
+            end_section=i == len(doc["layers"]) - 1,
         )
-    out.print(t)
-    for i, a in enumerate(doc["advice"], 1):
-        out.print(f"{i}. {a['text']} (estimated gain {a['estimated_gain']:.3f} ms)", highlight=False)
+    return t
 
 
 def _print_keras(doc: dict) -> None:

@@ -74,7 +74,13 @@ def _peaks_row(peaks_doc: dict, threads: int) -> dict:
 
 
 def _peaks(row: dict) -> dict:
-    return {"fp32_gflops": row["gemm"]["fp32"], "bandwidth_gbs": row["triad_gbs"], "threads": row["threads"]}
+    """The roofs: fp32 GEMM, main-memory triad, and the triad by working set (cache levels)."""
+    return {
+        "fp32_gflops": row["gemm"]["fp32"],
+        "bandwidth_gbs": row["triad_gbs"],
+        "bandwidth_by_working_set": row.get("ladder", []),
+        "threads": row["threads"],
+    }
 
 
 def _torch(w, batch: int, threads: int | None, on_phase) -> tuple[dict, Measurement]:
@@ -82,8 +88,10 @@ def _torch(w, batch: int, threads: int | None, on_phase) -> tuple[dict, Measurem
 
     from ..backends.base import torch_threads
     from ..explanation.advice import advise
-    from ..explanation.layers import layer_stats, roofline
+    from ..explanation.checks import warnings
+    from ..explanation.layers import layer_stats
     from ..explanation.peaks import profile
+    from ..explanation.roofline import Row, roofline
 
     if on_phase:
         on_phase("machine peaks, rigorous latency, per-layer profile")
@@ -92,25 +100,43 @@ def _torch(w, batch: int, threads: int | None, on_phase) -> tuple[dict, Measurem
     t_used = m.threads or torch.get_num_threads()
     row = _peaks_row(peaks_doc, t_used)
     with torch_threads(t_used):
-        times, flops, nbytes, recording = layer_stats(w.model, w.torch_args(batch))
+        prof = layer_stats(w.model, w.torch_args(batch))
     ops = {n: type(mod).__name__ for n, mod in w.model.named_modules()}
-    layers = roofline(times, flops, nbytes, row["gemm"]["fp32"], row["triad_gbs"], ops)
-    latency = m.latency_ms.p50
-    overhead = max(0.0, latency - sum(times.values()))
+    work, latency = prof.work, m.latency_ms.p50
+    rows = [Row(n, ops.get(n, ""), prof.runs[n], t, work.flops(n), work.bytes(n)) for n, t in prof.times.items()]
+    outside_rows = [
+        Row(n, "outside any layer", prof.outside_runs[n], t, work.flops(n, True), work.bytes(n, True))
+        for n, t in prof.outside.items()
+    ]
+    layers = roofline(rows, latency, row["gemm"]["fp32"], row)
+    outside = roofline(outside_rows, latency, row["gemm"]["fp32"], row)
+    layers_ms, outside_ms = sum(prof.times.values()), sum(prof.outside.values())
+    overhead = max(0.0, latency - layers_ms - outside_ms)
+    shown = [r.to_dict() for r in layers + outside]
     doc = {
         "source": w.source,
         "backend": "torch-eager",
         "batch": batch,
         "threads": t_used,
         "latency_ms": latency,
-        "overhead_ms": overhead,
-        "profiler_cost_ms": recording,
-        "total_flops": int(sum(flops.values())),
+        # the latency, and every time below, is a median over calls
+        "statistic": "median",
+        "layers_ms": layers_ms,
+        "outside_ms": outside_ms,
+        "overhead_ms": overhead,  # in no operator: Python in forward(), module calls
+        "accounted_ratio": (layers_ms + outside_ms + overhead) / latency if latency > 0 else 0.0,
+        "profiler_cost_ms": prof.recording_ms,
+        "total_flops": work.total_flops,
+        "total_bytes": sum(r.bytes for r in layers + outside),
         "params": w.params(),
-        "roofline_bound_ms": sum(layer.bound_ms for layer in layers),
+        "roofline_bound_ms": sum(r.bound_ms or 0.0 for r in layers + outside),
         "peaks": _peaks(row),
-        "layers": [layer.to_dict() for layer in layers],
-        "advice": advise(layers, latency, overhead, [(n, ops[n]) for n in ops if n in times], batch, row["gemm"]),
+        "layers": [r.to_dict() for r in layers],
+        "outside": [r.to_dict() for r in outside],
+        "advice": advise(
+            layers, outside, latency, overhead, [(n, ops[n]) for n in ops if n in prof.times], batch, row["gemm"]
+        ),
+        "warnings": warnings(shown, latency),
     }
     return doc, m
 

@@ -2,11 +2,48 @@
 
 from __future__ import annotations
 
-from .layers import Layer
+from .roofline import Layer
 
 # Overhead above this share of the latency is worth a runtime change.
 OVERHEAD_SHARE = 0.30
 MEMORY_SHARE = 0.30
+# Functions outside every layer above this share of the latency are worth a look.
+OUTSIDE_SHARE = 0.10
+# What a kind of function outside the layers costs, and what removes it (by operator name).
+OUTSIDE_HINTS = (
+    (
+        ("cat", "stack"),
+        "concatenation copies every input into a new tensor each call (a UNet's skip connections): a graph "
+        "runtime (ONNX Runtime, OpenVINO) or torch.compile writes the producers into the joined buffer",
+    ),
+    (
+        ("add", "add_", "mul", "mul_", "sub", "div", "relu", "relu_", "sigmoid", "gelu"),
+        "element-wise functions in forward() each read and write whole tensors: torch.compile or a graph "
+        "runtime fuses them into the neighbouring layer",
+    ),
+    (
+        ("reshape", "permute", "transpose", "contiguous", "flatten", "clone"),
+        "a reshape or permute of a non-contiguous tensor copies it: keep the layout the next layer wants",
+    ),
+)
+
+
+def _outside(outside: list[Layer], latency_ms: float) -> list[dict]:
+    """Advice where the functions run outside every layer take a large share of the time."""
+    total = sum(f.time_ms for f in outside)
+    if latency_ms <= 0 or total / latency_ms <= OUTSIDE_SHARE:
+        return []
+    named = ", ".join(f"{f.name} {f.time_ms:.3f} ms" for f in outside[:3])
+    names = {f.name.split("::")[-1] for f in outside[:3]}
+    hints = [text for ops, text in OUTSIDE_HINTS if names & set(ops)]
+    hint = "; ".join(hints) or "move them into modules a graph runtime or torch.compile can fuse"
+    return [
+        {
+            "text": f"{100 * total / latency_ms:.0f}% of the time is in functions outside any layer ({named}): {hint}",
+            # at best they run at their roofline bound (an unknown bound: nothing promised)
+            "estimated_gain": sum(f.time_ms - (f.bound_ms if f.bound_ms is not None else f.time_ms) for f in outside),
+        }
+    ]
 
 
 def _unfused_conv_bn(order: list[tuple[str, str]]) -> list[str]:
@@ -19,11 +56,20 @@ def _unfused_conv_bn(order: list[tuple[str, str]]) -> list[str]:
 
 
 def advise(
-    layers: list[Layer], latency_ms: float, overhead_ms: float, order: list[tuple[str, str]], batch: int, peaks: dict
+    layers: list[Layer],
+    outside: list[Layer],
+    latency_ms: float,
+    overhead_ms: float,
+    order: list[tuple[str, str]],
+    batch: int,
+    peaks: dict,
 ) -> list[dict]:
-    out = []
+    out = _outside(outside, latency_ms)
     by_name = {layer.name: layer for layer in layers}
-    slack = overhead_ms + sum(layer.time_ms - layer.bound_ms for layer in layers if layer.verdict == "overhead-bound")
+    slack = overhead_ms + sum(
+        layer.time_ms - (layer.bound_ms or 0.0) for layer in layers if layer.verdict == "overhead-bound"
+    )
+    slack = min(slack, latency_ms)  # parts that do not fit the whole are warned of, not advised on
     if latency_ms > 0 and slack / latency_ms > OVERHEAD_SHARE:
         out.append(
             {

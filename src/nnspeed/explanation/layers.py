@@ -1,60 +1,31 @@
-"""Per-layer time, FLOPs and bytes of a torch model, and where each sits on the roofline.
+"""Per-layer time of a torch model, and the time of what runs outside every layer.
 
 Times come from torch.profiler: every leaf module is wrapped in a ``record_function`` label
-by forward hooks, so the profiler's own clock attributes operator time to layers.  Recording
-costs time inside each range (the hooks, and every operator event the profiler writes), so
-that cost is calibrated on this machine right before the profile, with probe modules of known
-event count, and taken off each layer's time.  FLOPs come
-from torch.utils.flop_counter; bytes are the layer's weights plus its input and output
-activations (what must cross the memory bus at least once).
+by forward hooks, and every call in a ``nnspeed.call`` range, so the profiler's own clock
+attributes operator time to layers, and the top-level operators in a call but in no layer
+(the ``torch.cat`` of skip connections, residual adds, reshapes in ``forward()``) to themselves.
+Recording costs time inside each range (the hooks, and every operator event the profiler
+writes), so that cost is calibrated on this machine right before the profile, with probe
+modules of known event count, and taken off each time.  FLOPs and bytes come from ``work``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from .._silence import quiet
 from ..measure.harness import call_ms
 from ..measure.stoprule import StopRule
+from .work import CALL, LAYER, Work, count_work
 
-# A layer whose roofline bound is under this share of its measured time is limited by
-# per-call overhead (dispatch, launches, Python), not by compute or memory.
-OVERHEAD_EFFICIENCY = 0.10
 PROFILE_CALLS = 20
 RECORDING_TRIALS = 5
 PLAIN_STOP = StopRule(min_time=0.05, max_time=0.3, ci_rel=0.02)
 
 
-@dataclass
-class Layer:
-    name: str
-    op: str
-    time_ms: float
-    share: float
-    flops: int
-    bytes: int
-    intensity: float
-    gflops: float
-    bound_ms: float
-    efficiency: float
-    verdict: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 def _leaves(model):
     return [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())]
-
-
-def _nbytes(x) -> int:
-    import torch
-
-    if isinstance(x, torch.Tensor):
-        return x.numel() * x.element_size()
-    if isinstance(x, (tuple, list)):
-        return sum(_nbytes(v) for v in x)
-    return 0
 
 
 def _probe_chain(kind: str, k: int = 40):
@@ -69,32 +40,36 @@ def _probe_chain(kind: str, k: int = 40):
     return torch.nn.Sequential(*[leaf() for _ in range(k)])
 
 
-def _hooked(model, leaves, io_bytes: dict):
+@contextmanager
+def layer_ranges(model):
+    """Within this context each run of a leaf module of ``model`` is a profiler range
+    ``nnspeed.layer::NAME`` (a module run k times makes k ranges)."""
     from torch.profiler import record_function
 
     handles, open_ranges = [], {}
 
     def pre(name):
         def hook(mod, inputs):
-            rf = record_function(f"nnspeed.layer::{name}")
+            rf = record_function(f"{LAYER}{name}")
             rf.__enter__()
             open_ranges[name] = rf
 
         return hook
 
-    def post(name, mod):
-        weights = sum(p.numel() * p.element_size() for p in mod.parameters(recurse=False))
-
-        def hook(m, inputs, output):
+    def post(name):
+        def hook(mod, inputs, output):
             open_ranges.pop(name).__exit__(None, None, None)
-            io_bytes[name] = weights + _nbytes(inputs) + _nbytes(output)
 
         return hook
 
-    for name, mod in leaves:
+    for name, mod in _leaves(model):
         handles.append(mod.register_forward_pre_hook(pre(name)))
-        handles.append(mod.register_forward_hook(post(name, mod)))
-    return handles
+        handles.append(mod.register_forward_hook(post(name)))
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
 
 
 def _descendants(evt) -> int:
@@ -102,37 +77,33 @@ def _descendants(evt) -> int:
 
 
 def _profile(model, args, calls: int) -> tuple[dict, dict]:
-    """Per layer, its profiled ranges as (ms, operator events inside) grouped by call, and bytes."""
+    """Per call, each layer's profiled ranges and each top-level operator run outside every
+    layer, as (ms, operator events inside), keyed by layer name and by operator name."""
     import torch
-    from torch.profiler import ProfilerActivity, profile
+    from torch.profiler import ProfilerActivity, profile, record_function
 
-    leaves = _leaves(model)
-    io_bytes: dict[str, int] = {}
-    handles = _hooked(model, leaves, io_bytes)
-    try:
-        with torch.inference_mode():
-            for _ in range(3):
-                model(*args)  # warm-up outside the profile
+    with layer_ranges(model), torch.inference_mode():
+        for _ in range(3):
+            model(*args)  # warm-up outside the profile
 
-            def profiled():
-                with profile(activities=[ProfilerActivity.CPU]) as prof:
-                    for _ in range(calls):
+        def profiled():
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                for _ in range(calls):
+                    with record_function(CALL):
                         model(*args)
-                return prof
+            return prof
 
-            prof = quiet(profiled)  # the profiler announces itself from C++
-    finally:
-        for h in handles:
-            h.remove()
-    ranges: dict[str, list] = {}
-    for evt in sorted(prof.events(), key=lambda e: e.time_range.start):
-        if evt.name.startswith("nnspeed.layer::"):
-            ranges.setdefault(evt.name.split("::", 1)[1], []).append((evt.cpu_time_total / 1e3, _descendants(evt)))
-    # a module may run several times per call (a shared ReLU): split its ranges into calls
-    per_call = {
-        n: [v[i * (len(v) // calls) : (i + 1) * (len(v) // calls)] for i in range(calls)] for n, v in ranges.items()
-    }
-    return per_call, io_bytes
+        prof = quiet(profiled)  # the profiler announces itself from C++
+    call_events = sorted((e for e in prof.events() if e.name == CALL), key=lambda e: e.time_range.start)
+    layers: dict[str, list[list]] = {}
+    outside: dict[str, list[list]] = {}
+    for i, call in enumerate(call_events):
+        for evt in call.cpu_children:
+            is_layer = evt.name.startswith(LAYER)
+            table, name = (layers, evt.name[len(LAYER) :]) if is_layer else (outside, evt.name)
+            runs = table.setdefault(name, [[] for _ in call_events])
+            runs[i].append((evt.cpu_time_total / 1e3, _descendants(evt)))
+    return layers, outside
 
 
 def _median_times(per_call: dict, per_range: float = 0.0, per_event: float = 0.0) -> dict[str, float]:
@@ -184,61 +155,41 @@ def recording_cost(calls: int = 100, trials: int = RECORDING_TRIALS) -> tuple[fl
     return statistics.median(r for r, _ in runs), statistics.median(e for _, e in runs)
 
 
-def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> tuple[dict, dict, dict, float]:
-    """(time_ms per layer, flops per layer, bytes per layer, recording cost taken off in ms).
+@dataclass
+class Profile:
+    """Median time per call (ms) of each leaf layer and of each function run outside every
+    layer, how many times each ran per call, their FLOPs and bytes, and the recording cost
+    taken off."""
 
-    Each layer's time is the median over calls of its profiled ranges, less the calibrated
-    recording cost of each range and of the operator events recorded inside it.
-    """
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
+    times: dict[str, float]
+    outside: dict[str, float]
+    runs: dict[str, int]
+    outside_runs: dict[str, int]
+    work: Work
+    recording_ms: float
 
-    from .flops import custom_mapping
 
+def _runs(per_call: dict) -> dict[str, int]:
+    import statistics
+
+    return {n: int(statistics.median(len(c) for c in calls)) for n, calls in per_call.items()}
+
+
+def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> Profile:
+    """Each layer's time is the median over calls of its profiled ranges, less the calibrated
+    recording cost of each range and of the operator events recorded inside it; a function
+    outside every layer (a top-level operator) is corrected for the events inside it."""
     per_range, per_event = recording_cost()
-    per_call, io_bytes = _profile(model, args, calls)
-    times = _median_times(per_call, per_range, per_event)
-    removed = sum(_median_times(per_call).values()) - sum(times.values())
-    leaves = _leaves(model)
-    counter = FlopCounterMode(display=False, custom_mapping=custom_mapping())
-    with torch.enable_grad(), counter:
-        model(*args)
-    per_module = counter.get_flop_counts()
-    flops = {
-        name: int(sum(per_module.get(f"{type(model).__name__}.{name}", per_module.get(name, {})).values()))
-        for name, _ in leaves
-    }
-    return times, flops, io_bytes, removed
-
-
-def roofline(times, flops, nbytes, peak_gflops: float, peak_gbs: float, ops: dict) -> list[Layer]:
-    """Each layer's bound (max of compute and memory time at the machine's peaks) and verdict."""
-    total = sum(times.values()) or 1.0
-    out = []
-    for name, t in sorted(times.items(), key=lambda kv: -kv[1]):
-        f, b = flops.get(name, 0), nbytes.get(name, 0)
-        compute_ms = f / (peak_gflops * 1e9) * 1e3
-        memory_ms = b / (peak_gbs * 1e9) * 1e3
-        bound = max(compute_ms, memory_ms)
-        eff = bound / t if t > 0 else 0.0
-        verdict = (
-            "overhead-bound"
-            if eff < OVERHEAD_EFFICIENCY
-            else ("compute-bound" if compute_ms >= memory_ms else "memory-bound")
-        )
-        out.append(
-            Layer(
-                name,
-                ops.get(name, ""),
-                t,
-                t / total,
-                f,
-                b,
-                f / b if b else 0.0,
-                f / (t * 1e-3) / 1e9 if t > 0 else 0.0,
-                bound,
-                eff,
-                verdict,
-            )
-        )
-    return out
+    layers, outside = _profile(model, args, calls)
+    times = _median_times(layers, per_range, per_event)
+    outside_times = _median_times(outside, 0.0, per_event)
+    raw = sum(_median_times(layers).values()) + sum(_median_times(outside).values())
+    work = count_work(model, args, lambda: layer_ranges(model))
+    return Profile(
+        times,
+        outside_times,
+        _runs(layers),
+        _runs(outside),
+        work,
+        raw - sum(times.values()) - sum(outside_times.values()),
+    )
