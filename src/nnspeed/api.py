@@ -245,6 +245,8 @@ def bench_run(
     input_shape: str | None = None,
     input_dtype: str | None = None,
     input_fn: str | None = None,
+    task: str | None = None,
+    seq_len: int | None = None,
     scenario: str = "single-stream",
     engine: str = "nnspeed",
     drop_late: bool = False,
@@ -277,6 +279,14 @@ def bench_run(
     from .store.store import Store
 
     sources = _values(sources, "the sources")
+    if task is not None or seq_len is not None:
+        from .workloads.hf_dir import with_keys
+        from .workloads.sources import with_scheme
+
+        sources = [with_scheme(s) for s in sources]
+        if not any(s.startswith("hf:") for s in sources):
+            raise InputError("--task and --seq-len apply to Hugging Face directories (hf:DIR); drop them here")
+        sources = [with_keys(s, task, seq_len) for s in sources]
     backends = _values(backend, "--backend")
     for b in backends:
         if b != AUTO:

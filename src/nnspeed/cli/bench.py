@@ -67,6 +67,10 @@ def bench(
     input_shape: InputShape = None,
     input_dtype: InputDtype = None,
     input_fn: str = typer.Option(None, help="py: a module:function returning example inputs for a batch size"),
+    hf_task: str = typer.Option(
+        None, "--task", help="hf: the task to load the directory for (default: from config.json's architectures)"
+    ),
+    seq_len: int = typer.Option(None, help="hf: tokens per sequence of a text model (default 128)"),
     store: StoreUrl = None,
     json_out: JsonOut = False,
     samples: Samples = False,
@@ -155,6 +159,8 @@ def bench(
                 input_shape=input_shape,
                 input_dtype=input_dtype,
                 input_fn=input_fn,
+                task=hf_task,
+                seq_len=seq_len,
                 scenario=scenario,
                 engine=engine,
                 drop_late=drop_late,
@@ -190,7 +196,7 @@ PARTIAL_EXIT = 3
 
 
 def show_bench(result, json_out: bool) -> None:
-    from ..report.terminal import measurements_table, ratios_table, scenario_lines, warnings_lines
+    from ..report.terminal import measurements_table, model_lines, ratios_table, scenario_lines, warnings_lines
 
     failed = result.document.get("failed", [])
     if json_out:
@@ -205,6 +211,8 @@ def show_bench(result, json_out: bool) -> None:
             out.print(measurements_table(results, title=title))
             for line in scenario_lines(results):
                 out.print(line, highlight=False)
+        for line in model_lines(results):
+            out.print(f"[dim]{escape(line)}[/]", highlight=False)
         out.file.flush()
         for line in warnings_lines(results):
             err.print(f"[yellow]warning:[/] {line}", highlight=False)

@@ -87,6 +87,23 @@ def measurements_table(ms: list[Measurement], title: str = "", best_per_source: 
     return t
 
 
+def model_lines(ms: list[Measurement]) -> list[str]:
+    """One line per source saying what was timed: the task and class of a Hugging Face model,
+    each input (name, shape with N the batch, dtype, by keyword), and where the values came from."""
+    lines = []
+    for source in dict.fromkeys(m.source for m in ms):
+        info = next((m.extra.get("model") for m in ms if m.source == source and m.extra.get("model")), None)
+        if not info:
+            continue
+        inputs = ", ".join(
+            f"{i['name']}{'=' if i.get('keyword') else ' '}{i['shape']} {i['dtype']}" for i in info.get("inputs", [])
+        )
+        head = f"{info['model_class']} ({info['task']}) " if info.get("task") else ""
+        seq = f", {info['seq_len']} tokens" if info.get("seq_len") else ""
+        lines.append(f"{source}: {head}called with {inputs}{seq}; values: {info.get('data', 'seeded random values')}")
+    return lines
+
+
 def warnings_lines(ms: list[Measurement]) -> list[str]:
     lines = []
     for m in ms:

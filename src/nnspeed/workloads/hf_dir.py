@@ -72,6 +72,17 @@ def parse_hf(spec: str) -> tuple[Path, dict]:
     return Path(path_text).expanduser(), keys
 
 
+def with_keys(source: str, task: str | None = None, seq_len: int | None = None) -> str:
+    """An hf: source with ``task`` and ``seq_len`` set (what ``--task`` / ``--seq-len`` give);
+    other sources are returned as they are."""
+    if not source.startswith("hf:") or (task is None and seq_len is None):
+        return source
+    path, keys = parse_hf(source[3:])
+    keys.update({k: v for k, v in (("task", task), ("seq_len", seq_len)) if v is not None})
+    parse_hf(f"{path}?" + "&".join(f"{k}={v}" for k, v in keys.items()))  # the same checks as the keys
+    return f"hf:{path}?" + "&".join(f"{k}={v}" for k, v in sorted(keys.items()))
+
+
 def task_of(config, given: str | None) -> tuple[Task, str]:
     """The task and where it came from: the source's key, the config's architectures, or the
     default (an encoder's hidden states) when the config names no architecture."""

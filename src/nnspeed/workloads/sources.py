@@ -41,10 +41,43 @@ SCHEME_KINDS = {
 }
 
 
+# A bare file's scheme, by what it ends with.
+SUFFIX_SCHEMES = {".onnx": "onnx", ".tflite": "tflite", ".keras": "keras", ".h5": "keras"}
+SOURCE_FORMS = "zoo:NAME, py:module:function, py:path/to/file.py:function, a model file or directory, or SCHEME:PATH"
+
+
+def with_scheme(source: str) -> str:
+    """A source with its scheme: a bare path to a model file (.onnx, .tflite, .keras, .h5) or
+    directory (config.json: hf, saved_model.pb: tf) gets the scheme its format needs; anything
+    else is returned as it is."""
+    if not isinstance(source, str):
+        return source
+    scheme = source.partition(":")[0]
+    if scheme in SCHEMES:
+        return source
+    path = Path(source).expanduser()
+    if path.is_dir():
+        if (path / "config.json").is_file():
+            return f"hf:{source}"
+        if (path / "saved_model.pb").is_file():
+            return f"tf:{source}"
+        raise SourceError(
+            f"the directory '{source}' holds no model nnspeed knows (no config.json, no saved_model.pb); "
+            f"give {SOURCE_FORMS}"
+        )
+    if path.suffix.lower() in SUFFIX_SCHEMES:
+        if not path.is_file():
+            raise SourceError(f"no model file at '{source}'; check the path")
+        return f"{SUFFIX_SCHEMES[path.suffix.lower()]}:{source}"
+    if path.suffix == ".py" and path.is_file():
+        raise SourceError(f"'{source}' is a Python file; name the function that builds the model: py:{source}:make")
+    return source
+
+
 def source_kind(source: str) -> str:
     """The workload kind a source will load as, read from its name alone (nothing is built):
     what picks a source's own runtime before the model is loaded."""
-    scheme, _, rest = source.partition(":")
+    scheme, _, rest = with_scheme(source).partition(":")
     if scheme == "zoo":
         from .registry import parse_zoo
 
@@ -60,10 +93,9 @@ def load(
     input_fn: str | None = None,
 ) -> Workload:
     """Build the workload a source string names.  Raises SourceError for anything unknown."""
+    source = with_scheme(source)
     if not isinstance(source, str) or ":" not in source:
-        raise SourceError(
-            f"'{source}' is not a model source; use zoo:NAME, py:module:function or onnx:PATH (see: nnspeed zoo)"
-        )
+        raise SourceError(f"'{source}' is not a model source or an existing file; give {SOURCE_FORMS}")
     scheme, _, rest = source.partition(":")
     if scheme == "zoo":
         from .registry import load_zoo
@@ -84,8 +116,8 @@ def load(
 
         return load_tf_source(scheme, rest, input_shape)
     raise SourceError(
-        f"unknown source scheme '{scheme}:'; use zoo:NAME, py:module:function, onnx:PATH, hf:PATH, "
-        "keras:PATH, tf:PATH or tflite:PATH"
+        f"unknown source scheme '{scheme}:' (and no file '{source}'); use zoo:NAME, py:module:function, "
+        "onnx:PATH, hf:PATH, keras:PATH, tf:PATH or tflite:PATH, or give a model file's path"
     )
 
 
@@ -108,7 +140,7 @@ def workload_from_module(model, inputs) -> Workload:
         make_inputs=make,
         model=model,
         pool_size=1,
-        meta={"signature": signature},
+        meta={"signature": signature, "inputs_from": "the caller's inputs"},
     )
 
 
@@ -126,15 +158,39 @@ def as_workload(model_or_source, inputs) -> Workload:
     return workload_from_module(model_or_source, inputs)
 
 
+def module_of_file(path: Path) -> tuple[str, Path]:
+    """The dotted name a .py file imports as, and the folder that must be on sys.path: the
+    file's folder, or above the packages (folders with __init__.py) it sits in, so that its
+    relative imports work."""
+    path = path.resolve()
+    parts, folder = [path.stem], path.parent
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return ".".join(parts), folder
+
+
 def import_function(ref: str, what: str):
     module_name, _, attr = ref.partition(":")
     if not module_name or not attr:
-        raise SourceError(f"{what} '{ref}' must look like package.module:function")
+        raise SourceError(f"{what} '{ref}' must look like package.module:function or path/to/file.py:function")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # a user's own modules, as `python -m` would find them
+    if module_name.endswith(".py"):
+        file = Path(module_name).expanduser()
+        if not file.is_file():
+            raise SourceError(f"no Python file at '{module_name}'; check the path")
+        module_name, root = module_of_file(file)
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
+        if "relative import" in str(e):
+            raise SourceError(
+                f"module '{module_name}' uses a relative import (from . import …) but its folder is not a package; "
+                "add an __init__.py to its folder, or name it as package.module:function from the folder above"
+            ) from None
         raise SourceError(
             f"cannot import module '{module_name}' ({e}); check the name and that it is on PYTHONPATH"
         ) from None
@@ -228,7 +284,7 @@ def _companion_workload(ref: str, model, companion) -> Workload:
         inputs=specs,
         make_inputs=make,
         model=model,
-        meta={"signature": signature},
+        meta={"signature": signature, "inputs_from": f"{getattr(companion, '__name__', 'the input function')}(batch)"},
     )
 
 

@@ -140,13 +140,13 @@ class Workload:
                 }
                 for s in self.inputs
             ],
-            "data": "real" if self.real_data else "seeded",
+            "data": self.meta.get("inputs_from") or ("real data" if self.real_data else "seeded random values"),
         }
         if signature.get("constants"):
             out["constants"] = {k: repr(v) for k, v in signature["constants"].items()}
         if signature.get("outputs"):
             out["outputs"] = signature["outputs"]
-        for key in ("task", "task_from", "model_class", "seq_len", "inputs_from"):
+        for key in ("task", "task_from", "model_class", "seq_len"):
             if key in self.meta:
                 out[key] = self.meta[key]
         return out
