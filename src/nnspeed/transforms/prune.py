@@ -23,24 +23,67 @@ def magnitude_prune(w: Workload, amount: float = 0.5) -> Workload:
     return variant(w, f"pruned{int(amount * 100)}-unstructured", model=model, model_file=None)
 
 
+def _tensors(out) -> list:
+    """The tensors in a model's output (a tensor, or tuples, lists and dicts of them)."""
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (list, tuple)):
+        return [t for part in out for t in _tensors(part)]
+    return [out] if hasattr(out, "shape") else []
+
+
+def _output_layers(model, args) -> list:
+    """The layers whose outputs the model returns as they are, or else the last one to run:
+    their output channels are the model's outputs (a class map's classes), so they stay whole."""
+    import torch
+
+    kinds = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.ConvTranspose2d)
+    ran: list = []
+    hooks = [
+        m.register_forward_hook(lambda mod, _inputs, out: ran.append((mod, out)))
+        for m in model.modules()
+        if isinstance(m, kinds)
+    ]
+    try:
+        with torch.no_grad():
+            returned = {id(t) for t in _tensors(model(*args))}
+    finally:
+        for h in hooks:
+            h.remove()
+    layers = list(dict.fromkeys(m for m, out in ran if id(out) in returned))
+    return layers or [m for m, _ in ran[-1:]]
+
+
 def structured_prune(w: Workload, ratio: float = 0.5) -> Workload:
-    """Remove the ``ratio`` of channels/neurons with the smallest L1 norm (Torch-Pruning),
-    keeping the output layer: the layers really shrink."""
+    """Remove the ``ratio`` of channels/neurons with the smallest L1 norm (Torch-Pruning, which
+    follows channels through skip connections joined by torch.cat or +), keeping the output
+    layers: the layers really shrink, the outputs keep their shapes."""
     import torch
 
     from .._optional import require
+    from ..errors import UnsupportedError
 
     tp = require("torch_pruning", "prune", "structured pruning")
     model = copied_model(w)
-    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    pruner = tp.pruner.MagnitudePruner(
-        model,
-        w.torch_args(1),
-        importance=tp.importance.MagnitudeImportance(p=1),
-        pruning_ratio=ratio,
-        ignored_layers=linears[-1:],
-    )
-    pruner.step()
+    args = w.torch_args(1)
+    with torch.no_grad():
+        before = [tuple(t.shape) for t in _tensors(model(*args))]
+    with torch.enable_grad():  # Torch-Pruning traces the graph through autograd
+        pruner = tp.pruner.MagnitudePruner(
+            model,
+            args,
+            importance=tp.importance.MagnitudeImportance(p=1),
+            pruning_ratio=ratio,
+            ignored_layers=_output_layers(model, args),
+        )
+        pruner.step()
+    with torch.no_grad():
+        after = [tuple(t.shape) for t in _tensors(model(*args))]
+    if after != before:
+        raise UnsupportedError(
+            f"structured pruning would change the outputs' shapes ({before} to {after}): nnspeed could not tell "
+            "which layers make them, so this model is not pruned"
+        )
     return variant(w, f"pruned{int(ratio * 100)}-structured", model=model, model_file=None)
 
 
