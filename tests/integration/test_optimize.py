@@ -117,6 +117,9 @@ def test_nothing_within_an_impossible_tolerance_is_chosen_honestly(capsys, store
         (["zoo:digits-cnn", "--data", "imagenet"], "unknown data set"),
         (["zoo:digits-cnn", "--max-drop", "-1"], "must be ≥ 0"),
         (["zoo:digits-cnn", "--variants", "tensorrt"], "matches no variant"),
+        (["zoo:digits-cnn", "--fidelity", "accuracy:99"], "METRIC one of agreement"),
+        (["zoo:digits-cnn", "--fidelity", "agreement:101"], "at most 100"),
+        (["zoo:digits-cnn", "--data", "digits", "--fidelity", "snr:30"], "give one or the other"),
     ],
 )
 def test_bad_optimize_input(argv, message, capsys, store_url):
@@ -201,3 +204,23 @@ def test_head_pruning_really_shrinks_attention():
     assert out.shape == (2, 384)
     with pytest.raises(UnsupportedError, match="BERT-style attention"):
         head_prune(nnspeed.load("zoo:mlp"))
+
+
+def test_unet_without_labels_scores_each_row_with_metric_n_and_interval(cli_json, tmp_path, store_url):
+    """A per-pixel class map is scored pixel by pixel against fp32; structured pruning gets
+    through the torch.cat skips (or says why not)."""
+    variants = "eager bf16,eager pruned 50% structured"
+    quick = "--threads 1 --min-time 0.1 --max-time 0.3 --json".split()
+    argv = ["optimize", "py:tests.gallery.models:unet", "--variants", variants, *quick]
+    doc = cli_json([*argv, "--out", str(tmp_path / "o"), "--store", store_url])
+    out = doc["scoring"]["outputs"][0]
+    assert out["kind"] == "class-map" and out["metric"] == "agreement" and "heuristic" in doc["scoring"]["rule"]
+    assert doc["scoring"]["n"] >= 64
+    for row in [doc["baseline"], *(v for v in doc["variants"] if v["status"] != "failed")]:
+        score = row["score"]
+        assert score["metric"] and score["n"] >= 64 and score["ci95"][0] <= score["value"] <= score["ci95"][1]
+        assert all({"metric", "value", "ci95", "n", "threshold", "passed"} <= set(o) for o in score["outputs"])
+    pruned = next(v for v in doc["variants"] if "structured" in v["name"])
+    assert pruned["status"] in ("ok", "rejected") or pruned["reason"]  # ran, or skipped with its reason
+    assert "broadcast" not in (pruned["reason"] or "")
+    assert doc["chosen"] is not None

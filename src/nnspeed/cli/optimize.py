@@ -18,6 +18,12 @@ def optimize(
         None, help="labelled data to score accuracy on (built-in: digits); default: fidelity to fp32"
     ),
     eval_fn: str = typer.Option(None, "--eval", help="module:function(predict) -> score (higher is better)"),
+    fidelity: str = typer.Option(
+        None,
+        help="without labels: METRIC:THRESHOLD for every output, METRIC one of agreement (argmax, %), iou (%), "
+        "cosine, retrieval (%), snr (dB), e.g. agreement:99 or snr:30 (default: each output's own, "
+        "guessed from its shape)",
+    ),
     max_drop: float = typer.Option(1.0, help="largest accepted drop in the score, in points"),
     budget: Budget = None,
     batch: str = typer.Option(
@@ -54,6 +60,7 @@ def optimize(
             source=source,
             data=data,
             eval_fn=eval_fn,
+            fidelity=fidelity,
             max_drop=max_drop,
             budget_ms=budget,
             batch=batch,
@@ -80,6 +87,16 @@ def optimize(
         return
     baseline, outcomes, chosen = result.baseline, result.outcomes, result.chosen
     out.print(optimize_table(baseline, outcomes, chosen, result.metric))
+    scoring = doc.get("scoring", {})
+    if "rule" in scoring:
+        checks = "; ".join(
+            f"output {o['index']} ({o['kind']}): {o['label']} ≥ {o['threshold']:g}" for o in scoring["outputs"]
+        )
+        err.print(f"scored on {scoring['n']} inputs against fp32: {checks}", highlight=False)
+        err.print(f"output kinds: a {scoring['rule']}", style="dim", highlight=False)
+        for o in scoring["outputs"]:
+            if "guard" in o:
+                err.print(f"[yellow]output {o['index']}: {o['guard']}[/]", highlight=False)
     out.file.flush()
     if chosen is None:
         close = sorted((o for o in outcomes if o.score is not None), key=lambda o: o.accuracy_drop)[:3]
@@ -94,7 +111,8 @@ def optimize(
         lo, hi = chosen.speedup_ci95
         err.print(
             f"chosen: [bold]{chosen.name}[/] — {chosen.speedup:.2f}x faster than {baseline.name} (95% CI {lo:.2f}–{hi:.2f}), "
-            f"score {chosen.score.value:.2f} ({0.0 - chosen.accuracy_drop + 0.0:+.2f} points); stored as run {doc['run_id']}",
+            f"score {chosen.score.value:.4g} ({chosen.score.metric}); stored as run {doc['run_id']}"
+            + (f"\n  {chosen.choice_note}" if chosen.choice_note else ""),
             highlight=False,
         )
     for p in [*doc.get("exported", []), doc["report"]]:

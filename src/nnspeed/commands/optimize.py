@@ -12,6 +12,7 @@ from ..backends.registry import before_load_for_any
 from ..errors import InputError
 from ..measure.stoprule import StopRule
 from ..optimization.export import export as write_export
+from ..optimization.metrics import parse_fidelity
 from ..optimization.search import search
 from ..optimization.setup import scorer_for
 from ..optimization.variants import candidates_for, early_exit_candidates
@@ -37,6 +38,7 @@ def optimize(
     source: str,
     data: str | None = None,
     eval_fn: str | None = None,
+    fidelity: str | None = None,
     max_drop: float = 1.0,
     budget_ms: float | None = None,
     batch: str | int = "1",
@@ -60,7 +62,11 @@ def optimize(
     """Try precisions, quantization, pruning, fusion and runtimes on ``source``, score each
     variant on ``data`` (labelled data such as ``digits``), ``eval_fn`` (``module:function``) or
     its fidelity to fp32, and choose the fastest whose score drops at most ``max_drop`` points
-    and whose p99 fits ``budget_ms``.  Writes ``result.json`` and ``report.html`` to
+    and whose p99 fits ``budget_ms``.  Fidelity scores each output with a metric that fits it
+    (a heuristic on its shape) and rejects a variant only where an output's 95% interval lies
+    below the threshold; ``fidelity`` (``METRIC:THRESHOLD``, e.g. ``agreement:99``,
+    ``snr:30``) sets one for every output.  A variant no clearly faster than a simpler one
+    (intervals that overlap) loses to it.  Writes ``result.json`` and ``report.html`` to
     ``out_dir``; ``export`` also writes the chosen variant in its runtime's format.
 
     ``early_exit`` adds early-exit variants of a classifier: heads after ``exits`` (``auto``:
@@ -75,9 +81,11 @@ def optimize(
         raise InputError(f"--out {out_dir} is a file; give a directory")
     if max_drop < 0:
         raise InputError(f"--max-drop must be ≥ 0 points, got {max_drop:g}")
+    if fidelity is not None:
+        parse_fidelity(fidelity)  # a bad value fails before any model loads
     stop = StopRule(min_time=min_time, max_time=max_time, ci_rel=0.01)
-    thread_counts = int_values(split(str(threads)), "--threads", allow_auto=True)
-    batches = int_values(split(str(batch)), "--batch")
+    thread_counts = int_values(split(str(threads), "--threads"), "--threads", allow_auto=True)
+    batches = int_values(split(str(batch), "--batch"), "--batch")
     db = Store.of(store)
     before_load_for_any(thread_counts)
     w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
@@ -95,7 +103,7 @@ def optimize(
         raise InputError(f"--variants {variants} matches no variant; names are: {', '.join(c.name for c in every)}")
     if eval_fn and data:
         raise InputError("give --eval or --data, not both: each decides how variants are scored")
-    scorer, ctx = scorer_for(w, data, eval_fn)
+    scorer, ctx = scorer_for(w, data, eval_fn, fidelity, max_drop)
     if early_exit:
         from ..transforms.early_exit import check
 
@@ -119,16 +127,20 @@ def optimize(
         "source": w.source,
         "metric": scorer.metric,
         "max_drop": max_drop,
+        "fidelity": fidelity,
+        "scoring": scorer.describe() if hasattr(scorer, "describe") else {"n": base_score.n},
         "budget_ms": budget_ms,
         "baseline": {
             "name": baseline.name,
             "backend": baseline.backend,
             "latency_ms": base_m.latency_ms.p50,
             "accuracy": base_score.value,
+            "score": base_score.to_dict(),
             "per_class": base_score.per_class,
         },
         "variants": [o.to_dict() for o in outcomes],
         "chosen": None if chosen is None else chosen.name,
+        "choice": None if chosen is None else {"tied_with": chosen.tied_with, "note": chosen.choice_note or None},
     }
     measured = [base_m, *(m for m in (o.measurement for o in outcomes) if m is not None)]
     doc["run_id"] = db.save_run("optimize", command, measured, documents={"optimize": doc})

@@ -1,7 +1,8 @@
 """How good a variant's outputs are, computed from what its runtime really returned.
 
-Scores are in points (0–100, higher is better) so that ``--max-drop 1.0`` means one point:
-test accuracy for classifiers with labelled data, fidelity to the fp32 baseline otherwise.
+Labelled data gives test accuracy in points (0–100) so that ``--max-drop 1.0`` means one
+point; a user's ``--eval`` function gives its own score.  Without either, outputs are compared
+with fp32's (``fidelity.py``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .metrics import wilson
 
 # Inputs per evaluation call; the last chunk is padded to keep static-shape runtimes happy.
 EVAL_BATCH = 64
@@ -18,10 +21,26 @@ FLAG_RATIO = 3.0
 
 @dataclass
 class Score:
-    value: float  # points, higher is better
+    value: float  # points (accuracy, agreement %), cosine or dB; higher is better
     metric: str
     per_class: dict[str, float] = field(default_factory=dict)
     details: dict = field(default_factory=dict)
+    ci95: tuple[float, float] | None = None  # None where the score's spread is unknown (a user's function)
+    n: int | None = None  # inputs the score rests on
+    threshold: float | None = None  # fidelity: the score its interval must reach
+    passed: bool | None = None  # fidelity: no output's interval lies wholly below its threshold
+    outputs: list[dict] = field(default_factory=list)  # fidelity: every output's estimate and verdict
+
+    def to_dict(self) -> dict:
+        return {
+            "metric": self.metric,
+            "value": self.value,
+            "ci95": None if self.ci95 is None else list(self.ci95),
+            "n": self.n,
+            "threshold": self.threshold,
+            "passed": self.passed,
+            "outputs": self.outputs,
+        }
 
 
 def _chunks(x: np.ndarray, name: str, size: int = EVAL_BATCH) -> list[tuple[dict, int]]:
@@ -35,13 +54,23 @@ def _chunks(x: np.ndarray, name: str, size: int = EVAL_BATCH) -> list[tuple[dict
     return out
 
 
-def run_outputs(runner, chunks: list[tuple[dict, int]]) -> np.ndarray:
-    """The first output of every chunk, padding removed, concatenated."""
-    return np.concatenate([runner.outputs(runner.run(runner.prepare(c)))[0][:n] for c, n in chunks])
+def run_outputs(runner, chunks: list[tuple[dict, int]]) -> list[np.ndarray]:
+    """Every output of every chunk, padding removed, concatenated along the batch."""
+    parts = [runner.outputs(runner.run(runner.prepare(c))) for c, _ in chunks]
+    return [np.concatenate([np.asarray(p[k])[:n] for p, (_, n) in zip(parts, chunks)]) for k in range(len(parts[0]))]
+
+
+def drop_reason(base: Score, var: Score, max_drop: float) -> str:
+    """Why a variant scored against labels (or a user's function) is rejected; empty when kept."""
+    drop = base.value - var.value
+    return f"{var.metric} drops {drop:.2f} points (> {max_drop:g})" if drop > max_drop else ""
 
 
 class AccuracyScorer:
-    """Top-1 accuracy on a held-out split, overall and per class."""
+    """Top-1 accuracy on a held-out split, overall and per class, with a Wilson interval.
+
+    The gate is the drop on this split (the user's own test set is the yardstick), not its
+    interval."""
 
     metric = "test accuracy"
     eval_batch = EVAL_BATCH
@@ -50,47 +79,16 @@ class AccuracyScorer:
         self.split = split
         self.chunks = _chunks(split.x_test, input_name)
 
-    def score(self, outputs: np.ndarray) -> Score:
-        pred = outputs.argmax(-1)
+    def score(self, outputs: list[np.ndarray]) -> Score:
+        pred = outputs[0].argmax(-1)
         y = self.split.y_test
         per_class = {c: 100.0 * float(np.mean(pred[y == k] == k)) for k, c in enumerate(self.split.classes)}
-        return Score(100.0 * float(np.mean(pred == y)), self.metric, per_class, {"n": int(len(y))})
+        right, n = int(np.sum(pred == y)), int(len(y))
+        lo, hi = wilson(right, n)
+        return Score(100.0 * right / n, self.metric, per_class, {"n": n}, ci95=(100 * lo, 100 * hi), n=n)
 
-
-class FidelityScorer:
-    """Agreement with the fp32 baseline's outputs on the same inputs.
-
-    Embeddings: mean cosine similarity (×100), with the minimum and nearest-neighbour
-    agreement among the inputs in the details.  Logits: top-1 agreement (×100).
-    """
-
-    def __init__(self, chunks: list[tuple[dict, int]], reference: np.ndarray, kind: str):
-        self.chunks, self.reference, self.kind = chunks, reference, kind
-        self.eval_batch = chunks[0][1]
-        self.metric = "cosine to fp32 ×100" if kind == "embedding" else "top-1 agreement with fp32 (%)"
-
-    def score(self, outputs: np.ndarray) -> Score:
-        ref = self.reference.reshape(len(self.reference), -1).astype(np.float64)
-        out = outputs.reshape(len(outputs), -1).astype(np.float64)
-        cos = (ref * out).sum(1) / (np.linalg.norm(ref, axis=1) * np.linalg.norm(out, axis=1) + 1e-12)
-        details = {"cosine_mean": float(cos.mean()), "cosine_min": float(cos.min()), "n": int(len(ref))}
-        if self.kind == "embedding":
-            ref_nn, out_rank = _ranked_neighbours(ref), _ranked_neighbours(out)
-            details["neighbour_agreement"] = float(np.mean(ref_nn[:, 0] == out_rank[:, 0]))
-            # Near-duplicate sentences make the single nearest one a coin toss between ties;
-            # retrieval is kept when fp32's neighbour is still among the variant's top 3.
-            details["neighbour_in_top3"] = float(np.mean([r in o[:3] for r, o in zip(ref_nn[:, 0], out_rank)]))
-            return Score(100.0 * float(cos.mean()), self.metric, {}, details)
-        details["top1_agreement"] = float(np.mean(ref.argmax(1) == out.argmax(1)))
-        return Score(100.0 * details["top1_agreement"], self.metric, {}, details)
-
-
-def _ranked_neighbours(e: np.ndarray) -> np.ndarray:
-    """For each row, the other rows from most to least similar (cosine)."""
-    n = e / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-12)
-    sim = n @ n.T
-    np.fill_diagonal(sim, -np.inf)
-    return np.argsort(-sim, axis=1)[:, :-1]
+    def judge(self, base: Score, var: Score, max_drop: float) -> str:
+        return drop_reason(base, var, max_drop)
 
 
 def per_class_drops(base: Score, var: Score, split) -> tuple[dict[str, float], list[str]]:
@@ -128,7 +126,10 @@ class UserScorer:
                 ({name: part[0][name] for name, part in zip(self.names, parts)}, parts[0][1])
                 for parts in zip(*[_chunks(np.asarray(a), name) for name, a in zip(self.names, arrays)])
             ]
-            return run_outputs(runner, chunks)[:n]
+            return run_outputs(runner, chunks)[0][:n]
 
         value = float(self.fn(predict))
         return Score(value, self.metric)
+
+    def judge(self, base: Score, var: Score, max_drop: float) -> str:
+        return drop_reason(base, var, max_drop)

@@ -18,6 +18,7 @@ from ..measure.measurement import Measurement
 from ..measure.stoprule import StopRule
 from ..scenarios.side_by_side import side_by_side
 from ..scenarios.single_stream import single_stream
+from .choice import choose
 from .scorers import Score, per_class_drops, run_outputs
 from .variants import Candidate, Context, baseline_for, candidates_for
 
@@ -45,6 +46,10 @@ class Outcome:
     # batch > 1: what the transform itself gains there, batching aside)
     same_batch_speedup: float | None = None
     same_batch_ci95: tuple[float, float] | None = None
+    # the interleaved rounds it was last measured in, and its arm there (to compare variants)
+    rounds: tuple | None = field(default=None, repr=False)
+    tied_with: list = field(default_factory=list)  # chosen: variants as fast as the fastest, within noise
+    choice_note: str = ""  # chosen: why, when it is not the fastest point estimate
 
     def to_dict(self) -> dict:
         m = self.measurement
@@ -67,12 +72,14 @@ class Outcome:
             "speedup_same_batch": self.same_batch_speedup,
             "speedup_same_batch_ci95": None if self.same_batch_ci95 is None else list(self.same_batch_ci95),
             "accuracy": None if self.score is None else self.score.value,
+            "score": None if self.score is None else self.score.to_dict(),
             "accuracy_drop": self.accuracy_drop,
             "per_class_drop": self.per_class_drop,
             "flagged_classes": self.flagged_classes,
             "details": {} if self.score is None else self.score.details,
             "status": self.status,
             "reason": self.reason or None,
+            **({"tied_with": self.tied_with, "choice_note": self.choice_note or None} if self.tied_with else {}),
         }
 
 
@@ -172,8 +179,8 @@ def search(
         out.per_class_drop, out.flagged_classes = per_class_drops(base_score, s, ctx.split) if ctx.split else ({}, [])
         if not np.isfinite(s.value):
             out.reason = "outputs are not finite"
-        elif out.accuracy_drop > max_drop:
-            out.status, out.reason = "rejected", f"{s.metric} drops {out.accuracy_drop:.2f} points (> {max_drop:g})"
+        elif why := scorer.judge(base_score, s, max_drop):
+            out.status, out.reason = "rejected", why
         else:
             out.status = "ok"
     # Every variant that ran, rejected ones too, is measured again beside the baseline: each
@@ -193,9 +200,36 @@ def search(
         chosen = None
     elif len(batches) > 1:
         chosen = max(ok, key=lambda o: o.measurement.throughput_sps)
-    else:  # the largest paired speedup (of the median call, or of the mean where it depends on the input)
-        chosen = max(ok, key=lambda o: o.speedup)
+    else:  # the fastest by its paired speedup, unless it cannot be told from a simpler variant
+        chosen, tied = choose(ok, lambda a, b: clearly_faster(a, b, baseline))
+        chosen.tied_with = [o.name for o in tied if o is not chosen]
+        fastest = max(ok, key=lambda o: o.speedup)
+        if chosen is not fastest:
+            ratio = paired(fastest, chosen, baseline)
+            told = "" if ratio is None else f" ({ratio[0]:.2f}x [{ratio[1][0]:.2f}, {ratio[1][1]:.2f}] of this one)"
+            chosen.choice_note = f"simpler than {fastest.name}, which is not clearly faster{told}"
     return baseline, outcomes, chosen
+
+
+def paired(a: Outcome, b: Outcome, baseline: Outcome) -> tuple[float, tuple[float, float]] | None:
+    """The speedup of ``a`` over ``b`` with its interval, from the interleaved rounds both ran
+    in (the baseline ran in every round), or None."""
+    if b is baseline:
+        return a.speedup, a.speedup_ci95
+    if a is baseline:
+        lo, hi = b.speedup_ci95
+        return 1 / b.speedup, (1 / hi, 1 / lo)
+    if a.rounds and b.rounds and a.rounds[0] is b.rounds[0]:
+        c = a.rounds[0].compare(b.rounds[1], a.rounds[1], per_item=True)
+        return c.speedup, c.ci95
+    return None
+
+
+def clearly_faster(a: Outcome, b: Outcome, baseline: Outcome) -> bool:
+    """``a`` is faster than ``b`` beyond doubt: the paired interval of their ratio lies above 1,
+    or, measured in different rounds, their speedup intervals part."""
+    c = paired(a, b, baseline)
+    return c[1][0] > 1.0 if c is not None else a.speedup_ci95[0] > b.speedup_ci95[1]
 
 
 def side_by_side_with_baseline(baseline: Outcome, ok: list[Outcome], stop: StopRule, statistic: str = "p50") -> None:
@@ -229,6 +263,7 @@ def side_by_side_with_baseline(baseline: Outcome, ok: list[Outcome], stop: StopR
         baseline.speedup_method = sbs.comparisons[0].method
     for k, o in enumerate(ok, start=1):
         c = sbs.compare(0, k, per_item=True)
+        o.rounds = (sbs, k)
         o.measurement = sbs.measurements[k]
         o.speedup, o.speedup_ci95, o.speedup_method = c.speedup, c.ci95, c.method
         if statistic == "mean":

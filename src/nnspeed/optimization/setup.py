@@ -6,25 +6,39 @@ from ..backends.base import Settings
 from ..backends.registry import opened
 from ..errors import InputError
 from ..workloads import datasets
-from .scorers import AccuracyScorer, FidelityScorer, UserScorer, run_outputs
+from .fidelity import FidelityScorer, checks_for
+from .metrics import parse_fidelity
+from .outputs import EMBEDDING_TASKS, classify_all
+from .scorers import AccuracyScorer, UserScorer, run_outputs
 from .variants import Context, baseline_for
 
 CALIBRATION_SAMPLES = 256
 CALIBRATION_BATCH = 32
-# Fidelity inputs: (inputs per call, calls). Embeddings want enough sentences for neighbours.
+# Fidelity inputs: (inputs per call, calls).  64 inputs put one flipped top-1 inside the
+# interval of a 99% threshold (Wilson upper bound 99.7%); embeddings want enough sentences
+# for neighbours.
 FIDELITY_EMBEDDING = (32, 4)
-FIDELITY_LOGITS = (8, 2)
+FIDELITY_DEFAULT = (16, 4)
 
 
-def scorer_for(workload, data: str | None, eval_ref: str | None = None):
-    """(scorer, context): a user's ``--eval`` function, accuracy on ``data``, or fidelity to fp32."""
+def scorer_for(
+    workload, data: str | None, eval_ref: str | None = None, fidelity: str | None = None, max_drop: float = 1.0
+):
+    """(scorer, context): a user's ``--eval`` function, accuracy on ``data``, or fidelity to
+    fp32 (``fidelity``: ``METRIC[:THRESHOLD]`` for every output instead of each kind's own)."""
+    if fidelity is not None and (data or eval_ref):
+        raise InputError(
+            "--fidelity compares outputs with fp32 when there are no labels; with --data or --eval the score "
+            "comes from those, so give one or the other"
+        )
+    metric, threshold = parse_fidelity(fidelity) if fidelity is not None else (None, None)
     if eval_ref:
         from ..workloads.sources import import_function
 
         _, fn = import_function(eval_ref, "--eval")
         calibration = [workload.make_inputs(CALIBRATION_BATCH // 4, i) for i in range(8)]
         return UserScorer(fn, eval_ref, [s.name for s in workload.inputs]), Context(None, calibration)
-    data = data or workload.meta.get("data")
+    data = data or (workload.meta.get("data") if fidelity is None else None)
     if data:
         split = datasets.get(data)
         want = split.x_test.shape[1:]
@@ -39,11 +53,12 @@ def scorer_for(workload, data: str | None, eval_ref: str | None = None):
             {name: split.x_train[i : i + CALIBRATION_BATCH]} for i in range(0, CALIBRATION_SAMPLES, CALIBRATION_BATCH)
         ]
         return AccuracyScorer(split, name), Context(split, calibration)
-    size, calls = FIDELITY_EMBEDDING if workload.meta.get("task") == "embedding" else FIDELITY_LOGITS
+    task = workload.meta.get("task")
+    size, calls = FIDELITY_EMBEDDING if task in EMBEDDING_TASKS else FIDELITY_DEFAULT
     # Evaluation inputs come from later in the input pool than the calibration inputs.
     chunks = [(workload.make_inputs(size, 100 + i), size) for i in range(calls)]
     with opened(workload, Settings(baseline_for(workload).backend, "fp32", size)) as runner:
         reference = run_outputs(runner, chunks)
-    kind = "embedding" if workload.meta.get("task") == "embedding" else "logits"
+    checks = checks_for(classify_all(reference, task), metric, threshold, max_drop)
     calibration = [workload.make_inputs(CALIBRATION_BATCH // 4, i) for i in range(8)]
-    return FidelityScorer(chunks, reference, kind), Context(None, calibration)
+    return FidelityScorer(chunks, reference, checks), Context(None, calibration)

@@ -207,8 +207,29 @@ def exit_note(o, baseline) -> str:
     return note
 
 
+def score_cells(o) -> list[str]:
+    """An optimize row's score: value [95% CI], what it is and on how many inputs, and its gate
+    (the drop for accuracy; the threshold its interval must reach for fidelity)."""
+    s = o.score
+    if s is None:
+        return ["–", "–", "–"]
+    what = s.metric
+    if s.outputs:  # fidelity: the deciding output's metric
+        deciding = s.outputs[s.details["deciding"]]
+        several = len({d["index"] for d in s.outputs}) > 1
+        what = deciding["metric"] + (f" (output {deciding['index']})" if several else "")
+    digits = 4 if what.startswith("cosine") else 2
+    value = f"{s.value:.{digits}f}" + ("" if s.ci95 is None else f" [{s.ci95[0]:.{digits}f}, {s.ci95[1]:.{digits}f}]")
+    what += f" · n={s.n}" if s.n is not None else " · n unknown"
+    if s.threshold is not None:
+        gate = f"≥ {s.threshold:.{digits}f}"
+    else:
+        gate = "–" if o.accuracy_drop is None else f"drop {o.accuracy_drop:+.2f}"
+    return [value, what, gate]
+
+
 def optimize_table(baseline, outcomes, chosen, metric: str) -> Table:
-    t = Table(title=f"variants (accuracy: {metric})", title_justify="left", header_style="bold")
+    t = Table(title=f"variants (score: {metric})", title_justify="left", header_style="bold")
     with_mean = any(o.statistic == "mean" for o in outcomes)
     for c, j in [
         ("variant", "left"),
@@ -216,8 +237,9 @@ def optimize_table(baseline, outcomes, chosen, metric: str) -> Table:
         ("p50 ms", "right"),
         *([("mean ms", "right")] if with_mean else []),
         ("speedup [95% CI]", "right"),
-        ("score", "right"),
-        ("drop", "right"),
+        ("score [95% CI]", "right"),
+        ("metric · inputs", "left"),
+        ("gate", "right"),
         ("status", "left"),
         ("notes", "left"),
     ]:
@@ -225,7 +247,7 @@ def optimize_table(baseline, outcomes, chosen, metric: str) -> Table:
     colors = {"ok": "green", "rejected": "yellow", "failed": "red"}
     for o in [baseline, *outcomes]:
         m = o.measurement
-        notes = "; ".join(x for x in (o.reason, exit_note(o, baseline)) if x)
+        notes = "; ".join(x for x in (o.reason, exit_note(o, baseline), getattr(o, "choice_note", "")) if x)
         if o.flagged_classes:
             notes = (notes + "; " if notes else "") + "classes hit hardest: " + ", ".join(o.flagged_classes)
         of_mean = " (mean)" if o.statistic == "mean" else ""
@@ -237,8 +259,7 @@ def optimize_table(baseline, outcomes, chosen, metric: str) -> Table:
             "–"
             if o.speedup is None
             else f"{o.speedup:.2f}x [{o.speedup_ci95[0]:.2f}, {o.speedup_ci95[1]:.2f}]{of_mean}",
-            "–" if o.score is None else f"{o.score.value:.2f}",
-            "–" if o.accuracy_drop is None else f"{o.accuracy_drop:+.2f}",
+            *score_cells(o),
             f"[{colors[o.status]}]{o.status}[/]",
             notes,
             style="bold green" if o is chosen else None,
