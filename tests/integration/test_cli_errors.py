@@ -32,6 +32,13 @@ def usermodels_cli(tmp_path, monkeypatch):
 
             def nan_model():
                 return Nan()
+
+            class Nothing(torch.nn.Module):
+                def forward(self, x):
+                    x.sum()
+
+            def none_model():
+                return Nothing()
             """
         )
     )
@@ -59,6 +66,13 @@ BAD = [
     (["bench", "py:usermodels_cli:broken_forward", "--input-shape", "1x12"], "kernel exploded"),
     (["bench", "py:usermodels_cli:nan_model", "--input-shape", "1x12"], "NaN/inf"),
     (["bench", "py:nosuchmod:net", "--input-shape", "1x12"], "cannot import module"),
+    (["bench", "py:usermodels_cli:none_model", "--input-shape", "1x12"], "returned NoneType with no tensor"),
+    (["bench", "py:usermodels_cli:net", "--input-shape", "x=1x12,1x3"], "names some inputs and not others"),
+    (["bench", "py:usermodels_cli:net", "--input-shape", "1x12:complex64"], "dtype 'complex64' is not supported"),
+    (["bench", "model_v1.onnx"], "no model file at 'model_v1.onnx'"),
+    (["bench", "model_v1"], "not a model source or an existing file"),
+    (["bench", "zoo:mlp", "--batch", "1,,2"], "has an empty item"),
+    (["bench", "zoo:mlp", "--task", "masked-lm"], "apply to Hugging Face directories"),
     (["bench", "zoo:mlp", "--backend", "onnxruntime", "--precision", "bf16"], "no bf16 kernels"),
     (["bench", "zoo:mlp", "--precision", "int3"], "unknown precision"),
     (["bench", "zoo:mlp", "--device", "cuda"], None),  # no GPU here: clear error; with one it runs
@@ -87,6 +101,7 @@ BAD = [
     (["generate", "zoo:gpt2-tiny", "--kv-cache", "maybe"], "--kv-cache must be one of"),
     (["generate", "zoo:gpt2-tiny", "--qps", "0"], "--qps must be a positive"),
     (["generate", "hf:/nonexistent/model"], "not a Hugging Face model directory"),
+    (["generate", "zoo:gpt2-tiny", "--prompt-len", "1000", "--new-tokens", "100"], "past the model's context of 1024"),
     (["train", "zoo:mlp", "--target-accuracy", "0.9"], "need labelled data"),
     (["train", "zoo:digits-mlp", "--data", "mnist"], "unknown data set 'mnist'"),
     (["train", "zoo:digits-mlp", "--data", "digits", "--steps", "1"], "--steps must be"),
@@ -100,6 +115,7 @@ BAD = [
     (["sweep", "zoo:mlp", "--grid", "batch=1", "--cluster", "127.0.0.1:1"], "cannot reach the Ray cluster"),
     (["sweep", "zoo:mlp", "--grid", "batch=1", "--cluster", "head-node"], "is not a Ray address"),
     (["sweep", "zoo:mlp", "--grid", "batch=1", "--per-node", "2"], "apply to a sweep on a cluster"),
+    (["sweep", "zoo:mlp", "--grid", "batch=1,,2"], "has an empty item"),
     (["show", "nosuchrun"], "no run 'nosuchrun'"),
     (["compare", "nosuchrun", "other"], "no run 'nosuchrun'"),
 ]
@@ -123,6 +139,15 @@ def test_bad_input_one_line_exit_2_store_unchanged(argv, message, usermodels_cli
         assert message in " ".join(captured.err.split()), captured.err
     assert [r["id"] for r in db.list_runs()] == runs_before
     assert db.count_results() == results_before
+
+
+def test_read_only_store_fails_before_measuring(populated, store_url, capsys):
+    db, runs_before, results_before = populated
+    path = store_url.removeprefix("sqlite:///")
+    code = main(["bench", "zoo:mlp", "--store", f"sqlite:///file:{path}?mode=ro&uri=true", *FAST])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "cannot be written" in err and "│" not in err
+    assert [r["id"] for r in db.list_runs()] == runs_before and db.count_results() == results_before
 
 
 def test_missing_optional_package(monkeypatch, populated, store_url, capsys):

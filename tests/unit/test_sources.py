@@ -4,11 +4,12 @@ import textwrap
 
 import numpy as np
 import pytest
+import torch
 
 import nnspeed
-from nnspeed.errors import InputError, SourceError
+from nnspeed.errors import InputError, ModelError, SourceError
 from nnspeed.workloads.registry import ZOO, parse_zoo
-from nnspeed.workloads.sources import load
+from nnspeed.workloads.sources import load, workload_from_module
 from nnspeed.workloads.specs import GivenInput, parse_inputs
 
 
@@ -257,3 +258,75 @@ def test_readme_python_api_shows_every_public_name():
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     shown = set(re.findall(r"\bnnspeed\.(\w+)", code))
     assert shown == set(nnspeed.__all__)
+
+
+class _KeywordNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 3)
+
+    def forward(self, x, mask=None, scale=1.0, flag=True):
+        assert flag is False  # the constant keyword argument reaches the model
+        return {"out": self.lin(x) * mask.unsqueeze(-1) * scale, "none": None, "pair": (x.sum(-1), x.mean(-1))}
+
+
+@pytest.mark.parametrize(
+    "inputs, call",
+    [
+        ({"x": torch.randn(2, 5, 4), "mask": torch.ones(2, 5), "flag": False}, "keyword"),
+        ((torch.randn(2, 5, 4), {"mask": torch.ones(2, 5), "flag": False}), "mixed"),
+    ],
+)
+def test_keyword_and_mixed_inputs_and_flattened_outputs(inputs, call):
+    w = workload_from_module(_KeywordNet(), inputs)
+    sig = w.meta["signature"]
+    assert sig["call"] == call and sig["constants"] == {"flag": False}
+    assert [o["name"] for o in sig["outputs"]] == ["out", "pair.0", "pair.1"]  # None left out
+    out = w.model(*w.torch_args(3))  # every backend calls it by position and gets a flat tuple
+    assert isinstance(out, tuple) and [t.shape for t in out] == [(3, 5, 3), (3, 5), (3, 5)]
+    summary = w.summary()
+    assert summary["inputs"][1] == {"name": "mask", "shape": "Nx5", "dtype": "float32", "keyword": True}
+
+
+def test_a_forward_returning_nothing_or_bad_inputs_is_refused():
+    class Nothing(torch.nn.Module):
+        def forward(self, x):
+            return None
+
+    with pytest.raises(ModelError, match="no tensor"):
+        workload_from_module(Nothing(), torch.randn(1, 3))
+    with pytest.raises(InputError, match="hold no tensor"):
+        workload_from_module(torch.nn.Identity(), {"flag": True})
+    with pytest.raises(InputError, match="at position 1"):
+        workload_from_module(torch.nn.Identity(), (torch.randn(1, 3), [1, 2]))
+    with pytest.raises(InputError, match="scalar"):
+        workload_from_module(torch.nn.Identity(), torch.tensor(1.0))
+
+
+def test_bare_paths_and_python_files(tmp_path, monkeypatch):
+    from nnspeed.workloads.sources import with_scheme
+
+    (tmp_path / "m.onnx").write_bytes(b"")
+    (tmp_path / "hf").mkdir()
+    (tmp_path / "hf" / "config.json").write_text("{}")
+    assert with_scheme(str(tmp_path / "m.onnx")) == f"onnx:{tmp_path / 'm.onnx'}"
+    assert with_scheme(str(tmp_path / "hf")) == f"hf:{tmp_path / 'hf'}"
+    assert with_scheme("zoo:mlp") == "zoo:mlp"
+    with pytest.raises(SourceError, match="no model file"):
+        with_scheme(str(tmp_path / "other.onnx"))
+    with pytest.raises(SourceError, match="holds no model"):
+        with_scheme(str(tmp_path))
+    # A file in a package imports with its relative imports; a loose one says what to do.
+    pkg = tmp_path / "userpkg_unit"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "parts.py").write_text("import torch\ndef head():\n    return torch.nn.Linear(3, 2)\n")
+    (pkg / "net.py").write_text("from .parts import head\ndef make():\n    return head()\n")
+    monkeypatch.chdir(tmp_path)
+    w = load("py:userpkg_unit/net.py:make", input_shape="1x3")
+    assert w.model(*w.torch_args(2)).shape == (2, 2)
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    (loose / "net_loose_unit.py").write_text((pkg / "net.py").read_text())
+    with pytest.raises(SourceError, match="add an __init__.py"):
+        load("py:loose/net_loose_unit.py:make", input_shape="1x3")
