@@ -47,7 +47,11 @@ def print_adaptive(doc: dict, json_out: bool) -> None:
 
 @app.command()
 def bench(
-    sources: list[str] = typer.Argument(..., help="zoo:NAME?k=v, py:module:function or onnx:PATH (several allowed)"),
+    sources: list[str] = typer.Argument(
+        ...,
+        help="zoo:NAME?k=v, py:module:function, py:file.py:function, hf:DIR, or a model file or "
+        "directory (.onnx, .keras, .tflite, a save_pretrained folder); several allowed",
+    ),
     backend: str = typer.Option(
         "auto",
         help="comma list: torch-eager, torch-compile, onnxruntime, openvino, tensorflow, litert; "

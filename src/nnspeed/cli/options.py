@@ -11,7 +11,13 @@ Fps = Annotated[float, typer.Option(help="frame rate to hold (budget = 1000/fps 
 MinTime = Annotated[float, typer.Option(help="measure at least this many seconds per configuration")]
 MaxTime = Annotated[float, typer.Option(help="measure at most this many seconds per configuration")]
 Ci = Annotated[float, typer.Option(help="stop early once the median's 95%% CI is within ± this fraction")]
-InputShape = Annotated[str, typer.Option(help="py:/onnx: input shapes, e.g. 1x3x224x224 (comma list for several)")]
+InputShape = Annotated[
+    str,
+    typer.Option(
+        help="one [NAME=]DIMS[:DTYPE] per input, batch first: 1x3x224x224, 1x3x64x64,1x10 or "
+        "input_ids=1x128:int64,attention_mask=1x128:int64 (named: by keyword)"
+    ),
+]
 InputDtype = Annotated[str, typer.Option(help="py: input dtypes (float32, int64, …)")]
 StoreUrl = Annotated[
     str, typer.Option("--store", help="SQLAlchemy URL of the store (default: NNSPEED_STORE or .nnspeed/nnspeed.db)")
