@@ -13,18 +13,26 @@ def test_median_times_take_off_recording_cost_per_range_and_event():
 
 
 def test_recording_cost_is_small_and_positive():
-    per_range, per_event = recording_cost(calls=30)
+    per_range, per_event, per_gap = recording_cost(calls=30)
     assert 0 < per_range < 0.2  # ms: a hook pair and a profiler range cost microseconds
-    assert 0 <= per_event < 0.05
+    assert 0 <= per_event < 0.05 and 0 <= per_gap < 0.2
 
 
 def test_recording_cost_does_not_follow_one_slow_calibration(monkeypatch):
     import nnspeed.explanation.layers as layers
 
     # one profiler session in five runs three times slow: taken alone it zeroes every small layer
-    trials = iter([(0.006, 0.0023), (0.018, 0.0070), (0.0062, 0.0024), (0.0061, 0.0022), (0.0063, 0.0025)])
+    trials = iter(
+        [
+            (0.006, 0.0023, 0.01),
+            (0.018, 0.0070, 0.03),
+            (0.0062, 0.0024, 0.011),
+            (0.0061, 0.0022, 0.009),
+            (0.0063, 0.0025, 0.01),
+        ]
+    )
     monkeypatch.setattr(layers, "_recording_trial", lambda calls: next(trials))
-    assert recording_cost(calls=10, trials=5) == (0.0062, 0.0024)
+    assert recording_cost(calls=10, trials=5) == (0.0062, 0.0024, 0.01)
 
 
 def _reused(k: int):
@@ -79,11 +87,13 @@ def test_a_module_run_k_times_counts_its_flops_and_bytes_k_times():
 
 
 def test_the_profile_times_each_run_and_the_functions_outside_layers():
-    from nnspeed.explanation.layers import _profile, _runs
+    from nnspeed.explanation.layers import _between_ms, _profile, _runs
 
     model, args = _reused(3)
-    layers, outside = _profile(model, args, calls=4)
+    layers, outside, between = _profile(model, args, calls=4)
     assert _runs(layers) == {"fc": 3, "act": 3} and _runs(outside) == {"aten::cat": 1}
+    assert [(n, m) for _, n, m in between] == [(6, 1)] * 4  # per call: 6 layer ranges, 1 function
+    assert _between_ms(between) > 0 and _between_ms(between, per_gap=1.0) == 0.0  # never negative
     assert all(len(calls) == 4 and all(t > 0 for c in calls for t, _ in c) for calls in outside.values())
 
 
@@ -107,10 +117,11 @@ def test_a_time_below_the_roofline_bound_shows_the_bound_unknown_and_warns():
     assert [bandwidth_for(peaks_row, b) for b in (5e5, 5e7, 1e9)] == [100.0, 50.0, 12.0]
     shown = [r.to_dict() for r in layers.values()]
     assert all(r["efficiency"] is None or r["efficiency"] <= 1 for r in shown)
-    (unknown,) = warnings(shown, latency_ms=0.5)
+    (unknown,) = warnings(shown, between_ms=0.299, latency_ms=0.5)  # 0.001 + 0.1 + 0.1 + 0 + 0.299
     assert "1 rows ran faster than their roofline bound" in unknown and "fast" in unknown
-    # the invariant still catches an efficiency above 100% however it got there, and parts over the whole
+    # the invariant still catches an efficiency above 100% however it got there, and parts off the whole
     over = [dict(shown[1], efficiency=1.2, verdict="memory-bound")]
-    found = warnings(over, latency_ms=0.05)
+    found = warnings(over, between_ms=0.0, latency_ms=0.05)
     assert any("above 100%" in w for w in found) and any("add up to 0.100 ms, 100% over" in w for w in found)
-    assert warnings([dict(shown[1])], latency_ms=0.1) == []
+    assert any("50% under" in w for w in warnings([dict(shown[1])], between_ms=0.0, latency_ms=0.2))
+    assert warnings([dict(shown[1])], between_ms=0.004, latency_ms=0.1) == []

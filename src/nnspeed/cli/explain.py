@@ -55,10 +55,12 @@ def explain(
 
 def _torch_table(doc: dict) -> Table:
     """Layers, then the functions outside every layer; the title adds them up to the latency."""
+    parts = doc["layers_ms"] + doc["outside_ms"] + doc["overhead_ms"]
     t = Table(
-        title=f"{doc['source']}: {doc['latency_ms']:.3f} ms per call ({doc['statistic']}) = layers "
+        title=f"{doc['source']}: {doc['latency_ms']:.3f} ms per call ({doc['statistic']}); profiled: layers "
         f"{doc['layers_ms']:.3f} + functions outside any layer {doc['outside_ms']:.3f} + in no operator "
-        f"{doc['overhead_ms']:.3f} ms; roofline bound {doc['roofline_bound_ms']:.3f} ms",
+        f"{doc['overhead_ms']:.3f} = {parts:.3f} ms ({100 * doc['accounted_ratio']:.0f}% of the call); roofline "
+        f"bound {doc['roofline_bound_ms']:.3f} ms",
         title_justify="left",
         header_style="bold",
     )

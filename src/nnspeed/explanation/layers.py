@@ -76,9 +76,10 @@ def _descendants(evt) -> int:
     return sum(1 + _descendants(c) for c in evt.cpu_children)
 
 
-def _profile(model, args, calls: int) -> tuple[dict, dict]:
+def _profile(model, args, calls: int) -> tuple[dict, dict, list]:
     """Per call, each layer's profiled ranges and each top-level operator run outside every
-    layer, as (ms, operator events inside), keyed by layer name and by operator name."""
+    layer, as (ms, operator events inside), keyed by layer name and by operator name; and per
+    call, the time in neither as (ms, layer ranges, outside operators)."""
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function
 
@@ -97,13 +98,18 @@ def _profile(model, args, calls: int) -> tuple[dict, dict]:
     call_events = sorted((e for e in prof.events() if e.name == CALL), key=lambda e: e.time_range.start)
     layers: dict[str, list[list]] = {}
     outside: dict[str, list[list]] = {}
+    between = []
     for i, call in enumerate(call_events):
+        ranges = 0
         for evt in call.cpu_children:
             is_layer = evt.name.startswith(LAYER)
+            ranges += is_layer
             table, name = (layers, evt.name[len(LAYER) :]) if is_layer else (outside, evt.name)
             runs = table.setdefault(name, [[] for _ in call_events])
             runs[i].append((evt.cpu_time_total / 1e3, _descendants(evt)))
-    return layers, outside
+        inside = sum(evt.cpu_time_total for evt in call.cpu_children) / 1e3
+        between.append((call.cpu_time_total / 1e3 - inside, ranges, len(call.cpu_children) - ranges))
+    return layers, outside, between
 
 
 def _median_times(per_call: dict, per_range: float = 0.0, per_event: float = 0.0) -> dict[str, float]:
@@ -116,6 +122,15 @@ def _median_times(per_call: dict, per_range: float = 0.0, per_event: float = 0.0
     }
 
 
+def _between_ms(between: list, per_gap: float = 0.0, per_event: float = 0.0) -> float:
+    """The median time per call in no layer and no operator (Python in ``forward()``, module
+    calls), less what recording costs there: each range's hooks outside the range itself, and
+    each outside operator's own event."""
+    import statistics
+
+    return statistics.median(max(0.0, g - n * per_gap - m * per_event) for g, n, m in between) if between else 0.0
+
+
 def _plain_ms(model, args) -> float:
     """The best unprofiled, unhooked call of ``model``, timed by the core harness."""
     import numpy as np
@@ -125,7 +140,7 @@ def _plain_ms(model, args) -> float:
         return call_ms(lambda: model(*args), PLAIN_STOP, np.min)
 
 
-def _recording_trial(calls: int) -> tuple[float, float]:
+def _recording_trial(calls: int) -> tuple[float, float, float]:
     import torch
 
     x = torch.zeros(1)
@@ -133,17 +148,19 @@ def _recording_trial(calls: int) -> tuple[float, float]:
     for kind in ("identity", "neg"):
         chain = _probe_chain(kind)
         k = len(chain)
-        per_call, _ = _profile(chain, (x,), calls)
+        per_call, _, between = _profile(chain, (x,), calls)
         events = sum(e for c in per_call.values() for t, e in c[0]) / k
-        costs.append((sum(_median_times(per_call).values()) / k, events, _plain_ms(chain, (x,)) / k))
-    (r_id, _, u_id), (r_neg, n_neg, u_neg) = costs
-    per_range = max(0.0, r_id - u_id)
+        plain = _plain_ms(chain, (x,)) / k
+        costs.append((sum(_median_times(per_call).values()) / k, events, plain, _between_ms(between) / k))
+    (r_id, _, u_id, g_id), (r_neg, n_neg, u_neg, _) = costs
+    per_range = max(0.0, r_id - u_id)  # a module's own call counts in its range
     per_event = max(0.0, (r_neg - per_range - u_neg) / n_neg) if n_neg else 0.0
-    return per_range, per_event
+    return per_range, per_event, g_id
 
 
-def recording_cost(calls: int = 100, trials: int = RECORDING_TRIALS) -> tuple[float, float]:
-    """(ms per instrumented range, ms per recorded operator event) measured on probe chains.
+def recording_cost(calls: int = 100, trials: int = RECORDING_TRIALS) -> tuple[float, float, float]:
+    """(ms per instrumented range, ms per recorded operator event, ms a range's hooks cost
+    outside it) measured on probe chains.
 
     One calibration now and then comes out two or three times too high (a whole profiler
     session runs slow, idle machine or not), which would zero every small layer; the median
@@ -152,7 +169,8 @@ def recording_cost(calls: int = 100, trials: int = RECORDING_TRIALS) -> tuple[fl
     import statistics
 
     runs = [_recording_trial(calls) for _ in range(trials)]
-    return statistics.median(r for r, _ in runs), statistics.median(e for _, e in runs)
+    per_range, per_event, per_gap = ([r[i] for r in runs] for i in range(3))
+    return statistics.median(per_range), statistics.median(per_event), statistics.median(per_gap)
 
 
 @dataclass
@@ -163,6 +181,7 @@ class Profile:
 
     times: dict[str, float]
     outside: dict[str, float]
+    between_ms: float  # in no layer and no operator
     runs: dict[str, int]
     outside_runs: dict[str, int]
     work: Work
@@ -178,18 +197,22 @@ def _runs(per_call: dict) -> dict[str, int]:
 def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> Profile:
     """Each layer's time is the median over calls of its profiled ranges, less the calibrated
     recording cost of each range and of the operator events recorded inside it; a function
-    outside every layer (a top-level operator) is corrected for the events inside it."""
-    per_range, per_event = recording_cost()
-    layers, outside = _profile(model, args, calls)
+    outside every layer (a top-level operator) is corrected for the events inside it, and the
+    time in neither for the hooks that run there.  All three are measured, so their sum can
+    be set against the latency measured without the profiler."""
+    per_range, per_event, per_gap = recording_cost()
+    layers, outside, between = _profile(model, args, calls)
     times = _median_times(layers, per_range, per_event)
     outside_times = _median_times(outside, 0.0, per_event)
-    raw = sum(_median_times(layers).values()) + sum(_median_times(outside).values())
+    between_ms = _between_ms(between, per_gap, per_event)
+    raw = sum(_median_times(layers).values()) + sum(_median_times(outside).values()) + _between_ms(between)
     work = count_work(model, args, lambda: layer_ranges(model))
     return Profile(
         times,
         outside_times,
+        between_ms,
         _runs(layers),
         _runs(outside),
         work,
-        raw - sum(times.values()) - sum(outside_times.values()),
+        raw - sum(times.values()) - sum(outside_times.values()) - between_ms,
     )
