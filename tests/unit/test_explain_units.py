@@ -125,3 +125,16 @@ def test_a_time_below_the_roofline_bound_shows_the_bound_unknown_and_warns():
     assert any("above 100%" in w for w in found) and any("add up to 0.100 ms, 100% over" in w for w in found)
     assert any("50% under" in w for w in warnings([dict(shown[1])], between_ms=0.0, latency_ms=0.2))
     assert warnings([dict(shown[1])], between_ms=0.004, latency_ms=0.1) == []
+
+
+def test_large_time_outside_layers_gets_advice_named_after_its_functions():
+    from nnspeed.explanation.advice import advise
+    from nnspeed.explanation.roofline import Row, roofline
+
+    peaks_row = {"triad_gbs": 10.0, "ladder": []}
+    outside = roofline([Row("aten::cat", "outside any layer", 2, 0.25, 0, 10**6)], 1.0, 100.0, peaks_row)
+    (a,) = advise([], outside, 1.0, 0.0, [], 1, {})
+    assert a["text"].startswith("25% of the time is in functions outside any layer (aten::cat 0.250 ms)")
+    assert "concatenation copies" in a["text"] and abs(a["estimated_gain"] - (0.25 - 0.1)) < 1e-12
+    small = roofline([Row("aten::cat", "outside any layer", 2, 0.05, 0, 10**6)], 1.0, 100.0, peaks_row)
+    assert advise([], small, 1.0, 0.0, [], 1, {}) == []  # 5%: not worth a line
