@@ -76,6 +76,19 @@ def read_cpu() -> CpuReading:
     return CpuReading(time.monotonic(), busy_s, time.process_time(), cpus)
 
 
+def window_start(clock_name: str) -> CpuReading | None:
+    """A reading at the start of a timed window; None under a simulated clock (tests), where
+    the machine's counters have nothing to do with the samples."""
+    from .clock import SIMULATED_CLOCKS
+
+    return None if clock_name in SIMULATED_CLOCKS else read_cpu()
+
+
+def window_end(start: CpuReading | None) -> tuple[CpuReading, CpuReading] | None:
+    """The start and end readings of a window (what ``Timing.cpu`` holds)."""
+    return None if start is None else (start, read_cpu())
+
+
 def figures(start: CpuReading, end: CpuReading, threads: int) -> dict | None:
     """What ran during the window, in cores (CPU seconds per second of wall time).
 

@@ -9,6 +9,7 @@ import numpy as np
 from ..backends.base import Settings, torch_threads
 from ..errors import UnsupportedError
 from ..measure.clock import Clock, PerfCounterClock
+from ..measure.contention import window_end, window_start
 from ..measure.harness import Timing
 from ..measure.measurement import Measurement
 from ..measure.stoprule import StopRule
@@ -76,6 +77,7 @@ def generate(
         overhead_ns = clock.overhead_ns()
         first = generate_once(steps, clock, 0, new_tokens)  # one-off costs: reported apart
         requests: list[Request] = []
+        cpu0 = window_start(clock.name)
         t0 = clock.now()
         while True:
             requests.append(Request(0.0, generate_once(steps, clock, len(requests) + 1, new_tokens)))
@@ -84,6 +86,7 @@ def generate(
             if reason:
                 break
         elapsed = clock.now() - t0
+        cpu = window_end(cpu0)
     figures = metrics(requests, batch, tokens_per_word)
     timing = Timing(
         samples_s=np.array(e2e),
@@ -96,6 +99,7 @@ def generate(
         stop_reason=reason,
         elapsed_s=elapsed,
         clock=clock.name,
+        cpu=cpu,
     )
     effective = {
         "precision": "int8-dynamic" if int8 else "fp32",

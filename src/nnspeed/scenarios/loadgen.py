@@ -26,6 +26,7 @@ from ..backends.base import Settings
 from ..backends.registry import opened
 from ..errors import InputError, UnsupportedError
 from ..measure.clock import PerfCounterClock
+from ..measure.contention import window_end, window_start
 from ..measure.harness import Timing
 from ..measure.stoprule import StopRule
 from .record import to_measurement
@@ -183,6 +184,7 @@ def run_loadgen(workload, settings: Settings, o, stop: StopRule):
             log_settings.log_output.outdir = tmp
             log_settings.log_output.copy_summary_to_stdout = False
             log_settings.enable_trace = False
+            cpu0 = window_start(clock.name)
             t0 = clock.now()
             try:
                 lg.StartTestWithLogSettings(sut, qsl, ts, log_settings)
@@ -191,6 +193,7 @@ def run_loadgen(workload, settings: Settings, o, stop: StopRule):
                 lg.DestroyQSL(qsl)
                 lg.DestroySUT(sut)
             elapsed = clock.now() - t0
+            cpu = window_end(cpu0)
             raw = read_detail(Path(tmp))
         memory = runner.memory()
         effective = dict(runner.effective)
@@ -213,6 +216,7 @@ def run_loadgen(workload, settings: Settings, o, stop: StopRule):
         steady=warm["steady"],
         overhead_ns=warm["overhead_ns"],
         stop_reason="loadgen",
+        cpu=cpu,
         elapsed_s=elapsed,
         clock=clock.name,
         notes=notes,

@@ -20,6 +20,7 @@ from ..backends.base import Settings
 from ..backends.registry import get_backend, opened, stream_backends
 from ..errors import InputError, UnsupportedError
 from ..measure.clock import PerfCounterClock
+from ..measure.contention import window_end, window_start
 from ..measure.harness import Timing, run_timed
 from ..measure.measurement import Measurement
 from ..measure.stoprule import StopRule
@@ -80,12 +81,14 @@ def _streams(workload, settings: Settings, stop: StopRule, streams: int) -> Meas
         threads = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(streams)]
         for t in threads:
             t.start()
+        cpu0 = window_start(clock.name)
         t0 = clock.now()
         t_end[0] = t0 + window
         go.set()
         for t in threads:
             t.join()
         span = clock.now() - t0
+        cpu = window_end(cpu0)
         effective = dict(runners[0].effective)
     all_s = np.concatenate([np.asarray(s) for s in samples])
     done = int(all_s.size) * settings.batch
@@ -100,6 +103,7 @@ def _streams(workload, settings: Settings, stop: StopRule, streams: int) -> Meas
         stop_reason="window",
         elapsed_s=span,
         clock=clock.name,
+        cpu=cpu,
     )
     effective.update(streams=streams, threads_per_stream=per)
     m = to_measurement(workload, settings, stop, timing, effective)

@@ -30,6 +30,7 @@ from ..backends.base import Settings
 from ..backends.registry import opened
 from ..errors import InputError
 from ..measure.clock import Clock
+from ..measure.contention import window_end, window_start
 from ..measure.harness import Timing, warm_up
 from ..measure.measurement import Measurement
 from ..measure.stoprule import StopRule
@@ -217,7 +218,9 @@ def realtime(
         w0 = clock.now()
         warm_calls, _, steady = warm_up(call, clock, min(5.0, 0.5 * stop.max_time)) if warmup else (0, 0.0, True)
         warm_s = clock.now() - w0
+        cpu0 = window_start(clock.name)
         log = run_stream(call, clock, fps, frames_for(fps, stop.max_time), drop_late)
+        cpu = window_end(cpu0)
         result = stream_result(log)
         ran = log.status == RAN
         service = (log.end - log.start)[ran]
@@ -252,6 +255,7 @@ def realtime(
         elapsed_s=float(np.nanmax(log.end) - log.arrival[0]),
         clock=clock.name,
         notes=notes,
+        cpu=cpu,
     )
     effective["input_pool"] = pool
     extra = {"scenario": "realtime", "realtime": result}

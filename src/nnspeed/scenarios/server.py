@@ -32,6 +32,7 @@ from ..backends.base import Settings
 from ..backends.registry import opened
 from ..errors import InputError
 from ..measure.clock import Clock
+from ..measure.contention import window_end, window_start
 from ..measure.harness import Timing, warm_up
 from ..measure.measurement import Measurement
 from ..measure.stoprule import StopRule
@@ -215,7 +216,9 @@ def server(
         calls = BatchCalls(runner, workload, batcher.max_batch)
         clock = clock or default_clock(settings)
         warm = warm_calls(calls, clock, stop, warmup)
+        cpu0 = window_start(clock.name)
         log = serve(calls, clock, load.arrivals(), batcher)
+        warm["cpu"] = window_end(cpu0)
         memory = runner.memory()
         effective = dict(runner.effective)
     return server_measurement(workload, settings, stop, log, load, batcher, slo_ms, clock, warm, effective, memory)
@@ -268,6 +271,7 @@ def server_measurement(workload, settings, stop, log, load, batcher, slo_ms, clo
         elapsed_s=float(log.stopped_at - log.arrival[0]),
         clock=clock.name,
         notes=notes,
+        cpu=warm.get("cpu"),  # the serving window's CPU readings, where the caller took them
     )
     extra = {"scenario": "server", "server": result}
     return to_measurement(workload, settings, stop, timing, effective, memory, slo_ms, extra=extra)
