@@ -67,7 +67,9 @@ def test_digits_cnn_choice_is_fastest_within_tolerance(digits_cnn, capsys):
     ok = [v for v in doc["variants"] if v["status"] == "ok"]
     chosen = next(v for v in doc["variants"] if v["name"] == doc["chosen"])
     assert chosen["status"] == "ok"
-    assert chosen["speedup"] == max(v["speedup"] for v in ok)  # the fastest, not the first
+    fastest = max(ok, key=lambda v: v["speedup"])
+    # the fastest, not the first; or a simpler variant it cannot be told from
+    assert chosen is fastest or fastest["name"] in chosen["tied_with"]
     assert chosen["speedup"] > 1.5  # the 2x target is recorded in the note; CI machines are shared
     unstructured = next(v for v in doc["variants"] if "unstructured" in v["name"])
     assert unstructured["speedup"] < 1.3  # zeros in dense kernels buy (almost) nothing
