@@ -59,6 +59,7 @@ def scorer_for(
     chunks = [(workload.make_inputs(size, 100 + i), size) for i in range(calls)]
     with opened(workload, Settings(baseline_for(workload).backend, "fp32", size)) as runner:
         reference = run_outputs(runner, chunks)
-    checks = checks_for(classify_all(reference, task), metric, threshold, max_drop)
+    names = [o["name"] for o in (workload.meta.get("signature") or {}).get("outputs", [])]
+    checks = checks_for(classify_all(reference, task, names), metric, threshold, max_drop)
     calibration = [workload.make_inputs(CALIBRATION_BATCH // 4, i) for i in range(8)]
     return FidelityScorer(chunks, reference, checks), Context(None, calibration)
