@@ -44,7 +44,8 @@ def test_explain_cnn_json_contract(cli_json, tmp_path, same_document):
     convs = [layer for layer in doc["layers"] if layer["op"] == "Conv2d"]
     assert all(layer["time_ms"] > 0 for layer in convs)
     assert sum(layer["flops"] for layer in convs) == doc["total_flops"] - 2 * 64 * 10  # all but the linear head
-    assert 0 < doc["roofline_bound_ms"] < doc["latency_ms"]
+    # no part beats its bound, so neither does the whole profile (the latency is measured apart from it)
+    assert 0 < doc["roofline_bound_ms"] <= sum(r["time_ms"] for r in doc["layers"] + doc["outside"])
     # profiled layers, less the calibrated recording cost, plus the overhead come back to the latency.
     # The profile and the latency are taken seconds apart, and a shared machine's speed moves by 30%
     # in that time (a CI run saw 1.31), so the bound is wide: benchmarks/explain_accounting.py
