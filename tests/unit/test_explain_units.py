@@ -36,18 +36,18 @@ def test_recording_cost_does_not_follow_one_slow_calibration(monkeypatch):
 
 
 def _reused(k: int):
-    """A Linear and a ReLU each run k times per call, then a torch.cat outside every layer."""
+    """A Linear and a ReLU each run k times per call, an Identity, then a torch.cat outside every layer."""
     import torch
 
     class Reused(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.fc, self.act = torch.nn.Linear(8, 8), torch.nn.ReLU(inplace=True)
+            self.fc, self.act, self.same = torch.nn.Linear(8, 8), torch.nn.ReLU(inplace=True), torch.nn.Identity()
 
         def forward(self, x):
             for _ in range(k):
                 x = self.act(self.fc(x))
-            return torch.cat([x, x], dim=1)
+            return torch.cat([self.same(x), x], dim=1)
 
     torch.manual_seed(0)
     return Reused().eval(), (torch.randn(4, 8),)
@@ -82,6 +82,7 @@ def test_a_module_run_k_times_counts_its_flops_and_bytes_k_times():
     assert one.flops("fc") == 2 * 4 * 8 * 8 and three.flops("fc") == 3 * one.flops("fc")
     assert one.bytes("fc") == 4 * (32 + 64 + 8 + 32)  # input, weight, bias, output (float32)
     assert three.bytes("fc") == 3 * one.bytes("fc") and three.bytes("act") == 3 * one.bytes("act") == 3 * 2 * 128
+    assert three.bytes("same") == 0 and three.flops("same") == 0  # an Identity runs no operator: moves nothing
     # the cat in forward() is outside every layer: x read once, the joined tensor written
     assert dict(three.outside) == {"aten::cat": [0, 128 + 256]}
 
@@ -91,8 +92,8 @@ def test_the_profile_times_each_run_and_the_functions_outside_layers():
 
     model, args = _reused(3)
     layers, outside, between = _profile(model, args, calls=4)
-    assert _runs(layers) == {"fc": 3, "act": 3} and _runs(outside) == {"aten::cat": 1}
-    assert [(n, m) for _, n, m in between] == [(6, 1)] * 4  # per call: 6 layer ranges, 1 function
+    assert _runs(layers) == {"fc": 3, "act": 3, "same": 1} and _runs(outside) == {"aten::cat": 1}
+    assert [(n, m) for _, n, m in between] == [(7, 1)] * 4  # per call: 7 layer ranges, 1 function
     assert _between_ms(between) > 0 and _between_ms(between, per_gap=1.0) == 0.0  # never negative
     assert all(len(calls) == 4 and all(t > 0 for c in calls for t, _ in c) for calls in outside.values())
 
