@@ -176,15 +176,19 @@ def import_function(ref: str, what: str):
         raise SourceError(f"{what} '{ref}' must look like package.module:function or path/to/file.py:function")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # a user's own modules, as `python -m` would find them
+    file = None
     if module_name.endswith(".py"):
-        file = Path(module_name).expanduser()
+        file = Path(module_name).expanduser().resolve()
         if not file.is_file():
             raise SourceError(f"no Python file at '{module_name}'; check the path")
         module_name, root = module_of_file(file)
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
     try:
-        module = importlib.import_module(module_name)
+        if file is not None and "." not in module_name:
+            module = _import_file(file)  # a loose file: under a name of its own
+        else:
+            module = importlib.import_module(module_name)
     except ImportError as e:
         if "relative import" in str(e):
             raise SourceError(
@@ -196,10 +200,36 @@ def import_function(ref: str, what: str):
         ) from None
     except Exception as e:
         raise SourceError(f"importing module '{module_name}' raised {type(e).__name__}: {e}") from None
+    if file is not None and Path(getattr(module, "__file__", "") or "").resolve() != file:
+        raise SourceError(
+            f"the module name '{module_name}' of {file} is taken by {module.__file__}, imported before; "
+            "rename one of the packages or run them in separate commands"
+        )
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise SourceError(f"module '{module_name}' has no function '{attr}'; check the name after the colon")
     return module, fn
+
+
+def _import_file(file: Path):
+    """A .py file outside any package, imported under a name derived from its full path: two
+    files both called net.py (a v1 and a v2) are two modules, and neither shadows a standard
+    module of the same name."""
+    import hashlib
+    import importlib.util
+
+    name = f"{file.stem}_{hashlib.sha256(str(file).encode()).hexdigest()[:8]}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 PY_HINT = "check --input-shape (e.g. 1x3x224x224 or input_ids=1x128:int64) or the module's example_inputs"
@@ -276,6 +306,13 @@ def _companion_workload(ref: str, model, companion) -> Workload:
                 f"but {', '.join(first.names)} for batch 1; return the same inputs for every batch size"
             )
         arrays = ex.arrays if takes_batch else [np.resize(a, (batch, *a.shape[1:])) for a in ex.arrays]
+        for s, a in zip(specs, arrays):
+            if a.shape != (batch, *s.shape) or a.dtype.name != s.dtype:
+                raise InputError(
+                    f"the input function gave input '{s.name}' as {'x'.join(map(str, a.shape))} {a.dtype.name} "
+                    f"for batch {batch}; it must be {'x'.join(map(str, (batch, *s.shape)))} {s.dtype}: "
+                    "make dimension 0 the batch size it is asked for, and keep the other dimensions and the dtype"
+                )
         return dict(zip(first.names, arrays))
 
     return Workload(

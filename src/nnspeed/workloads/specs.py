@@ -23,7 +23,7 @@ from .workload import InputSpec
 
 DTYPES = ("float32", "float16", "float64", "int64", "int32", "int16", "int8", "uint8", "bool")
 GRAMMAR = "[NAME=]DIMS[:DTYPE], e.g. 1x3x224x224 or input_ids=1x128:int64,attention_mask=1x128:int64"
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-/]*$")  # TensorFlow names end in :0
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def parse_inputs(text: str | None) -> list[GivenInput] | None:
         name, eq, rest = part.rpartition("=")
         if eq and not _NAME.match(name.strip()):
             raise InputError(f"--input-shape item '{part}' has the name '{name}', which is not an input name")
-        dims_text, colon, dtype = rest.partition(":")
+        dims_text, colon, dtype = rest.rpartition(":") if ":" in rest else (rest, "", "")
         try:
             dims = tuple(int(d) for d in dims_text.strip().lower().split("x"))
         except ValueError:

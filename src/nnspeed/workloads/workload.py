@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -205,11 +206,15 @@ def content_tag(w: Workload) -> str:
 
     from .. import __version__
 
-    h = hashlib.sha256(f"{w.source}|{w.inputs}|{torch.__version__}|{__version__}|{w.model}".encode())
-    try:
-        h.update(inspect.getsource(type(w.model)).encode())  # a user's edited forward()
-    except (OSError, TypeError):
-        pass
+    signature = w.meta.get("signature") or {}
+    h = hashlib.sha256(f"{w.source}|{w.inputs}|{torch.__version__}|{__version__}|{w.model}|{signature}".encode())
+    for cls in dict.fromkeys(type(m) for m in w.model.modules()):  # a user's edited forward(), at any depth
+        try:
+            h.update(inspect.getsource(cls).encode())
+        except (OSError, TypeError):
+            h.update(cls.__qualname__.encode())
+    # transformers' modules are traced through code that changes between its versions
+    h.update(str(getattr(sys.modules.get("transformers"), "__version__", "")).encode())
     for name, value in w.model.state_dict().items():
         h.update(name.encode())
         if isinstance(value, torch.Tensor):
