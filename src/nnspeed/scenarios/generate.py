@@ -36,11 +36,9 @@ def causal_lm(workload):
 def check_context(lm, prompt_len: int, new_tokens: int) -> None:
     """Refuse a prompt and output longer than the model's position embeddings reach."""
     from ..errors import InputError
+    from ..workloads.hf_dir import context_length
 
-    config = getattr(lm, "config", None)
-    limit = next(
-        (v for a in ("n_positions", "max_position_embeddings") if isinstance(v := getattr(config, a, None), int)), None
-    )
+    limit = context_length(getattr(lm, "config", None))
     if limit is not None and prompt_len + new_tokens > limit:
         raise InputError(
             f"--prompt-len {prompt_len} plus --new-tokens {new_tokens} is {prompt_len + new_tokens} tokens, past the "

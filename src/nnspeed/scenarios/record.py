@@ -22,7 +22,7 @@ def to_measurement(
     budget_ms: float | None = None,
     extra: dict | None = None,
 ) -> Measurement:
-    notes = list(timing.notes)
+    notes = list(timing.notes) + list(workload.meta.get("notes", []))  # what loading the model found
     if settings.threads and settings.threads > physical_cores():
         notes.append(f"{settings.threads} threads on {physical_cores()} physical cores: threads compete for cores")
     threads = settings.threads if settings.threads is not None else effective.get("threads")

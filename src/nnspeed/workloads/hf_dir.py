@@ -31,21 +31,20 @@ MAX_SEQ_LEN = 8192
 class Task:
     name: str
     auto_class: str  # the transformers Auto class that loads it
-    modality: str  # text, seq2seq or image
     suffixes: tuple[str, ...]  # architecture name endings that mean this task
 
 
 TASKS = {
     t.name: t
     for t in (
-        Task("causal-lm", "AutoModelForCausalLM", "text", ("ForCausalLM", "LMHeadModel")),
-        Task("seq2seq-lm", "AutoModelForSeq2SeqLM", "seq2seq", ("ForConditionalGeneration",)),
-        Task("masked-lm", "AutoModelForMaskedLM", "text", ("ForMaskedLM",)),
-        Task("sequence-classification", "AutoModelForSequenceClassification", "text", ("ForSequenceClassification",)),
-        Task("token-classification", "AutoModelForTokenClassification", "text", ("ForTokenClassification",)),
-        Task("question-answering", "AutoModelForQuestionAnswering", "text", ("ForQuestionAnswering",)),
-        Task("image-classification", "AutoModelForImageClassification", "image", ("ForImageClassification",)),
-        Task("feature-extraction", "AutoModel", "text", ("Model",)),
+        Task("causal-lm", "AutoModelForCausalLM", ("ForCausalLM", "LMHeadModel")),
+        Task("seq2seq-lm", "AutoModelForSeq2SeqLM", ("ForConditionalGeneration",)),
+        Task("masked-lm", "AutoModelForMaskedLM", ("ForMaskedLM",)),
+        Task("sequence-classification", "AutoModelForSequenceClassification", ("ForSequenceClassification",)),
+        Task("token-classification", "AutoModelForTokenClassification", ("ForTokenClassification",)),
+        Task("question-answering", "AutoModelForQuestionAnswering", ("ForQuestionAnswering",)),
+        Task("image-classification", "AutoModelForImageClassification", ("ForImageClassification",)),
+        Task("feature-extraction", "AutoModel", ("Model",)),
     )
 }
 GENERATIVE = ("causal-lm", "seq2seq-lm")
@@ -79,20 +78,28 @@ def with_keys(source: str, task: str | None = None, seq_len: int | None = None) 
         return source
     path, keys = parse_hf(source[3:])
     keys.update({k: v for k, v in (("task", task), ("seq_len", seq_len)) if v is not None})
-    parse_hf(f"{path}?" + "&".join(f"{k}={v}" for k, v in keys.items()))  # the same checks as the keys
-    return f"hf:{path}?" + "&".join(f"{k}={v}" for k, v in sorted(keys.items()))
+    source = _source(path, keys)
+    parse_hf(source[3:])  # the same checks as keys given in the source
+    return source
 
 
-def task_of(config, given: str | None) -> tuple[Task, str]:
-    """The task and where it came from: the source's key, the config's architectures, or the
-    default (an encoder's hidden states) when the config names no architecture."""
+def _source(path: Path, keys: dict) -> str:
+    return f"hf:{path}" + ("?" + "&".join(f"{k}={v}" for k, v in sorted(keys.items())) if keys else "")
+
+
+def model_class(t, config, given: str | None) -> tuple[object, str, str]:
+    """The class to load, the task's name and where it came from: the source's key; else the
+    config's first architecture, by its name's ending, or the class of that name itself when
+    the ending is none of the tasks' (…ForPreTraining, …ForMultipleChoice); else the bare model."""
     if given:
-        return TASKS[given], "given"
+        return getattr(t, TASKS[given].auto_class), given, "given"
     for arch in getattr(config, "architectures", None) or []:
-        for t in TASKS.values():
-            if any(arch.endswith(s) for s in t.suffixes):
-                return t, f"config.architectures ({arch})"
-    return TASKS["feature-extraction"], "default (the config names no known architecture)"
+        for task in TASKS.values():
+            if any(arch.endswith(s) for s in task.suffixes):
+                return getattr(t, task.auto_class), task.name, f"config.architectures ({arch})"
+        if hasattr(t, arch):
+            return getattr(t, arch), arch, f"config.architectures ({arch})"
+    return t.AutoModel, "feature-extraction", "default (the config names no architecture)"
 
 
 def load_hf(spec: str) -> Workload:
@@ -107,29 +114,39 @@ def load_hf(spec: str) -> Workload:
         config = t.AutoConfig.from_pretrained(path, local_files_only=True)
     except Exception as e:
         raise SourceError(f"hf:{path} has a config.json transformers cannot read ({reason(e)})") from None
-    task, task_from = task_of(config, keys.get("task"))
+    cls, task, task_from = model_class(t, config, keys.get("task"))
     try:
-        model = getattr(t, task.auto_class).from_pretrained(path, local_files_only=True).eval()
+        model, info = cls.from_pretrained(path, local_files_only=True, output_loading_info=True)
     except Exception as e:
         raise SourceError(
-            f"hf:{path} could not be loaded for the task {task.name} ({reason(e)}); "
+            f"hf:{path} could not be loaded for the task {task} ({reason(e)}); "
             f"give the task with hf:{path}?task=NAME (one of {', '.join(TASKS)})"
         ) from None
-    tokenizer = _tokenizer(t, path) if task.modality != "image" else None
-    seq_len = keys.get("seq_len", DEFAULT_SEQ_LEN)
+    model.eval()
+    notes = []
+    missing = list(info.get("missing_keys") or [])
+    if missing:  # a head the directory does not hold: random weights, not the saved model
+        notes.append(
+            f"{len(missing)} weights of {type(model).__name__} are not in {path} and were freshly initialised "
+            f"(e.g. {missing[0]}): the timed model is not quite the one saved; give the task the directory was "
+            "saved for (hf:DIR?task=NAME)"
+        )
+    modality = _modality(model, config, path)
+    tokenizer = _tokenizer(t, path) if modality != "image" else None
     limit = context_length(config)
-    if task.modality != "image" and limit is not None and seq_len > limit:
+    seq_len = keys.get("seq_len", min(DEFAULT_SEQ_LEN, limit or DEFAULT_SEQ_LEN))
+    if modality != "image" and limit is not None and seq_len > limit:
         raise SourceError(f"hf:{path} takes at most {limit} tokens; give seq_len={limit} or less")
-    if task.modality == "image":
+    if modality == "image":
         specs, make, example = _image_inputs(config)
         seq_len = None
     else:
-        specs, make, example = _text_inputs(model, config, tokenizer, seq_len, task)
+        specs, make, example = _text_inputs(model, config, tokenizer, seq_len, modality == "seq2seq")
     constants = {"use_cache": False} if "use_cache" in inspect.signature(model.forward).parameters else {}
     ex = Example(example.names, example.arrays, [True] * len(example.names), constants)
     wrapped, signature = adapt(model, ex, f"check hf:{path}?task=… and seq_len=…")
     meta = {
-        "task": task.name,
+        "task": task,
         "task_from": task_from,
         "model_class": type(model).__name__,
         "seq_len": seq_len,
@@ -138,16 +155,17 @@ def load_hf(spec: str) -> Workload:
         else "seeded random values",
         "tokenizer": tokenizer,
         "signature": signature,
+        "notes": notes,
     }
     return Workload(
-        source=f"hf:{path}" + ("?" + "&".join(f"{k}={v}" for k, v in sorted(keys.items())) if keys else ""),
+        source=_source(path, keys),
         name=path.name,
         inputs=specs,
         make_inputs=make,
         model=wrapped,
         real_data=tokenizer is not None,
         pool_size=32 if tokenizer is not None else 8,
-        description=f"{type(model).__name__} ({task.name}) from {path}",
+        description=f"{type(model).__name__} ({task}) from {path}",
         meta=meta,
     )
 
@@ -159,6 +177,20 @@ def context_length(config) -> int | None:
         if isinstance(value, int) and value > 0:
             return value
     return None
+
+
+def _modality(model, config, path: Path) -> str:
+    """What the model reads, from its own main input: text, text with a decoder (seq2seq) or
+    images."""
+    main = getattr(model, "main_input_name", "input_ids")
+    if main == "pixel_values":
+        return "image"
+    if main == "input_ids":
+        return "seq2seq" if getattr(config, "is_encoder_decoder", False) else "text"
+    raise SourceError(
+        f"hf:{path} takes '{main}' as its main input, which hf: sources do not make yet; wrap the model in a "
+        "py: function with example_inputs(batch) that returns its inputs"
+    )
 
 
 def _tokenizer(t, path: Path):
@@ -173,13 +205,13 @@ def _tokenizer(t, path: Path):
         return None  # a directory without a tokenizer: seeded token ids
 
 
-def _text_inputs(model, config, tokenizer, seq_len: int, task: Task):
+def _text_inputs(model, config, tokenizer, seq_len: int, decoder: bool):
     accepted = inspect.signature(model.forward).parameters
     vocab = int(getattr(config, "vocab_size", None) or 100)
     names = ["input_ids", "attention_mask"]
     if "token_type_ids" in accepted and getattr(config, "type_vocab_size", 0):
         names.append("token_type_ids")
-    if task.modality == "seq2seq":
+    if decoder:
         names.append("decoder_input_ids")
     specs = [InputSpec(n, (seq_len,), "int64", high=vocab, fill=default_fill(n, "int64")) for n in names]
     if tokenizer is None:
