@@ -136,8 +136,9 @@ def bench_grid(
 
 
 # What stops one cell and not the others: the same model on another backend, precision or
-# batch may well run. Bad options and sources are found before any cell runs.
-CELL_ERRORS = (BackendError, SourceError, ModelError, MissingPackageError)
+# batch may well run (a model file that fixes batch 1 runs --batch 1,4 at 1). Bad options and
+# sources are found before any cell runs.
+CELL_ERRORS = (BackendError, SourceError, ModelError, MissingPackageError, InputError)
 
 
 def apart_cells(cells: list[tuple[str, Settings]]) -> set[int]:
@@ -325,8 +326,9 @@ def bench_run(
         sbs = interleave_grid(cells, rule, workloads, budget, on_round=on_round)
         doc = sbs.to_dict(samples=samples)
         stored = {k: v for k, v in doc.items() if k != "results"}  # the results are stored as measurements
-        run_id = db.save_run("bench", command, sbs.measurements, documents={"interleave": stored})
-        return BenchResult({"run_id": run_id, **doc}, sbs.measurements, side_by_side=sbs, store_url=db.display_url)
+        result = BenchResult({"run_id": None, **doc}, sbs.measurements, side_by_side=sbs, store_url=db.display_url)
+        result.document["run_id"] = _save(result, db, command, sbs.measurements, {"interleave": stored})
+        return result
     failures: list[tuple[str, Settings, Exception]] = []
     scenario_fn = None if single else run_cell  # single: the library's own, which runs apart cells in fresh processes
     results = bench_grid(
@@ -343,8 +345,15 @@ def bench_run(
         raise failures[0][2]
     failed = [{"source": src, **s.to_dict(), "error": str(e)} for src, s, e in failures]
     doc = {"run_id": None, "results": [m.to_dict(samples=samples) for m in results], "failed": failed}
+    result = BenchResult(doc, results, store_url=db.display_url)
+    result.document["run_id"] = _save(result, db, command, results)
+    return result
+
+
+def _save(result, db, command: str, measurements: list[Measurement], documents: dict | None = None) -> str:
+    """Store the run; a failed save raises UnsavedError carrying ``result``, so the measured
+    figures are still shown."""
     try:
-        doc["run_id"] = db.save_run("bench", command, results)
+        return db.save_run("bench", command, measurements, documents=documents)
     except StoreError as e:
-        raise UnsavedError(str(e), BenchResult(doc, results, store_url=db.display_url)) from None
-    return BenchResult(doc, results, store_url=db.display_url)
+        raise UnsavedError(str(e), result) from None
