@@ -139,7 +139,7 @@ def pytest_sessionfinish(session, exitstatus):
         return
     from .store.store import Store
 
-    db = Store(s.url)
+    db = Store(s.url, writable=True)
     run_id = db.save_run("pytest", "pytest " + " ".join(session.config.invocation_params.args), s.results)
     db.tag(run_id, s.save)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

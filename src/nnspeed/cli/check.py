@@ -98,7 +98,7 @@ def tag(
     """Name a stored run as a baseline for ``nnspeed check SOURCE --baseline NAME``."""
     from ..store.store import Store
 
-    db = Store(store)
+    db = Store(store, writable=True)
     previous = db.tag(run_id, name)
     full = db.tagged(name)
     moved = f" (it named run {previous} before)" if previous and previous != full else ""

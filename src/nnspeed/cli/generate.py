@@ -34,7 +34,7 @@ def generate(
     from ..commands.generate import generate as run_generate
     from ..store.store import Store
 
-    db = Store(store)
+    db = Store(store, writable=True)
     with err.status("generating", spinner="dots") as status:
         result = run_generate(
             source=source,

@@ -22,7 +22,7 @@ def runs(
     from ..report.terminal import runs_table
     from ..store.store import Store
 
-    rows = Store(store, writable=False).list_runs(limit)
+    rows = Store(store).list_runs(limit)
     if json_out:
         out.print_json(json.dumps({"runs": rows}))
     elif not rows:
@@ -42,7 +42,7 @@ def show(
     from ..report.terminal import measurements_table, warnings_lines
     from ..store.store import Store
 
-    run, ms = Store(store, writable=False).get_run(run_id)
+    run, ms = Store(store).get_run(run_id)
     if json_out:
         doc = {"run_id": run["id"], "created_at": run["created_at"], "command": run["command"], "env": run["env"]}
         doc["results"] = [m.to_dict(samples=samples) for m in ms]

@@ -72,7 +72,7 @@ def report(
 
     if output.exists() and output.is_dir():
         raise InputError(f"-o {output} is a directory; give a file name such as report.html")
-    db = Store(store, writable=False)
+    db = Store(store)
     run, ms = db.get_run(run_id)
     failed = [c for c in db.cells(run["id"]) if c["status"] == "failed"]
     claims, optimized = db.document(run["id"], "claims"), db.document(run["id"], "optimize")

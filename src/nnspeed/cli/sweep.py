@@ -36,7 +36,7 @@ def sweep(
     from ..report.terminal import failed_cells_table, measurements_table
     from ..store.store import Store
 
-    db = Store(store)
+    db = Store(store, writable=True)
     with progress_bar() as progress:
         task = progress.add_task("sweep", total=None)
         n_cells = [0]

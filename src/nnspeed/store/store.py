@@ -57,13 +57,14 @@ class Store:
 
     @classmethod
     def of(cls, store: Store | str | None, writable: bool = True) -> Store:
-        """``store`` itself when it is open already, else the store at that URL (None: the default)."""
+        """``store`` itself when it is open already, else the store at that URL (None: the
+        default), checked writable unless told otherwise: what a command that measures opens."""
         return store if isinstance(store, Store) else cls(store, writable=writable)
 
-    def __init__(self, url: str | None = None, writable: bool = True):
-        """Open the store; ``writable`` (the default, for every command that measures) also
-        checks that it can be written, so a read-only store fails before anything is measured
-        rather than after."""
+    def __init__(self, url: str | None = None, writable: bool = False):
+        """Open the store; ``writable`` also checks that it can be written, so a read-only store
+        fails before anything is measured rather than after (the commands that store runs ask
+        for it)."""
         url = url or default_url()
         self.url = url
         try:
