@@ -223,6 +223,6 @@ def test_unet_without_labels_scores_each_row_with_metric_n_and_interval(cli_json
         assert score["metric"] and score["n"] >= 64 and score["ci95"][0] <= score["value"] <= score["ci95"][1]
         assert all({"metric", "value", "ci95", "n", "threshold", "passed"} <= set(o) for o in score["outputs"])
     pruned = next(v for v in doc["variants"] if "structured" in v["name"])
-    assert pruned["status"] in ("ok", "rejected") or pruned["reason"]  # ran, or skipped with its reason
-    assert "broadcast" not in (pruned["reason"] or "")
+    assert pruned["status"] in ("ok", "rejected"), pruned["reason"]  # it runs on a model with skip connections
+    assert pruned["score"]["n"] > 0
     assert doc["chosen"] is not None
