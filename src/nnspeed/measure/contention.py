@@ -16,6 +16,8 @@ import os
 import time
 from dataclasses import dataclass
 
+from .clock import SIMULATED_CLOCKS
+
 # A core counts as taken when other processes used at least half of it over the window: a
 # thread that must share its core more than half the time stalls its peers at most barriers,
 # while below that the stalls are within the run-to-run spread of a quiet machine.
@@ -79,8 +81,6 @@ def read_cpu() -> CpuReading:
 def window_start(clock_name: str) -> CpuReading | None:
     """A reading at the start of a timed window; None under a simulated clock (tests), where
     the machine's counters have nothing to do with the samples."""
-    from .clock import SIMULATED_CLOCKS
-
     return None if clock_name in SIMULATED_CLOCKS else read_cpu()
 
 

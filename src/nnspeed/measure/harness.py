@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .clock import SIMULATED_CLOCKS, Clock, PerfCounterClock
-from .contention import CpuReading, read_cpu
+from .clock import Clock, PerfCounterClock
+from .contention import CpuReading, window_end, window_start
 from .stoprule import CI_CHECK_GROWTH, StopRule
 
 # Warm-up compares medians of consecutive windows; steady when they agree within this.
@@ -123,8 +123,7 @@ def run_timed(
     samples: list[float] = []
     i = warm_calls + 1
     next_check = stop.min_iters
-    real = clock.name not in SIMULATED_CLOCKS
-    cpu0 = read_cpu() if real else None  # outside the timed calls: ~20 µs, once
+    cpu0 = window_start(clock.name)  # outside the timed calls: ~20 µs, once
     t0 = clock.now()
     mark = clock.mark
     while True:
@@ -150,7 +149,7 @@ def run_timed(
         reason = stop.decide(n, elapsed, samples if check_ci else None)
         if reason:
             break
-    cpu = (cpu0, read_cpu()) if cpu0 is not None else None
+    cpu = window_end(cpu0)
     if reason in ("max_time", "max_iters") and n >= 6:
         from .stats import ci_half_width_rel
 

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from .clock import SIMULATED_CLOCKS, Clock, PerfCounterClock
-from .contention import CpuReading, read_cpu
+from .clock import Clock, PerfCounterClock
+from .contention import CpuReading, window_end, window_start
 from .harness import WARMUP_CAP_S, block_size_for, warm_up
 from .paired import MIN_ROUNDS, STATISTICS, WINDOW_SAMPLES, RatioInterval, paired_ratio, window_statistic
 
@@ -213,7 +213,7 @@ def run_rounds(
     orders: list[list[int]] = []
     reason = ""
     ratios: list[RatioInterval] = []
-    cpu0 = read_cpu() if clock.name not in SIMULATED_CLOCKS else None
+    cpu0 = window_start(clock.name)
     while not reason:
         order = [int(k) for k in rng.permutation(len(arms))]
         for k in order:
@@ -250,6 +250,6 @@ def run_rounds(
                 f"stopped at {reason.replace('_', '-')} before every ratio's 95% CI reached ±{100 * rule.ci_rel:g}% "
                 f"(the widest is ±{100 * worst:.1f}%)"
             )
-    cpu = (cpu0, read_cpu()) if cpu0 is not None else None
+    cpu = window_end(cpu0)
     elapsed = clock.now() - t0
     return Rounds(timings, orders, rule, reason, elapsed, overhead_ns, clock.name, resident, seed, notes, cpu)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..workloads.signature import flatten_outputs
 from ..workloads.workload import Workload
 from .base import copied_model, variant
 
@@ -25,11 +26,7 @@ def magnitude_prune(w: Workload, amount: float = 0.5) -> Workload:
 
 def _tensors(out) -> list:
     """The tensors in a model's output (a tensor, or tuples, lists and dicts of them)."""
-    if isinstance(out, dict):
-        out = list(out.values())
-    if isinstance(out, (list, tuple)):
-        return [t for part in out for t in _tensors(part)]
-    return [out] if hasattr(out, "shape") else []
+    return [t for _, t in flatten_outputs(out)]
 
 
 def _output_layers(model, args) -> list:
