@@ -26,7 +26,11 @@ def machine(
     from ..explanation.peaks import profile
     from ..prediction.profile import cached_tables
 
-    counts = int_values(split(threads, "--threads"), "--threads") if isinstance(threads, str) and threads else threads or None
+    counts = (
+        int_values(split(threads, "--threads"), "--threads")
+        if isinstance(threads, str) and threads
+        else threads or None
+    )
     Phase(on_progress, "measuring peak rates (GEMM fp32/bf16/int8, triad bandwidth)")
     doc, cached = profile(refresh, counts)
     if operators:
