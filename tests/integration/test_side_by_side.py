@@ -6,6 +6,7 @@ import nnspeed
 from nnspeed.backends.base import Settings
 from nnspeed.measure.interleave import RoundRule
 from nnspeed.scenarios.side_by_side import side_by_side
+from nnspeed.workloads.sources import workload_from_module
 
 QUICK = RoundRule(min_rounds=6, max_rounds=6, window_s=0.01)
 
@@ -25,8 +26,10 @@ class ThreadSpy(torch.nn.Module):
 
 def test_each_torch_arm_runs_with_its_own_thread_count():
     one, two = ThreadSpy(), ThreadSpy()
-    w1 = nnspeed.api.workload_from_module(one, torch.randn(1, 8))
-    w2 = nnspeed.api.workload_from_module(two, torch.randn(1, 8))
+    w1 = workload_from_module(one, torch.randn(1, 8))
+    w2 = workload_from_module(two, torch.randn(1, 8))
+    one.seen.clear()  # loading calls each model once, untimed, to check what it returns
+    two.seen.clear()
     before = torch.get_num_threads()
     sbs = side_by_side([(w1, Settings("torch-eager", threads=1)), (w2, Settings("torch-eager", threads=2))], QUICK)
     assert one.seen == {1} and two.seen == {2}
