@@ -93,10 +93,16 @@ def one(name: str, source: str, kind: str, store: str) -> list[dict]:
     )
     own = {"torch": "torch-eager", "onnx": "onnxruntime", "keras": "tensorflow"}[kind]
     other = {"torch": "onnxruntime", "onnx": "openvino", "keras": "litert"}[kind]
-    if kind == "torch":
+    if kind == "onnx":  # a file has no layers to break down: one sentence, exit 2
+        p = subprocess.run([NNSPEED, "explain", source], capture_output=True, text=True)
+        said = " ".join(p.stderr.split())
+        rows.append({"model": name, "command": "explain", "ok": p.returncode == 2, "not_applicable": said})
+    else:
         doc, err = run(["explain", source, "--threads", "1"])
         row = {"model": name, "command": "explain", "ok": doc is not None, "error": err}
-        if doc:
+        if doc and kind == "keras":
+            row.update(flops=doc["total_flops"], efficiency=doc.get("efficiency"))
+        elif doc:
             effs = [x.get("efficiency") for x in doc["layers"] + doc.get("outside", []) if x.get("efficiency")]
             ref = flop_reference(source)
             row.update(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..backends.base import Settings
+from ..backends.base import KIND_NAMES, Settings
 from ..errors import UnsupportedError
 from ..measure.measurement import Measurement
 from ..measure.stoprule import StopRule
@@ -49,7 +49,10 @@ def explain(
         if backend not in (None, "torch-eager"):
             raise UnsupportedError(f"explain runs {source} on torch-eager, not {backend}; use --backend torch-eager")
         if w.model is None:
-            raise UnsupportedError(f"{source} is an ONNX file; explain needs a torch model (zoo: or py:)")
+            raise UnsupportedError(
+                f"{w.source} is {KIND_NAMES[w.kind]}, which explain cannot break into layers; explain the torch "
+                "(zoo:, py:, hf:) or Keras model it was made from"
+            )
         doc, m = _torch(w, batch, threads, on_phase)
     if report is not None:
         from .._files import write_text

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from ..axes import int_values, split
 from ..backends.base import Settings
-from ..backends.registry import check_backend
+from ..backends.registry import before_load, check_backend
 from ..errors import InputError
 from ..measure.interleave import RoundRule
 from ..store.store import Store
@@ -107,6 +107,7 @@ def check(
         base_m = pick_baseline(base_run, stored, plan[0][1], plan[0][0])
         require_round_values(base_m, condition.statistic, baseline)
     options = {k: v for k, v in (load_options or {}).items() if v}
+    before_load([settings for _, settings, _ in plan])  # TensorFlow takes its thread count when it starts
     workloads = {src: load(src, **options) for src in dict.fromkeys(src for src, _, _ in plan)}
 
     if len(plan) == 1:

@@ -328,10 +328,31 @@ KERAS_CANDIDATES = [
 ]
 
 
+# A model file is compared with its own runtime as the file's users run it.
+FILE_BASELINES = {
+    "onnx": Baseline("onnxruntime fp32", "onnxruntime"),
+    "openvino-ir": Baseline("openvino fp32", "openvino"),
+}
+
+
 def baseline_for(w: Workload) -> Baseline:
+    if w.kind in FILE_BASELINES:
+        return FILE_BASELINES[w.kind]
     return KERAS_BASELINE if w.kind in ("keras", "tf-saved-model") else TORCH_BASELINE
 
 
 def candidates_for(w: Workload) -> list[Candidate]:
-    """The variants that apply to ``w``'s framework."""
-    return KERAS_CANDIDATES if w.kind in ("keras", "tf-saved-model") else CANDIDATES
+    """The variants that apply to ``w``'s framework: for a model file, those of its runtimes
+    that need no torch model, the baseline itself left out; the ONNX it was exported to is the
+    file itself."""
+    if w.kind in ("keras", "tf-saved-model"):
+        return KERAS_CANDIDATES
+    if w.kind in FILE_BASELINES:
+        base = FILE_BASELINES[w.kind]
+        return [
+            replace(c, transforms=tuple(t for t in c.transforms if t != "ONNX export"))
+            for c in CANDIDATES
+            if not c.needs_torch
+            and not (c.backend == base.backend and c.precision == "fp32" and not c.build and not c.options)
+        ]
+    return CANDIDATES
