@@ -61,3 +61,16 @@ def save_t5(path: Path) -> Path:
     )
     t.T5ForConditionalGeneration(config).save_pretrained(path)
     return path
+
+
+def save_gpt2(path: Path) -> Path:
+    """A GPT-2 causal LM, two layers of width 64 (its export names an input port after a
+    Reshape inside the graph: OpenVINO must still find input_ids)."""
+    import transformers as t
+
+    torch.manual_seed(SEED)
+    config = t.GPT2Config(
+        n_layer=2, n_embd=64, n_head=2, vocab_size=512, n_positions=128, bos_token_id=0, eos_token_id=0
+    )
+    t.GPT2LMHeadModel(config).save_pretrained(path)
+    return path

@@ -27,7 +27,7 @@ TINY = dict(min_time=0.05, max_time=0.2, min_iters=3, threads="1")
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory) -> dict[str, str]:
     """Every gallery model's source; the file and directory ones written once for the module."""
-    from tests.gallery.hf import save_encoder, save_t5, save_vit
+    from tests.gallery.hf import save_encoder, save_gpt2, save_t5, save_vit
     from tests.gallery.models import export_dynamic_onnx
 
     d = tmp_path_factory.mktemp("gallery")
@@ -37,6 +37,7 @@ def gallery(tmp_path_factory) -> dict[str, str]:
         "hf-encoder": str(save_encoder(d / "encoder")),  # bare directory paths, as users give them
         "hf-vit": str(save_vit(d / "vit")),
         "hf-t5": str(save_t5(d / "t5")),
+        "hf-gpt2": str(save_gpt2(d / "gpt2")),
         "onnx-dynamic": str(d / "fusion.onnx"),
     }
 
@@ -46,7 +47,7 @@ def _outputs(workload, backend: str, batch: int) -> list[np.ndarray]:
         return runner.outputs(runner.run(runner.prepare(workload.make_inputs(batch, 0))))
 
 
-@pytest.mark.parametrize("name", [*TORCH, "hf-encoder", "hf-vit", "hf-t5", "onnx-dynamic"])
+@pytest.mark.parametrize("name", [*TORCH, "hf-encoder", "hf-vit", "hf-t5", "hf-gpt2", "onnx-dynamic"])
 def test_every_backend_gives_the_models_own_outputs(gallery, name):
     """Exported with its inputs' names and a dynamic batch: at batch 3 (not the export's 2) each
     backend returns every output of the model, close to the reference backend's."""

@@ -20,15 +20,31 @@ def _precision_name(value) -> str:
     return {v: k for k, v in HINTS.items()}.get(name, name)
 
 
+def input_names(compiled, wanted: list[str]) -> list[str]:
+    """The workload's input that feeds each of the compiled model's inputs. A port has several
+    tensor names and ``any_name`` may be an internal one (an exported GPT-2's is a Reshape's
+    output), so the name is looked up among all of them, in the workload's order otherwise."""
+    names = []
+    for k, port in enumerate(compiled.inputs):
+        known = port.get_names()
+        match = next((n for n in wanted if n in known), None)
+        if match is None:
+            if k >= len(wanted):
+                raise SourceError(f"the model file has an input {port.any_name} that the workload does not give")
+            match = wanted[k]
+        names.append(match)
+    return names
+
+
 class OvRunner:
-    def __init__(self, compiled, effective: dict):
+    def __init__(self, compiled, effective: dict, names: list[str]):
         self.compiled = compiled
         self.request = compiled.create_infer_request()
-        self._names = [i.any_name for i in compiled.inputs]
+        self._names = names  # the workload's input for each port, in port order
         self.effective = effective
 
     def prepare(self, inputs):
-        return {n: np.ascontiguousarray(inputs[n]) for n in self._names}
+        return {k: np.ascontiguousarray(inputs[n]) for k, n in enumerate(self._names)}
 
     def run(self, feed):
         return self.request.infer(feed)
@@ -93,7 +109,7 @@ class OpenVino:
             "num_streams": int(compiled.get_property("NUM_STREAMS")),
             "openvino": ov.__version__ if hasattr(ov, "__version__") else ov.get_version(),
         }
-        return OvRunner(compiled, effective)
+        return OvRunner(compiled, effective, input_names(compiled, [s.name for s in workload.inputs]))
 
     def export(self, workload, precision: str, out_dir: Path) -> Exported:
         """OpenVINO IR: the .xml graph and the .bin weights beside it (an ONNX model converted,
