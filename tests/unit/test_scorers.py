@@ -55,3 +55,12 @@ def test_classes_hit_several_times_the_average_are_flagged():
 def test_accuracy_carries_n_and_a_wilson_interval():
     score = AccuracyScorer(split([0, 0, 0, 0, 1, 1, 1, 1])).score([onehot([0, 0, 0, 1, 1, 1, 1, 1])])
     assert score.n == 8 and score.ci95[0] < 87.5 < score.ci95[1] <= 100
+
+
+def test_outputs_with_the_batch_on_another_axis_are_turned_batch_first():
+    from nnspeed.optimization.scorers import batch_first
+
+    h = np.zeros((1, 64, 32))  # an LSTM's (num_layers, batch, hidden)
+    assert batch_first(h, 64).shape == (64, 1, 32)
+    assert batch_first(np.zeros((64, 7)), 64).shape == (64, 7)
+    assert batch_first(np.zeros((3, 5)), 64).shape == (3, 5)  # no batch axis: left as it is

@@ -54,10 +54,21 @@ def _chunks(x: np.ndarray, name: str, size: int = EVAL_BATCH) -> list[tuple[dict
     return out
 
 
+def batch_first(a: np.ndarray, batch: int) -> np.ndarray:
+    """An output with its batch axis first: an LSTM's (h, c) carry the batch on axis 1."""
+    a = np.asarray(a)
+    if a.ndim == 0 or a.shape[0] == batch or batch not in a.shape:
+        return a
+    return np.moveaxis(a, a.shape.index(batch), 0)
+
+
 def run_outputs(runner, chunks: list[tuple[dict, int]]) -> list[np.ndarray]:
-    """Every output of every chunk, padding removed, concatenated along the batch."""
-    parts = [runner.outputs(runner.run(runner.prepare(c))) for c, _ in chunks]
-    return [np.concatenate([np.asarray(p[k])[:n] for p, (_, n) in zip(parts, chunks)]) for k in range(len(parts[0]))]
+    """Every output of every chunk, batch axis first, padding removed, concatenated along the batch."""
+    parts = []
+    for c, _ in chunks:
+        batch = len(next(iter(c.values())))
+        parts.append([batch_first(a, batch) for a in runner.outputs(runner.run(runner.prepare(c)))])
+    return [np.concatenate([p[k][:n] for p, (_, n) in zip(parts, chunks)]) for k in range(len(parts[0]))]
 
 
 def drop_reason(base: Score, var: Score, max_drop: float) -> str:

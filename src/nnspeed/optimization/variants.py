@@ -122,7 +122,10 @@ def _tflite(quantization: str):
     return build
 
 
-STRUCT = f"structured prune {int(100 * PRUNE_RATIO)}% (Torch-Pruning) + {FINE_TUNE_EPOCHS}-epoch fine-tune"
+STRUCT = (
+    f"structured prune {int(100 * PRUNE_RATIO)}% (Torch-Pruning), "
+    f"then a {FINE_TUNE_EPOCHS}-epoch fine-tune when --data gives labels"
+)
 CANDIDATES = [
     Candidate("eager bf16", ("autocast bf16",), "torch-eager", "bf16", needs_torch=True),
     Candidate("eager conv+bn folded", ("fold conv+bn (torch.fx)",), "torch-eager", build=_fold, needs_torch=True),

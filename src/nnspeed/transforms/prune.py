@@ -16,8 +16,12 @@ def magnitude_prune(w: Workload, amount: float = 0.5) -> Workload:
     import torch
     from torch.nn.utils import prune
 
+    from ..errors import UnsupportedError
+
     model = copied_model(w)
     params = [(m, "weight") for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    if not params:
+        raise UnsupportedError("magnitude pruning found no nn.Linear or nn.Conv2d layer to prune in this model")
     prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=amount)
     for m, name in params:
         prune.remove(m, name)
@@ -76,6 +80,11 @@ def structured_prune(w: Workload, ratio: float = 0.5) -> Workload:
         pruner.step()
     with torch.no_grad():
         after = [tuple(t.shape) for t in _tensors(model(*args))]
+    if sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in w.model.parameters()):
+        raise UnsupportedError(
+            "structured pruning found nothing it can shrink in this model (no channels of nn.Linear or nn.Conv "
+            "layers outside the output layers), so it is left out rather than timed unchanged"
+        )
     if after != before:
         raise UnsupportedError(
             f"structured pruning would change the outputs' shapes ({before} to {after}): nnspeed could not tell "
