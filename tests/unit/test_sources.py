@@ -330,3 +330,10 @@ def test_bare_paths_and_python_files(tmp_path, monkeypatch):
     (loose / "net_loose_unit.py").write_text((pkg / "net.py").read_text())
     with pytest.raises(SourceError, match="add an __init__.py"):
         load("py:loose/net_loose_unit.py:make", input_shape="1x3")
+
+
+def test_input_shape_batch_dimension_is_the_batch():
+    with pytest.raises(InputError, match="--batch 4"):
+        load("py:tests.gallery.models:dict_out", input_shape="4x32")
+    w = load("py:tests.gallery.models:dict_out", input_shape="1x32")
+    assert w.make_inputs(4, 0)["input0"].shape == (4, 32)

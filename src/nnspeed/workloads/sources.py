@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError, ModelError, SourceError, reason
 from .signature import Example, adapt, split_example
-from .specs import check_dtype, match_inputs, parse_inputs, spec_from_dims
+from .specs import check_batch_dim, check_dtype, match_inputs, parse_inputs, spec_from_dims
 from .workload import InputSpec, Workload, default_fill, random_inputs
 
 SCHEMES = ("zoo", "py", "onnx", "hf", "keras", "tf", "tflite")
@@ -71,6 +71,13 @@ def with_scheme(source: str) -> str:
         return f"{SUFFIX_SCHEMES[path.suffix.lower()]}:{source}"
     if path.suffix == ".py" and path.is_file():
         raise SourceError(f"'{source}' is a Python file; name the function that builds the model: py:{source}:make")
+    if path.name in ("config.json", "saved_model.pb") and path.is_file():
+        raise SourceError(f"'{source}' is a file inside a model directory; give the directory: {path.parent}")
+    if path.is_file() and ":" not in source:
+        raise SourceError(
+            f"'{source}' is a file nnspeed cannot tell the format of ({path.suffix or 'no suffix'}); "
+            "give SCHEME:PATH, e.g. onnx:PATH, or a .onnx, .tflite, .keras or .h5 file"
+        )
     return source
 
 
@@ -264,6 +271,7 @@ def _load_py(ref: str, input_shape: str | None, input_dtype: str | None, input_f
     dtypes = parse_dtypes(input_dtype, len(given))
     specs = []
     for i, (g, d) in enumerate(zip(given, dtypes)):
+        check_batch_dim(g)
         dtype = g.dtype or d
         name = g.name or f"input{i}"
         specs.append(InputSpec(name, g.dims[1:], dtype, fill=default_fill(name, dtype)))

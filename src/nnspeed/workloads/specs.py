@@ -72,6 +72,17 @@ def parse_inputs(text: str | None) -> list[GivenInput] | None:
     return items
 
 
+def check_batch_dim(given: GivenInput, fixed: int | None = None) -> None:
+    """Dimension 0 of an --input-shape item is the batch, which --batch sets: a 4 there was
+    silently timed at batch 1. It may be 1, or the batch a model file fixes."""
+    if given.dims[0] not in (1, fixed):
+        shape = "x".join(map(str, (1, *given.dims[1:])))
+        raise InputError(
+            f"--input-shape {given.describe()} puts {given.dims[0]} in dimension 0, the batch, which --batch sets; "
+            f"give {(given.name + '=') if given.name else ''}{shape} and --batch {given.dims[0]}"
+        )
+
+
 def match_inputs(given: list[GivenInput] | None, names: list[str]) -> list[GivenInput | None]:
     """The given item for each of a model file's inputs (by name when named, else in order)."""
     if given is None:
@@ -110,7 +121,10 @@ def spec_from_dims(name: str, dims: list, dtype: str, given: GivenInput | None) 
     for j, d in enumerate(dims[1:], start=1):
         if fixed(d):
             if shape is not None and shape[j] != d:
-                raise InputError(f"input '{name}' has dimension {j} fixed at {d}, but --input-shape gives {shape[j]}")
+                order = "" if given.name else "; unnamed items go to the inputs in order, so name them (NAME=DIMS)"
+                raise InputError(
+                    f"input '{name}' has dimension {j} fixed at {d}, but --input-shape gives {shape[j]}{order}"
+                )
             rest.append(int(d))
         elif shape is not None:
             rest.append(shape[j])
@@ -120,4 +134,6 @@ def spec_from_dims(name: str, dims: list, dtype: str, given: GivenInput | None) 
                 f"input '{name}' has a symbolic dimension '{d}'; give its size with --input-shape (e.g. {name}={example})"
             )
     batch = int(dims[0]) if dims and fixed(dims[0]) else None
+    if given is not None:
+        check_batch_dim(given, batch)
     return InputSpec(name, tuple(rest), dtype, fixed_batch=batch)
