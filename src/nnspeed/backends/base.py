@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import BackendError, UnsupportedError
 from ..measure.environment import cpu_flags
+from ..workloads.signature import flatten_outputs
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("cpu", "cuda")
@@ -159,12 +160,4 @@ def torch_threads(threads: int | None):
 
 def torch_outputs(result: Any) -> list[np.ndarray]:
     """Flatten a torch model's return value (tensor, tuple, dict, ModelOutput) to arrays."""
-    import torch
-
-    if isinstance(result, torch.Tensor):
-        return [result.detach().float().cpu().numpy()]
-    if isinstance(result, dict):
-        result = list(result.values())
-    if isinstance(result, (list, tuple)):
-        return [a for r in result for a in torch_outputs(r)]
-    return []
+    return [t.detach().float().cpu().numpy() for _, t in flatten_outputs(result)]
