@@ -10,6 +10,7 @@ images are seeded pixel values at the model's own size.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 from .._silence import quiet_transformers
 from ..errors import SourceError, reason
 from .signature import Example, adapt
+from .text import row_batches, tokenized_sentences
 from .workload import InputSpec, Workload, default_fill, random_inputs
 
 # Tokens per sequence when the source does not say (hf:DIR?seq_len=N).
@@ -47,7 +49,6 @@ TASKS = {
         Task("feature-extraction", "AutoModel", ("Model",)),
     )
 }
-GENERATIVE = ("causal-lm", "seq2seq-lm")
 KEYS = ("task", "seq_len")
 
 
@@ -138,13 +139,14 @@ def load_hf(spec: str) -> Workload:
     if modality != "image" and limit is not None and seq_len > limit:
         raise SourceError(f"hf:{path} takes at most {limit} tokens; give seq_len={limit} or less")
     if modality == "image":
-        specs, make, example = _image_inputs(config)
+        specs, make = _image_inputs(config)
         seq_len = None
     else:
-        specs, make, example = _text_inputs(model, config, tokenizer, seq_len, modality == "seq2seq")
+        specs, make = _text_inputs(model, config, tokenizer, seq_len, modality == "seq2seq")
     constants = {"use_cache": False} if "use_cache" in inspect.signature(model.forward).parameters else {}
-    ex = Example(example.names, example.arrays, [True] * len(example.names), constants)
-    wrapped, signature = adapt(model, ex, f"check hf:{path}?task=… and seq_len=…")
+    first = make(1, 0)  # every input goes by keyword, as transformers' models take them
+    example = Example(list(first), list(first.values()), [True] * len(first), constants)
+    wrapped, signature = adapt(model, example, f"check hf:{path}?task=… and seq_len=…")
     meta = {
         "task": task,
         "task_from": task_from,
@@ -215,27 +217,12 @@ def _text_inputs(model, config, tokenizer, seq_len: int, decoder: bool):
         names.append("decoder_input_ids")
     specs = [InputSpec(n, (seq_len,), "int64", high=vocab, fill=default_fill(n, "int64")) for n in names]
     if tokenizer is None:
-
-        def make(batch: int, index: int) -> dict[str, np.ndarray]:
-            return random_inputs(specs, batch, index)
-
-    else:
-        from .text import sentences
-
-        texts = list(sentences())
-        enc = tokenizer(texts, padding="max_length", truncation=True, max_length=seq_len, return_tensors="np")
-        columns = {n: np.asarray(enc[n], dtype=np.int64) for n in names if n in enc}
-        if "decoder_input_ids" in names:
-            columns["decoder_input_ids"] = columns["input_ids"]  # teacher forcing on the same text
-        for n in names:
-            columns.setdefault(n, np.zeros((len(texts), seq_len), dtype=np.int64))
-
-        def make(batch: int, index: int) -> dict[str, np.ndarray]:
-            rows = np.arange(index * batch, (index + 1) * batch) % len(texts)
-            return {n: columns[n][rows] for n in names}
-
-    first = make(1, 0)
-    return specs, make, Example(names, [first[n] for n in names], [True] * len(names))
+        return specs, functools.partial(random_inputs, specs)
+    columns = tokenized_sentences(tokenizer, seq_len)
+    if "decoder_input_ids" in names:
+        columns["decoder_input_ids"] = columns["input_ids"]  # teacher forcing on the same text
+    rows = len(columns["input_ids"])
+    return specs, row_batches({n: columns.get(n, np.zeros((rows, seq_len), dtype=np.int64)) for n in names})
 
 
 def _image_inputs(config):
@@ -243,8 +230,4 @@ def _image_inputs(config):
     side = size if isinstance(size, int) else int(max(size))
     channels = int(getattr(config, "num_channels", 3))
     specs = [InputSpec("pixel_values", (channels, side, side), "float32")]
-
-    def make(batch: int, index: int) -> dict[str, np.ndarray]:
-        return random_inputs(specs, batch, index)
-
-    return specs, make, Example(["pixel_values"], [make(1, 0)["pixel_values"]], [True])
+    return specs, functools.partial(random_inputs, specs)

