@@ -139,6 +139,8 @@ def predict(
             "composition_factor": p.factor,
             "drift_factor": p.drift,
             "by_op": p.by_op,
+            # what a call costs beyond its operators (module containers, the runner): by_op + this = predicted
+            "per_call_ms": p.base_ms,
             "unmodelled": p.unmodelled,
             "profile": origin,
         }

@@ -30,6 +30,7 @@ class Prediction:
     unmodelled: dict = field(default_factory=dict)  # op -> count
     factor: float = 1.0  # the composition's measured / summed for this model
     drift: float = 1.0  # whole models now against when the table was measured (1: not measured)
+    base_ms: float = 0.0  # what one call costs beyond its operators: containers, the runner (factors applied)
 
 
 def cold_share(t: Trace, threads: int) -> float:
@@ -194,4 +195,5 @@ def predict_trace(m: Models, t: Trace, threads: int, priced: list | None = None)
         row["count"] += 1
         row["ms"] += ms * factor
     total = (s["parts_ms"] + s["base_ms"]) * factor
-    return Prediction(total, dict(sorted(by_op.items(), key=lambda kv: -kv[1]["ms"])), unmodelled, composition, drift)
+    ordered = dict(sorted(by_op.items(), key=lambda kv: -kv[1]["ms"]))
+    return Prediction(total, ordered, unmodelled, composition, drift, s["base_ms"] * factor)
