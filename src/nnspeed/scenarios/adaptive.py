@@ -114,7 +114,7 @@ def delivered(log: ServeLog, labels: np.ndarray, names: list[str]) -> dict:
     shares, accuracy = {}, {}
     for k, name in enumerate(names):
         mine = log.level == k
-        shares[name] = float(np.mean(mine)) if len(mine) else 0.0
+        shares[name] = float(mine.sum() / served.sum()) if served.any() else 0.0  # of the requests served
         accuracy[name] = 100.0 * float(correct[mine].mean()) if mine.any() else None
     return {
         "variants": list(names),
