@@ -99,7 +99,7 @@ def test_the_profile_times_each_run_and_the_functions_outside_layers():
 
 
 def test_a_time_below_the_roofline_bound_shows_the_bound_unknown_and_warns():
-    from nnspeed.explanation.checks import warnings
+    from nnspeed.explanation.checks import violations, warnings
     from nnspeed.explanation.peaks import bandwidth_for
     from nnspeed.explanation.roofline import UNKNOWN, Row, roofline
 
@@ -118,14 +118,15 @@ def test_a_time_below_the_roofline_bound_shows_the_bound_unknown_and_warns():
     assert [bandwidth_for(peaks_row, b) for b in (5e5, 5e7, 1e9)] == [100.0, 50.0, 12.0]
     shown = [r.to_dict() for r in layers.values()]
     assert all(r["efficiency"] is None or r["efficiency"] <= 1 for r in shown)
-    (unknown,) = warnings(shown, between_ms=0.299, latency_ms=0.5)  # 0.001 + 0.1 + 0.1 + 0 + 0.299
+    (unknown,) = warnings(shown)
     assert "1 rows ran faster than their roofline bound" in unknown and "fast" in unknown
-    # the invariant still catches an efficiency above 100% however it got there, and parts off the whole
+    assert violations(shown, between_ms=0.299, latency_ms=0.5) == []  # 0.001 + 0.1 + 0.1 + 0 + 0.299
+    # the invariants still catch an efficiency above 100% however it got there, and parts off the whole
     over = [dict(shown[1], efficiency=1.2, verdict="memory-bound")]
-    found = warnings(over, between_ms=0.0, latency_ms=0.05)
-    assert any("above 100%" in w for w in found) and any("add up to 0.100 ms, 100% over" in w for w in found)
-    assert any("50% under" in w for w in warnings([dict(shown[1])], between_ms=0.0, latency_ms=0.2))
-    assert warnings([dict(shown[1])], between_ms=0.004, latency_ms=0.1) == []
+    found = [str(v) for v in violations(over, between_ms=0.0, latency_ms=0.05)]
+    assert any("above 100%" in w for w in found) and any("add up to 0.1, 100% over" in w for w in found)
+    assert any("50% under" in str(w) for w in violations([dict(shown[1])], between_ms=0.0, latency_ms=0.2))
+    assert violations([dict(shown[1])], between_ms=0.004, latency_ms=0.1) == []
 
 
 def test_large_time_outside_layers_gets_advice_named_after_its_functions():

@@ -49,6 +49,15 @@ def progress_bar():
     )
 
 
+def print_disagreements(doc: dict) -> None:
+    """The result's figures that disagree with each other, each with its numbers, under its table."""
+    from rich.markup import escape
+
+    for v in doc.get("invariants", {}).get("violations", []):
+        where = f"{v['where']}: " if v["where"] else ""
+        out.print(f"[yellow]warning[/yellow]: figures disagree: {escape(where + v['message'])}", highlight=False)
+
+
 def command_line() -> str:
     """The command as the user typed it, for the stored record."""
     import shlex

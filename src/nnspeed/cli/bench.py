@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from ..axes import int_values, split
 from ..errors import BackendError, UnsavedError
-from .app import app, command_line, err, out, progress_bar
+from .app import app, command_line, err, out, print_disagreements, progress_bar
 from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, Samples, StoreUrl
 
 
@@ -40,6 +40,7 @@ def print_adaptive(doc: dict, json_out: bool) -> None:
             "held" if r["passed"] else "missed",
         )
     out.print(t)
+    print_disagreements(doc)
     if doc.get("report"):
         err.print(f"wrote {doc['report']}", highlight=False)
     err.print(f"stored as run {doc['run_id']}", highlight=False)
@@ -217,6 +218,7 @@ def show_bench(result, json_out: bool) -> None:
                 out.print(line, highlight=False)
         for line in model_lines(results):
             out.print(f"[dim]{escape(line)}[/]", highlight=False)
+        print_disagreements(result.document)
         out.file.flush()
         for line in warnings_lines(results):
             err.print(f"[yellow]warning:[/] {line}", highlight=False)

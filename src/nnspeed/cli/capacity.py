@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .app import app, command_line, err, out
+from .app import app, command_line, err, out, print_disagreements
 from .options import InputDtype, InputShape, JsonOut, StoreUrl
 
 
@@ -28,6 +28,7 @@ def print_adaptive_capacity(doc: dict, slo_p99: float, burstiness: float, json_o
         shares = " · ".join(f"{k} {100 * v:.0f}%" for k, v in (b["shares"] or {}).items() if v > 0)
         t.add_row(mode, f"{b['max_qps']:,.0f}", "–" if acc is None else f"{acc:.2f}", shares)
     out.print(t)
+    print_disagreements(doc)
     if doc["run_id"]:
         err.print(f"stored as run {doc['run_id']}", highlight=False)
 
@@ -125,6 +126,7 @@ def capacity(
             "held" if p["passed"] else "missed",
         )
     out.print(t)
+    print_disagreements(doc)
     for mode, q in doc["max_qps"].items():
         if q:
             out.print(f"max QPS {mode.replace('_', ' ')}: {q:,.0f}", highlight=False)

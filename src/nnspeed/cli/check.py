@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .app import app, command_line, err, out
+from .app import app, command_line, err, out, print_disagreements
 from .options import InputDtype, InputShape, JsonOut, StoreUrl
 
 
@@ -83,6 +83,7 @@ def check(
             out.print(
                 f"method: {result.method}" + (f", {result.rounds} rounds" if result.rounds else ""), highlight=False
             )
+        print_disagreements(result.to_dict())
         for note in result.notes:
             err.print(f"note: {note}", highlight=False)
         err.print(f"stored as run {result.run_id}", highlight=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .app import app, command_line, err, out
+from .app import app, command_line, err, out, print_disagreements
 from .options import InputDtype, InputShape, JsonOut
 
 
@@ -47,6 +47,7 @@ def explain(
         _print_keras(doc)
         return
     out.print(_torch_table(doc))
+    print_disagreements(doc)
     for i, a in enumerate(doc["advice"], 1):
         out.print(f"{i}. {a['text']} (estimated gain {a['estimated_gain']:.3f} ms)", highlight=False)
     for line in doc["warnings"]:
@@ -109,4 +110,5 @@ def _print_keras(doc: dict) -> None:
             layer["verdict"],
         )
     out.print(t)
+    print_disagreements(doc)
     out.print(f"Not broken down: {doc['not_broken_down']}.", highlight=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .app import app, command_line, err, out
+from .app import app, command_line, err, out, print_disagreements
 from .options import Ci, ClusterAddress, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
 
 
@@ -87,6 +87,7 @@ def fleet(
             _cost(r["usd_per_million"]),
         )
     out.print(t)
+    print_disagreements(doc)
     m = Table(title="pooled by machine fingerprint", title_justify="left")
     for name in ("machine", "CPU", "nodes", "median p50 ms", "pooled 95% CI", "spread", "USD/M"):
         m.add_column(name, justify="left" if name in ("machine", "CPU") else "right")

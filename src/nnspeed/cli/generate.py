@@ -7,7 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from .app import app, command_line, err, out
+from .app import app, command_line, err, out, print_disagreements
 from .options import JsonOut, StoreUrl
 
 
@@ -96,6 +96,7 @@ def _print(doc: dict, gen: dict, db) -> None:
             f"{100 * g['prefill_share']:.0f}%",
         )
     out.print(t)
+    print_disagreements(doc)
     if doc["kv_cache"]["speedup"]:
         out.print(f"the KV cache gives {doc['kv_cache']['speedup']:.2f}× the tokens/s", highlight=False)
     if doc["int8"]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from ..errors import InputError
-from .app import app, command_line, err, out
+from .app import app, command_line, err, out, print_disagreements
 from .options import JsonOut, Samples, StoreUrl
 
 
@@ -77,6 +77,7 @@ def compare(
         out.print_json(json.dumps(doc))
         return
     out.print(comparisons_table(result.comparisons, doc["baseline"], doc["candidate"]))
+    print_disagreements(doc)
     out.file.flush()
     err.print(f"note: {doc['note']}", highlight=False)
 

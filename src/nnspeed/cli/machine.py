@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .app import app, err, out
+from .app import app, err, out, print_disagreements
 from .options import JsonOut
 
 
@@ -49,6 +49,7 @@ def machine(
             f"{r['triad_gbs']:.1f}",
         )
     out.print(t)
+    print_disagreements(result.to_dict())
     if tables:
         out.print(f"operator tables for nnspeed predict: threads {', '.join(sorted(tables))}", highlight=False)
     theo = doc.get("theoretical_fp32")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .app import app, command_line, err, out
+from .app import app, command_line, err, out, print_disagreements
 from .options import Budget, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
 
 
@@ -87,6 +87,7 @@ def optimize(
         return
     baseline, outcomes, chosen = result.baseline, result.outcomes, result.chosen
     out.print(optimize_table(baseline, outcomes, chosen, result.metric))
+    print_disagreements(doc)
     scoring = doc.get("scoring", {})
     if "rule" in scoring:
         checks = "; ".join(

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .app import app, command_line, err, out
+from .app import app, command_line, err, out, print_disagreements
 from .options import InputDtype, InputShape, JsonOut, StoreUrl
 
 
@@ -98,7 +98,10 @@ def predict(
         tab.add_column(c, justify="left" if c == "operator" else "right")
     for op, row in doc["by_op"].items():
         tab.add_row(op, str(row["count"]), f"{row['ms']:.4f}", f"{100 * row['ms'] / doc['predicted_ms']:.0f}%")
+    per_call = doc["per_call_ms"]
+    tab.add_row("per call (modules, runner)", "1", f"{per_call:.4f}", f"{100 * per_call / doc['predicted_ms']:.0f}%")
     out.print(tab)
+    print_disagreements(doc)
     if doc["unmodelled"]:
         err.print(
             "no latency model for "
@@ -120,6 +123,7 @@ def _print_evaluation(summary: dict) -> None:
     for fam, row in summary["per_family"].items():
         tab.add_row(fam, str(row["n"]), f"{100 * row['within_10pct']:.0f}%", f"{100 * row['mean_error']:+.1f}%")
     out.print(tab)
+    print_disagreements(summary)
     ci5, ci10 = summary["within_5pct_ci"], summary["within_10pct_ci"]
     out.print(
         f"within ±5%: {100 * summary['within_5pct']:.0f}% (95% CI {100 * ci5[0]:.0f}-{100 * ci5[1]:.0f}%)   "

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from ..errors import InputError
-from .app import app, command_line, err, out
+from .app import app, command_line, err, out, print_disagreements
 from .options import JsonOut, StoreUrl
 
 
@@ -51,6 +51,7 @@ def study(
     ms, run_id = result.measurements, result.run_id
     claims_path, report_path = result.paths["claims"], result.paths["report"]
     out.print(claims_table(doc["claims"]))
+    print_disagreements(doc)
     out.file.flush()
     err.print(
         f"{len(ms)} measurements in {doc['seconds']:.0f} s, stored as run {run_id}; "

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from .app import app, command_line, err, interrupt_note, out, progress_bar
+from .app import app, command_line, err, interrupt_note, out, print_disagreements, progress_bar
 from .options import Budget, Ci, ClusterAddress, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
 
 
@@ -92,6 +92,7 @@ def sweep(
         out.print(measurements_table([o.measurement for o in ok], title=f"sweep {run_id}", best_per_source=False))
     if failed:
         out.print(failed_cells_table(failed))
+    print_disagreements(result.document)
     out.file.flush()
     err.print(
         f"{len(outcomes)} cells: {len(outcomes) - resumed} run now, {resumed} from an earlier attempt, "

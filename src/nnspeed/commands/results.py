@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from html import escape
+from typing import ClassVar
 
-from ..measure import notebook
+from ..measure import invariants, notebook
 from ..measure.measurement import Measurement
+from . import rules as declared
 
 # Scalars of a document without measurements shown by a result's HTML repr, at most.
 DOCUMENT_SCALARS = 12
@@ -28,6 +30,24 @@ class CommandResult:
 
     document: dict
     measurements: list[Measurement] = field(default_factory=list, repr=False)
+    # The invariants this result type declares, beyond those every document shares.
+    rules: ClassVar[tuple[invariants.Rule, ...]] = ()
+
+    def __post_init__(self) -> None:
+        self.recheck()
+
+    def recheck(self) -> list[invariants.Violation]:
+        """Check the document against its invariants; what fails is kept under ``"invariants"``
+        in it (with the figures) and returned.  Run again after changing the document."""
+        self.document.pop("invariants", None)
+        found = invariants.check(self.to_dict(), self.rules)
+        self.document["invariants"] = invariants.summary(found, len(self.rules))
+        return found
+
+    @property
+    def violations(self) -> list[dict]:
+        """The figures in this result that disagree with each other (empty when all agree)."""
+        return list(self.document.get("invariants", {}).get("violations", []))
 
     def to_dict(self) -> dict:
         """The document exactly as ``--json`` prints it: plain JSON types only."""
@@ -163,6 +183,8 @@ class StudyResult(CommandResult):
 
 @dataclass(repr=False)
 class TrainResult(CommandResult):
+    rules: ClassVar[tuple[invariants.Rule, ...]] = (declared.train_breakdown,)
+
     @property
     def step_ms(self) -> float:
         return float(self.document["step_ms"])
@@ -174,6 +196,8 @@ class TrainResult(CommandResult):
 
 @dataclass(repr=False)
 class ExplainResult(CommandResult):
+    rules: ClassVar[tuple[invariants.Rule, ...]] = (declared.explain_accounting,)
+
     @property
     def layers(self) -> list[dict]:
         """Per layer: time (torch-eager), FLOPs, bytes, intensity, roofline bound and verdict."""
@@ -186,6 +210,8 @@ class ExplainResult(CommandResult):
 
 @dataclass(repr=False)
 class PredictResult(CommandResult):
+    rules: ClassVar[tuple[invariants.Rule, ...]] = (declared.predicted_parts,)
+
     @property
     def predicted_ms(self) -> float | None:
         """The predicted latency of one call (None for an evaluation of held-out models)."""
@@ -205,6 +231,8 @@ class MachineResult(CommandResult):
 
 @dataclass(repr=False)
 class BenchResult(CommandResult):
+    rules: ClassVar[tuple[invariants.Rule, ...]] = (declared.bench_throughput,)
+
     side_by_side: object = None  # scenarios.side_by_side.SideBySide with interleave=True
     store_url: str = ""  # where the run was stored (password hidden)
 

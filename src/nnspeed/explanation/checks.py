@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..measure.invariants import MEASURED, Violation, adds_up
 from .roofline import UNKNOWN
 
 # The measured parts (layers, functions outside them, time in no operator) may miss the measured
@@ -15,29 +16,46 @@ def _names(rows: list[dict]) -> str:
     return ", ".join(names) + (f" and {len(rows) - NAMES_SHOWN} more" if len(rows) > NAMES_SHOWN else "")
 
 
-def warnings(rows: list[dict], between_ms: float, latency_ms: float) -> list[str]:
+def violations(rows: list[dict], between_ms: float, latency_ms: float) -> list[Violation]:
     """What does not hold in ``rows`` (layers and outside functions as shown) and the time in
-    no operator against the measured ``latency_ms``: efficiencies above their physical bound,
-    bounds that had to be dropped, and parts that do not add up to the whole."""
+    no operator against the measured ``latency_ms``: efficiencies above their physical bound and
+    parts that do not add up to the whole."""
     out = []
     over = [r for r in rows if r["efficiency"] is not None and r["efficiency"] > 1]
     if over:
+        worst = max(r["efficiency"] for r in over)
         out.append(
-            f"{len(over)} rows show an efficiency above 100% of the roofline ({_names(over)}): "
-            "their bound is wrong; do not read these efficiencies"
+            Violation(
+                "at-most",
+                "layers",
+                f"{len(over)} rows show an efficiency above 100% of the roofline ({_names(over)}, up to "
+                f"{100 * worst:.0f}%): their bound is wrong; do not read these efficiencies",
+                MEASURED,
+                {"rows": [r["name"] for r in over], "max_efficiency": worst},
+            )
         )
-    unknown = [r for r in rows if r["verdict"] == UNKNOWN]
-    if unknown:
-        out.append(
-            f"{len(unknown)} rows ran faster than their roofline bound allows ({_names(unknown)}): their bound is "
-            "shown as unknown, as the bytes they move or this machine's peak rates are not known well enough"
-        )
-    parts = sum(r["time_ms"] for r in rows) + between_ms
-    if latency_ms > 0 and abs(parts / latency_ms - 1) > ACCOUNTING_TOLERANCE:
-        out.append(
-            f"the layers, the functions outside them and the time in no operator add up to {parts:.3f} ms, "
-            f"{100 * abs(parts / latency_ms - 1):.0f}% {'over' if parts > latency_ms else 'under'} the measured "
-            f"{latency_ms:.3f} ms per call: the profile and the timing did not see the same machine (another "
-            "process?) or the profiler's cost was not all taken off; rerun on a quiet machine"
-        )
+    parts = [r["time_ms"] for r in rows] + [between_ms]
+    out += adds_up(
+        parts,
+        latency_ms,
+        ACCOUNTING_TOLERANCE,
+        "",
+        "the layers, the functions outside them and the time in no operator",
+        "the measured per-call latency",
+        "median",
+        MEASURED,
+        "the profile and the timing did not see the same machine (another process?) or the profiler's cost "
+        "was not all taken off; rerun on a quiet machine",
+    )
     return out
+
+
+def warnings(rows: list[dict]) -> list[str]:
+    """Rows whose bound had to be dropped: they ran faster than it allows."""
+    unknown = [r for r in rows if r["verdict"] == UNKNOWN]
+    if not unknown:
+        return []
+    return [
+        f"{len(unknown)} rows ran faster than their roofline bound allows ({_names(unknown)}): their bound is "
+        "shown as unknown, as the bytes they move or this machine's peak rates are not known well enough"
+    ]

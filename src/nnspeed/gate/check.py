@@ -16,6 +16,7 @@ import numpy as np
 
 from ..backends.base import Settings
 from ..errors import InputError
+from ..measure import invariants
 from ..measure.compare import Comparison, compare_rounds_apart, compare_samples
 from ..measure.environment import fingerprint
 from ..measure.interleave import RoundRule
@@ -68,7 +69,7 @@ class CheckResult:
         }[self.verdict]
 
     def to_dict(self) -> dict:
-        return {
+        doc = {
             "verdict": self.verdict,
             "regression": self.regression,
             "exit_code": self.exit_code,
@@ -86,6 +87,8 @@ class CheckResult:
             "run_id": self.run_id,
             "results": [m.to_dict() for m in self.measurements],
         }
+        doc["invariants"] = invariants.summary(invariants.check(doc), 0)
+        return doc
 
 
 def _from_comparison(c: Comparison, condition: Condition, a: str, b: str, ms, notes, baseline_run=None) -> CheckResult:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from . import notebook
+from . import invariants, notebook
 from .stats import BudgetStats, LatencyStats, budget_stats, noise_warnings, summarize
 
 SCHEMA_VERSION = 1
@@ -74,7 +74,15 @@ class Measurement:
     def warnings(self) -> list[str]:
         # Under load the spread is the queueing being measured, not noise on the machine.
         spread = self.extra.get("scenario") not in LOAD_SCENARIOS
-        return list(self.notes) + noise_warnings(self.latency_ms, spread=spread)
+        return list(self.notes) + noise_warnings(self.latency_ms, spread=spread) + self.inconsistencies
+
+    @property
+    def inconsistencies(self) -> list[str]:
+        """Its own figures that disagree: percentiles out of order, a CI without its median."""
+        lat = self.latency_ms
+        found = invariants.ordered({"min": lat.min, "p50": lat.p50, "p90": lat.p90, "p99": lat.p99, "max": lat.max})
+        found += invariants.ci_contains(lat.p50, lat.ci95, name="median")
+        return [f"inconsistent: latency {v.message}" for v in found]
 
     @property
     def machine_id(self) -> str:

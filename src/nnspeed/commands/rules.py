@@ -1,0 +1,91 @@
+"""The invariants each command's result declares, beyond the patterns every document shares
+(``measure.invariants.scan``).  Each rule reads a document as ``--json`` prints it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..measure.invariants import EXACT, MEASURED, Violation, adds_up, at_most, close, number, throughput
+
+# Priced parts and their prediction are one sum: only rounding may separate them.
+PRICED_TOLERANCE = 1e-6
+
+
+def train_breakdown(doc: Mapping) -> list[Violation]:
+    """The phases shown add up to the step shown (one statistic for both), for the headline and
+    every variant; ``sum_over_step`` is that ratio; samples/s is batch / step."""
+    from ..training.step import ADDS_UP
+
+    out: list[Violation] = []
+    rows = [("", doc)] + [(f"variants[{i}]", v) for i, v in enumerate(doc.get("variants", []))]
+    for where, row in rows:
+        parts, step = row.get("breakdown_ms"), row.get("step_ms")
+        if isinstance(parts, Mapping) and number(step):
+            out += adds_up(
+                parts,
+                step,
+                ADDS_UP,
+                where,
+                "the training phases",
+                "the step",
+                row.get("statistic") or doc.get("statistic"),
+                MEASURED,
+                "the phases were timed on other steps than the whole step; rerun on a quieter machine",
+            )
+            ratio = row.get("sum_over_step")
+            total = sum(v for v in parts.values() if number(v))
+            if number(ratio) and step > 0 and not close(ratio, total / step, 1e-6):
+                out.append(
+                    Violation(
+                        "adds-up",
+                        where,
+                        f"sum_over_step says {ratio:.4g}, but the phases shown sum to {total:.4g} of a {step:.4g} "
+                        f"ms step ({total / step:.4g})",
+                        EXACT,
+                        {"sum_over_step": ratio, "shown": total / step},
+                    )
+                )
+        if "batch" in row and "samples_per_s" in row:
+            out += throughput(row["samples_per_s"], row["batch"], step, where)
+    return out
+
+
+def explain_accounting(doc: Mapping) -> list[Violation]:
+    """Layers, functions outside them and time in no operator add up to the latency; no row's
+    efficiency is above its roofline (``explanation.checks``)."""
+    from ..explanation.checks import violations
+
+    if "layers" not in doc:
+        return []
+    if "overhead_ms" not in doc:  # a Keras model: the per-layer bound against the whole call
+        return at_most(
+            doc.get("efficiency"), 1.0, "", "the roofline efficiency", "100%", MEASURED, "the bound is wrong"
+        )
+    rows = list(doc["layers"]) + list(doc.get("outside", []))
+    return violations(rows, doc["overhead_ms"], doc["latency_ms"])
+
+
+def predicted_parts(doc: Mapping) -> list[Violation]:
+    """The operators priced plus the per-call cost are the prediction."""
+    if not number(doc.get("predicted_ms")) or not isinstance(doc.get("by_op"), Mapping):
+        return []
+    parts = [row["ms"] for row in doc["by_op"].values()] + [doc.get("per_call_ms", 0.0)]
+    return adds_up(
+        parts,
+        doc["predicted_ms"],
+        PRICED_TOLERANCE,
+        "",
+        "the operators priced and the per-call cost",
+        "the prediction",
+        kind=EXACT,
+    )
+
+
+def bench_throughput(doc: Mapping) -> list[Violation]:
+    """Each single-stream result's throughput is its batch over its mean latency."""
+    out: list[Violation] = []
+    for i, r in enumerate(doc.get("results", [])):
+        if not isinstance(r, Mapping) or r.get("scenario") or not isinstance(r.get("latency_ms"), Mapping):
+            continue  # load scenarios state their own rates
+        out += throughput(r.get("throughput_sps"), r.get("batch"), r["latency_ms"].get("mean"), f"results[{i}]")
+    return out
