@@ -181,3 +181,61 @@ def one_core():
     os.sched_setaffinity(0, {max(before)})
     yield
     os.sched_setaffinity(0, before)
+
+
+# --- every result the tests produce passes through the invariant checker -------------------
+# Each CommandResult checks itself when made (and a CheckResult when written out); the checks
+# are observed here, counted per result type for the integration tests, and a figure that
+# contradicts another by definition (an ``exact`` violation) fails the test that produced it.
+# Tests that plant an inconsistency on purpose carry ``@pytest.mark.planted``.
+INVARIANTS_SEEN: dict[str, list[int]] = {}  # result type -> [documents, measured violations]
+_checked: list[tuple[str, list]] = []
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "planted: plants an inconsistency; the invariant fixture lets it pass")
+    from nnspeed.commands.results import CommandResult
+    from nnspeed.gate.check import CheckResult
+
+    recheck, to_dict = CommandResult.recheck, CheckResult.to_dict
+
+    def observed_recheck(self):
+        found = recheck(self)
+        _checked.append((type(self).__name__.removesuffix("Result").lower(), found))
+        return found
+
+    def observed_to_dict(self):
+        doc = to_dict(self)
+        from nnspeed.measure.invariants import Violation
+
+        _checked.append(("check", [Violation(**v) for v in doc["invariants"]["violations"]]))
+        return doc
+
+    CommandResult.recheck = observed_recheck
+    CheckResult.to_dict = observed_to_dict
+
+
+@pytest.fixture(autouse=True)
+def invariants_hold(request):
+    yield
+    from nnspeed.measure.invariants import EXACT
+
+    seen, _checked[:] = list(_checked), []
+    if "integration" in request.node.nodeid:
+        for kind, found in seen:
+            row = INVARIANTS_SEEN.setdefault(kind, [0, 0])
+            row[0] += 1
+            row[1] += sum(v.kind != EXACT for v in found)
+    broken = [f"{kind}: {v}" for kind, found in seen for v in found if v.kind == EXACT]
+    if broken and request.node.get_closest_marker("planted") is None:
+        pytest.fail("a result contradicts itself:\n" + "\n".join(broken), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if INVARIANTS_SEEN:
+        rows = ", ".join(
+            f"{k} {n}" + (f" ({m} measured warnings)" if m else "") for k, (n, m) in sorted(INVARIANTS_SEEN.items())
+        )
+        terminalreporter.write_line(
+            f"invariants checked on {sum(n for n, _ in INVARIANTS_SEEN.values())} results: {rows}"
+        )
