@@ -31,6 +31,9 @@ def test_a_ci_must_contain_its_own_point():
     (v,) = inv.scan({"claims": [{"slowdown": 1.2, "slowdown_ci95": [1.3, 1.4]}]})
     assert v.where == "claims[0]" and "slowdown 1.2" in v.message
     assert rules_hit(inv.scan({"speedup": 1.5, "ci95": [1.6, 1.4]})) == {"ci-contains"}  # reversed interval
+    (v,) = inv.scan({"depth 8": {"p50_ms": 3.0, "ci95_ms": [3.1, 3.2], "p99_ms": 4.0}})
+    assert v.where == "depth 8" and "p50_ms 3" in v.message
+    assert rules_hit(inv.scan({"latency_ms": 2.0, "latency_ci95_ms": [1.0, 1.5]})) == {"ci-contains"}
 
 
 def test_shares_sum_to_one():
@@ -103,6 +106,12 @@ def test_bench_throughput_agrees_with_latency_and_batch():
     (v,) = results.BenchResult({"results": [dict(r, throughput_sps=250.0)]}).violations
     assert v["rule"] == "throughput" and v["where"] == "results[0]"
     assert inv.throughput(4000.0, 8, 4.0, streams=2) == []
+    two = {"batch": 8, "scenario": "offline", "latency_ms": {"mean": 4.0}, "offline": {"samples_per_s": 3800.0}}
+    two["offline"].update(streams=2, batch=8)
+    assert results.BenchResult({"results": [two]}).violations == []  # 5% under: calls cut off at the window's ends
+    two["offline"]["samples_per_s"] = 2000.0  # as if one stream had stood still
+    (v,) = results.BenchResult({"results": [two]}).violations
+    assert v["rule"] == "throughput" and v["kind"] == inv.MEASURED and "2 stream(s)" in v["message"]
 
 
 def test_a_rule_that_cannot_read_its_result_says_so():

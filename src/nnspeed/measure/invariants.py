@@ -204,8 +204,10 @@ def counts(parts: Mapping, total, where: str = "", of: str = "the total") -> lis
     ]
 
 
-def throughput(rate, batch, latency_ms, where: str = "", streams: int = 1, tol: float = REL_EXACT) -> list[Violation]:
-    """Throughput, one call after another, is batch × streams / mean latency."""
+def throughput(
+    rate, batch, latency_ms, where: str = "", streams: int = 1, tol: float = REL_EXACT, kind: str = EXACT
+) -> list[Violation]:
+    """Throughput, one call after another, is batch × streams / mean latency (within ``tol``)."""
     if not (number(rate) and number(batch) and number(latency_ms)) or latency_ms <= 0:
         return []
     expect = batch * streams * 1e3 / latency_ms
@@ -217,7 +219,8 @@ def throughput(rate, batch, latency_ms, where: str = "", streams: int = 1, tol: 
             where,
             f"throughput {rate:.6g}/s disagrees with batch {batch} × {streams} stream(s) / {latency_ms:.6g} ms "
             f"= {expect:.6g}/s",
-            figures={"throughput": rate, "expected": expect},
+            kind,
+            {"throughput": rate, "expected": expect},
         )
     ]
 
@@ -261,15 +264,21 @@ def generation(d: Mapping, where: str = "") -> list[Violation]:
 # --- the patterns every document shares ---------------------------------------------------
 
 
+def _ci_point(d: Mapping, key: str) -> str | None:
+    """The figure an interval beside it belongs to: ``ci95`` to p50 (or value, speedup, ...),
+    ``speedup_ci95`` to speedup, ``latency_ci95_ms`` to latency_ms, ``ci95_ms`` to p50_ms."""
+    if key == "ci95":
+        return next((k for k in CI_POINTS if k in d), None)
+    named = [key.replace("_ci95", ""), key.replace("ci95", "p50"), key.replace("ci95", "median")]
+    return next((k for k in named if k != key and k in d), None)
+
+
 def _scan_dict(d: Mapping, where: str) -> list[Violation]:
     out = ordered(d, where)
-    if "ci95" in d:
-        point = next((k for k in CI_POINTS if k in d), None)
-        if point is not None:
-            out += ci_contains(d[point], d["ci95"], where, point)
     for k, v in d.items():
-        if isinstance(k, str) and k.endswith("_ci95") and k[: -len("_ci95")] in d:
-            out += ci_contains(d[k[: -len("_ci95")]], v, where, k[: -len("_ci95")])
+        point = _ci_point(d, k) if isinstance(k, str) and "ci95" in k else None
+        if point is not None:
+            out += ci_contains(d[point], v, where, point)
     if isinstance(d.get("shares"), Mapping):
         out += shares_sum(d["shares"], _path(where, "shares"))
     if all(isinstance(d.get(k), int) for k in ("frames", "ran", "dropped", "unserved")):
