@@ -231,8 +231,6 @@ class MachineResult(CommandResult):
 
 @dataclass(repr=False)
 class BenchResult(CommandResult):
-    rules: ClassVar[tuple[invariants.Rule, ...]] = (declared.bench_throughput,)
-
     side_by_side: object = None  # scenarios.side_by_side.SideBySide with interleave=True
     store_url: str = ""  # where the run was stored (password hidden)
 

@@ -9,8 +9,6 @@ from ..measure.invariants import EXACT, MEASURED, Violation, adds_up, at_most, c
 
 # Priced parts and their prediction are one sum: only rounding may separate them.
 PRICED_TOLERANCE = 1e-6
-# Streams counted over one window against their mean call: the calls cut off at its ends.
-STREAMS_TOLERANCE = 0.10
 
 
 def train_breakdown(doc: Mapping) -> list[Violation]:
@@ -81,21 +79,3 @@ def predicted_parts(doc: Mapping) -> list[Violation]:
         "the prediction",
         kind=EXACT,
     )
-
-
-def bench_throughput(doc: Mapping) -> list[Violation]:
-    """Each result's throughput is its batch over its mean latency; offline streams' samples over
-    their window agree with streams × batch / mean call within ``STREAMS_TOLERANCE``."""
-    out: list[Violation] = []
-    for i, r in enumerate(doc.get("results", [])):
-        if not isinstance(r, Mapping) or not isinstance(r.get("latency_ms"), Mapping):
-            continue
-        mean, where = r["latency_ms"].get("mean"), f"results[{i}]"
-        if not r.get("scenario"):
-            out += throughput(r.get("throughput_sps"), r.get("batch"), mean, where)
-        elif isinstance(r.get("offline"), Mapping):  # load scenarios state their own rates
-            o = r["offline"]
-            streams = o.get("streams", 1)
-            tol = PRICED_TOLERANCE if streams == 1 else STREAMS_TOLERANCE
-            out += throughput(o.get("samples_per_s"), o.get("batch"), mean, where, streams, tol, MEASURED)
-    return out

@@ -28,6 +28,8 @@ EXACT, MEASURED = "exact", "measured"
 REL_EXACT = 1e-6
 # Percentile keys in the order their values must not decrease ("median" is p50).
 ORDER = ("min", "p1", "p5", "p10", "p25", "p50", "median", "p75", "p90", "p95", "p99", "p999", "max")
+# Streams counted over one window against their mean call: the calls cut off at its ends.
+STREAMS_TOLERANCE = 0.10
 # Which figure a ``ci95`` beside it is the interval of, first match wins.
 CI_POINTS = ("p50", "median", "value", "speedup", "ratio", "slowdown", "gain", "mean")
 
@@ -273,6 +275,25 @@ def _ci_point(d: Mapping, key: str) -> str | None:
     return next((k for k in named if k != key and k in d), None)
 
 
+def measured_rate(r: Mapping, where: str = "") -> list[Violation]:
+    """A measurement's throughput is its batch over its mean latency; offline streams' samples
+    over their window agree with streams × batch / mean call within ``STREAMS_TOLERANCE``."""
+    lat = r.get("latency_ms")
+    if not (isinstance(lat, Mapping) and "throughput_sps" in r and "batch" in r):
+        return []
+    if not r.get("scenario"):
+        return throughput(r["throughput_sps"], r["batch"], lat.get("mean"), where)
+    o = r.get("offline")
+    if not isinstance(o, Mapping):
+        return []  # load scenarios state their own rates
+    streams = o.get("streams", 1)
+    if streams == 1:
+        return throughput(o.get("samples_per_s"), o.get("batch"), lat.get("mean"), where)
+    return throughput(
+        o.get("samples_per_s"), o.get("batch"), lat.get("mean"), where, streams, STREAMS_TOLERANCE, MEASURED
+    )
+
+
 def _scan_dict(d: Mapping, where: str) -> list[Violation]:
     out = ordered(d, where)
     for k, v in d.items():
@@ -285,7 +306,7 @@ def _scan_dict(d: Mapping, where: str) -> list[Violation]:
         out += counts({k: d[k] for k in ("ran", "dropped", "unserved")}, d["frames"], where, "the frames offered")
     if isinstance(d.get("ran"), int) and isinstance(d.get("late"), int) and d["late"] > d["ran"]:
         out += at_most(d["late"], d["ran"], where, "late frames", "the frames that ran")
-    out += generation(d, where)
+    out += generation(d, where) + measured_rate(d, where)
     if number(d.get("goodput")) and number(d.get("achieved_qps")):
         out += at_most(d["goodput"], d["achieved_qps"], where, "goodput", "the achieved rate")
     return out
