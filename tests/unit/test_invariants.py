@@ -137,3 +137,15 @@ def test_the_terminal_shows_each_disagreement_with_its_figures(capsys):
     print_disagreements(json.loads(json.dumps(r.to_dict())))
     shown = capsys.readouterr().out
     assert "warning" in shown and "figures disagree" in shown and "0.5, 50% under the prediction 1" in shown
+
+
+def test_a_stored_document_carries_its_check(tmp_path):
+    from nnspeed.store.store import Store
+
+    db = Store(f"sqlite:///{tmp_path / 's.db'}", writable=True)
+    body = {"claims": [{"speedup": 1.5, "ci95": [1.6, 1.7]}]}
+    run_id = db.save_run("study", "nnspeed study", [], {"claims": body})
+    stored = db.document(run_id, "claims")
+    assert stored["claims"] == body["claims"] and "invariants" not in body  # the caller's dict is left alone
+    (v,) = stored["invariants"]["violations"]
+    assert v["rule"] == "ci-contains" and v["where"] == "claims[0]"

@@ -16,6 +16,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from ..errors import NotFoundError, StoreError, reason
+from ..measure import invariants
 from ..measure.measurement import Measurement
 from . import schema
 
@@ -144,7 +145,8 @@ class Store:
                 if rows:
                     conn.execute(schema.results.insert(), rows)
                 for name, body in (documents or {}).items():
-                    conn.execute(schema.documents.insert().values(run_id=run_id, name=name, body=_json(body)))
+                    checked = {**body, "invariants": invariants.summary(invariants.check(body), 0)}
+                    conn.execute(schema.documents.insert().values(run_id=run_id, name=name, body=_json(checked)))
         except Exception as e:
             raise StoreError(
                 f"could not write the run to {self.display_url} ({reason(e, 160)}); nothing was saved"
