@@ -63,6 +63,12 @@ def run(args: list[str], ok=(0,)) -> tuple[dict | None, str]:
     return json.loads(text[text.index("{") :]), ""
 
 
+def disagree(doc: dict | None) -> list[str]:
+    """What the result found when it checked its own figures (``"invariants"``), one line each."""
+    found = (doc or {}).get("invariants", {}).get("violations", [])
+    return [f"{v['kind']} {v['rule']} {v['where']}: {v['message']}" for v in found]
+
+
 def flop_reference(source: str) -> int | None:
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -89,6 +95,7 @@ def one(name: str, source: str, kind: str, store: str) -> list[dict]:
             "p50_ms": {r["backend"]: r["latency_ms"]["p50"] for r in doc["results"]} if doc else None,
             "cannot_run": {f["backend"]: f["error"] for f in doc["failed"]} if doc else None,
             "error": err,
+            "disagreements": disagree(doc),
         }
     )
     own = {"torch": "torch-eager", "onnx": "onnxruntime", "keras": "tensorflow"}[kind]
@@ -99,7 +106,7 @@ def one(name: str, source: str, kind: str, store: str) -> list[dict]:
         rows.append({"model": name, "command": "explain", "ok": p.returncode == 2, "not_applicable": said})
     else:
         doc, err = run(["explain", source, "--threads", "1"])
-        row = {"model": name, "command": "explain", "ok": doc is not None, "error": err}
+        row = {"model": name, "command": "explain", "ok": doc is not None, "error": err, "disagreements": disagree(doc)}
         if doc and kind == "keras":
             row.update(flops=doc["total_flops"], efficiency=doc.get("efficiency"))
         elif doc:
@@ -115,7 +122,7 @@ def one(name: str, source: str, kind: str, store: str) -> list[dict]:
             )
         rows.append(row)
     doc, err = run(["optimize", source, "--threads", "1", "--time-limit", "120", *QUICK, "--store", store])
-    row = {"model": name, "command": "optimize", "ok": doc is not None, "error": err}
+    row = {"model": name, "command": "optimize", "ok": doc is not None, "error": err, "disagreements": disagree(doc)}
     if doc:
         chosen = next((v for v in doc["variants"] if v["name"] == doc["chosen"]), None)
         row.update(
@@ -139,7 +146,7 @@ def one(name: str, source: str, kind: str, store: str) -> list[dict]:
     doc, err = run(
         ["check", source, "--backend", f"{own},{other}", "--threads", "1", "--max-slowdown", "1000%", "--store", store]
     )
-    row = {"model": name, "command": "check", "ok": doc is not None, "error": err}
+    row = {"model": name, "command": "check", "ok": doc is not None, "error": err, "disagreements": disagree(doc)}
     if doc:
         row.update({k: doc.get(k) for k in ("verdict", "ratio", "ci95")})
     rows.append(row)
@@ -160,7 +167,11 @@ def main(names: list[str]) -> None:
                 print(json.dumps(row, default=str)[:400], flush=True)
     path = write_result("gallery", {"rows": rows})
     failed = [r for r in rows if not r["ok"]]
-    print(f"{len(rows) - len(failed)} of {len(rows)} commands passed; wrote {path}")
+    disagreeing = [r for r in rows if r.get("disagreements")]
+    print(
+        f"{len(rows) - len(failed)} of {len(rows)} commands passed; {len(disagreeing)} results disagree with themselves"
+    )
+    print(f"wrote {path}")
     sys.exit(1 if failed else 0)
 
 
