@@ -18,6 +18,13 @@ def test_train_contract_breakdown_and_variants(cli_json, store_url):
     assert sum(d["shares"].values()) == pytest.approx(1.0)
     assert 0.5 < d["sum_over_step"] < 1.5  # wide: a timed test on a shared machine
     assert d["samples_per_s"] == pytest.approx(32 * 1000 / d["step_ms"])
+    assert d["statistic"] == "interquartile mean of steps after warm-up"
+    assert d["sum_over_step"] == d["variants"][0]["sum_over_step"] and d["adds_up"] == d["variants"][0]["adds_up"]
+    for v in d["variants"]:  # the check reads the figures on display, and says when they disagree
+        assert v["sum_over_step"] == pytest.approx(sum(v["breakdown_ms"].values()) / v["step_ms"])
+        assert v["adds_up"] == (abs(v["sum_over_step"] - 1) <= 0.05)
+        assert v["adds_up"] or any(f"{v['name']}: phases add up to" in line for line in d["lines"])
+    assert d["step_ms_mean"] > 0 and d["samples_per_s_overall"] > 0
     names = [v["name"] for v in d["variants"]]
     assert names[0] == "fp32 b32" and "fp32 b64" in names
     assert d["time_to_accuracy"] is None and d["stream"] is None and d["ddp"] is None

@@ -4,19 +4,135 @@ import numpy as np
 import pytest
 
 from nnspeed.training.energy import EnergyMeter, with_carbon
-from nnspeed.training.step import PHASES, breakdown
+from nnspeed.training.run import summary_lines
+from nnspeed.training.step import PHASES, STATISTIC, breakdown, iqm, measure_steps
 from nnspeed.training.stream import drift_figures, stream_arrays, windowed
 
 
-def test_breakdown_shares_and_the_check_against_the_plain_step():
+class ScriptedTrainer:
+    """A training step whose phases cost scripted times on a ManualClock: ``costs`` (seconds)
+    for data, h2d, forward, backward, allreduce, optimizer; step ``k`` (from 0, the first
+    step included) costs ``stall`` more in its backward phase when ``k`` is in ``stalled``.
+    ``marked_extra`` is what each phase mark itself costs (0: the marks change nothing)."""
+
+    def __init__(self, clock, costs, stalled=(), stall=0.0, marked_extra=0.0, first=0.5):
+        self.clock, self.costs, self.stalled, self.stall = clock, costs, set(stalled), stall
+        self.marked_extra, self.first, self.k = marked_extra, first, 0
+
+    def batches(self):
+        while True:
+            self.clock.advance(self.costs[0])  # the loader's time, inside whoever times the step
+            yield (None,)
+
+    def step(self, batch, mark=None):
+        costs = list(self.costs[1:])
+        costs[2] += self.stall if self.k in self.stalled else 0.0
+        costs[0] += self.first if self.k == 0 else 0.0
+        for c in costs:
+            self.clock.advance(c)
+            if mark is not None:
+                self.clock.advance(self.marked_extra)
+                mark()
+        self.k += 1
+        return 0.0
+
+
+COSTS = (0.0005, 0.0001, 0.004, 0.006, 0.0, 0.0014)  # 12 ms in all
+
+
+def timed_run(steps=200, seed=0, **kw):
+    from nnspeed.measure.clock import ManualClock
+
+    clock = ManualClock()
+    trainer = ScriptedTrainer(clock, COSTS, **kw)
+    return measure_steps(trainer, trainer.batches(), steps, clock=clock, seed=seed)
+
+
+def test_warm_up_and_the_first_step_stay_out_of_both_kinds():
+    timed = timed_run(steps=40, stalled=range(1, 5), stall=1.0)  # the first step and warm-up are slow
+    assert timed["first_s"] == pytest.approx(0.012 + 0.5) and timed["warmup"] == 4
+    assert len(timed["plain"]) + len(timed["phases"]["data"]) == 40 and timed["run"] == 45
+    np.testing.assert_allclose(timed["plain"], 0.012)
+    np.testing.assert_allclose(sum(timed["phases"].values()), 0.012)
+
+
+def test_the_kinds_alternate_in_pairs_of_either_order():
+    order = timed_run(steps=201, seed=1)["order"]
+    assert len(order) == 201 and all(set(order[i : i + 2]) == {"instrumented", "plain"} for i in range(0, 200, 2))
+    assert {tuple(order[i : i + 2]) for i in range(0, 200, 2)} == {("instrumented", "plain"), ("plain", "instrumented")}
+    assert {timed_run(steps=4, seed=seed)["order"][0] for seed in range(8)} == {"instrumented", "plain"}
+
+
+def test_stalls_leave_the_displayed_phases_adding_up_to_the_displayed_step():
+    """One step in six stalls by 50 ms (a busy core): the means move by ~8 ms, the IQMs do not,
+    and the parts on display sum to the step on display."""
+    stalled = range(0, 300, 6)
+    d = breakdown(timed_run(steps=200, stalled=stalled, stall=0.05), batch=64, name="fp32 b64")
+    parts = sum(d["breakdown_ms"].values())
+    assert d["step_ms"] == pytest.approx(12.0) and parts == pytest.approx(12.0)
+    assert d["breakdown_ms"]["backward"] == pytest.approx(6.0) and d["breakdown_ms"]["allreduce"] == 0.0
+    assert d["sum_over_step"] == pytest.approx(parts / d["step_ms"]) and d["adds_up"] is True
+    assert d["warnings"] == [] and d["statistic"] == STATISTIC
+    assert d["samples_per_s"] == pytest.approx(64 * 1000 / d["step_ms"])
+    assert d["step_ms_mean"] > 15.0  # the stall-inclusive figure keeps the stalls
+    plain_s = d["steps"]["plain"] * d["step_ms_mean"] / 1000
+    assert d["samples_per_s_overall"] == pytest.approx(64 * d["steps"]["plain"] / plain_s)
+    assert sum(d["shares"].values()) == pytest.approx(1.0)
+
+
+def test_the_phases_are_averaged_over_the_same_steps():
+    """Stalls in different phases of different steps: each phase's figure comes from the steps
+    whose total is in the band, so the parts still sum to the IQM of the totals."""
+    rng = np.random.default_rng(3)
+    phases = {p: rng.exponential(0.001, 41) for p in PHASES}
+    phases["forward"][::7] += 0.04
+    phases["data"][3::9] += 0.02
+    plain = sum(phases.values())  # the same distribution of whole steps, unmarked
+    d = breakdown({"first_s": 0.1, "phases": phases, "plain": plain}, batch=8)
+    assert sum(d["breakdown_ms"].values()) == pytest.approx(iqm(sum(phases.values())) * 1e3)
+    assert d["sum_over_step"] == pytest.approx(1.0) and d["adds_up"] is True
+
+
+def test_iqm_is_the_mean_between_the_quartiles():
+    assert iqm([1, 2, 3, 4, 5, 6, 7, 100]) == pytest.approx(np.mean([3, 4, 5, 6]))
+    assert iqm([5.0]) == 5.0 and np.isnan(iqm([]))
+
+
+def test_a_planted_mismatch_is_reported_not_passed():
+    """Marks that cost 0.2 ms each: the instrumented step reads 13 ms against a 12 ms step."""
+    d = breakdown(timed_run(steps=100, marked_extra=0.0002), batch=32, name="fp32 b32")
+    assert d["sum_over_step"] == pytest.approx(13.0 / 12.0) and d["adds_up"] is False
+    (w,) = d["warnings"]
+    assert w.startswith("fp32 b32: phases add up to 13.00 ms, 108% of the 12.00 ms step")
+    assert "the steps are steady, so timing the phases changed what they take" in w
+    doc = {
+        "notes": [],
+        "warnings": d["warnings"],
+        "step_ms_mean": d["step_ms_mean"],
+        "samples_per_s_overall": d["samples_per_s_overall"],
+        "steps": d["steps"],
+        "statistic": d["statistic"],
+        "train_vs_inference": {"ratio_per_sample": None},
+        "time_to_accuracy": None,
+        "stream": None,
+        "energy": {"joules": 1.0, "method": "estimated"},
+        "projection": None,
+        "ddp": None,
+    }
+    lines = summary_lines(doc)
+    assert f"warning: {w}" in lines
+    assert any(line.startswith("stalls included: mean step 12.00 ms") for line in lines)
+
+
+def test_breakdown_check_against_the_plain_step():
     phases = {p: np.full(10, 0.001) for p in PHASES}  # 1 ms each, 6 phases
     d = breakdown({"first_s": 0.5, "phases": phases, "plain": np.full(10, 0.0062)}, batch=32)
-    assert d["breakdown_ms"]["forward"] == pytest.approx(1.0)
-    assert sum(d["shares"].values()) == pytest.approx(1.0)
     assert d["sum_over_step"] == pytest.approx(6.0 / 6.2) and d["adds_up"] is True
-    assert d["samples_per_s"] == pytest.approx(32 / 0.0062)
     d = breakdown({"first_s": 0.5, "phases": phases, "plain": np.full(10, 0.004)}, batch=32)
-    assert d["adds_up"] is False  # the phases say 6 ms, the plain step 4 ms: off by 50%
+    assert d["adds_up"] is False and "150% of the 4.00 ms step" in d["warnings"][0]
+    busy = np.array([0.002, 0.003, 0.004, 0.004, 0.005, 0.005, 0.03, 0.2])  # a machine shared with another process
+    (w,) = breakdown({"first_s": 0.5, "phases": phases, "plain": busy}, batch=32)["warnings"]
+    assert "the plain steps spread from 3.75 to 11.25 ms between their quartiles, so the machine was busy" in w
 
 
 def test_stream_drift_changes_the_second_half_only():

@@ -80,16 +80,20 @@ def train(
     t = Table(
         title=f"{doc['source']}: {doc['step_ms']:.3f} ms per step, {doc['samples_per_s']:,.0f} samples/s "
         f"(phases add up to {100 * doc['sum_over_step']:.0f}% of the step)",
+        caption=f"every figure: {doc['statistic']}; phase columns: share of the phases' sum",
         title_justify="left",
+        caption_justify="left",
         header_style="bold",
     )
-    for c in ("variant", "step ms", "samples/s", *doc["breakdown_ms"]):
+    for c in ("variant", "step ms", "samples/s", "phases ms", *doc["breakdown_ms"]):
         t.add_column(c, justify="left" if c == "variant" else "right")
     for v in doc["variants"]:
+        parts = sum(v["breakdown_ms"].values())
         t.add_row(
             v["name"],
             f"{v['step_ms']:.3f}",
             f"{v['samples_per_s']:,.0f}",
+            f"{parts:.3f}" + ("" if v["adds_up"] else " ⚠"),
             *(f"{100 * v['shares'][p]:.0f}%" for p in doc["breakdown_ms"]),
         )
     out.print(t)

@@ -103,7 +103,7 @@ def worker(job_path: str, out_dir: str) -> None:
         else:
             trainer = Trainer(model, recipe, device, allreduce_grads(world) if world > 1 else None)
         batches = batches_forever(data.train) if data else (w.torch_args(job["batch"]) for _ in iter(int, 1))
-        doc = breakdown(measure_steps(trainer, batches, job["steps"]), job["batch"])
+        doc = breakdown(measure_steps(trainer, batches, job["steps"], seed=job.get("seed")), job["batch"])
     except Exception as e:  # the parent turns this into one clear error
         doc = {"error": f"{type(e).__name__}: {e}", "error_at": time.time()}
     finally:
@@ -123,7 +123,8 @@ def launch(nproc: int, job: dict, timeout_s: float = 600.0) -> list[dict]:
     )
     with tempfile.TemporaryDirectory(prefix="nnspeed-ddp-") as tmp:
         job_path = Path(tmp) / "job.json"
-        job_path.write_text(json.dumps(job))
+        # one order of instrumented and plain steps for every rank, so their steps meet in kind
+        job_path.write_text(json.dumps({"seed": int.from_bytes(os.urandom(4), "little"), **job}))
         cmd = [
             sys.executable,
             "-m",

@@ -145,7 +145,7 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
     from ..workloads.sources import load
     from .data import batches_forever, loaders
     from .energy import EnergyMeter, per, with_carbon
-    from .step import Trainer, breakdown, fresh_model, measure_steps
+    from .step import STATISTIC, Trainer, breakdown, fresh_model, iqm, measure_steps
 
     o = options
     plan = o.plan()
@@ -178,7 +178,7 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
             meter.start()
             t0 = time.perf_counter()
             timed = measure_steps(trainer, batches_forever(d.train) if d else _synthetic(w, r.batch), steps)
-            doc = breakdown(timed, r.batch)
+            doc = breakdown(timed, r.batch, r.name)
             n_steps = timed["run"]
             e = meter.stop(time.perf_counter() - t0, used)
             doc.update(
@@ -195,7 +195,9 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
             measurements.append(_measurement(w, r, used, device, timed, doc))
         base = docs[0]
         say(f"{w.source}: inference at batch {recipes[0].batch}")
-        infer_ms = _inference_ms(w, recipes[0].batch, device, call_ms, StopRule(min_time=0.3, max_time=2.0))
+        infer_ms = _inference_ms(
+            w, recipes[0].batch, device, lambda fn, stop: call_ms(fn, stop, iqm), StopRule(min_time=0.3, max_time=2.0)
+        )
         tta = _tta(w, data, recipes[0], device, target_accuracy, max_epochs, say) if target_accuracy else None
         stream_doc = _stream(w, data, recipes[0], device, rate, drift, passes, say) if stream else None
         energy = with_carbon(run_meter.stop(time.perf_counter() - t_run, used), gco2_per_kwh, grid)
@@ -221,7 +223,7 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
     size = dataset_size or train_size
     projection = None
     if size:
-        seconds = epochs * size / base["samples_per_s"]
+        seconds = epochs * size / base["samples_per_s_overall"]  # wall time: stalls included
         joules = (base["energy_j_per_sample"] or 0.0) * epochs * size
         projection = {
             "epochs": epochs,
@@ -229,17 +231,24 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
             "seconds": seconds,
             "kwh": joules / 3.6e6,
             "energy_method": energy["method"].split(";")[0],
+            "rate": "samples_per_s_overall (the plain steps' whole time, stalls included)",
         }
     doc = {
         "source": w.source,
         "data": data or "synthetic (the model's random inputs, mean-square loss)",
         "device": device,
         "threads": used,
+        "statistic": STATISTIC,
         "step_ms": base["step_ms"],
         "breakdown_ms": base["breakdown_ms"],
         "shares": base["shares"],
         "sum_over_step": base["sum_over_step"],
+        "adds_up": base["adds_up"],
         "samples_per_s": base["samples_per_s"],
+        "step_ms_mean": base["step_ms_mean"],
+        "samples_per_s_overall": base["samples_per_s_overall"],
+        "first_step_ms": base["first_step_ms"],
+        "steps": base["steps"],
         "peak_rss_mb": measurements[0].extra["memory"].get("process_peak_rss_mb"),
         "peak_gpu_mb": _gpu_peak_mb() if device == "cuda" else None,
         "variants": [
@@ -247,10 +256,16 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
                 k: v[k]
                 for k in (
                     "name",
+                    "statistic",
                     "step_ms",
                     "samples_per_s",
+                    "breakdown_ms",
                     "shares",
                     "sum_over_step",
+                    "adds_up",
+                    "step_ms_mean",
+                    "samples_per_s_overall",
+                    "first_step_ms",
                     "batch",
                     "precision",
                     "energy_j_per_sample",
@@ -269,10 +284,11 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
         "projection": projection,
         "ddp": ddp_doc,
         "notes": notes,
+        "warnings": [line for v in docs for line in v["warnings"]],
     }
     doc["run_id"] = db.save_run("train", command, measurements)
     doc["store"] = db.display_url
-    doc["lines"] = _lines(doc)
+    doc["lines"] = summary_lines(doc)
     return doc
 
 
@@ -356,8 +372,14 @@ def _stream(w, data, recipe, device, rate, drift, passes, say):
     return doc
 
 
-def _lines(doc: dict) -> list[str]:
-    lines = [f"note: {n}" for n in doc["notes"]]
+def summary_lines(doc: dict) -> list[str]:
+    """The lines printed under the table: notes, warnings, the stall-inclusive figures, the
+    optional parts."""
+    lines = [f"note: {n}" for n in doc["notes"]] + [f"warning: {w}" for w in doc["warnings"]]
+    lines.append(
+        f"stalls included: mean step {doc['step_ms_mean']:.2f} ms, {doc['samples_per_s_overall']:,.0f} samples/s "
+        f"over the {doc['steps']['plain']} plain steps' whole time (the table: {doc['statistic']})"
+    )
     tv = doc["train_vs_inference"]
     if tv["ratio_per_sample"]:
         lines.append(f"a training step costs {tv['ratio_per_sample']:.1f}× an inference call at the same batch")

@@ -6,8 +6,17 @@ over processes, DDP only; 0 otherwise) and ``optimizer`` (step and zeroing the g
 On a GPU each phase ends with a synchronisation so its time is its own.
 
 The phase marks (and, on a GPU, the syncs) change what they measure, so the step time is
-measured apart: blocks of instrumented steps alternate with blocks of plain steps timed as a
-whole, and the sum of the phase means is checked against the plain steps' mean.
+measured apart: instrumented steps alternate with plain steps timed as a whole, each pair in
+a random order, so that neither kind always comes first and both see the same machine: on a
+shared machine the load changes from one second to the next, and blocks of one kind would
+each catch a different share of it.
+
+Phases and step are reported on one statistic, the interquartile mean (IQM): the mean of the
+steps between the 25th and 75th percentile.  For the phases the band is taken on each
+instrumented step's total, and every phase is averaged over exactly those steps, so the
+phases add up to the IQM of the instrumented step; the step is the IQM of the plain steps.
+A stall on a shared machine falls outside the band instead of inflating a mean, and the
+check that the phases add up to the step compares the figures that are displayed.
 """
 
 from __future__ import annotations
@@ -21,12 +30,14 @@ import numpy as np
 
 from ..errors import InputError
 from ..measure.clock import PerfCounterClock
+from ..measure.stats import NOISY_IQR_RATIO
 
 PHASES = ("data", "h2d", "forward", "backward", "allreduce", "optimizer")
-BLOCK = 10
 LR = 3e-3
-# The sum of the phase means and the plain step's mean must agree within this share.
+# The phases (summed) and the plain step must agree within this share.
 ADDS_UP = 0.05
+STATISTIC = "interquartile mean of steps after warm-up"
+QUARTILES = (25, 75)
 
 
 @dataclass(frozen=True)
@@ -122,12 +133,17 @@ class Trainer:
         return float(loss.detach())
 
 
-def measure_steps(trainer: Trainer, batches, steps: int, clock=None, warmup: int | None = None) -> dict:
-    """Time ``steps`` steps: half instrumented (per phase), half plain (whole step), in
-    alternating blocks after ``warmup`` untimed steps (the first one reported apart)."""
+def measure_steps(
+    trainer: Trainer, batches, steps: int, clock=None, warmup: int | None = None, seed: int | None = None
+) -> dict:
+    """Time ``steps`` steps: half instrumented (per phase), half plain (whole step), after
+    ``warmup`` untimed steps (the first one reported apart).  The two kinds alternate, each
+    pair in an order drawn from ``seed`` (fresh when None), so whatever the machine does
+    early, late or in between falls on both kinds alike."""
     if not isinstance(steps, int) or steps < 2:
         raise InputError(f"--steps must be a whole number ≥ 2, got {steps}")
     clock = clock or PerfCounterClock()
+    rng = np.random.default_rng(seed)
     it = iter(batches)
     a = clock.mark()
     trainer.step(next(it))
@@ -135,50 +151,105 @@ def measure_steps(trainer: Trainer, batches, steps: int, clock=None, warmup: int
     warmup = warmup if warmup is not None else min(10, max(1, steps // 10))
     for _ in range(warmup):
         trainer.step(next(it))
-    phases = {p: [] for p in PHASES}
+    phases: dict[str, list[float]] = {p: [] for p in PHASES}
     plain: list[float] = []
-    instrumented = 0
-    block = min(BLOCK, steps // 2)  # both kinds get about half of the steps
-    while instrumented + len(plain) < steps:
-        for _ in range(min(block, steps - instrumented - len(plain))):
-            marks = [clock.mark()]
-            b = next(it)
-            marks.append(clock.mark())
-            trainer.step(b, lambda: marks.append(clock.mark()))  # noqa: B023 (called within the step)
-            for p, (s, e) in zip(PHASES, zip(marks, marks[1:])):
-                phases[p].append(clock.elapsed(s, e))
-            instrumented += 1
-        for _ in range(min(block, steps - instrumented - len(plain))):
-            a = clock.mark()
-            trainer.step(next(it))
-            plain.append(clock.elapsed(a, clock.mark()))
+    order: list[str] = []
+
+    def instrumented_step() -> None:
+        marks = [clock.mark()]
+        b = next(it)
+        marks.append(clock.mark())
+        trainer.step(b, lambda: marks.append(clock.mark()))
+        for p, (s, e) in zip(PHASES, zip(marks, marks[1:])):
+            phases[p].append(clock.elapsed(s, e))
+
+    def plain_step() -> None:
+        a = clock.mark()
+        trainer.step(next(it))
+        plain.append(clock.elapsed(a, clock.mark()))
+
+    kinds = {"instrumented": instrumented_step, "plain": plain_step}
+    while len(order) < steps:
+        pair = ["instrumented", "plain"] if rng.random() < 0.5 else ["plain", "instrumented"]
+        for kind in pair[: steps - len(order)]:
+            order.append(kind)
+            kinds[kind]()
     return {
         "first_s": first_s,
         "phases": {p: np.asarray(v) for p, v in phases.items()},
         "plain": np.asarray(plain),
-        "run": 1 + warmup + instrumented + len(plain),
+        "run": 1 + warmup + len(phases["data"]) + len(plain),
+        "warmup": warmup,
+        "order": order,
     }
 
 
-def breakdown(timed: dict, batch: int) -> dict:
-    """Phase means, shares, the plain step and whether the phases add up to it (ms).  The check
-    compares medians (instrumented step total against plain step), so one stalled step on a
-    shared machine does not decide it."""
-    means = {p: float(v.mean()) * 1e3 if v.size else 0.0 for p, v in timed["phases"].items()}
-    total = sum(means.values())
-    per_step = sum(timed["phases"].values())
-    plain = timed["plain"] if timed["plain"].size else np.concatenate([per_step])
-    step_ms = float(plain.mean()) * 1e3
-    ratio = float(np.median(per_step) / np.median(plain)) if plain.size and np.median(plain) else float("nan")
+def iqm_band(x) -> np.ndarray:
+    """Which of ``x`` lie between its 25th and 75th percentile (bounds included, linear
+    interpolation): the samples an interquartile mean averages."""
+    x = np.asarray(x, dtype=float)
+    if not x.size:
+        return np.zeros(0, dtype=bool)
+    lo, hi = np.percentile(x, QUARTILES)
+    return (x >= lo) & (x <= hi)
+
+
+def iqm(x) -> float:
+    """The interquartile mean of ``x``: the mean of the samples ``iqm_band`` selects."""
+    x = np.asarray(x, dtype=float)
+    return float(x[iqm_band(x)].mean()) if x.size else float("nan")
+
+
+def mismatch_line(name: str, parts_ms: float, step_ms: float, quartiles_ms: tuple[float, float]) -> str:
+    """The warning for phases that do not add up to their step, with the figures and the
+    likelier cause: steps that spread widely (another process on the cores) or the marks."""
+    q1, q3 = quartiles_ms
+    share = parts_ms / step_ms if step_ms else float("nan")
+    cause = (
+        f"the plain steps spread from {q1:.2f} to {q3:.2f} ms between their quartiles, so the machine "
+        "was busy and the figures are noise; rerun on a quiet machine, with fewer --threads or more --steps"
+        if step_ms and (q3 - q1) / step_ms > NOISY_IQR_RATIO
+        else "the steps are steady, so timing the phases changed what they take"
+    )
+    return (
+        f"{name}: phases add up to {parts_ms:.2f} ms, {100 * share:.0f}% of the "
+        f"{step_ms:.2f} ms step ({STATISTIC}), outside ±{100 * ADDS_UP:.0f}%: {cause}"
+    )
+
+
+def breakdown(timed: dict, batch: int, name: str = "step") -> dict:
+    """Phases and step on one statistic (``STATISTIC``), in ms, with shares, samples/s and
+    whether the displayed phases add up to the displayed step; the stall-inclusive mean step
+    and samples/s over the plain steps' whole time are kept apart (``step_ms_mean``,
+    ``samples_per_s_overall``).  ``name`` labels the warning when they do not add up."""
+    per_step = sum(timed["phases"].values())  # each instrumented step's total
+    band = iqm_band(per_step)
+    parts = {p: float(v[band].mean()) * 1e3 if v.size else 0.0 for p, v in timed["phases"].items()}
+    total = sum(parts.values())
+    plain = timed["plain"] if timed["plain"].size else np.asarray(per_step)
+    step_ms = iqm(plain) * 1e3
+    ratio = total / step_ms if step_ms else float("nan")
+    adds_up = bool(abs(ratio - 1) <= ADDS_UP)
+    q1, q3 = np.percentile(plain, QUARTILES) * 1e3
     return {
+        "statistic": STATISTIC,
         "step_ms": step_ms,
+        "step_ms_mean": float(plain.mean()) * 1e3,
         "step_ms_p50": float(np.median(plain)) * 1e3,
         "step_ms_p99": float(np.percentile(plain, 99)) * 1e3,
-        "breakdown_ms": means,
-        "shares": {p: v / total if total else 0.0 for p, v in means.items()},
+        "breakdown_ms": parts,
+        "shares": {p: v / total if total else 0.0 for p, v in parts.items()},
         "sum_over_step": ratio,
-        "adds_up": bool(abs(ratio - 1) <= ADDS_UP),
+        "adds_up": adds_up,
+        "warnings": [] if adds_up else [mismatch_line(name, total, step_ms, (float(q1), float(q3)))],
         "samples_per_s": batch * 1e3 / step_ms if step_ms else float("nan"),
+        "samples_per_s_overall": batch * plain.size / float(plain.sum()) if plain.sum() else float("nan"),
         "first_step_ms": timed["first_s"] * 1e3,
-        "steps": {"instrumented": int(next(iter(timed["phases"].values())).size), "plain": int(plain.size)},
+        "steps": {
+            "warmup": int(timed.get("warmup", 0)),
+            "instrumented": int(per_step.size),
+            "plain": int(plain.size),
+            "in_band": {"instrumented": int(band.sum()), "plain": int(iqm_band(plain).sum())},
+            "first_kind": (timed.get("order") or [None])[0],
+        },
     }
