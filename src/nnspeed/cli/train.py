@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .app import app, command_line, err, out
+from .app import app, command_line, err, out, print_disagreements
 from .options import JsonOut, StoreUrl
 
 
@@ -97,6 +97,7 @@ def train(
             *(f"{100 * v['shares'][p]:.0f}%" for p in doc["breakdown_ms"]),
         )
     out.print(t)
+    print_disagreements(doc)
     for line in doc["lines"]:
         out.print(line, highlight=False)
     err.print(f"stored as run {doc['run_id']} in {doc['store']}", highlight=False)

@@ -159,6 +159,8 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
         raise UnsupportedError("training needs a torch model (zoo: or py:); an ONNX file cannot be trained")
     status = status or contextlib.nullcontext()
     docs, measurements = [], []
+    if threads is None and device == "cpu":
+        threads = _threads_that_fit(notes)
     with status as st, torch_threads(threads) as used:
         say = st.update if hasattr(st, "update") else (lambda s: None)
         if device == "cuda":
@@ -269,6 +271,7 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
                     "batch",
                     "precision",
                     "energy_j_per_sample",
+                    "warnings",
                 )
             }
             for v in docs
@@ -290,6 +293,26 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
     doc["store"] = db.display_url
     doc["lines"] = summary_lines(doc)
     return doc
+
+
+def _threads_that_fit(notes: list[str]) -> int | None:
+    """torch's thread count, or fewer when other processes hold cores: threads that must wait
+    for a core stall their peers at every barrier, and the steps split into fast and very slow
+    ones that no statistic of a few hundred steps can pin down (None: torch's own)."""
+    import torch
+
+    from ..measure.contention import threads_that_fit
+
+    default = torch.get_num_threads()
+    fit, fig = threads_that_fit(default)
+    if fit >= default or fig is None:
+        return None
+    notes.append(
+        f"other processes used {fig['other_cores']:.2f} of this machine's {fig['cores']} cores before the run: "
+        f"training runs {fit} thread{'s' if fit != 1 else ''} instead of {default}, as threads waiting for a core "
+        f"would stall every step; pass --threads {default} to use them anyway"
+    )
+    return fit
 
 
 def _gpu_peak_mb() -> float:
@@ -373,9 +396,9 @@ def _stream(w, data, recipe, device, rate, drift, passes, say):
 
 
 def summary_lines(doc: dict) -> list[str]:
-    """The lines printed under the table: notes, warnings, the stall-inclusive figures, the
-    optional parts."""
-    lines = [f"note: {n}" for n in doc["notes"]] + [f"warning: {w}" for w in doc["warnings"]]
+    """The lines printed under the table: notes, the stall-inclusive figures, the optional parts."""
+    # the phases that do not add up are printed with the result's other disagreements
+    lines = [f"note: {n}" for n in doc["notes"]]
     lines.append(
         f"stalls included: mean step {doc['step_ms_mean']:.2f} ms, {doc['samples_per_s_overall']:,.0f} samples/s "
         f"over the {doc['steps']['plain']} plain steps' whole time (the table: {doc['statistic']})"
