@@ -90,3 +90,15 @@ def test_harness_reads_counters_around_a_real_window_only():
     assert run_timed(lambda i: None, rule, FakeClock([0.001] * 10_000)).cpu is None
     t = run_timed(lambda i: None, rule)
     assert t.cpu is not None and t.cpu[1].wall_s >= t.cpu[0].wall_s
+
+
+@pytest.mark.parametrize("other, wanted, fits", [(0.02, 2, 2), (0.97, 2, 1), (1.9, 2, 1), (0.97, 4, 3)])
+def test_threads_that_fit_leave_the_cores_others_hold(monkeypatch, other, wanted, fits):
+    import nnspeed.measure.contention as c
+
+    cores = 4 if wanted == 4 else 2
+    readings = iter([CpuReading(0.0, 0.0, 0.0, cores), CpuReading(1.0, other, 0.0, cores)])
+    monkeypatch.setattr(c, "read_cpu", lambda: next(readings))
+    monkeypatch.setattr(c.time, "sleep", lambda s: None)
+    threads, f = c.threads_that_fit(wanted, seconds=1.0)
+    assert threads == fits and f["other_cores"] == pytest.approx(other)

@@ -28,6 +28,8 @@ TICK_ALLOWANCE = 2
 # /proc/stat fields that are time spent running something (guest time is already in user).
 _BUSY_FIELDS = (0, 1, 2, 5, 6, 7)  # user nice system irq softirq steal (steal: other VMs)
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# How long a command that picks its own thread count watches the machine first.
+PROBE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -140,3 +142,15 @@ def contention_warning(fig: dict | None) -> str | None:
     if fits < threads:
         return f"{head}; try --threads {fits}"
     return f"{head}; measure again on a quieter machine"
+
+
+def threads_that_fit(wanted: int, seconds: float = PROBE_S) -> tuple[int, dict | None]:
+    """How many of ``wanted`` threads fit the cores other processes leave free, read over
+    ``seconds`` now (this process sleeps through it): ``(threads, figures)``."""
+    start = read_cpu()
+    time.sleep(seconds)
+    fig = figures(start, read_cpu(), wanted)
+    if contention_warning(fig) is None or fig is None:
+        return wanted, fig
+    free = max(0.0, fig["cores"] - fig["other_cores"])
+    return max(1, min(wanted, math.floor(free + TAKEN_SHARE))), fig
