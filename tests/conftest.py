@@ -196,23 +196,27 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "planted: plants an inconsistency; the invariant fixture lets it pass")
     from nnspeed.commands.results import CommandResult
     from nnspeed.gate.check import CheckResult
+    from nnspeed.gate.history import History
+    from nnspeed.measure.invariants import Violation
 
-    recheck, to_dict = CommandResult.recheck, CheckResult.to_dict
+    recheck = CommandResult.recheck
 
     def observed_recheck(self):
         found = recheck(self)
         _checked.append((type(self).__name__.removesuffix("Result").lower(), found))
         return found
 
-    def observed_to_dict(self):
-        doc = to_dict(self)
-        from nnspeed.measure.invariants import Violation
+    def observed(kind, to_dict):
+        def observed_to_dict(self):
+            doc = to_dict(self)
+            _checked.append((kind, [Violation(**v) for v in doc["invariants"]["violations"]]))
+            return doc
 
-        _checked.append(("check", [Violation(**v) for v in doc["invariants"]["violations"]]))
-        return doc
+        return observed_to_dict
 
     CommandResult.recheck = observed_recheck
-    CheckResult.to_dict = observed_to_dict
+    CheckResult.to_dict = observed("check", CheckResult.to_dict)
+    History.to_dict = observed("history", History.to_dict)
 
 
 @pytest.fixture(autouse=True)

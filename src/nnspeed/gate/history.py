@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import NotFoundError
+from ..measure import invariants
 from ..measure.changepoints import MIN_CHANGE, change_points
 from ..measure.environment import fingerprint
 from ..store.store import Store
@@ -19,13 +20,15 @@ class History:
     machines: int
 
     def to_dict(self) -> dict:
-        return {
+        doc = {
             "source": self.source,
             "config": self.config,
             "runs": self.runs,
             "changes": self.changes,
             "machines": self.machines,
         }
+        doc["invariants"] = invariants.summary(invariants.check(doc), 0)
+        return doc
 
 
 def history(
