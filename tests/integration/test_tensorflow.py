@@ -112,6 +112,31 @@ def test_keras_file_and_saved_model_sources(tmp_path, store_url, capsys):
         assert np.abs(got - expected).max() <= 1e-5
 
 
+def test_tensorflow_runner_calls_model_x_in_inference_mode(tmp_path):
+    """The runner calls model(x) as users do, without training=False: Keras still runs
+    inference (batch norm on its moving statistics, no dropout) on every path."""
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((6,), name="x"),
+            keras.layers.Dense(8),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dropout(0.5),
+        ]
+    )
+    path = tmp_path / "bn.keras"
+    model.save(str(path))
+    w = nnspeed.load(f"keras:{path}")
+    x = w.make_inputs(4, 0)
+    expected = np.asarray(w.keras_model(x["x"], training=False))
+    for mode in ("eager", "graph"):
+        with opened(w, Settings("tensorflow", options={"tf_mode": mode})) as runner:
+            prepared = runner.prepare(x)
+            first, second = (runner.outputs(runner.run(prepared))[0] for _ in range(2))
+        assert np.abs(first - expected).max() <= 1e-6 and np.array_equal(first, second), mode
+
+
 def test_litert_agrees_with_a_plain_invoke_loop(one_core):
     """benchmarks/litert_agreement.py checks 5%; here the median of seven short rounds, 25%."""
     import importlib.util

