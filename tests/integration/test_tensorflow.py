@@ -260,25 +260,41 @@ def test_explain_keras_model_counts_flops_and_says_what_it_cannot_break_down(cli
     assert "explain runs zoo:mlp on torch-eager" in capsys.readouterr().err
 
 
-def test_study_tutorial_section_sets_one_shot_spread_beside_nnspeeds_interval(tmp_path, store_url):
+def test_study_tutorial_section_sets_one_shot_spread_beside_nnspeeds_interval(tmp_path, store_url, monkeypatch):
     import json
 
+    from nnspeed.claims import claims_keras
     from nnspeed.cli.app import main
 
+    monkeypatch.setattr(claims_keras, "QUICK_REPEATS", 3)  # each fresh process costs TensorFlow's start-up
     out = tmp_path / "o"
     assert main(["study", "--quick", "--claims", "13,14,15", "--out", str(out), "--store", store_url]) == 0
     claims = json.loads((out / "claims.json").read_text())["claims"]
     assert [c["id"] for c in claims] == [13, 14, 15]
-    for c in claims:
-        assert "error" not in c["evidence"], c
-        one = c["evidence"]["one_shot"]
-        assert one["repeats"] == 5 and all(len(v) == 5 and min(v) > 0 for v in one["ms"].values())
+    eager, litert = "Keras eager model(x)", "LiteRT Interpreter.invoke() (xnnpack, 1 thread)"
+    for c, judged in zip(claims, (eager, litert, eager)):
+        e = c["evidence"]
+        assert "error" not in e, c
+        one = e["one_shot"]
+        assert one["repeats"] == 3 and all(len(v) == 3 and min(v) > 0 for v in one["ms"].values())
         sp, n = one["spread"], one["nnspeed"]
-        assert sp["low"] <= sp["median"] <= sp["high"] and 0 <= sp["against"] <= 5
+        assert sp["low"] <= sp["median"] <= sp["high"] and 0 <= sp["against"] <= 3
         assert n["ci95"][0] <= n["value"] <= n["ci95"][1]
+        # every number names its call path, and the verdict is the tutorial's path's
+        assert e["call_path"] == one["call_path"] == n["call_path"] == judged
+        assert [r["call_path"] for r in e["paths"] if r["judged"]] == [judged]
+        assert c["verdict"] == e["paths"][0]["verdict"] and all(r["call_path"] for r in e["paths"])
+        assert all(v["call_path"] for k, v in e.items() if isinstance(v, dict) and "p50_ms" in v)
+    for c in (claims[0], claims[2]):
+        paths = [r["call_path"] for r in c["evidence"]["paths"]]
+        assert paths == [eager, "tf.function(model)", "tf.function(model, jit_compile=True) (XLA)", litert]
+    assert claims[0]["evidence"]["depth 8"]["call_path"] == eager
+    assert "keras-mlp" in claims[0]["evidence"]["one_shot"]["reversal"]["explanation"]
     assert claims[1]["evidence"]["file_quantization"] == "dynamic-range int8"
     html = (out / "report.html").read_text()
     assert "The tutorials' timing against nnspeed's" in html and "batch 1 to 1024" in html
+    assert "Every call path nnspeed measured" in html and "tf.function(model)" in html
+    assert "Why an earlier re-enactment read the deep model as faster" in html
 
 
 def test_one_shot_spread_counts_repeats_against_the_claim():
