@@ -19,7 +19,7 @@ thing each:
 Passes when the earlier child reads the deep model as faster by the median and every other
 variant reads it as slower in at least 90% of the processes.
 
-    .venv/bin/python benchmarks/tutorial_oneshot.py [PROCESSES]   # ~8 minutes at 10; needs the tf extra
+    .venv/bin/python benchmarks/tutorial_oneshot.py [PROCESSES]   # ~6 minutes at 10; needs the tf extra
 """
 
 from __future__ import annotations
