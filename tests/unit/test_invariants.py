@@ -76,7 +76,7 @@ def test_train_phases_against_the_step_on_the_displayed_figures():
     rules = {(v["rule"], v["kind"]) for v in bad.violations}
     assert rules == {("adds-up", inv.MEASURED), ("adds-up", inv.EXACT)}
     text = " ".join(v["message"] for v in bad.violations)
-    assert "59% over the step 6.3 (interquartile means)" in text and "sum_over_step says 1.03" in text
+    assert "58.7% over the step 6.3 (statistic: interquartile mean)" in text and "sum_over_step says 1.03" in text
     variant = {"name": "fp32 b64", "batch": 64, "step_ms": 10.0, "samples_per_s": 999.0, "breakdown_ms": phases}
     found = results.TrainResult(dict(good, variants=[variant])).violations
     assert [(v["rule"], v["where"]) for v in found] == [("throughput", "variants[0]")]
@@ -135,7 +135,7 @@ def test_the_terminal_shows_each_disagreement_with_its_figures(capsys):
 
     r = results.PredictResult({"predicted_ms": 1.0, "per_call_ms": 0.0, "by_op": {"Linear": {"ms": 0.5}}})
     print_disagreements(json.loads(json.dumps(r.to_dict())))
-    shown = capsys.readouterr().out
+    shown = capsys.readouterr().err
     assert "warning" in shown and "figures disagree" in shown and "0.5, 50% under the prediction 1" in shown
 
 
@@ -149,3 +149,22 @@ def test_a_stored_document_carries_its_check(tmp_path):
     assert stored["claims"] == body["claims"] and "invariants" not in body  # the caller's dict is left alone
     (v,) = stored["invariants"]["violations"]
     assert v["rule"] == "ci-contains" and v["where"] == "claims[0]"
+
+
+def test_limits_are_not_percentiles_and_findings_are_not_rescanned():
+    import numpy as np
+
+    assert inv.scan({"min_time": 5.0, "max_time": 1.0, "min_rounds": 9, "max_rounds": 3}) == []
+    assert rules_hit(inv.scan({"within_5pct": 0.4, "within_5pct_ci": [0.5, 0.7]})) == {"ci-contains"}
+    doc = {"latency_ms": {"p50": np.float32(3.0), "p99": np.float64(2.0)}}
+    (v,) = inv.attach(doc)  # numpy figures are checked as JSON would carry them
+    assert v.rule == "ordered" and len(inv.attach(doc)) == 1  # a second check does not read the first's findings
+
+
+def test_optimize_rows_and_the_machine_peak():
+    row = {"name": "int8", "batch": 4, "mean_ms": 2.0, "throughput_sps": 2000.0}
+    assert inv.scan({"variants": [row]}) == []
+    assert rules_hit(inv.scan({"variants": [dict(row, throughput_sps=1000.0)]})) == {"throughput"}
+    peak = {"theoretical": {"fp32": {"gflops": 100.0, "measured_over_theoretical": 1.4}}}
+    (v,) = results.MachineResult(peak).violations
+    assert v["rule"] == "at-most" and v["kind"] == inv.MEASURED and "1.4" in v["message"]

@@ -39,10 +39,7 @@ class CommandResult:
     def recheck(self) -> list[invariants.Violation]:
         """Check the document against its invariants; what fails is kept under ``"invariants"``
         in it (with the figures) and returned.  Run again after changing the document."""
-        self.document.pop("invariants", None)
-        found = invariants.check(self.to_dict(), self.rules)
-        self.document["invariants"] = invariants.summary(found, len(self.rules))
-        return found
+        return invariants.attach(self.document, self.rules)
 
     @property
     def violations(self) -> list[dict]:
@@ -220,6 +217,8 @@ class PredictResult(CommandResult):
 
 @dataclass(repr=False)
 class MachineResult(CommandResult):
+    rules: ClassVar[tuple[invariants.Rule, ...]] = (declared.machine_peak,)
+
     tables: dict = field(default_factory=dict, repr=False)  # operator tables by thread count, as cached
     cached: bool = False  # the peaks came from this machine's cache, not measured now
     exported: str | None = None  # the file the profile was written to

@@ -87,7 +87,7 @@ class CheckResult:
             "run_id": self.run_id,
             "results": [m.to_dict() for m in self.measurements],
         }
-        doc["invariants"] = invariants.summary(invariants.check(doc), 0)
+        invariants.attach(doc)
         return doc
 
 

@@ -27,7 +27,7 @@ class History:
             "changes": self.changes,
             "machines": self.machines,
         }
-        doc["invariants"] = invariants.summary(invariants.check(doc), 0)
+        invariants.attach(doc)
         return doc
 
 

@@ -38,7 +38,7 @@ CI_POINTS = ("p50", "median", "value", "speedup", "ratio", "slowdown", "gain", "
 class Violation:
     """One figure that disagrees with another in the same result."""
 
-    rule: str  # ordered, ci-contains, shares-sum, adds-up, at-most, counts, throughput
+    rule: str  # ordered, ci-contains, shares-sum, adds-up, at-most, counts, throughput, unreadable
     where: str  # the figure's path in the document, e.g. "results[0].latency_ms"
     message: str  # one sentence with the figures
     kind: str = EXACT
@@ -80,7 +80,9 @@ def _percentile_groups(values: Mapping) -> list[list[tuple[str, float]]]:
         if head in ORDER:
             groups.setdefault(unit, []).append((key, float(v)))
     rank = {k: i for i, k in enumerate(ORDER)}
-    return [sorted(g, key=lambda kv: rank[kv[0].partition("_")[0]]) for g in groups.values() if len(g) > 1]
+    # min/max alone are limits (min_time, max_time), not a distribution's ends
+    spread = [g for g in groups.values() if any(k.partition("_")[0] not in ("min", "max") for k, _ in g)]
+    return [sorted(g, key=lambda kv: rank[kv[0].partition("_")[0]]) for g in spread if len(g) > 1]
 
 
 def ordered(values: Mapping, where: str = "") -> list[Violation]:
@@ -158,13 +160,13 @@ def adds_up(
     off = total / whole - 1
     if abs(off) <= tol:
         return []
-    stat = f" ({statistic}s)" if statistic else ""
+    stat = f" (statistic: {statistic})" if statistic else ""
     return [
         Violation(
             "adds-up",
             where,
-            f"{what} add up to {total:.4g}, {100 * abs(off):.0f}% {'over' if off > 0 else 'under'} {of} "
-            f"{whole:.4g}{stat}, beyond the {100 * tol:.0f}% allowed" + (f": {why}" if why else ""),
+            f"{what} add up to {total:.4g}, {100 * abs(off):.3g}% {'over' if off > 0 else 'under'} {of} "
+            f"{whole:.4g}{stat}, beyond the {100 * tol:.3g}% allowed" + (f": {why}" if why else ""),
             kind,
             {"parts": total, "whole": float(whole), "ratio": total / whole, "tolerance": tol},
         )
@@ -272,6 +274,7 @@ def _ci_point(d: Mapping, key: str) -> str | None:
     if key == "ci95":
         return next((k for k in CI_POINTS if k in d), None)
     named = [key.replace("_ci95", ""), key.replace("ci95", "p50"), key.replace("ci95", "median")]
+    named += [key[: -len("_ci")]] if key.endswith("_ci") else []
     return next((k for k in named if k != key and k in d), None)
 
 
@@ -279,6 +282,8 @@ def measured_rate(r: Mapping, where: str = "") -> list[Violation]:
     """A measurement's throughput is its batch over its mean latency; offline streams' samples
     over their window agree with streams × batch / mean call within ``STREAMS_TOLERANCE``."""
     lat = r.get("latency_ms")
+    if number(r.get("mean_ms")) and "throughput_sps" in r and "batch" in r:  # a variant's row (optimize)
+        return throughput(r["throughput_sps"], r["batch"], r["mean_ms"], where)
     if not (isinstance(lat, Mapping) and "throughput_sps" in r and "batch" in r):
         return []
     if not r.get("scenario"):
@@ -297,7 +302,7 @@ def measured_rate(r: Mapping, where: str = "") -> list[Violation]:
 def _scan_dict(d: Mapping, where: str) -> list[Violation]:
     out = ordered(d, where)
     for k, v in d.items():
-        point = _ci_point(d, k) if isinstance(k, str) and "ci95" in k else None
+        point = _ci_point(d, k) if isinstance(k, str) and ("ci95" in k or k.endswith("_ci")) else None
         if point is not None:
             out += ci_contains(d[point], v, where, point)
     if isinstance(d.get("shares"), Mapping):
@@ -318,7 +323,7 @@ def scan(doc, where: str = "") -> list[Violation]:
     if isinstance(doc, Mapping):
         out += _scan_dict(doc, where)
         for k, v in doc.items():
-            if isinstance(v, (Mapping, list)):
+            if isinstance(v, (Mapping, list)) and k != "invariants":  # not the findings themselves
                 out += scan(v, _path(where, k))
     elif isinstance(doc, list):
         for i, v in enumerate(doc):
@@ -345,6 +350,20 @@ def check(doc: Mapping, rules: Iterable[Rule] = ()) -> list[Violation]:
     return unique
 
 
-def summary(violations: list[Violation], rules: int) -> dict:
+def summary(violations: list[Violation], declared: int) -> dict:
     """What a document carries under ``"invariants"``."""
-    return {"declared_rules": rules, "violations": [v.to_dict() for v in violations]}
+    return {"declared_rules": declared, "violations": [v.to_dict() for v in violations]}
+
+
+def attach(doc: dict, rules: tuple[Rule, ...] = ()) -> list[Violation]:
+    """Check ``doc`` (as JSON would carry it) and keep the findings in it under ``"invariants"``."""
+    import json
+
+    doc.pop("invariants", None)
+    found = check(json.loads(json.dumps(doc, default=_plain)), rules)
+    doc["invariants"] = summary(found, len(rules))
+    return found
+
+
+def _plain(value):
+    return value.tolist() if hasattr(value, "tolist") else str(value)

@@ -145,7 +145,8 @@ class Store:
                 if rows:
                     conn.execute(schema.results.insert(), rows)
                 for name, body in (documents or {}).items():
-                    checked = {**body, "invariants": invariants.summary(invariants.check(body), 0)}
+                    checked = dict(body)
+                    invariants.attach(checked)
                     conn.execute(schema.documents.insert().values(run_id=run_id, name=name, body=_json(checked)))
         except Exception as e:
             raise StoreError(
