@@ -125,12 +125,12 @@ def test_a_planted_mismatch_is_reported_not_passed():
     # the result's invariant check carries it, with the cause, and the terminal prints it from there
     from nnspeed.commands.results import TrainResult
 
-    variant = {k: d[k] for k in ("statistic", "step_ms", "breakdown_ms", "sum_over_step", "warnings")}
+    variant = {k: d[k] for k in ("statistic", "step_ms", "breakdown_ms", "sum_over_step", "mismatch_cause")}
     (v,) = TrainResult(
         {"variants": [dict(variant, name="fp32 b32", batch=32, samples_per_s=d["samples_per_s"])]}
     ).violations
     assert v["kind"] == "measured" and v["where"] == "variants[0]"
-    assert v["message"].startswith("fp32 b32: the training phases add up to 13, 8% over the step 12")
+    assert v["message"].startswith("fp32 b32: the training phases add up to 13, 8.33% over the step 12")
     assert v["message"].endswith("the steps are steady, so timing the phases changed what they take")
 
 

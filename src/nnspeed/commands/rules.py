@@ -22,8 +22,7 @@ def train_breakdown(doc: Mapping) -> list[Violation]:
     for where, row in variants or [("", doc)]:
         parts, step = row.get("breakdown_ms"), row.get("step_ms")
         if isinstance(parts, Mapping) and number(step):
-            said = [w for w in row.get("warnings") or [] if "phases add up" in w]
-            cause = said[0].split(f"±{100 * ADDS_UP:.0f}%: ", 1)[-1] if said else "timed on other steps than the step"
+            cause = row.get("mismatch_cause") or "the phases were timed in other steps than the step shown"
             what = f"{row['name']}: the training phases" if row.get("name") else "the training phases"
             out += adds_up(
                 parts,
@@ -82,4 +81,19 @@ def predicted_parts(doc: Mapping) -> list[Violation]:
         "the operators priced and the per-call cost",
         "the prediction",
         kind=EXACT,
+    )
+
+
+def machine_peak(doc: Mapping) -> list[Violation]:
+    """The fastest GEMM measured is not above the theoretical peak (cores × clock × FLOPs per
+    cycle): above it, the clock or the FLOPs per cycle assumed are wrong."""
+    theo = (doc.get("theoretical") or {}).get("fp32") or {}
+    return at_most(
+        theo.get("measured_over_theoretical"),
+        1.0,
+        "theoretical.fp32",
+        "the fastest fp32 GEMM measured, as a share of the theoretical peak,",
+        "100%",
+        MEASURED,
+        "the peak assumed (clock, FLOPs per cycle) is too low for this machine",
     )

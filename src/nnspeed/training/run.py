@@ -271,7 +271,7 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
                     "batch",
                     "precision",
                     "energy_j_per_sample",
-                    "warnings",
+                    "mismatch_cause",
                 )
             }
             for v in docs

@@ -200,17 +200,23 @@ def iqm(x) -> float:
     return float(x[iqm_band(x)].mean()) if x.size else float("nan")
 
 
+def mismatch_cause(step_ms: float, quartiles_ms: tuple[float, float]) -> str:
+    """Why phases and step may disagree: steps that spread widely (another process on the
+    cores) or steady steps (the marks themselves change what the phases take)."""
+    q1, q3 = quartiles_ms
+    if step_ms and (q3 - q1) / step_ms > NOISY_IQR_RATIO:
+        return (
+            f"the plain steps spread from {q1:.2f} to {q3:.2f} ms between their quartiles, so the machine "
+            "was busy and the figures are noise; rerun on a quiet machine, with fewer --threads or more --steps"
+        )
+    return "the steps are steady, so timing the phases changed what they take"
+
+
 def mismatch_line(name: str, parts_ms: float, step_ms: float, quartiles_ms: tuple[float, float]) -> str:
     """The warning for phases that do not add up to their step, with the figures and the
     likelier cause: steps that spread widely (another process on the cores) or the marks."""
-    q1, q3 = quartiles_ms
     share = parts_ms / step_ms if step_ms else float("nan")
-    cause = (
-        f"the plain steps spread from {q1:.2f} to {q3:.2f} ms between their quartiles, so the machine "
-        "was busy and the figures are noise; rerun on a quiet machine, with fewer --threads or more --steps"
-        if step_ms and (q3 - q1) / step_ms > NOISY_IQR_RATIO
-        else "the steps are steady, so timing the phases changed what they take"
-    )
+    cause = mismatch_cause(step_ms, quartiles_ms)
     return (
         f"{name}: phases add up to {parts_ms:.2f} ms, {100 * share:.0f}% of the "
         f"{step_ms:.2f} ms step ({STATISTIC}), outside ±{100 * ADDS_UP:.0f}%: {cause}"
@@ -242,6 +248,7 @@ def breakdown(timed: dict, batch: int, name: str = "step") -> dict:
         "sum_over_step": ratio,
         "adds_up": adds_up,
         "warnings": [] if adds_up else [mismatch_line(name, total, step_ms, (float(q1), float(q3)))],
+        "mismatch_cause": None if adds_up else mismatch_cause(step_ms, (float(q1), float(q3))),
         "samples_per_s": batch * 1e3 / step_ms if step_ms else float("nan"),
         "samples_per_s_overall": batch * plain.size / float(plain.sum()) if plain.sum() else float("nan"),
         "first_step_ms": timed["first_s"] * 1e3,
