@@ -55,7 +55,7 @@ def print_disagreements(doc: dict) -> None:
 
     for v in doc.get("invariants", {}).get("violations", []):
         where = f"{v['where']}: " if v["where"] else ""
-        out.print(f"[yellow]warning[/yellow]: figures disagree: {escape(where + v['message'])}", highlight=False)
+        err.print(f"[yellow]warning[/yellow]: figures disagree: {escape(where + v['message'])}", highlight=False)
 
 
 def command_line() -> str:

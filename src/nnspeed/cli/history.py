@@ -118,6 +118,7 @@ def history(
         out.print_json(json.dumps(h.to_dict()))
         return
     out.print(history_table(h))
+    print_disagreements(h.to_dict())
     for c in h.changes:
         out.print(
             f"change at run {c['run_id']} ({c['created_at']}): {c['ratio']:.3f}x, {c['direction']}", highlight=False

@@ -10,6 +10,7 @@ from .._files import write_text
 from ..axes import int_values, split
 from ..backends.registry import before_load_for_any
 from ..errors import InputError
+from ..measure import invariants
 from ..measure.stoprule import StopRule
 from ..optimization.export import export as write_export
 from ..optimization.metrics import parse_fidelity
@@ -147,6 +148,7 @@ def optimize(
     if export is not None and chosen is not None:
         doc["exported"] = [str(p) for p in write_export(chosen, baseline, w.source, Path(export), scorer.metric)]
     run, ms = db.get_run(doc["run_id"])
+    invariants.attach(doc)  # the file carries the check, as the result will
     write_text(out_dir / "result.json", json.dumps(doc, indent=2, default=float) + "\n")
     doc["report"] = str(write_text(out_dir / "report.html", render(run, ms, optimize=doc)))
     return OptimizeResult(doc, measured, baseline=baseline, outcomes=outcomes, chosen=chosen, metric=scorer.metric)

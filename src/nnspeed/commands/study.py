@@ -28,6 +28,7 @@ def study(
     """Measure each claim (all, or the numbers in ``claims``: "1,5,12" or [1, 5, 12]) on this
     machine and judge it supported, refuted or inconclusive from 95% confidence intervals.
     Stores every measurement and writes ``claims.json`` and ``report.html`` to ``out_dir``."""
+    from ..measure import invariants
     from ..report.html import render
 
     if isinstance(claims, str):
@@ -43,6 +44,7 @@ def study(
     doc, s = run_study(quick, only, on_claim, on_result, on_measure)
     run_id = db.save_run("study", command, s.measurements, documents={"claims": doc})
     doc = {"run_id": run_id, **doc}
+    invariants.attach(doc)  # the file carries the check, as the result will
     run, ms = db.get_run(run_id)
     claims_path = write_text(out_dir / "claims.json", json.dumps(doc, indent=2, default=str) + "\n")
     report_path = write_text(out_dir / "report.html", render(run, ms, claims=doc))

@@ -1,4 +1,5 @@
-"""The invariants an explanation checks before it is shown; each failure is a warning in it."""
+"""The invariants an explanation declares (parts against the latency, efficiencies under their
+bound), as violations its result carries, and the rows whose bound had to be dropped."""
 
 from __future__ import annotations
 
