@@ -80,6 +80,9 @@ def test_train_phases_against_the_step_on_the_displayed_figures():
     variant = {"name": "fp32 b64", "batch": 64, "step_ms": 10.0, "samples_per_s": 999.0, "breakdown_ms": phases}
     found = results.TrainResult(dict(good, variants=[variant])).violations
     assert [(v["rule"], v["where"]) for v in found] == [("throughput", "variants[0]")]
+    ddp = {"step_ms": 12.0, "breakdown_ms": phases, "split": {"step_ms": 10.1, "breakdown_ms": phases}}
+    found = results.TrainResult(dict(good, ddp=ddp)).violations
+    assert [(v["rule"], v["where"]) for v in found] == [("adds-up", "ddp")]  # 10 of a 12 ms step
 
 
 def test_explain_parts_and_efficiency_bound():

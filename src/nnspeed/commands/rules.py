@@ -19,7 +19,9 @@ def train_breakdown(doc: Mapping) -> list[Violation]:
     out: list[Violation] = []
     # the headline repeats the first variant: checked once, as that variant
     variants = [(f"variants[{i}]", v) for i, v in enumerate(doc.get("variants") or [])]
-    for where, row in variants or [("", doc)]:
+    ddp = doc.get("ddp") or {}
+    parallel = [(w, r) for w, r in (("ddp", ddp), ("ddp.split", ddp.get("split") or {})) if r.get("breakdown_ms")]
+    for where, row in (variants or [("", doc)]) + parallel:
         parts, step = row.get("breakdown_ms"), row.get("step_ms")
         if isinstance(parts, Mapping) and number(step):
             cause = row.get("mismatch_cause") or "the phases were timed in other steps than the step shown"
