@@ -171,3 +171,10 @@ def test_optimize_rows_and_the_machine_peak():
     peak = {"theoretical": {"fp32": {"gflops": 100.0, "measured_over_theoretical": 1.4}}}
     (v,) = results.MachineResult(peak).violations
     assert v["rule"] == "at-most" and v["kind"] == inv.MEASURED and "1.4" in v["message"]
+
+
+def test_llm_load_slo_counts():
+    load = {"requests": 20, "good": 15, "attainment": 0.75, "span_s": 4.0, "goodput": 3.75}
+    assert inv.scan({"load": load}) == []
+    assert rules_hit(inv.scan({"load": dict(load, good=21)})) == {"at-most", "counts"}
+    assert rules_hit(inv.scan({"load": dict(load, goodput=6.0)})) == {"at-most"}

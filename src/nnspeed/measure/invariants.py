@@ -278,6 +278,29 @@ def _ci_point(d: Mapping, key: str) -> str | None:
     return next((k for k in named if k != key and k in d), None)
 
 
+def slo_counts(d: Mapping, where: str = "") -> list[Violation]:
+    """Requests that met their SLOs: no more than were sent, their share is ``attainment`` and
+    per second of the run ``goodput`` (within the rate requests were sent at)."""
+    good, requests = d.get("good"), d.get("requests")
+    if not (isinstance(good, int) and isinstance(requests, int) and requests > 0):
+        return []
+    out = at_most(good, requests, where, "requests within the SLO", "the requests sent")
+    share = d.get("attainment")
+    if number(share) and not close(share, good / requests, REL_EXACT):
+        out.append(
+            Violation(
+                "counts",
+                where,
+                f"attainment {share:.6g} is not {good} of {requests} requests ({good / requests:.6g})",
+                figures={"attainment": share, "good": good, "requests": requests},
+            )
+        )
+    span = d.get("span_s")
+    if number(span) and span > 0:
+        out += at_most(d.get("goodput"), requests / span, where, "goodput", "the rate requests were sent at")
+    return out
+
+
 def measured_rate(r: Mapping, where: str = "") -> list[Violation]:
     """A measurement's throughput is its batch over its mean latency; offline streams' samples
     over their window agree with streams × batch / mean call within ``STREAMS_TOLERANCE``."""
@@ -311,7 +334,7 @@ def _scan_dict(d: Mapping, where: str) -> list[Violation]:
         out += counts({k: d[k] for k in ("ran", "dropped", "unserved")}, d["frames"], where, "the frames offered")
     if isinstance(d.get("ran"), int) and isinstance(d.get("late"), int) and d["late"] > d["ran"]:
         out += at_most(d["late"], d["ran"], where, "late frames", "the frames that ran")
-    out += generation(d, where) + measured_rate(d, where)
+    out += generation(d, where) + measured_rate(d, where) + slo_counts(d, where)
     if number(d.get("goodput")) and number(d.get("achieved_qps")):
         out += at_most(d["goodput"], d["achieved_qps"], where, "goodput", "the achieved rate")
     return out
