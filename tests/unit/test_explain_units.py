@@ -91,7 +91,8 @@ def test_the_profile_times_each_run_and_the_functions_outside_layers():
     from nnspeed.explanation.layers import _between_ms, _profile, _runs
 
     model, args = _reused(3)
-    layers, outside, between = _profile(model, args, calls=4)
+    layers, outside, between, plain = _profile(model, args, calls=4)
+    assert len(plain) == 4 and all(t > 0 for t in plain)  # a plain call after each profiled one
     assert _runs(layers) == {"fc": 3, "act": 3, "same": 1} and _runs(outside) == {"aten::cat": 1}
     assert [(n, m) for _, n, m in between] == [(7, 1)] * 4  # per call: 7 layer ranges, 1 function
     assert _between_ms(between) > 0 and _between_ms(between, per_gap=1.0) == 0.0  # never negative

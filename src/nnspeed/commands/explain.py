@@ -126,8 +126,10 @@ def _torch(w, batch: int, threads: int | None, on_phase) -> tuple[dict, Measurem
         "layers_ms": layers_ms,
         "outside_ms": outside_ms,
         "overhead_ms": overhead,  # in no operator: Python in forward(), module calls
-        # the three parts, measured in the profile, against the latency measured without it
-        "accounted_ratio": (layers_ms + outside_ms + overhead) / latency if latency > 0 else 0.0,
+        # the plain calls timed between the profiled ones: the whole the three parts are set against
+        "between_profiles_ms": prof.plain_ms,
+        # the three parts, measured in the profile, against those plain calls
+        "accounted_ratio": (layers_ms + outside_ms + overhead) / prof.plain_ms if prof.plain_ms > 0 else 0.0,
         "profiler_cost_ms": prof.recording_ms,
         "total_flops": work.total_flops,
         "total_bytes": sum(r.bytes for r in layers + outside),

@@ -42,11 +42,11 @@ def violations(rows: list[dict], between_ms: float, latency_ms: float) -> list[V
         ACCOUNTING_TOLERANCE,
         "",
         "the layers, the functions outside them and the time in no operator",
-        "the measured per-call latency",
+        "the plain calls timed between the profiled ones",
         "median",
         MEASURED,
-        "the profile and the timing did not see the same machine (another process?) or the profiler's cost "
-        "was not all taken off; rerun on a quiet machine",
+        "the profiler's cost was not all taken off, or the machine's speed moved within the profile "
+        "(another process?); rerun on a quiet machine",
     )
     return out
 

@@ -20,6 +20,7 @@ from ..measure.stoprule import StopRule
 from .work import CALL, LAYER, Work, count_work
 
 PROFILE_CALLS = 20
+CHUNKS = 5  # profiler sessions, each followed by as many plain calls
 RECORDING_TRIALS = 5
 PLAIN_STOP = StopRule(min_time=0.05, max_time=0.3, ci_rel=0.02)
 
@@ -86,26 +87,47 @@ def _descendants(evt) -> int:
     return sum(1 + _descendants(c) for c in evt.cpu_children)
 
 
-def _profile(model, args, calls: int) -> tuple[dict, dict, list]:
+def _profile(model, args, calls: int) -> tuple[dict, dict, list, list[float]]:
     """Per call, each layer's profiled ranges and each top-level operator run outside every
-    layer, as (ms, operator events inside), keyed by layer name and by operator name; and per
-    call, the time in neither as (ms, layer ranges, outside operators)."""
+    layer, as (ms, operator events inside), keyed by layer name and by operator name; per
+    call, the time in neither as (ms, layer ranges, outside operators); and the plain calls
+    (no hooks, no profiler) timed between the profiled ones, in ms.
+
+    The profiled calls come in ``CHUNKS`` sessions with as many plain calls after each: the
+    plain calls see the machine the profile saw, where a latency measured seconds apart does
+    not (a shared VM's speed moves by ±6% from one 20-call window to the next)."""
+    import time
+
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function
 
-    with layer_ranges(model), torch.inference_mode():
-        for _ in range(3):
-            model(*args)  # warm-up outside the profile
+    n = max(1, min(CHUNKS, calls))
+    sizes = [calls // n + (i < calls % n) for i in range(n)]
 
-        def profiled():
-            with profile(activities=[ProfilerActivity.CPU]) as prof:
-                for _ in range(calls):
-                    with record_function(CALL):
-                        model(*args)
-            return prof
+    def profiled(size: int):
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(size):
+                with record_function(CALL):
+                    model(*args)
+        return prof
 
-        prof = quiet(profiled)  # the profiler announces itself from C++
-    call_events = sorted((e for e in prof.events() if e.name == CALL), key=lambda e: e.time_range.start)
+    sessions, plain = [], []
+    with torch.inference_mode():
+        with layer_ranges(model):
+            for _ in range(3):
+                model(*args)  # warm-up outside the profile
+        for size in sizes:
+            with layer_ranges(model):  # the profiler announces itself from C++: quiet
+                sessions.append(quiet(lambda: profiled(size)))  # noqa: B023 (called at once)
+            for _ in range(size):
+                start = time.perf_counter()
+                model(*args)
+                plain.append((time.perf_counter() - start) * 1e3)
+    call_events = [
+        e
+        for prof in sessions
+        for e in sorted((e for e in prof.events() if e.name == CALL), key=lambda e: e.time_range.start)
+    ]
     layers: dict[str, list[list]] = {}
     outside: dict[str, list[list]] = {}
     between = []
@@ -119,7 +141,7 @@ def _profile(model, args, calls: int) -> tuple[dict, dict, list]:
             runs[i].append((evt.cpu_time_total / 1e3, _descendants(evt)))
         inside = sum(evt.cpu_time_total for evt in call.cpu_children) / 1e3
         between.append((call.cpu_time_total / 1e3 - inside, ranges, len(call.cpu_children) - ranges))
-    return layers, outside, between
+    return layers, outside, between, plain
 
 
 def _median_times(per_call: dict, per_range: float = 0.0, per_event: float = 0.0) -> dict[str, float]:
@@ -158,7 +180,7 @@ def _recording_trial(calls: int) -> tuple[float, float, float]:
     for kind in ("identity", "neg"):
         chain = _probe_chain(kind)
         k = len(chain)
-        per_call, _, between = _profile(chain, (x,), calls)
+        per_call, _, between, _ = _profile(chain, (x,), calls)
         events = sum(e for c in per_call.values() for t, e in c[0]) / k
         plain = _plain_ms(chain, (x,)) / k
         costs.append((sum(_median_times(per_call).values()) / k, events, plain, _between_ms(between) / k))
@@ -196,6 +218,7 @@ class Profile:
     outside_runs: dict[str, int]
     work: Work
     recording_ms: float
+    plain_ms: float = 0.0  # median of the plain calls timed between the profiled ones
 
 
 def _runs(per_call: dict) -> dict[str, int]:
@@ -209,9 +232,11 @@ def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> Profile:
     recording cost of each range and of the operator events recorded inside it; a function
     outside every layer (a top-level operator) is corrected for the events inside it, and the
     time in neither for the hooks that run there.  All three are measured, so their sum can
-    be set against the latency measured without the profiler."""
+    be set against the plain calls timed between the profiled ones."""
+    import statistics
+
     per_range, per_event, per_gap = recording_cost()
-    layers, outside, between = _profile(model, args, calls)
+    layers, outside, between, plain = _profile(model, args, calls)
     times = _median_times(layers, per_range, per_event)
     outside_times = _median_times(outside, 0.0, per_event)
     between_ms = _between_ms(between, per_gap, per_event)
@@ -225,4 +250,5 @@ def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> Profile:
         _runs(outside),
         work,
         raw - sum(times.values()) - sum(outside_times.values()) - between_ms,
+        statistics.median(plain),
     )
