@@ -16,13 +16,6 @@ from . import rules as declared
 DOCUMENT_SCALARS = 12
 
 
-def plain(value):
-    """A JSON value for what json cannot write itself: numpy scalars and arrays, paths, versions."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
-
-
 @dataclass
 class CommandResult:
     """A command's outcome.  ``document`` is what ``--json`` prints; ``measurements`` are the
@@ -48,7 +41,7 @@ class CommandResult:
 
     def to_dict(self) -> dict:
         """The document exactly as ``--json`` prints it: plain JSON types only."""
-        return json.loads(json.dumps(self.document, default=plain))
+        return json.loads(json.dumps(self.document, default=invariants.plain))
 
     @property
     def run_id(self) -> str | None:

@@ -120,18 +120,28 @@ def _cores(x: float) -> str:
     return f"{x:.2f} of a core" if x < 1 else f"{x:.2f} cores"
 
 
+def contended(fig: dict | None) -> bool:
+    """Whether the threads asked for needed more than half a core beyond those other processes
+    left free (threads beyond the cores compete with each other, not with others)."""
+    if not fig:
+        return False
+    sure_other = max(0.0, fig["other_cores"] - fig.get("uncertainty_cores", 0.0))
+    return min(fig["threads"], fig["cores"]) - (fig["cores"] - sure_other) > TAKEN_SHARE
+
+
+def fitting_threads(fig: dict) -> int:
+    """Threads that fit the free cores: a core used less than half by others counts."""
+    return max(1, math.floor(max(0.0, fig["cores"] - fig["other_cores"]) + TAKEN_SHARE))
+
+
 def contention_warning(fig: dict | None) -> str | None:
     """A warning when the threads asked for needed more than half a core beyond those left free
     by other processes, naming the thread count that fits (None when they fit, or no figures)."""
-    if not fig:
+    if fig is None or not contended(fig):
         return None
     cores, threads, other = fig["cores"], fig["threads"], fig["other_cores"]
-    sure_other = max(0.0, other - fig.get("uncertainty_cores", 0.0))
-    # Threads beyond the cores compete with each other, not with others: noted elsewhere.
-    if min(threads, cores) - (cores - sure_other) <= TAKEN_SHARE:
-        return None
     free = max(0.0, cores - other)
-    fits = max(1, math.floor(free + TAKEN_SHARE))  # cores used less than half by others count
+    fits = fitting_threads(fig)
     load = f" (1-min load {fig['load1']:g})" if fig.get("load1") is not None else ""
     head = (
         f"other processes used {_cores(other)} during this run{load}; "
@@ -150,7 +160,6 @@ def threads_that_fit(wanted: int, seconds: float = PROBE_S) -> tuple[int, dict |
     start = read_cpu()
     time.sleep(seconds)
     fig = figures(start, read_cpu(), wanted)
-    if contention_warning(fig) is None or fig is None:
+    if fig is None or not contended(fig):
         return wanted, fig
-    free = max(0.0, fig["cores"] - fig["other_cores"])
-    return max(1, min(wanted, math.floor(free + TAKEN_SHARE))), fig
+    return min(wanted, fitting_threads(fig)), fig
