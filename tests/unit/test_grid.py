@@ -65,3 +65,34 @@ def test_without_a_backend_axis_each_source_runs_on_its_own_runtime(source, back
         backend,
         "onnxruntime",
     ]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed interrupt
+def test_an_interrupt_python_swallowed_still_stops_the_sweep_after_its_cell(store_url, monkeypatch):
+    # Ctrl-C that lands in one of subprocess's fork hooks is printed and ignored by Python;
+    # the sweep must stop after the cell it was in, not run every cell and exit 0.
+    import os
+    import signal
+
+    from nnspeed.store.store import Store
+    from nnspeed.sweeps import runner
+
+    class Swallowed:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            sum(range(1000))  # the handler runs here, and its KeyboardInterrupt is ignored
+
+    ran = []
+
+    def run_cell(cell, spec, timeout_s):
+        ran.append(cell.key)
+        Swallowed()
+        return "failed", "not run", None
+
+    monkeypatch.setattr(runner, "run_cell", run_cell)
+    cells = build_cells("zoo:mlp", "batch=1,2,4")
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_sweep(Store(store_url), "sweep-t", "nnspeed sweep", cells, {})
+    assert ran == [cells[0].key]
+    assert [c["position"] for c in Store(store_url).cells("sweep-t")] == [0]  # the finished cell is kept
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

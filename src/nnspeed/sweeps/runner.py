@@ -8,8 +8,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..measure.measurement import Measurement
@@ -107,6 +109,30 @@ def run_cell(
         return "failed", f"the cell's process exited with code {proc.returncode}: {tail}", None
 
 
+@contextmanager
+def interrupts_remembered() -> Iterator[list[int]]:
+    """Ctrl-C raises KeyboardInterrupt as usual, and is remembered too: one that lands where
+    Python ignores exceptions (the fork hooks ``subprocess`` runs for a child with a
+    ``preexec_fn``) still stops the caller at its next check of the list it yields."""
+    heard: list[int] = []
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield heard  # ignored, or someone else's handler: leave it alone
+        return
+
+    def handler(signum, frame):
+        heard.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield heard
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def open_cells(store, run_id: str, command: str, cells: list[Cell]) -> tuple[list[CellOutcome], list[Cell]]:
     """Open (or reopen) the sweep: the outcomes of cells finished in earlier attempts, and the
     cells still to run."""
@@ -136,16 +162,19 @@ def run_sweep(
 ) -> list[CellOutcome]:
     """Run every cell not finished before; each is stored the moment it finishes."""
     outcomes, todo = open_cells(store, run_id, command, cells)
-    for i, c in enumerate(todo):
-        if on_start:
-            on_start(c, i, len(todo))
-        t0 = time.perf_counter()
-        status, why, m = run_cell(c, spec, timeout_s)
-        seconds = time.perf_counter() - t0
-        store.save_cell(run_id, c.index, c.key, status, why, seconds, m)
-        outcome = CellOutcome(c, status, why, seconds, m)
-        outcomes.append(outcome)
-        if on_done:
-            on_done(outcome)
+    with interrupts_remembered() as interrupted:
+        for i, c in enumerate(todo):
+            if on_start:
+                on_start(c, i, len(todo))
+            t0 = time.perf_counter()
+            status, why, m = run_cell(c, spec, timeout_s)
+            seconds = time.perf_counter() - t0
+            store.save_cell(run_id, c.index, c.key, status, why, seconds, m)
+            outcome = CellOutcome(c, status, why, seconds, m)
+            outcomes.append(outcome)
+            if on_done:
+                on_done(outcome)
+            if interrupted:
+                raise KeyboardInterrupt
     outcomes.sort(key=lambda o: o.cell.index)
     return outcomes
