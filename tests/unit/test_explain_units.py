@@ -1,6 +1,6 @@
-"""Profiler recording-cost calibration and the per-call medians it corrects."""
+"""Profiler recording cost, measured on the model, and the per-call medians it corrects."""
 
-from nnspeed.explanation.layers import _median_times, recording_cost
+from nnspeed.explanation.layers import Sessions, _median_times, in_situ_costs
 
 
 def test_median_times_take_off_recording_cost_per_range_and_event():
@@ -12,27 +12,18 @@ def test_median_times_take_off_recording_cost_per_range_and_event():
     assert _median_times({"c": [[(0.01, 9)]]}, 0.1, 0.1) == {"c": 0.0}  # never negative
 
 
-def test_recording_cost_is_small_and_positive():
-    per_range, per_event, per_gap = recording_cost(calls=30)
-    assert 0 < per_range < 0.2  # ms: a hook pair and a profiler range cost microseconds
-    assert 0 <= per_event < 0.05 and 0 <= per_gap < 0.2
-
-
-def test_recording_cost_does_not_follow_one_slow_calibration(monkeypatch):
-    import nnspeed.explanation.layers as layers
-
-    # one profiler session in five runs three times slow: taken alone it zeroes every small layer
-    trials = iter(
-        [
-            (0.006, 0.0023, 0.01),
-            (0.018, 0.0070, 0.03),
-            (0.0062, 0.0024, 0.011),
-            (0.0061, 0.0022, 0.009),
-            (0.0063, 0.0025, 0.01),
-        ]
+def test_in_situ_costs_are_hooked_and_traced_calls_over_plain_ones_per_range_and_event():
+    # 10 ranges a call; hooks add 0.03 ms, the profiler 0.012 ms over 40 events; one slow call
+    # in each arm moves no median
+    seen = Sessions(
+        {}, {}, [(0.02, 10, 0)] * 5, [1.0, 1.0, 1.0, 1.0, 9.0], [1.03, 1.03, 7.0, 1.03, 1.03], [1.012] * 4 + [5.0]
     )
-    monkeypatch.setattr(layers, "_recording_trial", lambda calls: next(trials))
-    assert recording_cost(calls=10, trials=5) == (0.0062, 0.0024, 0.01)
+    seen.traced_events = 40.0
+    hook, event = in_situ_costs(seen)
+    assert abs(hook - 0.003) < 1e-12 and abs(event - 0.0003) < 1e-12
+    crossed = Sessions({}, {}, [(0.02, 10, 0)], [1.0], [0.99], [0.98], 40.0)  # noise: never below zero
+    assert in_situ_costs(crossed) == (0.0, 0.0)
+    assert in_situ_costs(Sessions({}, {}, [], [1.0])) == (0.0, 0.0)  # not measured: nothing taken off
 
 
 def _reused(k: int):
@@ -88,11 +79,15 @@ def test_a_module_run_k_times_counts_its_flops_and_bytes_k_times():
 
 
 def test_the_profile_times_each_run_and_the_functions_outside_layers():
-    from nnspeed.explanation.layers import _between_ms, _profile, _runs
+    from nnspeed.explanation.layers import _between_ms, _profile, _runs, in_situ_costs
 
     model, args = _reused(3)
-    layers, outside, between, plain = _profile(model, args, calls=4)
+    seen = _profile(model, args, calls=4, in_situ=True)
+    layers, outside, between, plain = seen.layers, seen.outside, seen.between, seen.plain
     assert len(plain) == 4 and all(t > 0 for t in plain)  # a plain call after each profiled one
+    assert len(seen.hooked) == len(seen.traced) == 4 and seen.traced_events > 0
+    hook, event = in_situ_costs(seen)
+    assert 0 <= hook < 0.2 and 0 <= event < 0.05  # ms: microseconds a hook pair, an event
     assert _runs(layers) == {"fc": 3, "act": 3, "same": 1} and _runs(outside) == {"aten::cat": 1}
     assert [(n, m) for _, n, m in between] == [(7, 1)] * 4  # per call: 7 layer ranges, 1 function
     assert _between_ms(between) > 0 and _between_ms(between, per_gap=1.0) == 0.0  # never negative
@@ -128,6 +123,13 @@ def test_a_time_below_the_roofline_bound_shows_the_bound_unknown_and_warns():
     assert any("above 100%" in w for w in found) and any("add up to 0.1, 100% over" in w for w in found)
     assert any("50% under" in str(w) for w in violations([dict(shown[1])], between_ms=0.0, latency_ms=0.2))
     assert violations([dict(shown[1])], between_ms=0.004, latency_ms=0.1) == []
+    # a profiler that cost as much as the call: the parts may miss by half its cost more, and it is said
+    assert violations([dict(shown[1])], between_ms=0.0, latency_ms=0.08, profiler_cost_ms=0.08) == []
+    (off,) = violations([dict(shown[1])], between_ms=0.0, latency_ms=0.06, profiler_cost_ms=0.06)
+    assert off.figures["tolerance"] == 0.55 and "66.7% over" in off.message
+    (costly, _) = warnings(shown, profiler_cost_ms=0.08, latency_ms=0.1)
+    assert costly.startswith("the profiler's own cost was 80% of a call") and "about 40% of the call" in costly
+    assert len(warnings(shown, profiler_cost_ms=0.01, latency_ms=0.1)) == 1  # 10%: not worth a line
 
 
 def test_large_time_outside_layers_gets_advice_named_after_its_functions():

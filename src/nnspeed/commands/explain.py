@@ -142,7 +142,7 @@ def _torch(w, batch: int, threads: int | None, on_phase) -> tuple[dict, Measurem
             layers, outside, latency, overhead, [(n, ops[n]) for n in ops if n in prof.times], batch, row["gemm"]
         ),
         # the latency's own (a busy machine, a noisy run), then rows whose bound had to be dropped
-        "warnings": [f"latency: {text}" for text in m.warnings] + warnings(shown),
+        "warnings": [f"latency: {text}" for text in m.warnings] + warnings(shown, prof.recording_ms, prof.plain_ms),
     }
     return doc, m
 

@@ -67,7 +67,8 @@ def explain_accounting(doc: Mapping) -> list[Violation]:
             doc.get("efficiency"), 1.0, "", "the roofline efficiency", "100%", MEASURED, "the bound is wrong"
         )
     rows = list(doc["layers"]) + list(doc.get("outside", []))
-    return violations(rows, doc["overhead_ms"], doc.get("between_profiles_ms") or doc["latency_ms"])
+    whole = doc.get("between_profiles_ms") or doc["latency_ms"]
+    return violations(rows, doc["overhead_ms"], whole, doc.get("profiler_cost_ms") or 0.0)
 
 
 def predicted_parts(doc: Mapping) -> list[Violation]:

@@ -4,41 +4,36 @@ Times come from torch.profiler: every leaf module is wrapped in a ``record_funct
 by forward hooks, and every call in a ``nnspeed.call`` range, so the profiler's own clock
 attributes operator time to layers, and the top-level operators in a call but in no layer
 (the ``torch.cat`` of skip connections, residual adds, reshapes in ``forward()``) to themselves.
-Recording costs time inside each range (the hooks, and every operator event the profiler
-writes), so that cost is calibrated on this machine right before the profile, with probe
-modules of known event count, and taken off each time.  FLOPs and bytes come from ``work``.
+Recording costs time (the hooks around each leaf, and every operator event the profiler
+writes), so that cost is measured on the model itself, between the profiled calls: hooked
+calls without the profiler, and profiled calls without the hooks, each against plain calls,
+and taken off each range and event.  Probes (chains of empty modules) read less than a real
+model costs: a hook about 11 µs a leaf between resnet18's convolutions against 3 µs between
+empty modules, an event 0.3 µs in a small MLP against 0.2 µs on a probe (the interpreter's
+and the profiler's caches are cold after each operator).  FLOPs and bytes come from ``work``.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .._silence import quiet
 from ..measure.harness import call_ms
 from ..measure.stoprule import StopRule
 from .work import CALL, LAYER, Work, count_work
 
-PROFILE_CALLS = 20
+PROFILE_CALLS = 20  # at least; a short call gets more, up to PROFILE_SECONDS of plain calls
+PROFILE_MAX_CALLS = 400
+PROFILE_SECONDS = 1.0
+# and no more than this many operator events to read back (about 45 µs each in Python)
+PROFILE_EVENTS = 40_000
 CHUNKS = 5  # profiler sessions, each followed by as many plain calls
-RECORDING_TRIALS = 5
 PLAIN_STOP = StopRule(min_time=0.05, max_time=0.3, ci_rel=0.02)
 
 
 def _leaves(model):
     return [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())]
-
-
-def _probe_chain(kind: str, k: int = 40):
-    """Leaf modules for calibration: Identity records no operator, Neg records a few."""
-    import torch
-
-    class Neg(torch.nn.Module):
-        def forward(self, x):
-            return x.neg()
-
-    leaf = torch.nn.Identity if kind == "identity" else Neg
-    return torch.nn.Sequential(*[leaf() for _ in range(k)])
 
 
 def _range_type():
@@ -87,15 +82,31 @@ def _descendants(evt) -> int:
     return sum(1 + _descendants(c) for c in evt.cpu_children)
 
 
-def _profile(model, args, calls: int) -> tuple[dict, dict, list, list[float]]:
-    """Per call, each layer's profiled ranges and each top-level operator run outside every
-    layer, as (ms, operator events inside), keyed by layer name and by operator name; per
-    call, the time in neither as (ms, layer ranges, outside operators); and the plain calls
-    (no hooks, no profiler) timed between the profiled ones, in ms.
+@dataclass
+class Sessions:
+    """What ``_profile`` saw.  ``layers`` and ``outside``: per call, each layer's profiled
+    ranges and each top-level operator run outside every layer, as (ms, operator events
+    inside), keyed by layer name and by operator name; ``between``: per call, the time in
+    neither as (ms, layer ranges, outside operators); ``plain``: calls with no hooks and no
+    profiler, in ms.  With ``in_situ``, also ``hooked`` (the hooks, no profiler) and
+    ``traced`` (the profiler, no hooks) calls in ms, and the operator events a traced call
+    records."""
 
-    The profiled calls come in ``CHUNKS`` sessions with as many plain calls after each: the
-    plain calls see the machine the profile saw, where a latency measured seconds apart does
-    not (a shared VM's speed moves by ±6% from one 20-call window to the next)."""
+    layers: dict[str, list[list]]
+    outside: dict[str, list[list]]
+    between: list[tuple[float, int, int]]
+    plain: list[float]
+    hooked: list[float] = field(default_factory=list)
+    traced: list[float] = field(default_factory=list)
+    traced_events: float = 0.0
+
+
+def _profile(model, args, calls: int, in_situ: bool = False) -> Sessions:
+    """The profiled calls come in ``CHUNKS`` sessions with as many plain calls after each
+    (and, ``in_situ``, as many hooked and traced ones): the plain calls see the machine the
+    profile saw, where a latency measured seconds apart does not (a shared VM's speed moves
+    by ±6% from one 20-call window to the next)."""
+    import statistics
     import time
 
     import torch
@@ -111,7 +122,17 @@ def _profile(model, args, calls: int) -> tuple[dict, dict, list, list[float]]:
                     model(*args)
         return prof
 
-    sessions, plain = [], []
+    def timed(size: int, into: list[float]) -> None:
+        for _ in range(size):
+            start = time.perf_counter()
+            model(*args)
+            into.append((time.perf_counter() - start) * 1e3)
+
+    def traced(size: int, into: list[float]) -> None:
+        with profile(activities=[ProfilerActivity.CPU]):
+            timed(size, into)
+
+    sessions, out = [], Sessions({}, {}, [], [])
     with torch.inference_mode():
         with layer_ranges(model):
             for _ in range(3):
@@ -119,29 +140,48 @@ def _profile(model, args, calls: int) -> tuple[dict, dict, list, list[float]]:
         for size in sizes:
             with layer_ranges(model):  # the profiler announces itself from C++: quiet
                 sessions.append(quiet(lambda: profiled(size)))  # noqa: B023 (called at once)
-            for _ in range(size):
-                start = time.perf_counter()
-                model(*args)
-                plain.append((time.perf_counter() - start) * 1e3)
+            timed(size, out.plain)
+            if in_situ:
+                with layer_ranges(model):
+                    timed(size, out.hooked)
+                quiet(lambda: traced(size, out.traced))  # noqa: B023
     call_events = [
         e
         for prof in sessions
         for e in sorted((e for e in prof.events() if e.name == CALL), key=lambda e: e.time_range.start)
     ]
-    layers: dict[str, list[list]] = {}
-    outside: dict[str, list[list]] = {}
-    between = []
+    traced_events = []
     for i, call in enumerate(call_events):
         ranges = 0
+        # a traced call records the same operators, without the layers' own ranges
+        traced_events.append(sum(_descendants(e) + (not e.name.startswith(LAYER)) for e in call.cpu_children))
         for evt in call.cpu_children:
             is_layer = evt.name.startswith(LAYER)
             ranges += is_layer
-            table, name = (layers, evt.name[len(LAYER) :]) if is_layer else (outside, evt.name)
+            table, name = (out.layers, evt.name[len(LAYER) :]) if is_layer else (out.outside, evt.name)
             runs = table.setdefault(name, [[] for _ in call_events])
             runs[i].append((evt.cpu_time_total / 1e3, _descendants(evt)))
         inside = sum(evt.cpu_time_total for evt in call.cpu_children) / 1e3
-        between.append((call.cpu_time_total / 1e3 - inside, ranges, len(call.cpu_children) - ranges))
-    return layers, outside, between, plain
+        out.between.append((call.cpu_time_total / 1e3 - inside, ranges, len(call.cpu_children) - ranges))
+    if in_situ and traced_events:
+        out.traced_events = statistics.median(traced_events)
+    return out
+
+
+def in_situ_costs(seen: Sessions) -> tuple[float, float]:
+    """(ms the hooks cost per range, ms the profiler costs per operator event) on the model
+    itself: the median hooked call less the median plain one over the ranges a call opens,
+    and the median traced call less the median plain one over the events it records (never
+    below zero: two medians of a noisy call can cross)."""
+    import statistics
+
+    if not (seen.plain and seen.hooked and seen.traced and seen.between):
+        return 0.0, 0.0
+    plain = statistics.median(seen.plain)
+    ranges = statistics.median(n for _, n, _ in seen.between)
+    per_range = (statistics.median(seen.hooked) - plain) / ranges if ranges else 0.0
+    per_event = (statistics.median(seen.traced) - plain) / seen.traced_events if seen.traced_events else 0.0
+    return max(0.0, per_range), max(0.0, per_event)
 
 
 def _median_times(per_call: dict, per_range: float = 0.0, per_event: float = 0.0) -> dict[str, float]:
@@ -172,39 +212,6 @@ def _plain_ms(model, args) -> float:
         return call_ms(lambda: model(*args), PLAIN_STOP, np.min)
 
 
-def _recording_trial(calls: int) -> tuple[float, float, float]:
-    import torch
-
-    x = torch.zeros(1)
-    costs = []
-    for kind in ("identity", "neg"):
-        chain = _probe_chain(kind)
-        k = len(chain)
-        per_call, _, between, _ = _profile(chain, (x,), calls)
-        events = sum(e for c in per_call.values() for t, e in c[0]) / k
-        plain = _plain_ms(chain, (x,)) / k
-        costs.append((sum(_median_times(per_call).values()) / k, events, plain, _between_ms(between) / k))
-    (r_id, _, u_id, g_id), (r_neg, n_neg, u_neg, _) = costs
-    per_range = max(0.0, r_id - u_id)  # a module's own call counts in its range
-    per_event = max(0.0, (r_neg - per_range - u_neg) / n_neg) if n_neg else 0.0
-    return per_range, per_event, g_id
-
-
-def recording_cost(calls: int = 100, trials: int = RECORDING_TRIALS) -> tuple[float, float, float]:
-    """(ms per instrumented range, ms per recorded operator event, ms a range's hooks cost
-    outside it) measured on probe chains.
-
-    One calibration now and then comes out two or three times too high (a whole profiler
-    session runs slow, idle machine or not), which would zero every small layer; the median
-    of several trials does not follow it.
-    """
-    import statistics
-
-    runs = [_recording_trial(calls) for _ in range(trials)]
-    per_range, per_event, per_gap = ([r[i] for r in runs] for i in range(3))
-    return statistics.median(per_range), statistics.median(per_event), statistics.median(per_gap)
-
-
 @dataclass
 class Profile:
     """Median time per call (ms) of each leaf layer and of each function run outside every
@@ -227,16 +234,40 @@ def _runs(per_call: dict) -> dict[str, int]:
     return {n: int(statistics.median(len(c) for c in calls)) for n, calls in per_call.items()}
 
 
-def layer_stats(model, args: tuple, calls: int = PROFILE_CALLS) -> Profile:
-    """Each layer's time is the median over calls of its profiled ranges, less the calibrated
-    recording cost of each range and of the operator events recorded inside it; a function
+def profile_calls(model, args) -> int:
+    """As many calls as take ``PROFILE_SECONDS`` plain and record ``PROFILE_EVENTS`` events,
+    within [PROFILE_CALLS, PROFILE_MAX_CALLS]: a call of 70 µs varies by 2x from one to the
+    next, and the first after a switch between profiled, hooked and plain calls is the
+    slowest, so 20 are not enough to take a median of."""
+    import math
+
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    def recorded() -> int:
+        with torch.inference_mode(), layer_ranges(model):
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                model(*args)
+        return len(prof.events())
+
+    once, events = _plain_ms(model, args) / 1e3, quiet(recorded)
+    wanted = math.ceil(PROFILE_SECONDS / once) if once > 0 else PROFILE_MAX_CALLS
+    return max(PROFILE_CALLS, min(PROFILE_MAX_CALLS, wanted, PROFILE_EVENTS // max(1, events)))
+
+
+def layer_stats(model, args: tuple, calls: int | None = None) -> Profile:
+    """Each layer's time is the median over calls of its profiled ranges, less the recording
+    cost of the range (one event) and of the operator events recorded inside it; a function
     outside every layer (a top-level operator) is corrected for the events inside it, and the
     time in neither for the hooks that run there.  All three are measured, so their sum can
     be set against the plain calls timed between the profiled ones."""
     import statistics
 
-    per_range, per_event, per_gap = recording_cost()
-    layers, outside, between, plain = _profile(model, args, calls)
+    seen = _profile(model, args, calls or profile_calls(model, args), in_situ=True)
+    layers, outside, between, plain = seen.layers, seen.outside, seen.between, seen.plain
+    # a hook's Python runs around its range, not in it; the range is one more event
+    per_gap, per_event = in_situ_costs(seen)
+    per_range = per_event
     times = _median_times(layers, per_range, per_event)
     outside_times = _median_times(outside, 0.0, per_event)
     between_ms = _between_ms(between, per_gap, per_event)
