@@ -88,7 +88,8 @@ class Sessions:
     ranges and each top-level operator run outside every layer, as (ms, operator events
     inside), keyed by layer name and by operator name; ``between``: per call, the time in
     neither as (ms, layer ranges, outside operators); ``plain``: calls with no hooks and no
-    profiler, in ms.  With ``in_situ``, also ``hooked`` (the hooks, no profiler) and
+    profiler, in ms.  With ``in_situ``, also ``hooked`` (the hooks, no profiler: the i-th
+    paired with the i-th plain call, in random order) and
     ``traced`` (the profiler, no hooks) calls in ms, and the operator events a traced call
     records."""
 
@@ -106,6 +107,7 @@ def _profile(model, args, calls: int, in_situ: bool = False) -> Sessions:
     (and, ``in_situ``, as many hooked and traced ones): the plain calls see the machine the
     profile saw, where a latency measured seconds apart does not (a shared VM's speed moves
     by ±6% from one 20-call window to the next)."""
+    import random
     import statistics
     import time
 
@@ -133,6 +135,7 @@ def _profile(model, args, calls: int, in_situ: bool = False) -> Sessions:
             timed(size, into)
 
     sessions, out = [], Sessions({}, {}, [], [])
+    rng = random.Random(0)
     with torch.inference_mode():
         with layer_ranges(model):
             for _ in range(3):
@@ -140,11 +143,17 @@ def _profile(model, args, calls: int, in_situ: bool = False) -> Sessions:
         for size in sizes:
             with layer_ranges(model):  # the profiler announces itself from C++: quiet
                 sessions.append(quiet(lambda: profiled(size)))  # noqa: B023 (called at once)
-            timed(size, out.plain)
-            if in_situ:
-                with layer_ranges(model):
-                    timed(size, out.hooked)
-                quiet(lambda: traced(size, out.traced))  # noqa: B023
+            if not in_situ:
+                timed(size, out.plain)
+                continue
+            for _ in range(size):  # in pairs: the machine's drift cancels in each difference
+                for hooked in rng.sample((False, True), 2):
+                    if hooked:
+                        with layer_ranges(model):
+                            timed(1, out.hooked)
+                    else:
+                        timed(1, out.plain)
+            quiet(lambda: traced(size, out.traced))  # noqa: B023
     call_events = [
         e
         for prof in sessions
@@ -170,7 +179,7 @@ def _profile(model, args, calls: int, in_situ: bool = False) -> Sessions:
 
 def in_situ_costs(seen: Sessions) -> tuple[float, float]:
     """(ms the hooks cost per range, ms the profiler costs per operator event) on the model
-    itself: the median hooked call less the median plain one over the ranges a call opens,
+    itself: the median of the hooked calls less their plain pairs over the ranges a call opens,
     and the median traced call less the median plain one over the events it records (never
     below zero: two medians of a noisy call can cross)."""
     import statistics
@@ -179,7 +188,8 @@ def in_situ_costs(seen: Sessions) -> tuple[float, float]:
         return 0.0, 0.0
     plain = statistics.median(seen.plain)
     ranges = statistics.median(n for _, n, _ in seen.between)
-    per_range = (statistics.median(seen.hooked) - plain) / ranges if ranges else 0.0
+    pairs = [h - p for h, p in zip(seen.hooked, seen.plain, strict=False)]
+    per_range = statistics.median(pairs) / ranges if ranges else 0.0
     per_event = (statistics.median(seen.traced) - plain) / seen.traced_events if seen.traced_events else 0.0
     return max(0.0, per_range), max(0.0, per_event)
 
