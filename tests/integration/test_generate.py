@@ -42,6 +42,10 @@ def test_generate_json_contract(cli_json, store_url):
     _, stored = Store(store_url).get_run(d["run_id"])
     assert [m.backend for m in stored] == ["torch-generate", "torch-generate-nokv", "torch-generate"]
     assert [m.precision for m in stored] == ["fp32", "fp32", "int8"]
+    # a stored generation shows every token figure it was stored with, and its steps with the samples
+    shown = cli_json(["show", d["run_id"], "--json", "--samples", "--store", store_url])["results"]
+    assert [r["generate"] for r in shown] == [m.extra["generate"] for m in stored]
+    assert all(r["new_tokens"] > 0 and r["prompt_len"] > 0 and len(r["step_ms"]) > r["n"] for r in shown)
 
 
 def test_generate_from_a_local_hf_directory(cli_json, tmp_path, store_url):

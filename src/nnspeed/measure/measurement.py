@@ -12,8 +12,24 @@ from . import invariants, notebook
 from .stats import BudgetStats, LatencyStats, budget_stats, noise_warnings, summarize
 
 SCHEMA_VERSION = 1
-# What a load scenario adds to its results (``bench --json`` carries them as they are).
-SCENARIO_KEYS = ("scenario", "realtime", "server", "offline", "engine", "loadgen")
+# What a scenario adds to its results (``bench --json`` and ``show --json`` carry them as they
+# are): the load scenarios' figures, a generation's token metrics, a training step's breakdown,
+# and which capacity search a stored server run came from.
+SCENARIO_KEYS = (
+    "scenario",
+    "realtime",
+    "server",
+    "offline",
+    "engine",
+    "loadgen",
+    "generate",
+    "prompt_len",
+    "new_tokens",
+    "train",
+    "capacity_mode",
+)
+# Per-step samples a scenario keeps beside its per-call ones: shown with the samples only.
+SCENARIO_SAMPLES = ("step_ms",)
 LOAD_SCENARIOS = ("realtime", "server")
 
 
@@ -147,6 +163,7 @@ class Measurement:
             d["placement"] = self.extra["placement"]
         if samples:
             d["samples_ms"] = list(self.samples_ms)
+            d.update({k: list(self.extra[k]) for k in SCENARIO_SAMPLES if k in self.extra})
         return d
 
     def __repr__(self) -> str:
