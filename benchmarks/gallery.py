@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.record import write_result  # noqa: E402
+from benchmarks.record import write_result
 
 NNSPEED = str(Path(sys.executable).with_name("nnspeed"))
 TORCH = ("unet", "fusion", "dict_out", "detector", "masked_encoder")

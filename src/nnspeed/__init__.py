@@ -19,8 +19,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Measurement",
     "NnspeedError",
-    "Store",
     "StopRule",
+    "Store",
     "TrainOptions",
     "Workload",
     "__version__",

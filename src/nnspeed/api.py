@@ -166,7 +166,7 @@ def _bench_apart(i: int, src: str, s: Settings, stop: StopRule, budget_ms, load_
     cell = Cell(i, src, s.backend, s.precision, s.batch, s.threads, s.device)
     options = {k: v for k, v in load_options.items() if v}
     spec = {"stop": stop.to_dict(), "budget_ms": budget_ms, "load_options": options}
-    status, why, m = run_cell(cell, spec, DEFAULT_CELL_TIMEOUT_S)
+    _status, why, m = run_cell(cell, spec, DEFAULT_CELL_TIMEOUT_S)
     if m is None:
         raise BackendError(f"{src} on {s.backend} with {s.threads or 'auto'} threads failed in its own process: {why}")
     return m

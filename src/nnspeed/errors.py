@@ -10,18 +10,18 @@ from __future__ import annotations
 import re
 
 __all__ = [
-    "reason",
-    "root_cause",
-    "NnspeedError",
-    "SourceError",
-    "InputError",
     "BackendError",
-    "UnsupportedError",
+    "InputError",
     "MissingPackageError",
     "ModelError",
+    "NnspeedError",
+    "NotFoundError",
+    "SourceError",
     "StoreError",
     "UnsavedError",
-    "NotFoundError",
+    "UnsupportedError",
+    "reason",
+    "root_cause",
 ]
 
 

@@ -12,8 +12,20 @@ ARGS = ["--scenario", "server", "--qps", "400", "--slo-p99", "20", "--max-time",
 
 def test_adaptive_run_and_static_replays_of_one_schedule(cli_json, store_url, tmp_path):
     doc = cli_json(
-        ["bench", "zoo:digits-mlp", *ARGS, "--burstiness", "4", "--adaptive", "eager fp32,onnxruntime int8 dynamic"]
-        + ["--report", str(tmp_path / "a.html"), "--store", store_url, "--json"]
+        [
+            "bench",
+            "zoo:digits-mlp",
+            *ARGS,
+            "--burstiness",
+            "4",
+            "--adaptive",
+            "eager fp32,onnxruntime int8 dynamic",
+            "--report",
+            str(tmp_path / "a.html"),
+            "--store",
+            store_url,
+            "--json",
+        ]
     )
     page = (tmp_path / "a.html").read_text()
     assert "the adaptive server and each variant alone" in page and "accuracy delivered" in page
@@ -63,8 +75,21 @@ def test_adaptive_without_labelled_data_is_one_sentence(store_url, capsys):
 
 def test_capacity_adaptive_searches_every_mode_on_the_same_schedules(cli_json, store_url):
     doc = cli_json(
-        ["capacity", "zoo:digits-mlp", "--slo-p99", "10", "--trial-time", "0.3", "--threads", "1"]
-        + ["--adaptive", "eager fp32,onnxruntime int8 dynamic", "--store", store_url, "--json"]
+        [
+            "capacity",
+            "zoo:digits-mlp",
+            "--slo-p99",
+            "10",
+            "--trial-time",
+            "0.3",
+            "--threads",
+            "1",
+            "--adaptive",
+            "eager fp32,onnxruntime int8 dynamic",
+            "--store",
+            store_url,
+            "--json",
+        ]
     )
     assert list(doc["capacity"]) == ["adaptive", "eager fp32", "onnxruntime int8 dynamic"]
     for mode, best in doc["capacity"].items():

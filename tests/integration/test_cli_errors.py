@@ -154,7 +154,7 @@ def test_missing_optional_package(monkeypatch, populated, store_url, capsys):
     import nnspeed._optional as optional
 
     monkeypatch.setattr(optional, "available", lambda m: m != "onnxruntime")
-    db, runs_before, results_before = populated
+    db, _runs_before, results_before = populated
     code = main(["bench", "zoo:mlp", "--backend", "onnxruntime", "--store", store_url, *FAST])
     err = capsys.readouterr().err
     assert code == 2 and "pip install 'nnspeed[onnx]'" in " ".join(err.split())

@@ -14,8 +14,21 @@ FAST = ["--threads", "1", "--min-time", "0.2", "--max-time", "0.5"]
 
 def test_early_exit_variants_of_the_digits_cnn_say_where_samples_left(cli_json, tmp_path):
     doc = cli_json(
-        ["optimize", "zoo:digits-cnn", "--data", "digits", "--early-exit", "--variants", "eager early exit"]
-        + ["--exit-taus", "0.9,0.999", "--out", str(tmp_path / "o"), "--json", *FAST]
+        [
+            "optimize",
+            "zoo:digits-cnn",
+            "--data",
+            "digits",
+            "--early-exit",
+            "--variants",
+            "eager early exit",
+            "--exit-taus",
+            "0.9,0.999",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+            *FAST,
+        ]
     )
     ee = [v for v in doc["variants"] if "early exit" in v["name"]]
     assert [v["name"] for v in ee] == ["eager early exit max-prob 0.9", "eager early exit max-prob 0.999"]
@@ -69,9 +82,29 @@ def user_classifier(tmp_path, monkeypatch):
 
 def test_a_users_classifier_with_named_exits_and_its_own_data(user_classifier, cli_json, tmp_path):
     doc = cli_json(
-        ["optimize", "py:eeuser:net", "--input-shape", "1x1x8x8", "--data", "py:eeuser:data", "--early-exit"]
-        + ["--exits", "stem,body", "--exit-taus", "0.5", "--variants", "eager early exit", "--max-drop", "100"]
-        + ["--batch", "1,4", "--out", str(tmp_path / "o"), "--json", *FAST]
+        [
+            "optimize",
+            "py:eeuser:net",
+            "--input-shape",
+            "1x1x8x8",
+            "--data",
+            "py:eeuser:data",
+            "--early-exit",
+            "--exits",
+            "stem,body",
+            "--exit-taus",
+            "0.5",
+            "--variants",
+            "eager early exit",
+            "--max-drop",
+            "100",
+            "--batch",
+            "1,4",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+            *FAST,
+        ]
     )
     v, v4 = doc["variants"]
     assert v["status"] == "ok" and v4["status"] == "ok", (v["reason"], v4["reason"])

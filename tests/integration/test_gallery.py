@@ -95,8 +95,20 @@ def test_keras_two_inputs_bench_keeps_what_ran(gallery, tmp_path, store_url, cap
 
     path = save_two_input_keras(tmp_path / "two.keras")
     rc = main(
-        ["bench", str(path), "--backend", "tensorflow,torch-eager", "--min-time", "0.05", "--max-time", "0.2"]
-        + ["--store", store_url, "--json"]  # TensorFlow ran here already: its threads are fixed
+        # TensorFlow ran here already: its threads are fixed
+        [
+            "bench",
+            str(path),
+            "--backend",
+            "tensorflow,torch-eager",
+            "--min-time",
+            "0.05",
+            "--max-time",
+            "0.2",
+            "--store",
+            store_url,
+            "--json",
+        ]
     )
     captured = capsys.readouterr()
     doc = json.loads(captured.out)
@@ -120,7 +132,22 @@ def test_check_two_bare_onnx_files(gallery, tmp_path, store_url, capsys):
     shutil.copyfile(gallery["onnx-dynamic"], v1)
     shutil.copyfile(gallery["onnx-dynamic"], v2)
     rc = main(
-        ["check", str(v1), str(v2), "--backend", "onnxruntime", "--max-slowdown", "50%", "--threads", "1"]
-        + ["--min-rounds", "6", "--max-rounds", "8", "--store", store_url]
+        [
+            "check",
+            str(v1),
+            str(v2),
+            "--backend",
+            "onnxruntime",
+            "--max-slowdown",
+            "50%",
+            "--threads",
+            "1",
+            "--min-rounds",
+            "6",
+            "--max-rounds",
+            "8",
+            "--store",
+            store_url,
+        ]
     )
     assert rc == 0, capsys.readouterr().err

@@ -16,11 +16,11 @@ import pytest
 pytest.importorskip("tensorflow")
 pytest.importorskip("ai_edge_litert")
 
-import nnspeed  # noqa: E402
-from nnspeed._tf import prefer_threads  # noqa: E402
-from nnspeed.backends.base import Settings  # noqa: E402
-from nnspeed.backends.registry import opened  # noqa: E402
-from nnspeed.cli.app import main  # noqa: E402
+import nnspeed
+from nnspeed._tf import prefer_threads
+from nnspeed.backends.base import Settings
+from nnspeed.backends.registry import opened
+from nnspeed.cli.app import main
 
 MLP = "zoo:keras-mlp?depth=2"
 
@@ -66,8 +66,19 @@ def test_keras_mlp_computes_what_its_torch_twin_does():
 
 def test_bench_keras_mlp_on_tensorflow_and_litert(cli_json, store_url):
     doc = cli_json(
-        ["bench", MLP, "--backend", "tensorflow,litert", "--min-time", "0.2", "--max-time", "1"]
-        + ["--store", store_url, "--json"]
+        [
+            "bench",
+            MLP,
+            "--backend",
+            "tensorflow,litert",
+            "--min-time",
+            "0.2",
+            "--max-time",
+            "1",
+            "--store",
+            store_url,
+            "--json",
+        ]
     )
     by = {r["backend"]: r for r in doc["results"]}
     assert set(by) == {"tensorflow", "litert"}
@@ -80,8 +91,20 @@ def test_bench_keras_mlp_on_tensorflow_and_litert(cli_json, store_url):
 
 def test_bench_tflite_file_at_one_and_two_threads(cli_json, store_url, tflite_path):
     doc = cli_json(
-        ["bench", f"tflite:{tflite_path}", "--threads", "1,2", "--min-time", "0.2", "--max-time", "1"]
-        + ["--store", store_url, "--json"]  # no --backend: a .tflite runs on litert
+        # no --backend: a .tflite runs on litert
+        [
+            "bench",
+            f"tflite:{tflite_path}",
+            "--threads",
+            "1,2",
+            "--min-time",
+            "0.2",
+            "--max-time",
+            "1",
+            "--store",
+            store_url,
+            "--json",
+        ]
     )
     assert [r["backend"] for r in doc["results"]] == ["litert", "litert"]
     assert [r["effective"]["threads"] for r in doc["results"]] == [1, 2]
@@ -152,7 +175,7 @@ def test_litert_agrees_with_a_plain_invoke_loop(one_core):
 
 
 def _one_sentence_exit_2(argv, capsys, *words):
-    code, out, err = _run(argv, capsys)
+    code, _out, err = _run(argv, capsys)
     assert code == 2, err
     line = err.strip()
     assert "Traceback" not in line and len(line.splitlines()) == 1, line
@@ -348,8 +371,19 @@ def test_torch_sequentials_run_on_litert_with_torchs_outputs(tmp_path, monkeypat
 
 def test_one_torch_model_on_eager_onnxruntime_and_litert_in_one_sweep(cli_json, store_url):
     doc = cli_json(
-        ["sweep", "zoo:mlp?depth=2", "--grid", "backend=torch-eager,onnxruntime,litert;threads=1"]
-        + ["--min-time", "0.2", "--max-time", "0.5", "--store", store_url, "--json"]
+        [
+            "sweep",
+            "zoo:mlp?depth=2",
+            "--grid",
+            "backend=torch-eager,onnxruntime,litert;threads=1",
+            "--min-time",
+            "0.2",
+            "--max-time",
+            "0.5",
+            "--store",
+            store_url,
+            "--json",
+        ]
     )
     cells = doc["cells"]
     assert [c["status"] for c in cells] == ["ok"] * 3, cells
@@ -359,8 +393,21 @@ def test_one_torch_model_on_eager_onnxruntime_and_litert_in_one_sweep(cli_json, 
 
 def test_bench_tensorflow_at_two_thread_counts_measures_each_in_its_own_process(cli_json, store_url):
     doc = cli_json(
-        ["bench", MLP, "--backend", "tensorflow", "--threads", "1,2", "--min-time", "0.2", "--max-time", "0.5"]
-        + ["--store", store_url, "--json"]
+        [
+            "bench",
+            MLP,
+            "--backend",
+            "tensorflow",
+            "--threads",
+            "1,2",
+            "--min-time",
+            "0.2",
+            "--max-time",
+            "0.5",
+            "--store",
+            store_url,
+            "--json",
+        ]
     )
     assert [r["effective"]["threads"] for r in doc["results"]] == [1, 2]
     assert all(r["latency_ms"]["p50"] > 0 for r in doc["results"])

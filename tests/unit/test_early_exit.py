@@ -66,7 +66,7 @@ def test_named_exits_and_the_mistakes_a_user_makes():
         exit_points(named, "neck")
     with pytest.raises(InputError, match="last module"):
         exit_points(named, "classifier")
-    with pytest.raises(UnsupportedError, match="nn.Sequential"):
+    with pytest.raises(UnsupportedError, match=r"nn\.Sequential"):
         exit_points(nn.Linear(3, 3), "auto")
     with pytest.raises(UnsupportedError, match="one block only"):
         exit_points(nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 2)), "auto")
@@ -104,7 +104,7 @@ def scripted_net():
 
 
 def test_each_sample_takes_its_first_confident_exit_alone_and_in_a_batch():
-    net, segs = scripted_net()
+    net, _segs = scripted_net()
     x = torch.tensor([[0.9], [0.5], [0.1]])  # easy, medium, hard
     assert net.exit_index(x).tolist() == [0, 1, 2]
     with torch.inference_mode():

@@ -8,6 +8,7 @@ import json
 import sys
 import types
 from dataclasses import asdict
+from typing import ClassVar
 
 import pytest
 
@@ -43,7 +44,7 @@ def _stand_ins(trace: list):
         return Normal(shape)
 
     class Converter:
-        optimizations: list = []
+        optimizations: ClassVar[list] = []
 
         @staticmethod
         def from_keras_model(model):

@@ -194,7 +194,7 @@ def test_zoo_lists_documented_models():
         "gpt2-tiny",
     }
     assert expected <= set(ZOO)
-    e, v = parse_zoo("lstm?hidden=16&layers=2&seq=8")
+    _e, v = parse_zoo("lstm?hidden=16&layers=2&seq=8")
     assert v == {"hidden": 16, "layers": 2, "seq": 8, "in": 64}
 
 
@@ -328,7 +328,7 @@ def test_bare_paths_and_python_files(tmp_path, monkeypatch):
     loose = tmp_path / "loose"
     loose.mkdir()
     (loose / "net_loose_unit.py").write_text((pkg / "net.py").read_text())
-    with pytest.raises(SourceError, match="add an __init__.py"):
+    with pytest.raises(SourceError, match=r"add an __init__\.py"):
         load("py:loose/net_loose_unit.py:make", input_shape="1x3")
 
 

@@ -48,7 +48,7 @@ def test_images_go_channels_last_before_the_first_conv_and_back_before_flatten()
     conv_kernel = plan[2][2][0]
     assert conv_kernel.shape == (3, 3, 3, 8)  # kh, kw, in, out
     np.testing.assert_array_equal(conv_kernel[:, :, 1, 5], model[0].weight.detach().numpy()[5, 1])
-    gamma, beta, mean, var = plan[3][2]
+    _gamma, _beta, _mean, var = plan[3][2]
     np.testing.assert_array_equal(var, model[1].running_var.numpy())
 
 

@@ -148,7 +148,7 @@ def test_breakdown_check_against_the_plain_step():
 def test_stream_drift_changes_the_second_half_only():
     x = np.random.default_rng(0).random((50, 1, 8, 8)).astype(np.float32)
     y = np.arange(50) % 10
-    xs, ys, at = stream_arrays(x, y, passes=2, drift="label", classes=10)
+    _xs, ys, at = stream_arrays(x, y, passes=2, drift="label", classes=10)
     assert at == 50 and len(ys) == 100
     xs0, ys0, _ = stream_arrays(x, y, passes=2, drift="none", classes=10)
     np.testing.assert_array_equal(ys[:50], ys0[:50])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .._optional import available
@@ -159,7 +161,7 @@ def more_threads_are_faster(s: Study) -> ClaimResult:
     evidence = {f"{t} threads": ev(m) for t, m in ms_.items()}
     speedups = dict(zip(counts[1:], sbs.comparisons))
     stops = next(
-        (t for prev, t in zip(counts, counts[1:]) if ms_[prev].latency_ms.p50 / ms_[t].latency_ms.p50 < 1.1), None
+        (t for prev, t in itertools.pairwise(counts) if ms_[prev].latency_ms.p50 / ms_[t].latency_ms.p50 < 1.1), None
     )
     top = speedups[cores]
     evidence.update({f"speedup_{t}": ratio_ev(c) | {"efficiency": c.speedup / t} for t, c in speedups.items()})

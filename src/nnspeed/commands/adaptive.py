@@ -93,7 +93,7 @@ def prepare(source: str, variants: str, data: str | None, max_batch: int, thread
     variant built: (name, workload, settings)."""
     w = load(source)
     names = parse_variants(variants, w)
-    scorer, ctx = scorer_for(w, data)
+    _scorer, ctx = scorer_for(w, data)
     if ctx.split is None:
         raise InputError(
             "--adaptive serves real held-out samples and counts the accuracy delivered: give --data "

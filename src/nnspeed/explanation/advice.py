@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from .roofline import Layer
 
 # Overhead above this share of the latency is worth a runtime change.
@@ -50,7 +52,7 @@ def _unfused_conv_bn(order: list[tuple[str, str]]) -> list[str]:
     """BatchNorm layers that directly follow a convolution (foldable into it)."""
     return [
         name
-        for (_, op1), (name, op2) in zip(order, order[1:])
+        for (_, op1), (name, op2) in itertools.pairwise(order)
         if op1.startswith("Conv") and op2.startswith("BatchNorm")
     ]
 

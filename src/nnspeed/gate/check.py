@@ -10,6 +10,7 @@ interval cannot see.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -188,7 +189,7 @@ def round_values(m: Measurement, statistic: str) -> list[float] | None:
     if not sizes or sum(sizes) != m.n or min(sizes) < WINDOW_SAMPLES[statistic]:
         return None
     bounds = np.cumsum([0, *sizes])
-    return [window_statistic(m.samples[a:b], statistic) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [window_statistic(m.samples[a:b], statistic) for a, b in itertools.pairwise(bounds)]
 
 
 def require_round_values(baseline: Measurement, statistic: str, name: str) -> None:

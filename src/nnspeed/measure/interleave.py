@@ -171,7 +171,7 @@ def _first_entry(arm: Arm, timing: ArmTiming, clock: Clock, overhead_ns: float, 
         arm.leave()
 
 
-def run_rounds(
+def run_rounds(  # noqa: C901 (to be split)
     arms: Sequence[Arm],
     rule: RoundRule,
     clock: Clock | None = None,

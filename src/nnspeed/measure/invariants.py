@@ -19,6 +19,7 @@ on.  Two kinds:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -89,7 +90,7 @@ def ordered(values: Mapping, where: str = "") -> list[Violation]:
     """Percentiles (and min/max) of one distribution do not decrease: min ≤ p50 ≤ p99 ≤ max."""
     out = []
     for seq in _percentile_groups(values):
-        for (ka, a), (kb, b) in zip(seq, seq[1:]):
+        for (ka, a), (kb, b) in itertools.pairwise(seq):
             if a > b and not close(a, b, REL_EXACT):
                 out.append(
                     Violation(

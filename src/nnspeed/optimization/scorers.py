@@ -94,7 +94,7 @@ class AccuracyScorer:
         pred = outputs[0].argmax(-1)
         y = self.split.y_test
         per_class = {c: 100.0 * float(np.mean(pred[y == k] == k)) for k, c in enumerate(self.split.classes)}
-        right, n = int(np.sum(pred == y)), int(len(y))
+        right, n = int(np.sum(pred == y)), len(y)
         lo, hi = wilson(right, n)
         return Score(100.0 * right / n, self.metric, per_class, {"n": n}, ci95=(100 * lo, 100 * hi), n=n)
 

@@ -91,7 +91,7 @@ def evaluate(workload, backend: str, precision: str, scorer, options: dict | Non
         return scorer.score(run_outputs(runner, scorer.chunks))
 
 
-def search(
+def search(  # noqa: C901 (to be split)
     workload,
     scorer,
     ctx: Context,

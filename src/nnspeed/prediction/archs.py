@@ -5,6 +5,7 @@ from their own seed, apart from the operator microbenchmarks.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -24,7 +25,7 @@ def _act(name: str):
 
 
 def _width(rng, lo: int, hi: int, step: int = 8) -> int:
-    return max(lo, int(round(math.exp(rng.uniform(math.log(lo), math.log(hi))) / step)) * step)
+    return max(lo, round(math.exp(rng.uniform(math.log(lo), math.log(hi))) / step) * step)
 
 
 def mlp(rng) -> tuple[dict, object, tuple]:
@@ -35,7 +36,7 @@ def mlp(rng) -> tuple[dict, object, tuple]:
     widths = [_width(rng, 16, 1024)] + [_width(rng, 32, 2048) for _ in range(depth)]
     norm = bool(rng.random() < 0.3)
     layers = []
-    for a, b in zip(widths, widths[1:]):
+    for a, b in itertools.pairwise(widths):
         layers += [nn.Linear(a, b), *([nn.LayerNorm(b)] if norm else []), _act(act)]
     out = int(rng.integers(2, 1001))
     layers.append(nn.Linear(widths[-1], out))

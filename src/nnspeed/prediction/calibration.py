@@ -49,7 +49,7 @@ def measure_rounds(items: list, threads: int, rounds: int, progress=lambda: None
 
 
 def train_count(scale: float) -> int:
-    return max(12, int(round(TRAIN_MODELS * scale)))
+    return max(12, round(TRAIN_MODELS * scale))
 
 
 def training_architectures(n: int) -> list:

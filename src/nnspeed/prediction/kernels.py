@@ -18,13 +18,13 @@ MAX_NUMEL = 2**22
 
 
 def _log_int(rng, lo: float, hi: float) -> int:
-    return int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
+    return round(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
 
 def _channels(rng, lo: int, hi: int) -> int:
     """A width as networks choose them: a multiple of 8 from 8 up (below 8, any)."""
     v = _log_int(rng, lo, hi)
-    return v if v < 8 else max(8, int(round(v / 8)) * 8)
+    return v if v < 8 else max(8, round(v / 8) * 8)
 
 
 @functools.cache

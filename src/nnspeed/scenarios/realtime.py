@@ -158,7 +158,7 @@ def replay_max_fps(service_s: np.ndarray, drop_late: bool, max_miss: float = MAX
 
 
 def frames_for(fps: float, seconds: float) -> int:
-    return max(10, int(round(fps * seconds)))
+    return max(10, round(fps * seconds))
 
 
 def check_max_fps(call, clock, candidate: float, seconds: float, drop_late: bool, passed_at: float = 0.0) -> dict:

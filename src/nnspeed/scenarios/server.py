@@ -62,7 +62,7 @@ class Load:
     def arrivals(self, n: int | None = None) -> np.ndarray:
         """Arrival offsets in seconds from the start (sorted, first one after one mean gap): ``n``
         of them, or as many as ``seconds`` holds at ``qps`` (at least MIN_REQUESTS)."""
-        n = n or max(MIN_REQUESTS, int(round(self.qps * self.seconds)))
+        n = n or max(MIN_REQUESTS, round(self.qps * self.seconds))
         rng = np.random.default_rng(self.seed)
         shape = 1.0 / self.burstiness
         gaps = rng.gamma(shape, 1.0 / (self.qps * shape), n)  # mean 1/qps, CV² = burstiness

@@ -52,7 +52,7 @@ def _is_lost_node(exc: BaseException) -> bool:
     return isinstance(exc, rex.RayError)
 
 
-def run_sweep_on_cluster(
+def run_sweep_on_cluster(  # noqa: C901 (to be split)
     store,
     run_id: str,
     command: str,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -160,7 +161,7 @@ def measure_steps(
         b = next(it)
         marks.append(clock.mark())
         trainer.step(b, lambda: marks.append(clock.mark()))
-        for p, (s, e) in zip(PHASES, zip(marks, marks[1:])):
+        for p, (s, e) in zip(PHASES, itertools.pairwise(marks)):
             phases[p].append(clock.elapsed(s, e))
 
     def plain_step() -> None:

@@ -9,6 +9,7 @@ samples are confident: the outputs are those of batch 1, the saving shrinks with
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 
@@ -106,7 +107,7 @@ def _segments(model, points: list[int]):
 
     children = list(model.children())
     bounds = [0, *(p + 1 for p in points), len(children)]
-    return [nn.Sequential(*children[a:b]) for a, b in zip(bounds, bounds[1:])]
+    return [nn.Sequential(*children[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
 def _head(shape: tuple[int, ...], n_classes: int):
