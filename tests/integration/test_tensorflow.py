@@ -23,6 +23,7 @@ from nnspeed.backends.registry import opened
 from nnspeed.cli.app import main
 
 MLP = "zoo:keras-mlp?depth=2"
+TIMED = ["--min-time", "0.2", "--max-time", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -65,21 +66,7 @@ def test_keras_mlp_computes_what_its_torch_twin_does():
 
 
 def test_bench_keras_mlp_on_tensorflow_and_litert(cli_json, store_url):
-    doc = cli_json(
-        [
-            "bench",
-            MLP,
-            "--backend",
-            "tensorflow,litert",
-            "--min-time",
-            "0.2",
-            "--max-time",
-            "1",
-            "--store",
-            store_url,
-            "--json",
-        ]
-    )
+    doc = cli_json(["bench", MLP, "--backend", "tensorflow,litert", *TIMED, "--store", store_url, "--json"])
     by = {r["backend"]: r for r in doc["results"]}
     assert set(by) == {"tensorflow", "litert"}
     assert by["tensorflow"]["effective"]["tf_mode"] == "tf.function"
@@ -90,22 +77,8 @@ def test_bench_keras_mlp_on_tensorflow_and_litert(cli_json, store_url):
 
 
 def test_bench_tflite_file_at_one_and_two_threads(cli_json, store_url, tflite_path):
-    doc = cli_json(
-        # no --backend: a .tflite runs on litert
-        [
-            "bench",
-            f"tflite:{tflite_path}",
-            "--threads",
-            "1,2",
-            "--min-time",
-            "0.2",
-            "--max-time",
-            "1",
-            "--store",
-            store_url,
-            "--json",
-        ]
-    )
+    # no --backend: a .tflite runs on litert
+    doc = cli_json(["bench", f"tflite:{tflite_path}", "--threads", "1,2", *TIMED, "--store", store_url, "--json"])
     assert [r["backend"] for r in doc["results"]] == ["litert", "litert"]
     assert [r["effective"]["threads"] for r in doc["results"]] == [1, 2]
     assert {r["effective"]["precision"] for r in doc["results"]} == {"fp32"}
