@@ -118,6 +118,8 @@ BAD = [
     (["sweep", "zoo:mlp", "--grid", "batch=1,,2"], "has an empty item"),
     (["show", "nosuchrun"], "no run 'nosuchrun'"),
     (["compare", "nosuchrun", "other"], "no run 'nosuchrun'"),
+    (["report", "nosuchrun"], "no run 'nosuchrun'"),
+    (["report", "nosuchrun", "-o", "."], "is a directory; give a file name"),
 ]
 
 

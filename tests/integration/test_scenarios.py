@@ -2,6 +2,7 @@
 
 import pytest
 
+from nnspeed.cli.app import main
 from nnspeed.store.store import Store
 
 MLP = "zoo:mlp?depth=1&width=32"
@@ -121,6 +122,10 @@ def test_capacity_contract_report_and_store(cli_json, tmp_path, store_url):
     # the server run at each mode's highest passing rate is stored
     _, stored = Store(store_url).get_run(d["run_id"])
     assert [m.extra["server"]["qps"] for m in stored] == [d["max_qps"]["no_batching"], d["max_qps"]["dynamic_batching"]]
+    # and reported later from the store, curve and all
+    assert main(["report", d["run_id"], "-o", str(tmp_path / "later.html"), "--store", store_url]) == 0
+    later = (tmp_path / "later.html").read_text()
+    assert "Latency vs offered load" in later and "Capacity of zoo:mlp" in later
 
 
 def test_offline_streams_on_onnxruntime(cli_json, store_url):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from nnspeed.cli.app import main
 from nnspeed.store.store import Store
 
 pytestmark = pytest.mark.slow
@@ -65,6 +66,9 @@ def test_time_to_accuracy_excludes_evaluation(cli_json, store_url, tmp_path):
     assert t["reached"] and t["curve"][-1][1] >= 0.9
     assert t["seconds"] == pytest.approx(t["curve"][-1][0]) and t["eval_seconds"] > 0
     assert all(a[0] < b[0] for a, b in zip(t["curve"], t["curve"][1:]))
+    # the stored run reports later as it did then: its document is stored with it
+    assert main(["report", d["run_id"], "-o", str(tmp_path / "later.html"), "--store", store_url]) == 0
+    assert "Accuracy vs training time" in (tmp_path / "later.html").read_text()
 
 
 def test_stream_with_drift_drops_and_recovers(cli_json, store_url):

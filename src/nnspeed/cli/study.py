@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from ..errors import InputError
 from .app import app, command_line, err, out, print_disagreements
 from .options import JsonOut, StoreUrl
 
@@ -67,19 +66,7 @@ def report(
     store: StoreUrl = None,
 ):
     """Write one self-contained HTML report (offline, no CDN) of a stored run, sweep or study."""
-    from .._files import write_text as write
-    from ..report.html import render
-    from ..store.store import Store
+    from ..commands.report import report as write_report
 
-    if output.exists() and output.is_dir():
-        raise InputError(f"-o {output} is a directory; give a file name such as report.html")
-    db = Store(store)
-    run, ms = db.get_run(run_id)
-    failed = [c for c in db.cells(run["id"]) if c["status"] == "failed"]
-    claims, optimized = db.document(run["id"], "claims"), db.document(run["id"], "optimize")
-    fleet, adaptive = db.document(run["id"], "fleet"), db.document(run["id"], "adaptive")
-    path = write(
-        output,
-        render(run, ms, claims=claims, failed_cells=failed, optimize=optimized, fleet=fleet, adaptive=adaptive),
-    )
+    path = write_report(run_id, output, store)
     err.print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, self-contained)", highlight=False)

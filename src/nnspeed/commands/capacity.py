@@ -53,7 +53,9 @@ def capacity(
     doc, measurements = search_capacity(
         w, settings, slo_p99, batcher, trial_time, TRIAL_STOP, modes, burstiness, seed, on_trial=on_trial
     )
-    doc["run_id"] = db.save_run("capacity", command, measurements) if measurements else None
+    doc["run_id"] = (
+        db.save_run("capacity", command, measurements, documents={"capacity": doc}) if measurements else None
+    )
     if report is not None:
         from .._files import write_text
         from ..report.html import render

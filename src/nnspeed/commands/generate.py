@@ -125,7 +125,7 @@ def generate(
         "threads": results[main_name].threads,
     }
     measured = list(results.values())
-    doc["run_id"] = db.save_run("generate", command, measured)
+    doc["run_id"] = db.save_run("generate", command, measured, documents={"generate": doc})
     return GenerateResult(doc, measured, configurations=gen)
 
 

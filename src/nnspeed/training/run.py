@@ -289,7 +289,7 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
         "notes": notes,
         "warnings": [line for v in docs for line in v["warnings"]],
     }
-    doc["run_id"] = db.save_run("train", command, measurements)
+    doc["run_id"] = db.save_run("train", command, measurements, documents={"train": doc})
     doc["store"] = db.display_url
     doc["lines"] = summary_lines(doc)
     return doc

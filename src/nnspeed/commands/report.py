@@ -1,0 +1,35 @@
+"""``nnspeed report``: one self-contained HTML report of a stored run, whatever its kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputError
+from ..store.store import Store
+
+# The documents a stored run may carry, each with the section of the report it fills
+# (``report.html.render``'s keyword).  A run of any other kind is reported from its results.
+SECTIONS = {
+    "claims": "claims",
+    "optimize": "optimize",
+    "fleet": "fleet",
+    "adaptive": "adaptive",
+    "capacity": "capacity",
+    "train": "train",
+}
+
+
+def report(run_id: str, output: str | Path = "report.html", store: Store | str | None = None) -> Path:
+    """Write the report of the stored run ``run_id`` (or a unique prefix of one) to ``output``;
+    returns the file written."""
+    from .._files import write_text
+    from ..report.html import render
+
+    output = Path(output)
+    if output.is_dir():
+        raise InputError(f"output {output} is a directory; give a file name such as report.html")
+    db = Store.of(store, writable=False)
+    run, ms = db.get_run(run_id)
+    failed = [c for c in db.cells(run["id"]) if c["status"] == "failed"]
+    sections = {kw: doc for name, kw in SECTIONS.items() if (doc := db.document(run["id"], name)) is not None}
+    return write_text(output, render(run, ms, failed_cells=failed, **sections))
