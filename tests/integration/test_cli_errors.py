@@ -120,6 +120,10 @@ BAD = [
     (["compare", "nosuchrun", "other"], "no run 'nosuchrun'"),
     (["report", "nosuchrun"], "no run 'nosuchrun'"),
     (["report", "nosuchrun", "-o", "."], "is a directory; give a file name"),
+    (["history", "zoo:mlp", "--min-change", "5"], "--min-change must be a fraction"),
+    (["check", "zoo:mlp", "--backend", "torch-eager,onnxruntime", "--summary", "."], "is a directory; give a file"),
+    (["bench", "zoo:mlp", "--adaptive", "int8", "--qps", "10", "--slo-p99", "5"], "use --scenario server"),
+    (["bench", "zoo:mlp", "--adaptive", "int8", "--scenario", "server", "--threads", "1,2"], "one thread count"),
 ]
 
 

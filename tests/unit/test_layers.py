@@ -111,3 +111,17 @@ def test_the_walk_sees_what_it_checks():
     )
     assert any(t == "nnspeed.workloads.registry" for _, t, _ in found)
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
+
+
+def test_the_cli_raises_no_error_of_its_own():
+    """Validation lives in the library, where a Python caller meets it too: the CLI parses,
+    calls and prints, and raises only typer's exits or an error the library handed it."""
+    found = []
+    for f in sorted((ROOT / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if not isinstance(node, ast.Raise) or node.exc is None or isinstance(node.exc, ast.Name):
+                continue
+            call = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if not (isinstance(call, ast.Attribute) and call.attr in ("Exit", "Abort")):
+                found.append(f"{f.name}:{node.lineno}")
+    assert found == []

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from ..axes import int_values, split
-from ..errors import BackendError, UnsavedError
+from ..errors import UnsavedError
 from .app import app, command_line, err, out, print_disagreements, progress_bar
 from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, Samples, StoreUrl
 
@@ -107,14 +107,11 @@ def bench(
 ):
     """Measure inference latency and throughput with rigorous statistics, and store the run."""
     if adaptive is not None:
-        if scenario != "server" or len(sources) != 1:
-            raise BackendError(
-                "--adaptive switches variants of one model under load: use --scenario server, one source"
-            )
-        thread_counts = int_values(split(threads, "--threads"), "--threads", allow_auto=True)
-        if len(thread_counts) != 1:
-            raise BackendError("--adaptive serves with one thread count; give one --threads")
         from ..commands.adaptive import adaptive as run_adaptive
+        from ..commands.adaptive import check_bench_options
+
+        thread_counts = int_values(split(threads, "--threads"), "--threads", allow_auto=True)
+        check_bench_options(scenario, sources, thread_counts)
 
         with err.status("building the variants", spinner="dots") as status:
             served = run_adaptive(

@@ -40,17 +40,13 @@ def check(
     A and B are measured side by side in interleaved rounds on this machine, so drift of the
     machine cancels instead of raising false alarms."""
     from .._files import write_text
+    from ..gate.reports import check_paths, markdown
     from ..gate.reports import junit as junit_xml
-    from ..gate.reports import markdown
     from ..gate.run import check as run_check
     from ..measure.interleave import RoundRule
 
     rule = RoundRule(min_rounds=min_rounds, max_rounds=max_rounds, max_time=max_time)
-    for p in (summary, junit):
-        if p is not None and p.is_dir():
-            from ..errors import InputError
-
-            raise InputError(f"{p} is a directory; give a file path for --summary / --junit")
+    check_paths(summary, junit)
     result = run_check(
         sources,
         max_slowdown,

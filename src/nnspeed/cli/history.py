@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from ..errors import InputError
 from .app import app, command_line, err, out, print_disagreements
 from .options import JsonOut, Samples, StoreUrl
 
@@ -101,8 +100,6 @@ def history(
     from ..gate.history import history as run_history
     from ..report.terminal import history_table
 
-    if not 0 < min_change < 1:
-        raise InputError(f"--min-change must be a fraction between 0 and 1, got {min_change:g}")
     h = run_history(source, backend, precision, batch, threads, device, store, any_machine, min_change)
     if report is not None:
         from ..report.html import render

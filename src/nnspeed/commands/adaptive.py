@@ -16,7 +16,7 @@ import numpy as np
 
 from ..backends.base import Settings
 from ..backends.registry import opened
-from ..errors import InputError, NnspeedError, reason
+from ..errors import BackendError, InputError, NnspeedError, reason
 from ..measure.clock import PerfCounterClock
 from ..measure.stoprule import StopRule
 from ..optimization.setup import scorer_for
@@ -168,6 +168,14 @@ def figures(mode: str, log, load, batcher, slo_ms: float, labels, names: list[st
         "switch_log": [{"t_s": t - log.arrival[0], "from": names[a], "to": names[b]} for t, a, b in switches],
         "timeline": timeline(log, labels),
     }
+
+
+def check_bench_options(scenario: str, sources: list[str], thread_counts: list) -> None:
+    """``bench --adaptive`` serves one model under load at one thread count."""
+    if scenario != "server" or len(sources) != 1:
+        raise BackendError("--adaptive switches variants of one model under load: use --scenario server, one source")
+    if len(thread_counts) != 1:
+        raise BackendError("--adaptive serves with one thread count; give one --threads")
 
 
 def adaptive(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import NotFoundError
+from ..errors import InputError, NotFoundError
 from ..measure import invariants
 from ..measure.changepoints import MIN_CHANGE, change_points
 from ..measure.environment import fingerprint
@@ -44,6 +44,8 @@ def history(
 ) -> History:
     """Every stored result of ``source`` under these settings, oldest first (this machine's
     only, unless ``any_machine``), and the runs where its median latency stepped."""
+    if not 0 < min_change < 1:
+        raise InputError(f"--min-change must be a fraction between 0 and 1, got {min_change:g}")
     db = Store.of(store, writable=False)
     settings = dict(backend=backend, precision=precision, batch=batch, threads=threads, device=device)
     rows = db.history(source, **settings)

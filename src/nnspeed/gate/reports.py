@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from ..errors import InputError
 from .check import CheckResult
 
 MARKS = {"regression": "❌ regression", "within": "✅ within", "faster": "✅ faster", "inconclusive": "⚠️ inconclusive"}
+
+
+def check_paths(*paths: Path | None) -> None:
+    """Refuse a report path that is a directory, before anything is measured."""
+    for p in paths:
+        if p is not None and Path(p).is_dir():
+            raise InputError(f"{p} is a directory; give a file path for --summary / --junit")
 
 
 def _ms(x: float) -> str:
