@@ -2,12 +2,13 @@
 
 import pytest
 
+from nnspeed.cli.app import main
 from nnspeed.store.store import Store
 
 FAST = ["--prompt-len", "8", "--new-tokens", "6", "--requests", "3"]
 
 
-def test_generate_json_contract(cli_json, store_url):
+def test_generate_json_contract(cli_json, store_url, tmp_path):
     d = cli_json(
         [
             "generate",
@@ -46,6 +47,10 @@ def test_generate_json_contract(cli_json, store_url):
     shown = cli_json(["show", d["run_id"], "--json", "--samples", "--store", store_url])["results"]
     assert [r["generate"] for r in shown] == [m.extra["generate"] for m in stored]
     assert all(r["new_tokens"] > 0 and r["prompt_len"] > 0 and len(r["step_ms"]) > r["n"] for r in shown)
+    # and its report, later, carries the token figures
+    assert main(["report", d["run_id"], "-o", str(tmp_path / "g.html"), "--store", store_url]) == 0
+    page = (tmp_path / "g.html").read_text()
+    assert "<code>kv_cache.on.ttft_ms.p50</code>" in page and f"{d['tokens_per_s']:.4g}" in page
 
 
 def test_generate_from_a_local_hf_directory(cli_json, tmp_path, store_url):

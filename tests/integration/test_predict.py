@@ -76,6 +76,8 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
     assert ev["rounds"] == 2 and 0 <= rep["within_5pct"] <= rep["within_10pct"] <= 1 and rep["median_spread"] >= 0
     assert isinstance(ev["notes"], list)  # a warning when the rounds spread too far to judge ±10%
     assert len(nnspeed.Store(store_url).get_run(ev["run_id"])[1]) == 3
+    assert main(["report", ev["run_id"], "-o", str(tmp_path / "ev.html"), "--store", store_url]) == 0
+    assert "<code>rmspe</code>" in (tmp_path / "ev.html").read_text()  # the evaluation's figures, reported later
     with pytest.raises(nnspeed.NnspeedError, match="not both"):
         nnspeed.predict("zoo:mlp", evaluate=True)
 

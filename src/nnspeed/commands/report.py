@@ -17,6 +17,8 @@ SECTIONS = {
     "capacity": "capacity",
     "train": "train",
 }
+# Documents shown as a table of their figures, for want of a section of their own.
+FIGURES_ONLY = ("generate", "check", "predict_eval", "adaptive-capacity")
 
 
 def report(run_id: str, output: str | Path = "report.html", store: Store | str | None = None) -> Path:
@@ -32,4 +34,5 @@ def report(run_id: str, output: str | Path = "report.html", store: Store | str |
     run, ms = db.get_run(run_id)
     failed = [c for c in db.cells(run["id"]) if c["status"] == "failed"]
     sections = {kw: doc for name, kw in SECTIONS.items() if (doc := db.document(run["id"], name)) is not None}
-    return write_text(output, render(run, ms, failed_cells=failed, **sections))
+    plain = next(((n, d) for n in FIGURES_ONLY if (d := db.document(run["id"], n)) is not None), None)
+    return write_text(output, render(run, ms, failed_cells=failed, document=plain, **sections))

@@ -18,6 +18,27 @@ def _script_json(obj) -> str:
     return json.dumps(obj).replace("</", "<\\/")
 
 
+FIGURE_DEPTH = 4  # how deep into a document the figures table reads
+
+
+def figure_rows(doc: dict, prefix: str = "", depth: int = FIGURE_DEPTH) -> list[tuple[str, str]]:
+    """Every number, word and yes/no in ``doc`` (lists and the invariants section aside), as
+    (dotted key, text) rows: the figures of a document that has no section of its own."""
+    rows: list[tuple[str, str]] = []
+    for k, v in doc.items():
+        name = f"{prefix}{k}"
+        if k == "invariants" or isinstance(v, list) or v is None:
+            continue
+        if isinstance(v, dict):
+            if depth > 1:
+                rows += figure_rows(v, f"{name}.", depth - 1)
+        elif isinstance(v, float):
+            rows.append((name, f"{v:.4g}"))
+        else:
+            rows.append((name, str(v)))
+    return rows
+
+
 def render(
     run: dict,
     ms: list[Measurement],
@@ -30,7 +51,10 @@ def render(
     history: dict | None = None,
     fleet: dict | None = None,
     adaptive: dict | None = None,
+    document: tuple[str, dict] | None = None,
 ) -> str:
+    """The report page.  Each keyword document fills its own section; ``document`` (kind, body)
+    is one without a section of its own, shown as a table of its figures."""
     jinja2 = require("jinja2", "report", "HTML reports")
     require("plotly", "report", "HTML reports")
     from plotly.offline import get_plotlyjs
@@ -85,6 +109,9 @@ def render(
         capacity=capacity,
         fleet=fleet,
         adaptive=adaptive,
+        figures_table=None
+        if document is None
+        else {"title": f"The {document[0].replace('_', ' ')} document's figures", "rows": figure_rows(document[1])},
         figures=figs,
         plotly_js=get_plotlyjs(),
         escape=html.escape,
