@@ -88,6 +88,10 @@ def test_warm_up_returns_steady_median():
     clock = FakeClock(itertools.repeat(0.02))
     calls, median, steady = warm_up(noop, clock, cap_s=10)
     assert steady and median == pytest.approx(0.02) and calls == 10
+    # 1 ms calls: two windows of 50 ms by default, of at least 5 calls when the window is cut
+    assert warm_up(noop, FakeClock(itertools.repeat(0.001)), cap_s=10)[0] == 100
+    assert warm_up(noop, FakeClock(itertools.repeat(0.001)), cap_s=10, window_s=0.0125)[0] == 26
+    assert warm_up(noop, FakeClock(itertools.repeat(0.001)), cap_s=10, window_s=0.0)[0] == 10
 
 
 def test_real_clock_overhead_is_small():

@@ -49,14 +49,17 @@ class Timing:
     cpu: tuple[CpuReading, CpuReading] | None = None
 
 
-def warm_up(call: Callable[[int], object], clock: Clock, cap_s: float) -> tuple[int, float, bool]:
-    """Call until two consecutive windows have the same median latency, or until ``cap_s``.
+def warm_up(
+    call: Callable[[int], object], clock: Clock, cap_s: float, window_s: float = WARMUP_WINDOW_S
+) -> tuple[int, float, bool]:
+    """Call until two consecutive windows (each at least ``WARMUP_WINDOW_CALLS`` calls and
+    ``window_s`` seconds) have the same median latency, or until ``cap_s``.
 
     Returns the number of calls, the median of the last full window (seconds) and whether
     the latency settled.
     """
     t0 = clock.now()
-    calls, window, window_s, previous = 0, [], 0.0, None
+    calls, window, window_time, previous = 0, [], 0.0, None
     while True:
         a = clock.mark()
         call(calls + 1)
@@ -64,12 +67,12 @@ def warm_up(call: Callable[[int], object], clock: Clock, cap_s: float) -> tuple[
         calls += 1
         d = clock.elapsed(a, b)
         window.append(d)
-        window_s += d
-        if len(window) >= WARMUP_WINDOW_CALLS and window_s >= WARMUP_WINDOW_S:
+        window_time += d
+        if len(window) >= WARMUP_WINDOW_CALLS and window_time >= window_s:
             median = float(np.median(window))
             if previous is not None and abs(median - previous) <= WARMUP_TOLERANCE * max(median, previous):
                 return calls, median, True
-            previous, window, window_s = median, [], 0.0
+            previous, window, window_time = median, [], 0.0
         if clock.now() - t0 >= cap_s:
             last = previous if previous is not None else float(np.median(window))
             return calls, last, False
@@ -89,6 +92,7 @@ def run_timed(
     clock: Clock | None = None,
     on_sample: Callable[[int, float], None] | None = None,
     block_size: int | None = None,
+    warmup_window_s: float = WARMUP_WINDOW_S,
 ) -> Timing:
     """Time ``call`` rigorously: first call, warm-up until steady, then the stop rule.
 
@@ -106,7 +110,7 @@ def run_timed(
 
     cap = min(WARMUP_CAP_S, max(0.2, WARMUP_SHARE * stop.max_time))
     w0 = clock.now()
-    warm_calls, typical_s, steady = warm_up(call, clock, cap)
+    warm_calls, typical_s, steady = warm_up(call, clock, cap, warmup_window_s)
     warmup_s = clock.now() - w0
     if not steady:
         notes.append(
@@ -175,7 +179,10 @@ def run_timed(
     )
 
 
-def call_ms(fn: Callable[[], object], stop: StopRule, statistic: Callable = np.median) -> float:
+def call_ms(
+    fn: Callable[[], object], stop: StopRule, statistic: Callable = np.median, warmup_window_s: float = WARMUP_WINDOW_S
+) -> float:
     """One figure for ``fn()``'s latency in ms: the harness's per-call samples reduced by
     ``statistic`` (the median by default; ``np.min`` for the best achievable call)."""
-    return float(statistic(run_timed(lambda i: fn(), stop).samples_s)) * 1e3
+    timing = run_timed(lambda i: fn(), stop, warmup_window_s=warmup_window_s)
+    return float(statistic(timing.samples_s)) * 1e3
