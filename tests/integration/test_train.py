@@ -35,10 +35,13 @@ def test_train_contract_breakdown_and_variants(cli_json, store_url):
     _, stored = Store(store_url).get_run(d["run_id"])
     assert [m.backend for m in stored] == ["torch-train"] * len(names)
     # a stored training run shows each variant's breakdown, as train --json gave it
-    shown = cli_json(["show", d["run_id"], "--json", "--store", store_url])["results"]
+    page = cli_json(["show", d["run_id"], "--json", "--store", store_url])
+    shown = page["results"]
     assert [r["train"]["name"] for r in shown] == names
     assert shown[0]["train"]["breakdown_ms"] == d["variants"][0]["breakdown_ms"]
     assert shown[0]["train"]["step_ms"] == d["variants"][0]["step_ms"]
+    # and the document train printed, stored with the run
+    assert set(page["documents"]) == {"train"} and page["documents"]["train"]["variants"] == d["variants"]
 
 
 def test_time_to_accuracy_excludes_evaluation(cli_json, store_url, tmp_path):

@@ -41,12 +41,12 @@ def show(
     from ..report.terminal import measurements_table, warnings_lines
     from ..store.store import Store
 
-    run, ms = Store(store).get_run(run_id)
     if json_out:
-        doc = {"run_id": run["id"], "created_at": run["created_at"], "command": run["command"], "env": run["env"]}
-        doc["results"] = [m.to_dict(samples=samples) for m in ms]
-        out.print_json(json.dumps(doc))
+        from ..commands.show import show as show_run
+
+        out.print_json(json.dumps(show_run(run_id, store, samples)))
         return
+    run, ms = Store(store).get_run(run_id)
     env = run["env"]
     out.print(measurements_table(ms, title=f"run {run['id']} · {run['created_at']} · {run['command']}"))
     out.print(

@@ -232,6 +232,12 @@ class Store:
             row = conn.execute(q).first()
         return None if row is None else json.loads(row[0])
 
+    def documents(self, run_id: str) -> dict[str, dict]:
+        """Every document stored with the run, by name."""
+        q = sa.select(schema.documents.c.name, schema.documents.c.body).where(schema.documents.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return {name: json.loads(body) for name, body in conn.execute(q)}
+
     def tag(self, run_id: str, name: str) -> str | None:
         """Point ``name`` at a run (moving it if it named another); returns the run it named before."""
         name = name.strip()
