@@ -95,6 +95,8 @@ def test_explain_unet_attributes_the_skip_connections_and_stays_under_its_roofli
     parts = doc["layers_ms"] + doc["outside_ms"] + doc["overhead_ms"]
     assert 0.3 < parts / doc["latency_ms"] < 3.0 and doc["overhead_ms"] >= 0
     assert abs(doc["accounted_ratio"] - parts / doc["between_profiles_ms"]) < 1e-9
+    cost = doc["profiler_cost_ms"] / doc["between_profiles_ms"]
+    assert doc["accounting_tolerance"] == pytest.approx(0.05 + 0.5 * cost)  # the tolerance the check applied
     assert 0.5 < doc["between_profiles_ms"] / doc["latency_ms"] < 2.0
 
 

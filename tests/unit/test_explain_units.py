@@ -15,13 +15,12 @@ def test_median_times_take_off_recording_cost_per_range_and_event():
 def test_in_situ_costs_are_hooked_and_traced_calls_over_plain_ones_per_range_and_event():
     # 10 ranges a call; hooks add 0.03 ms, the profiler 0.012 ms over 40 events; one slow call
     # in each arm moves no median
-    seen = Sessions(
-        {}, {}, [(0.02, 10, 0)] * 5, [1.0, 1.0, 1.0, 1.0, 9.0], [1.03, 1.03, 7.0, 1.03, 1.03], [1.012] * 4 + [5.0]
-    )
-    seen.traced_events = 40.0
+    seen = Sessions({}, {}, [(0.02, 10, 0)] * 5, [1.0, 1.0, 1.0, 1.0, 9.0], [1.03, 1.03, 7.0, 1.03, 1.03])
+    seen.traced, seen.traced_events = [1.012] * 4 + [5.0], 40.0
+    seen.paired = [1.0, 1.0, 1.0, 1.0, 9.0]
     hook, event = in_situ_costs(seen)
     assert abs(hook - 0.003) < 1e-12 and abs(event - 0.0003) < 1e-12
-    crossed = Sessions({}, {}, [(0.02, 10, 0)], [1.0], [0.99], [0.98], 40.0)  # noise: never below zero
+    crossed = Sessions({}, {}, [(0.02, 10, 0)], [1.0], [0.99], [0.98], 40.0, [1.0])  # noise: never below zero
     assert in_situ_costs(crossed) == (0.0, 0.0)
     assert in_situ_costs(Sessions({}, {}, [], [1.0])) == (0.0, 0.0)  # not measured: nothing taken off
 
@@ -85,7 +84,7 @@ def test_the_profile_times_each_run_and_the_functions_outside_layers():
     seen = _profile(model, args, calls=4, in_situ=True)
     layers, outside, between, plain = seen.layers, seen.outside, seen.between, seen.plain
     assert len(plain) == 4 and all(t > 0 for t in plain)  # a plain call after each profiled one
-    assert len(seen.hooked) == len(seen.traced) == 4 and seen.traced_events > 0
+    assert len(seen.hooked) == len(seen.paired) == len(seen.traced) == 4 and seen.traced_events > 0
     hook, event = in_situ_costs(seen)
     assert 0 <= hook < 0.2 and 0 <= event < 0.05  # ms: microseconds a hook pair, an event
     assert _runs(layers) == {"fc": 3, "act": 3, "same": 1} and _runs(outside) == {"aten::cat": 1}

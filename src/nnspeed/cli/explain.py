@@ -61,7 +61,8 @@ def _torch_table(doc: dict) -> Table:
         title=f"{doc['source']}: {doc['latency_ms']:.3f} ms per call ({doc['statistic']}); profiled: layers "
         f"{doc['layers_ms']:.3f} + functions outside any layer {doc['outside_ms']:.3f} + in no operator "
         f"{doc['overhead_ms']:.3f} = {parts:.3f} ms ({100 * doc['accounted_ratio']:.0f}% of the "
-        f"{doc['between_profiles_ms']:.3f} ms calls timed between the profiled ones); roofline "
+        f"{doc['between_profiles_ms']:.3f} ms calls timed between the profiled ones, ±"
+        f"{100 * doc['accounting_tolerance']:.0f}% allowed); roofline "
         f"bound {doc['roofline_bound_ms']:.3f} ms",
         title_justify="left",
         header_style="bold",

@@ -91,7 +91,7 @@ def _torch(w, batch: int, threads: int | None, on_phase) -> tuple[dict, Measurem
 
     from ..backends.base import torch_threads
     from ..explanation.advice import advise
-    from ..explanation.checks import warnings
+    from ..explanation.checks import accounting_tolerance, warnings
     from ..explanation.layers import layer_stats
     from ..explanation.peaks import profile
     from ..explanation.roofline import Row, roofline
@@ -131,6 +131,8 @@ def _torch(w, batch: int, threads: int | None, on_phase) -> tuple[dict, Measurem
         # the three parts, measured in the profile, against those plain calls
         "accounted_ratio": (layers_ms + outside_ms + overhead) / prof.plain_ms if prof.plain_ms > 0 else 0.0,
         "profiler_cost_ms": prof.recording_ms,
+        # how far the parts may miss the whole: 5%, and half the profiler's cost as a share of the call
+        "accounting_tolerance": accounting_tolerance(prof.recording_ms, prof.plain_ms),
         "total_flops": work.total_flops,
         "total_bytes": sum(r.bytes for r in layers + outside),
         "params": w.params(),

@@ -88,8 +88,8 @@ class Sessions:
     ranges and each top-level operator run outside every layer, as (ms, operator events
     inside), keyed by layer name and by operator name; ``between``: per call, the time in
     neither as (ms, layer ranges, outside operators); ``plain``: calls with no hooks and no
-    profiler, in ms.  With ``in_situ``, also ``hooked`` (the hooks, no profiler: the i-th
-    paired with the i-th plain call, in random order) and
+    profiler, in ms.  With ``in_situ``, also ``hooked`` (the hooks, no profiler: each timed
+    beside a plain call of ``paired``, in random order) and
     ``traced`` (the profiler, no hooks) calls in ms, and the operator events a traced call
     records."""
 
@@ -100,6 +100,7 @@ class Sessions:
     hooked: list[float] = field(default_factory=list)
     traced: list[float] = field(default_factory=list)
     traced_events: float = 0.0
+    paired: list[float] = field(default_factory=list)  # the plain call timed beside each hooked one
 
 
 def _profile(model, args, calls: int, in_situ: bool = False) -> Sessions:
@@ -143,17 +144,21 @@ def _profile(model, args, calls: int, in_situ: bool = False) -> Sessions:
         for size in sizes:
             with layer_ranges(model):  # the profiler announces itself from C++: quiet
                 sessions.append(quiet(lambda: profiled(size)))  # noqa: B023 (called at once)
+            timed(size, out.plain)  # the whole, in a block as a caller's calls run
             if not in_situ:
-                timed(size, out.plain)
                 continue
-            for _ in range(size):  # in pairs: the machine's drift cancels in each difference
+            quiet(lambda: traced(size, out.traced))  # noqa: B023
+            # in pairs, so that the machine's drift cancels in each difference; of each arm's
+            # two calls the second is kept, as the first after a switch pays for the switch
+            for _ in range(size):
                 for hooked in rng.sample((False, True), 2):
                     if hooked:
                         with layer_ranges(model):
-                            timed(1, out.hooked)
+                            timed(2, out.hooked)
+                        del out.hooked[-2]
                     else:
-                        timed(1, out.plain)
-            quiet(lambda: traced(size, out.traced))  # noqa: B023
+                        timed(2, out.paired)
+                        del out.paired[-2]
     call_events = [
         e
         for prof in sessions
@@ -184,11 +189,11 @@ def in_situ_costs(seen: Sessions) -> tuple[float, float]:
     below zero: two medians of a noisy call can cross)."""
     import statistics
 
-    if not (seen.plain and seen.hooked and seen.traced and seen.between):
+    if not (seen.plain and seen.hooked and seen.paired and seen.traced and seen.between):
         return 0.0, 0.0
     plain = statistics.median(seen.plain)
     ranges = statistics.median(n for _, n, _ in seen.between)
-    pairs = [h - p for h, p in zip(seen.hooked, seen.plain, strict=False)]
+    pairs = [h - p for h, p in zip(seen.hooked, seen.paired, strict=False)]
     per_range = statistics.median(pairs) / ranges if ranges else 0.0
     per_event = (statistics.median(seen.traced) - plain) / seen.traced_events if seen.traced_events else 0.0
     return max(0.0, per_range), max(0.0, per_event)
