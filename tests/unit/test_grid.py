@@ -70,7 +70,9 @@ def test_without_a_backend_axis_each_source_runs_on_its_own_runtime(source, back
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed interrupt
 def test_an_interrupt_python_swallowed_still_stops_the_sweep_after_its_cell(store_url, monkeypatch):
     # Ctrl-C that lands in one of subprocess's fork hooks is printed and ignored by Python;
-    # the sweep must stop after the cell it was in, not run every cell and exit 0.
+    # the sweep must stop after the cell it was in, not run every cell and exit 0.  A cell that
+    # failed under the interrupt (a terminal's Ctrl-C reaches the cell's process too) is not
+    # stored as failed: resuming runs it again.
     import os
     import signal
 
@@ -82,17 +84,22 @@ def test_an_interrupt_python_swallowed_still_stops_the_sweep_after_its_cell(stor
             os.kill(os.getpid(), signal.SIGINT)
             sum(range(1000))  # the handler runs here, and its KeyboardInterrupt is ignored
 
+    from nnspeed.measure.measurement import Measurement
+
     ran = []
+    done = Measurement("zoo:mlp", "torch-eager", "fp32", "fp32", 1, 1, "cpu", tuple([1.0] * 30), 1.0, 50.0)
 
     def run_cell(cell, spec, timeout_s):
         ran.append(cell.key)
         Swallowed()
-        return "failed", "not run", None
+        return ("ok", "", done) if len(ran) == 1 else ("failed", "killed by SIGINT", None)
 
     monkeypatch.setattr(runner, "run_cell", run_cell)
     cells = build_cells("zoo:mlp", "batch=1,2,4")
-    with pytest.raises(KeyboardInterrupt):
-        runner.run_sweep(Store(store_url), "sweep-t", "nnspeed sweep", cells, {})
-    assert ran == [cells[0].key]
-    assert [c["position"] for c in Store(store_url).cells("sweep-t")] == [0]  # the finished cell is kept
+    for sweep in ("sweep-t", "sweep-u"):
+        with pytest.raises(KeyboardInterrupt):
+            runner.run_sweep(Store(store_url), sweep, "nnspeed sweep", cells, {})
+    assert ran == [cells[0].key, cells[0].key]
+    assert [c["position"] for c in Store(store_url).cells("sweep-t")] == [0]  # it finished: kept
+    assert Store(store_url).cells("sweep-u") == []  # it failed under the interrupt: to be run again
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

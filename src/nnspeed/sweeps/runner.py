@@ -169,6 +169,8 @@ def run_sweep(
             t0 = time.perf_counter()
             status, why, m = run_cell(c, spec, timeout_s)
             seconds = time.perf_counter() - t0
+            if interrupted and status != "ok":  # Ctrl-C reached the cell too: not its failure, rerun it
+                raise KeyboardInterrupt
             store.save_cell(run_id, c.index, c.key, status, why, seconds, m)
             outcome = CellOutcome(c, status, why, seconds, m)
             outcomes.append(outcome)
