@@ -68,8 +68,15 @@ def test_one_model_under_two_settings(store_url, cli_json, tmp_path):
     # the stored check reports later with its figures: the verdict and the ratio's interval
     assert main(["report", doc["run_id"], "-o", str(tmp_path / "c.html"), "--store", store_url]) == 0
     page = (tmp_path / "c.html").read_text()
-    assert "The check document&#39;s figures" in page and f'<td class="num">{doc["verdict"]}</td>' in page
-    assert f"{doc['ratio']:.4g}" in page
+    assert "The check document&#39;s figures" in page
+    figures = page.split('<section id="figures">')[1].split("</section>")[0]
+    lo, hi = doc["ci95"]
+    for name, text in (
+        ("verdict", doc["verdict"]),
+        ("ratio", f"{doc['ratio']:.4g}"),
+        ("ci95", f"[{lo:.4g}, {hi:.4g}]"),
+    ):
+        assert f'<td><code>{name}</code></td><td class="num">{text}</td>' in figures, name
 
 
 def test_named_baseline_round_trip(store_url, cli_json, capsys):

@@ -49,8 +49,9 @@ def test_generate_json_contract(cli_json, store_url, tmp_path):
     assert all(r["new_tokens"] > 0 and r["prompt_len"] > 0 and len(r["step_ms"]) > r["n"] for r in shown)
     # and its report, later, carries the token figures
     assert main(["report", d["run_id"], "-o", str(tmp_path / "g.html"), "--store", store_url]) == 0
-    page = (tmp_path / "g.html").read_text()
-    assert "<code>kv_cache.on.ttft_ms.p50</code>" in page and f"{d['tokens_per_s']:.4g}" in page
+    figures = (tmp_path / "g.html").read_text().split('<section id="figures">')[1].split("</section>")[0]
+    assert "<code>kv_cache.on.ttft_ms.p50</code>" in figures
+    assert f'<td><code>tokens_per_s</code></td><td class="num">{d["tokens_per_s"]:.4g}</td>' in figures
 
 
 def test_generate_from_a_local_hf_directory(cli_json, tmp_path, store_url):

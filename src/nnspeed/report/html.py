@@ -19,23 +19,30 @@ def _script_json(obj) -> str:
 
 
 FIGURE_DEPTH = 4  # how deep into a document the figures table reads
+FIGURE_LIST = 4  # the longest list of numbers shown as one figure (an interval, a few rounds)
+
+
+def _figure(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 def figure_rows(doc: dict, prefix: str = "", depth: int = FIGURE_DEPTH) -> list[tuple[str, str]]:
-    """Every number, word and yes/no in ``doc`` (lists and the invariants section aside), as
-    (dotted key, text) rows: the figures of a document that has no section of its own."""
+    """Every number, word and yes/no in ``doc``, and every short list of them (an interval),
+    as (dotted key, text) rows: the figures of a document that has no section of its own.
+    Longer lists, and the invariants section, are left out."""
     rows: list[tuple[str, str]] = []
     for k, v in doc.items():
         name = f"{prefix}{k}"
-        if k == "invariants" or isinstance(v, list) or v is None:
+        if k == "invariants" or v is None:
             continue
         if isinstance(v, dict):
             if depth > 1:
                 rows += figure_rows(v, f"{name}.", depth - 1)
-        elif isinstance(v, float):
-            rows.append((name, f"{v:.4g}"))
+        elif isinstance(v, list):
+            if 0 < len(v) <= FIGURE_LIST and all(isinstance(x, (int, float, str)) for x in v):
+                rows.append((name, "[" + ", ".join(_figure(x) for x in v) + "]"))
         else:
-            rows.append((name, str(v)))
+            rows.append((name, _figure(v)))
     return rows
 
 
