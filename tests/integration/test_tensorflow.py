@@ -24,6 +24,7 @@ from nnspeed.cli.app import main
 
 MLP = "zoo:keras-mlp?depth=2"
 TIMED = ["--min-time", "0.2", "--max-time", "1"]
+SHORT = ["--min-time", "0.2", "--max-time", "0.5"]
 
 
 @pytest.fixture(scope="module")
@@ -343,21 +344,8 @@ def test_torch_sequentials_run_on_litert_with_torchs_outputs(tmp_path, monkeypat
 
 
 def test_one_torch_model_on_eager_onnxruntime_and_litert_in_one_sweep(cli_json, store_url):
-    doc = cli_json(
-        [
-            "sweep",
-            "zoo:mlp?depth=2",
-            "--grid",
-            "backend=torch-eager,onnxruntime,litert;threads=1",
-            "--min-time",
-            "0.2",
-            "--max-time",
-            "0.5",
-            "--store",
-            store_url,
-            "--json",
-        ]
-    )
+    grid = "backend=torch-eager,onnxruntime,litert;threads=1"
+    doc = cli_json(["sweep", "zoo:mlp?depth=2", "--grid", grid, *SHORT, "--store", store_url, "--json"])
     cells = doc["cells"]
     assert [c["status"] for c in cells] == ["ok"] * 3, cells
     lite = next(c for c in cells if c["result"]["backend"] == "litert")["result"]
@@ -366,21 +354,7 @@ def test_one_torch_model_on_eager_onnxruntime_and_litert_in_one_sweep(cli_json, 
 
 def test_bench_tensorflow_at_two_thread_counts_measures_each_in_its_own_process(cli_json, store_url):
     doc = cli_json(
-        [
-            "bench",
-            MLP,
-            "--backend",
-            "tensorflow",
-            "--threads",
-            "1,2",
-            "--min-time",
-            "0.2",
-            "--max-time",
-            "0.5",
-            "--store",
-            store_url,
-            "--json",
-        ]
+        ["bench", MLP, "--backend", "tensorflow", "--threads", "1,2", *SHORT, "--store", store_url, "--json"]
     )
     assert [r["effective"]["threads"] for r in doc["results"]] == [1, 2]
     assert all(r["latency_ms"]["p50"] > 0 for r in doc["results"])
