@@ -7,16 +7,9 @@ from pathlib import Path
 from ..errors import InputError
 from ..store.store import Store
 
-# The documents a stored run may carry, each with the section of the report it fills
-# (``report.html.render``'s keyword).  A run of any other kind is reported from its results.
-SECTIONS = {
-    "claims": "claims",
-    "optimize": "optimize",
-    "fleet": "fleet",
-    "adaptive": "adaptive",
-    "capacity": "capacity",
-    "train": "train",
-}
+# The documents a stored run may carry that have a section of the report, each filling the
+# ``report.html.render`` keyword of its name.  A run of any other kind is reported from its results.
+SECTIONS = ("claims", "optimize", "fleet", "adaptive", "capacity", "train")
 # Documents shown as a table of their figures, for want of a section of their own.
 FIGURES_ONLY = ("generate", "check", "predict_eval", "adaptive-capacity")
 
@@ -33,6 +26,7 @@ def report(run_id: str, output: str | Path = "report.html", store: Store | str |
     db = Store.of(store, writable=False)
     run, ms = db.get_run(run_id)
     failed = [c for c in db.cells(run["id"]) if c["status"] == "failed"]
-    sections = {kw: doc for name, kw in SECTIONS.items() if (doc := db.document(run["id"], name)) is not None}
-    plain = next(((n, d) for n in FIGURES_ONLY if (d := db.document(run["id"], n)) is not None), None)
+    docs = db.documents(run["id"])
+    sections = {name: docs[name] for name in SECTIONS if name in docs}
+    plain = next(((name, docs[name]) for name in FIGURES_ONLY if name in docs), None)
     return write_text(output, render(run, ms, failed_cells=failed, document=plain, **sections))
