@@ -35,7 +35,7 @@ def rounds(scenario: str, n: int) -> dict[str, list[float]]:
     from nnspeed.api import load
     from nnspeed.backends.base import Settings
     from nnspeed.measure.stoprule import StopRule
-    from nnspeed.scenarios.choose import ScenarioOptions, scenario_runner
+    from nnspeed.scenarios.registry import ScenarioOptions, scenario_runner
 
     batch, figure, _ = FIGURES[scenario]
     w = load(SOURCE)

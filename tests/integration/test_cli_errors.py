@@ -228,12 +228,12 @@ def test_unknown_option_is_a_usage_error(capsys):
 
 
 def test_internal_error_exits_1_with_one_line(monkeypatch, capsys):
-    import nnspeed.api as api
+    import nnspeed.commands.bench as bench
 
     def broken(*a, **k):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(api, "bench_grid", broken)
+    monkeypatch.setattr(bench, "bench_grid", broken)
     assert main(["bench", "zoo:mlp", *FAST]) == 1
     err = capsys.readouterr().err
     assert err.startswith("internal error: ZeroDivisionError: boom") and "Traceback" not in err

@@ -13,9 +13,9 @@ from nnspeed.store.store import Store
 # measurement's own start, so the signal lands inside it however slow the machine is).
 CHILD = """
 import sys
-import nnspeed.api as api
+import nnspeed.commands.bench as bench
 
-grid = api.bench_grid
+grid = bench.bench_grid
 
 def traced(*args, on_start=None, **kwargs):
     def start(i, src, settings):
@@ -24,7 +24,7 @@ def traced(*args, on_start=None, **kwargs):
             on_start(i, src, settings)
     return grid(*args, on_start=start, **kwargs)
 
-api.bench_grid = traced
+bench.bench_grid = traced
 from nnspeed.cli.app import main
 sys.exit(main(sys.argv[1:]))
 """

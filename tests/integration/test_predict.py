@@ -7,6 +7,7 @@ import pytest
 
 import nnspeed
 from nnspeed.cli.app import main
+from nnspeed.commands.events import Events
 from nnspeed.explanation.flops import count_flops
 from nnspeed.prediction.archs import draw
 from nnspeed.prediction.trace import trace_model
@@ -29,7 +30,7 @@ def test_trace_runs_on_meta_and_sees_modules_and_functions():
     assert counts["add"] == 2 * arch["depth"]  # the residual adds, outside any leaf module
 
 
-def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, capsys, same_document):
+def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, capsys, same_document, report_page):
     doc = cli_json(["predict", "zoo:mlp", *SMALL, "--json"])
     assert {"predicted_ms", "by_op", "unmodelled", "profile", "threads"} <= set(doc)
     assert doc["threads"] == 1 and doc["unmodelled"] == {} and doc["by_op"]["Linear"]["count"] == 5
@@ -56,7 +57,12 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
     plain = cli_json(["predict", "zoo:mlp", *SMALL, "--no-anchor", "--json"])
     assert plain["drift_factor"] == 1.0 and plain["predicted_ms"] == pytest.approx(unanchored, rel=1e-9)
     heard = []  # the command as a function: the same document, its phases told as they go
-    p = nnspeed.predict("zoo:mlp", threads=1, scale=0.04, anchor=False, on_progress=lambda *a: heard.append(a))
+
+    class Told(Events):
+        def progress(self, what, done=None, total=None):
+            heard.append((what, done, total))
+
+    p = nnspeed.predict("zoo:mlp", threads=1, scale=0.04, anchor=False, events=Told())
     assert p.predicted_ms == pytest.approx(unanchored, rel=1e-9) and p.measurements == [] and heard[0][1] == 0
     same_document(plain, p.to_dict())
     ev = cli_json(["predict", "--evaluate", "--models", "3", "--rounds", "2", *SMALL, "--store", store_url, "--json"])
@@ -76,8 +82,10 @@ def test_predict_profile_export_and_evaluate(cli_json, tmp_path, store_url, caps
     assert ev["rounds"] == 2 and 0 <= rep["within_5pct"] <= rep["within_10pct"] <= 1 and rep["median_spread"] >= 0
     assert isinstance(ev["notes"], list)  # a warning when the rounds spread too far to judge ±10%
     assert len(nnspeed.Store(store_url).get_run(ev["run_id"])[1]) == 3
-    assert main(["report", ev["run_id"], "-o", str(tmp_path / "ev.html"), "--store", store_url]) == 0
-    assert "<code>rmspe</code>" in (tmp_path / "ev.html").read_text()  # the evaluation's figures, reported later
+    report_page(ev["run_id"], store_url, "predict-evaluate")  # reported later from the store, in a browser
+    assert (
+        "<code>rmspe</code>" in (tmp_path / "predict-evaluate-report.html").read_text()
+    )  # the evaluation's figures, reported later
     with pytest.raises(nnspeed.NnspeedError, match="not both"):
         nnspeed.predict("zoo:mlp", evaluate=True)
 

@@ -127,3 +127,45 @@ def test_the_cli_raises_no_error_of_its_own():
             if not (isinstance(call, ast.Attribute) and call.attr in ("Exit", "Abort")):
                 found.append(f"{f.name}:{node.lineno}")
     assert found == []
+
+
+def _parameters(fn: ast.FunctionDef) -> int:
+    a = fn.args
+    return len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs) + (a.vararg is not None) + (a.kwarg is not None)
+
+
+def test_no_command_function_takes_more_than_twelve_parameters():
+    """A command's options travel as one request object, not as a long signature."""
+    files = [*sorted((ROOT / "commands").glob("*.py")), ROOT / "api.py"]
+    long = [
+        f"{f.name}:{node.name} ({_parameters(node)})"
+        for f in files
+        for node in ast.walk(ast.parse(f.read_text()))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _parameters(node) > 12
+    ]
+    assert long == []
+
+
+def test_each_command_runs_a_frozen_request_that_validates_itself():
+    """``commands/<name>.py`` with ``run(request, *, store, events)``: its request is a frozen,
+    keyword-only dataclass whose ``validate()`` checks it without side effects."""
+    import dataclasses
+    import importlib
+    import inspect
+
+    runs = []
+    for f in sorted((ROOT / "commands").glob("*.py")):
+        module = importlib.import_module(f"nnspeed.commands.{f.stem}")
+        run = getattr(module, "run", None)
+        if run is None or inspect.getmodule(run) is not module:
+            continue
+        runs.append(f.stem)
+        params = inspect.signature(run, eval_str=True).parameters
+        request = next(iter(params.values())).annotation
+        assert dataclasses.is_dataclass(request), f.stem
+        assert request.__dataclass_params__.frozen, f.stem
+        assert all(field.kw_only for field in dataclasses.fields(request)), f.stem
+        assert callable(getattr(request, "validate", None)), f.stem
+        assert list(params)[1:] == ["store", "events"], f.stem
+        assert all(params[p].kind is inspect.Parameter.KEYWORD_ONLY for p in ("store", "events")), f.stem
+    assert {"bench", "capacity", "check", "fleet", "generate", "optimize", "predict", "sweep"} <= set(runs)

@@ -1,13 +1,21 @@
-"""Backends by name; each module is imported only when asked for."""
+"""Backends by name; each module is imported only when asked for.
+
+Another package adds a backend through the ``nnspeed.backends`` entry point group: the entry
+point names a class whose instances have ``name``, ``accepts`` (the source kinds it runs),
+``streams`` and ``prepare(workload, settings) -> Runner`` (see ``base.Runner``)."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
+from importlib.metadata import entry_points
 
 from ..errors import BackendError
 
-BACKENDS = {
+ENTRY_POINTS = "nnspeed.backends"
+
+BUILT_IN = {
     "torch-eager": "nnspeed.backends.torch_backend:TorchEager",
     "torch-compile": "nnspeed.backends.torch_backend:TorchCompile",
     "torch-train": "nnspeed.backends.torch_backend:TorchTrain",
@@ -30,24 +38,52 @@ def resolve_backend(name: str, source: str) -> str:
     from ..workloads.sources import source_kind
 
     kind = source_kind(source)
-    return next(n for n in BACKENDS if kind in get_backend(n).accepts)
+    return next(n for n, b in loaded() if kind in b.accepts)
+
+
+@functools.cache
+def backends() -> dict[str, str]:
+    """Every backend's name and ``module:class``: the built-in ones, then those other packages
+    register (a name already taken is not replaced)."""
+    found = dict(BUILT_IN)
+    for ep in entry_points(group=ENTRY_POINTS):
+        found.setdefault(ep.name, ep.value)
+    return found
 
 
 def check_backend(name: str, where: str = "") -> None:
     """Refuse a backend name that is not registered, before anything is measured."""
-    if name not in BACKENDS:
-        raise BackendError(f"unknown backend '{name}'{where}; choose from {', '.join(BACKENDS)}")
+    if name not in backends():
+        raise BackendError(f"unknown backend '{name}'{where}; choose from {', '.join(backends())}")
 
 
 def get_backend(name: str):
     check_backend(name)
-    module, _, attr = BACKENDS[name].partition(":")
-    return getattr(importlib.import_module(module), attr)()
+    path = backends()[name]
+    module, _, attr = path.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        if name in BUILT_IN:
+            raise
+        raise BackendError(f"the backend '{name}' registered as {path} cannot be loaded: {e}") from None
+    return cls()
+
+
+def loaded():
+    """Each backend that loads, with its name: another package's backend that cannot be
+    imported here is left out of the lists (naming it still says why)."""
+    for name in backends():
+        try:
+            yield name, get_backend(name)
+        except BackendError:
+            if name in BUILT_IN:
+                raise
 
 
 def backends_that_accept(kind: str) -> list[str]:
     """The backends that can run a workload of this kind ("torch", "onnx", "openvino-ir")."""
-    return [n for n in BACKENDS if kind in get_backend(n).accepts]
+    return [n for n, b in loaded() if kind in b.accepts]
 
 
 def before_load(settings, strict: bool = True) -> None:
@@ -62,7 +98,7 @@ def before_load(settings, strict: bool = True) -> None:
 
 def before_load_for_any(threads: list[int | None]) -> None:
     """Before loading a source whose runtimes are not chosen yet (optimize tries them all)."""
-    _hooks({name: list(threads) for name in BACKENDS}, strict=False)
+    _hooks({name: list(threads) for name, _ in loaded()}, strict=False)
 
 
 def _hooks(threads: dict[str, list], strict: bool) -> None:
@@ -74,7 +110,7 @@ def _hooks(threads: dict[str, list], strict: bool) -> None:
 
 def stream_backends() -> list[str]:
     """The backends whose runners can run side by side, each with its own thread pool."""
-    return [n for n in BACKENDS if get_backend(n).streams]
+    return [n for n, b in loaded() if b.streams]
 
 
 def calling(runner) -> contextlib.AbstractContextManager:

@@ -7,7 +7,9 @@ import traceback
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from ..commands.events import Events
 from ..errors import NnspeedError
 
 app = typer.Typer(
@@ -47,6 +49,33 @@ def progress_bar():
         transient=True,
         disable=not err.is_terminal,
     )
+
+
+class BarEvents(Events):
+    """A command's progress shown on a ``progress_bar``; finished steps printed above it."""
+
+    def __init__(self, bar, task) -> None:
+        self.bar, self.task = bar, task
+
+    def progress(self, what: str, done: int | None = None, total: int | None = None) -> None:
+        self.bar.update(self.task, description=what, completed=done, total=total)
+
+    def finished(self, line: str, ok: bool = True) -> None:
+        mark = "[green]ok[/]    " if ok else "[red]failed[/]"
+        self.bar.console.print(f"{mark} {escape(line)}", highlight=False, soft_wrap=True)
+
+
+class StatusEvents(Events):
+    """A command's progress shown on a status line (``err.status``); finished steps printed."""
+
+    def __init__(self, status) -> None:
+        self.status = status
+
+    def progress(self, what: str, done: int | None = None, total: int | None = None) -> None:
+        self.status.update(what if total is None else f"{what} ({done or 0}/{total})")
+
+    def finished(self, line: str, ok: bool = True) -> None:
+        err.print(("" if ok else "[red]failed[/] ") + escape(line), highlight=False, soft_wrap=True)
 
 
 def print_disagreements(doc: dict) -> None:

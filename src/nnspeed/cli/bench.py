@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from ..axes import int_values, split
 from ..errors import UnsavedError
-from .app import app, command_line, err, out, print_disagreements, progress_bar
+from .app import BarEvents, StatusEvents, app, command_line, err, out, print_disagreements, progress_bar
 from .options import Budget, Ci, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, Samples, StoreUrl
 
 
@@ -107,81 +107,71 @@ def bench(
 ):
     """Measure inference latency and throughput with rigorous statistics, and store the run."""
     if adaptive is not None:
-        from ..commands.adaptive import adaptive as run_adaptive
-        from ..commands.adaptive import check_bench_options
+        from ..commands.adaptive import AdaptiveRequest, check_bench_options
+        from ..commands.adaptive import run as run_adaptive
 
         thread_counts = int_values(split(threads, "--threads"), "--threads", allow_auto=True)
         check_bench_options(scenario, sources, thread_counts)
-
+        adaptive_request = AdaptiveRequest(
+            source=sources[0],
+            variants=adaptive,
+            qps=qps,
+            slo_p99=slo_p99,
+            data=data,
+            seconds=max_time,
+            burstiness=burstiness,
+            seed=seed,
+            max_batch=max_batch,
+            max_wait_ms=max_wait_ms,
+            threads=thread_counts[0],
+            report=report,
+            command=command_line(),
+        )
         with err.status("building the variants", spinner="dots") as status:
-            served = run_adaptive(
-                sources[0],
-                adaptive,
-                qps,
-                slo_p99,
-                data=data,
-                seconds=max_time,
-                burstiness=burstiness,
-                seed=seed,
-                max_batch=max_batch,
-                max_wait_ms=max_wait_ms,
-                threads=thread_counts[0],
-                report=report,
-                store=store,
-                command=command_line(),
-                on_run=lambda mode: status.update(f"serving: {mode}"),
-            )
+            served = run_adaptive(adaptive_request, store=store, events=StatusEvents(status))
         return print_adaptive(served.to_dict(), json_out)
-    from ..api import bench_run
+    from ..commands.bench import BenchRequest, run
 
+    request = BenchRequest(
+        sources=sources,
+        backend=backend,
+        precision=precision,
+        batch=batch,
+        threads=threads,
+        device=device,
+        budget_ms=budget,
+        fps=fps,
+        min_time=min_time,
+        max_time=max_time,
+        min_iters=min_iters,
+        max_iters=max_iters,
+        ci=ci,
+        input_shape=input_shape,
+        input_dtype=input_dtype,
+        input_fn=input_fn,
+        task=hf_task,
+        seq_len=seq_len,
+        scenario=scenario,
+        engine=engine,
+        drop_late=drop_late,
+        qps=qps,
+        slo_p99=slo_p99,
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+        burstiness=burstiness,
+        seed=seed,
+        streams=streams,
+        interleave=interleave,
+        min_rounds=min_rounds,
+        max_rounds=max_rounds,
+        samples=samples,
+        command=command_line(),
+    )
     unsaved = None
-    with progress_bar() as progress:
-        task = progress.add_task("interleaved rounds" if interleave else "measuring", total=None)
-
-        def on_start(i, src, s):
-            progress.update(
-                task, completed=i, description=f"{src} {s.backend} {s.precision} b{s.batch} t{s.threads or 'auto'}"
-            )
-
+    with progress_bar() as bar:
+        task = bar.add_task("interleaved rounds" if interleave else "measuring", total=None)
         try:
-            result = bench_run(
-                sources,
-                backend=backend,
-                precision=precision,
-                batch=batch,
-                threads=threads,
-                device=device,
-                budget_ms=budget,
-                fps=fps,
-                min_time=min_time,
-                max_time=max_time,
-                min_iters=min_iters,
-                max_iters=max_iters,
-                ci=ci,
-                input_shape=input_shape,
-                input_dtype=input_dtype,
-                input_fn=input_fn,
-                task=hf_task,
-                seq_len=seq_len,
-                scenario=scenario,
-                engine=engine,
-                drop_late=drop_late,
-                qps=qps,
-                slo_p99=slo_p99,
-                max_batch=max_batch,
-                max_wait_ms=max_wait_ms,
-                burstiness=burstiness,
-                seed=seed,
-                streams=streams,
-                interleave=interleave,
-                min_rounds=min_rounds,
-                max_rounds=max_rounds,
-                samples=samples,
-                store=store,
-                command=command_line(),
-                on_start=on_start,
-                on_round=lambda n, _: progress.update(task, description=f"interleaved rounds: {n} done"),
-            )
+            result = run(request, store=store, events=BarEvents(bar, task))
         except UnsavedError as e:  # measured but not stored: show the figures, then the error
             unsaved = e
             result = e.result

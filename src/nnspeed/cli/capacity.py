@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .app import app, command_line, err, out, print_disagreements
+from .app import StatusEvents, app, command_line, err, out, print_disagreements
 from .options import InputDtype, InputShape, JsonOut, StoreUrl
 
 
@@ -60,11 +60,7 @@ def capacity(
     data: str = typer.Option(None, help="--adaptive: labelled data the requests carry (default: the model's own)"),
 ):
     """Search the highest offered load whose p99 latency holds the SLO (Poisson arrivals)."""
-    from ..commands.capacity import capacity as run_capacity
-
-    def on_trial(mode, r):
-        verdict = "held" if r["passed"] else "missed"
-        status.update(f"{mode.replace('_', ' ')}: {r['qps']:,.0f} QPS → p99 {r['p99_ms']:.3g} ms ({verdict})")
+    from ..commands.capacity import CapacityRequest, run, trial_line
 
     if adaptive is not None:
         from ..commands.adaptive import adaptive_capacity
@@ -81,31 +77,30 @@ def capacity(
                 threads=threads,
                 store=store,
                 command=command_line(),
-                on_trial=on_trial,
+                on_trial=lambda mode, t: status.update(trial_line(mode, t)),
             )
         return print_adaptive_capacity(result.to_dict(), slo_p99, burstiness, json_out)
 
+    request = CapacityRequest(
+        source=source,
+        slo_p99=slo_p99,
+        dynamic_batching=dynamic_batching,
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+        backend=backend,
+        precision=precision,
+        threads=threads,
+        device=device,
+        trial_time=trial_time,
+        burstiness=burstiness,
+        seed=seed,
+        input_shape=input_shape,
+        input_dtype=input_dtype,
+        report=report,
+        command=command_line(),
+    )
     with err.status("warming up", spinner="dots") as status:
-        result = run_capacity(
-            source=source,
-            slo_p99=slo_p99,
-            dynamic_batching=dynamic_batching,
-            max_batch=max_batch,
-            max_wait_ms=max_wait_ms,
-            backend=backend,
-            precision=precision,
-            threads=threads,
-            device=device,
-            trial_time=trial_time,
-            burstiness=burstiness,
-            seed=seed,
-            input_shape=input_shape,
-            input_dtype=input_dtype,
-            report=report,
-            store=store,
-            command=command_line(),
-            on_trial=on_trial,
-        )
+        result = run(request, store=store, events=StatusEvents(status))
     doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))

@@ -40,31 +40,31 @@ def check(
     A and B are measured side by side in interleaved rounds on this machine, so drift of the
     machine cancels instead of raising false alarms."""
     from .._files import write_text
+    from ..commands.check import CheckRequest, run
     from ..gate.reports import check_paths, markdown
     from ..gate.reports import junit as junit_xml
-    from ..gate.run import check as run_check
     from ..measure.interleave import RoundRule
 
     rule = RoundRule(min_rounds=min_rounds, max_rounds=max_rounds, max_time=max_time)
     check_paths(summary, junit)
-    result = run_check(
-        sources,
-        max_slowdown,
-        stat,
-        backend,
-        precision,
-        batch,
-        threads,
-        device,
-        baseline,
-        save_baseline,
-        any_machine,
-        rule,
-        store,
-        command_line(),
-        dict(input_shape=input_shape, input_dtype=input_dtype),
-        seed,
+    request = CheckRequest(
+        sources=sources,
+        max_slowdown=max_slowdown,
+        stat=stat,
+        backend=backend,
+        precision=precision,
+        batch=batch,
+        threads=threads,
+        device=device,
+        baseline=baseline,
+        save_baseline=save_baseline,
+        any_machine=any_machine,
+        rule=rule,
+        command=command_line(),
+        load_options=dict(input_shape=input_shape, input_dtype=input_dtype),
+        seed=seed,
     )
+    result = run(request, store=store)
     compared = result.method != "saved as a baseline"
     if summary is not None and compared:
         err.print(f"wrote {write_text(summary, markdown([result]))}", highlight=False)

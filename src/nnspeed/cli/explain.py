@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .app import app, command_line, err, out, print_disagreements
+from .app import StatusEvents, app, command_line, err, out, print_disagreements
 from .options import InputDtype, InputShape, JsonOut
 
 
@@ -26,20 +26,20 @@ def explain(
     json_out: JsonOut = False,
 ):
     """Per-layer time, FLOPs, bytes and roofline verdicts, the framework overhead, and advice."""
-    from ..commands.explain import explain as run_explain
+    from ..commands.explain import ExplainRequest, run
 
+    request = ExplainRequest(
+        source=source,
+        backend=backend,
+        batch=batch,
+        threads=threads,
+        input_shape=input_shape,
+        input_dtype=input_dtype,
+        report=report,
+        command=command_line(),
+    )
     with err.status("loading the model", spinner="dots") as status:
-        doc = run_explain(
-            source,
-            backend=backend,
-            batch=batch,
-            threads=threads,
-            input_shape=input_shape,
-            input_dtype=input_dtype,
-            report=report,
-            command=command_line(),
-            on_phase=status.update,
-        ).to_dict()
+        doc = run(request, events=StatusEvents(status)).to_dict()
     if json_out:
         out.print_json(json.dumps(doc))
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .app import app, command_line, err, out, print_disagreements
+from .app import StatusEvents, app, command_line, err, out, print_disagreements
 from .options import Ci, ClusterAddress, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
 
 
@@ -38,31 +38,26 @@ def fleet(
     json_out: JsonOut = False,
 ):
     """Benchmark one model on every alive node of a Ray cluster: the fastest and cheapest machine."""
-    from ..commands.fleet import fleet as run_fleet
+    from ..commands.fleet import FleetRequest, run
 
+    request = FleetRequest(
+        source=source,
+        cluster=cluster,
+        backend=backend,
+        precision=precision,
+        batch=batch,
+        threads=threads,
+        price=price,
+        min_time=min_time,
+        max_time=max_time,
+        ci=ci,
+        input_shape=input_shape,
+        input_dtype=input_dtype,
+        report=report,
+        command=command_line(),
+    )
     with err.status("connecting to the cluster", spinner="dots") as status:
-
-        def on_start(nodes):
-            status.update(f"measuring on {len(nodes)} node{'s' if len(nodes) > 1 else ''} at once")
-
-        result = run_fleet(
-            source=source,
-            cluster=cluster,
-            backend=backend,
-            precision=precision,
-            batch=batch,
-            threads=threads,
-            price=price,
-            min_time=min_time,
-            max_time=max_time,
-            ci=ci,
-            input_shape=input_shape,
-            input_dtype=input_dtype,
-            report=report,
-            store=store,
-            command=command_line(),
-            on_start=on_start,
-        )
+        result = run(request, store=store, events=StatusEvents(status))
     doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))

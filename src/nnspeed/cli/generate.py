@@ -7,7 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from .app import app, command_line, err, out, print_disagreements
+from .app import StatusEvents, app, command_line, err, out, print_disagreements
 from .options import JsonOut, StoreUrl
 
 
@@ -31,30 +31,29 @@ def generate(
     json_out: JsonOut = False,
 ):
     """Greedy generation timed token by token: TTFT, TPOT, ITL, e2e, tokens/s, words/s, KV cache, int8."""
-    from ..commands.generate import generate as run_generate
+    from ..commands.generate import GenerateRequest, run
     from ..store.store import Store
 
+    request = GenerateRequest(
+        source=source,
+        prompt_len=prompt_len,
+        new_tokens=new_tokens,
+        batch=batch,
+        threads=threads,
+        requests=requests,
+        kv_cache=kv_cache,
+        int8=int8,
+        qps=qps,
+        load_requests=load_requests,
+        ttft_slo_ms=ttft_slo_ms,
+        tpot_slo_ms=tpot_slo_ms,
+        seed=seed,
+        max_time=max_time,
+        command=command_line(),
+    )
     db = Store(store, writable=True)
     with err.status("generating", spinner="dots") as status:
-        result = run_generate(
-            source=source,
-            prompt_len=prompt_len,
-            new_tokens=new_tokens,
-            batch=batch,
-            threads=threads,
-            requests=requests,
-            kv_cache=kv_cache,
-            int8=int8,
-            qps=qps,
-            load_requests=load_requests,
-            ttft_slo_ms=ttft_slo_ms,
-            tpot_slo_ms=tpot_slo_ms,
-            seed=seed,
-            max_time=max_time,
-            store=db,
-            command=command_line(),
-            on_status=status.update,
-        )
+        result = run(request, store=db, events=StatusEvents(status))
     doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))

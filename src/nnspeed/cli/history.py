@@ -42,9 +42,9 @@ def show(
     from ..store.store import Store
 
     if json_out:
-        from ..commands.show import show as show_run
+        from ..commands.show import ShowRequest, run
 
-        out.print_json(json.dumps(show_run(run_id, store, samples)))
+        out.print_json(json.dumps(run(ShowRequest(run_id=run_id, samples=samples), store=store)))
         return
     run, ms = Store(store).get_run(run_id)
     env = run["env"]
@@ -67,10 +67,11 @@ def compare(
     json_out: JsonOut = False,
 ):
     """Speedup of RUN_B over RUN_A per matching configuration, with a 95% confidence interval."""
-    from ..commands.compare import compare_runs
+    from ..commands.compare import CompareRequest
+    from ..commands.compare import run as run_compare
     from ..report.terminal import comparisons_table
 
-    result = compare_runs(run_a, run_b, ignore=ignore, store=store)
+    result = run_compare(CompareRequest(run_a=run_a, run_b=run_b, ignore=ignore), store=store)
     doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))
@@ -97,10 +98,20 @@ def history(
 ):
     """The trend of one configuration over its stored runs, with the runs where it changed."""
     from .._files import write_text
-    from ..gate.history import history as run_history
+    from ..commands.history import HistoryRequest, run
     from ..report.terminal import history_table
 
-    h = run_history(source, backend, precision, batch, threads, device, store, any_machine, min_change)
+    request = HistoryRequest(
+        source=source,
+        backend=backend,
+        precision=precision,
+        batch=batch,
+        threads=threads,
+        device=device,
+        any_machine=any_machine,
+        min_change=min_change,
+    )
+    h = run(request, store=store)
     if report is not None:
         from ..report.html import render
 

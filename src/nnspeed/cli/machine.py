@@ -21,11 +21,12 @@ def machine(
     json_out: JsonOut = False,
 ):
     """Measure (and cache per machine) peak GEMM rates per precision and thread count, memory bandwidth."""
-    from ..commands.machine import machine as run_machine
-    from .predict import phases_shown
+    from ..commands.machine import MachineRequest, run
+    from .predict import PhaseEvents, phases_shown
 
+    request = MachineRequest(refresh=refresh, threads=threads or None, operators=operators, export=export)
     with phases_shown() as on_progress:
-        result = run_machine(refresh, threads or None, operators, export, on_progress=on_progress)
+        result = run(request, events=PhaseEvents(on_progress))
     doc = result.document["profile"]
     if json_out:
         out.print_json(json.dumps(result.to_dict()))

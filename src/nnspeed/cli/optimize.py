@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .app import app, command_line, err, out, print_disagreements
+from .app import StatusEvents, app, command_line, err, out, print_disagreements
 from .options import Budget, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
 
 
@@ -52,35 +52,34 @@ def optimize(
     json_out: JsonOut = False,
 ):
     """Try precisions, quantization, pruning, fusion and runtimes; choose the fastest accurate one."""
-    from ..commands.optimize import optimize as run_optimize
+    from ..commands.optimize import OptimizeRequest, run
     from ..report.terminal import optimize_table
 
+    request = OptimizeRequest(
+        source=source,
+        data=data,
+        eval_fn=eval_fn,
+        fidelity=fidelity,
+        max_drop=max_drop,
+        budget_ms=budget,
+        batch=batch,
+        threads=threads,
+        time_limit=time_limit,
+        export=export,
+        out_dir=out_dir,
+        variants=variants,
+        early_exit=early_exit,
+        exits=exits,
+        exit_rule=exit_rule,
+        exit_taus=exit_taus,
+        min_time=min_time,
+        max_time=max_time,
+        input_shape=input_shape,
+        input_dtype=input_dtype,
+        command=command_line(),
+    )
     with err.status("baseline", spinner="dots") as status:
-        result = run_optimize(
-            source=source,
-            data=data,
-            eval_fn=eval_fn,
-            fidelity=fidelity,
-            max_drop=max_drop,
-            budget_ms=budget,
-            batch=batch,
-            threads=threads,
-            time_limit=time_limit,
-            export=export,
-            out_dir=out_dir,
-            variants=variants,
-            early_exit=early_exit,
-            exits=exits,
-            exit_rule=exit_rule,
-            exit_taus=exit_taus,
-            min_time=min_time,
-            max_time=max_time,
-            input_shape=input_shape,
-            input_dtype=input_dtype,
-            store=store,
-            command=command_line(),
-            on_variant=lambda name: status.update(f"measuring and scoring: {name}"),
-        )
+        result = run(request, store=store, events=StatusEvents(status))
     doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from ..commands.events import Events
 from .app import app, command_line, err, out, print_disagreements
 from .options import InputDtype, InputShape, JsonOut, StoreUrl
 
@@ -27,6 +28,16 @@ def phases_shown():
             bar.update(tasks[text], completed=done, total=total)
 
         yield on_progress
+
+
+class PhaseEvents(Events):
+    """A command's progress told to a ``phases_shown`` callback."""
+
+    def __init__(self, on_progress) -> None:
+        self.on_progress = on_progress
+
+    def progress(self, what: str, done: int | None = None, total: int | None = None) -> None:
+        self.on_progress(what, done or 0, total)
 
 
 @app.command()
@@ -57,28 +68,27 @@ def predict(
     json_out: JsonOut = False,
 ):
     """Predict latency from per-operator models fitted on microbenchmarks, without running the model."""
-    from ..commands.predict import predict as run_predict
+    from ..commands.predict import PredictRequest, run
 
+    request = PredictRequest(
+        source=source,
+        backend=backend,
+        precision=precision,
+        batch=batch,
+        threads=threads,
+        machine=machine,
+        evaluate=evaluate,
+        models=models,
+        seed=seed,
+        rounds=rounds,
+        anchor=anchor,
+        scale=scale,
+        input_shape=input_shape,
+        input_dtype=input_dtype,
+        command=command_line(),
+    )
     with phases_shown() as on_progress:
-        result = run_predict(
-            source,
-            backend=backend,
-            precision=precision,
-            batch=batch,
-            threads=threads,
-            machine=machine,
-            evaluate=evaluate,
-            models=models,
-            seed=seed,
-            rounds=rounds,
-            anchor=anchor,
-            scale=scale,
-            input_shape=input_shape,
-            input_dtype=input_dtype,
-            store=store,
-            command=command_line(),
-            on_progress=on_progress,
-        )
+        result = run(request, store=store, events=PhaseEvents(on_progress))
     doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))

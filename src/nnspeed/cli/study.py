@@ -6,9 +6,20 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
-from .app import app, command_line, err, out, print_disagreements
+from .app import StatusEvents, app, command_line, err, out, print_disagreements
 from .options import JsonOut, StoreUrl
+
+
+class VerdictEvents(StatusEvents):
+    """Each claim's verdict printed in its colour as it comes."""
+
+    def finished(self, line: str, ok: bool = True) -> None:
+        verdict = line.split()[0]
+        color = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}.get(verdict, "default")
+        head, rest = line[:12], line[12:]  # the verdict, right-aligned in 12 columns
+        err.print(f"[{color}]{head}[/]{escape(rest)}", highlight=False)
 
 
 @app.command()
@@ -20,29 +31,12 @@ def study(
     json_out: JsonOut = False,
 ):
     """Measure the usual claims about what makes networks fast or slow, and judge each."""
-    from ..claims.run import CHECKS
-    from ..commands.study import study as run_study
+    from ..commands.study import StudyRequest, run
     from ..report.terminal import claims_table
 
+    request = StudyRequest(quick=quick, out_dir=out_dir, claims=claims, command=command_line())
     with err.status("starting", spinner="dots") as status:
-
-        def on_claim(cid, text):
-            status.update(f"claim {cid}/{len(CHECKS)}: {text}")
-
-        def on_result(r):
-            color = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}[r.verdict]
-            err.print(f"[{color}]{r.verdict:>12}[/]  {r.id:>2}. {r.claim}", highlight=False)
-
-        result = run_study(
-            quick,
-            out_dir,
-            claims,
-            store,
-            command_line(),
-            on_claim,
-            on_result,
-            on_measure=lambda label: status.update(label),
-        )
+        result = run(request, store=store, events=VerdictEvents(status))
     doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))
@@ -66,7 +60,8 @@ def report(
     store: StoreUrl = None,
 ):
     """Write one self-contained HTML report (offline, no CDN) of a stored run, sweep or study."""
-    from ..commands.report import report as write_report
+    from ..commands.report import ReportRequest
+    from ..commands.report import run as write_report
 
-    path = write_report(run_id, output, store)
+    path = write_report(ReportRequest(run_id=run_id, output=output), store=store)
     err.print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, self-contained)", highlight=False)

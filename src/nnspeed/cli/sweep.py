@@ -6,8 +6,13 @@ import json
 
 import typer
 
-from .app import app, command_line, err, interrupt_note, out, print_disagreements, progress_bar
+from .app import BarEvents, app, command_line, err, interrupt_note, out, print_disagreements, progress_bar
 from .options import Budget, Ci, ClusterAddress, Fps, InputDtype, InputShape, JsonOut, MaxTime, MinTime, StoreUrl
+
+
+class SweepEvents(BarEvents):
+    def begun(self, run_id: str) -> None:
+        interrupt_note[0] = f"interrupted: finished cells are stored in {run_id}; run the same command again to resume"
 
 
 @app.command()
@@ -32,56 +37,30 @@ def sweep(
     json_out: JsonOut = False,
 ):
     """Measure every cell of a grid in isolated processes; rerun the same command to resume."""
-    from ..commands.sweep import sweep as run_sweep
+    from ..commands.sweep import SweepRequest, run
     from ..report.terminal import failed_cells_table, measurements_table
     from ..store.store import Store
 
+    request = SweepRequest(
+        source=source,
+        grid=grid,
+        budget_ms=budget,
+        fps=fps,
+        min_time=min_time,
+        max_time=max_time,
+        ci=ci,
+        cell_timeout=cell_timeout,
+        retry_failed=retry_failed,
+        input_shape=input_shape,
+        input_dtype=input_dtype,
+        cluster=cluster,
+        per_node=per_node,
+        retries=retries,
+        command=command_line(),
+    )
     db = Store(store, writable=True)
     with progress_bar() as progress:
-        task = progress.add_task("sweep", total=None)
-        n_cells = [0]
-
-        def on_begin(run_id, n):
-            n_cells[0] = n
-            interrupt_note[0] = (
-                f"interrupted: finished cells are stored in {run_id}; run the same command again to resume"
-            )
-
-        def on_start(cell, i, n):
-            progress.update(task, total=n, completed=i, description=f"cell {cell.index + 1}/{n_cells[0]} {cell.key}")
-
-        def on_done(o):
-            where = f"  on node {o.node[:8]}" if o.node else ""
-            if o.attempts:
-                where += f" after {len(o.attempts)} lost tr{'y' if len(o.attempts) == 1 else 'ies'}"
-            if o.status == "ok":
-                lat = o.measurement.latency_ms
-                msg = f"[green]ok[/]     {o.cell.key}  p50 {lat.p50:.3f} ms  ({o.seconds:.1f} s){where}"
-            else:
-                msg = f"[red]failed[/] {o.cell.key}  {o.reason}{where}"
-            progress.console.print(msg, highlight=False, soft_wrap=True)
-
-        result = run_sweep(
-            source=source,
-            grid=grid,
-            budget_ms=budget,
-            fps=fps,
-            min_time=min_time,
-            max_time=max_time,
-            ci=ci,
-            cell_timeout=cell_timeout,
-            retry_failed=retry_failed,
-            input_shape=input_shape,
-            input_dtype=input_dtype,
-            store=db,
-            cluster=cluster,
-            per_node=per_node,
-            retries=retries,
-            command=command_line(),
-            on_begin=on_begin,
-            on_start=on_start,
-            on_done=on_done,
-        )
+        result = run(request, store=db, events=SweepEvents(progress, progress.add_task("sweep", total=None)))
     if json_out:
         out.print_json(json.dumps(result.to_dict()))
         return

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .app import app, command_line, err, out, print_disagreements
+from .app import StatusEvents, app, command_line, err, out, print_disagreements
 from .options import JsonOut, StoreUrl
 
 
@@ -47,7 +47,7 @@ def train(
     json_out: JsonOut = False,
 ):
     """Measure training: per-phase step breakdown, samples/s, variants, time to accuracy, energy."""
-    from ..commands.train import train as run_train
+    from ..commands.train import TrainRequest, run
     from ..training.run import TrainOptions
 
     options = TrainOptions(
@@ -72,7 +72,9 @@ def train(
         gco2_per_kwh=gco2_per_kwh,
         country=country,
     )
-    result = run_train(source, options, report, store, command_line(), status=err.status("training", spinner="dots"))
+    request = TrainRequest(source=source, options=options, report=report, command=command_line())
+    with err.status("training", spinner="dots") as status:
+        result = run(request, store=store, events=StatusEvents(status))
     doc = result.to_dict()
     if json_out:
         out.print_json(json.dumps(doc))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,6 +36,7 @@ from ..store.store import Store
 from ..transforms.base import variant
 from ..transforms.exit_rules import DEFAULT_TAUS
 from ..workloads.sources import load
+from .events import QUIET, Events
 from .results import AdaptiveResult
 
 
@@ -178,81 +179,95 @@ def check_bench_options(scenario: str, sources: list[str], thread_counts: list) 
         raise BackendError("--adaptive serves with one thread count; give one --threads")
 
 
-def adaptive(
-    source: str,
-    variants: str,
-    qps: float,
-    slo_p99: float,
-    data: str | None = None,
-    seconds: float = 10.0,
-    burstiness: float = 1.0,
-    seed: int = 0,
-    max_batch: int = 1,
-    max_wait_ms: float | None = None,
-    threads: int | None = None,
-    rule: GovernorRule | None = None,
-    report: str | None = None,
-    store: Store | str | None = None,
-    command: str = "nnspeed bench --adaptive",
-    on_run: Callable[[str], None] | None = None,
-) -> AdaptiveResult:
+@dataclass(frozen=True, kw_only=True)
+class AdaptiveRequest:
     """Serve a seeded arrival schedule (``qps``, ``burstiness``) with the governor switching
     between ``variants`` (names, most accurate first), then the same schedule on each variant
     alone; p99, goodput, accuracy delivered, shares per variant and switches for every run."""
+
+    source: str
+    variants: str
+    qps: float
+    slo_p99: float
+    data: str | None = None
+    seconds: float = 10.0
+    burstiness: float = 1.0
+    seed: int = 0
+    max_batch: int = 1
+    max_wait_ms: float | None = None
+    threads: int | None = None
+    rule: GovernorRule | None = None
+    report: str | None = None
+    command: str = "nnspeed bench --adaptive"
+
+    def validate(self) -> None:
+        """A p99 target and an arrival rate are needed; checked before anything loads."""
+        check_slo(self.slo_p99)
+        if self.slo_p99 is None:
+            raise InputError("--adaptive serves against a p99 target: give --slo-p99 in ms")
+        if self.qps is None:
+            raise InputError("--adaptive needs --qps, the mean arrival rate")
+
+
+def run(request: AdaptiveRequest, *, store: Store | str | None = None, events: Events = QUIET) -> AdaptiveResult:
+    """Serve, measure and store the runs; ``events`` hears each run as it starts."""
+    r = request
     db = Store.of(store)  # an unreachable store fails before anything is measured
-    check_slo(slo_p99)
-    if slo_p99 is None:
-        raise InputError("--adaptive serves against a p99 target: give --slo-p99 in ms")
-    if qps is None:
-        raise InputError("--adaptive needs --qps, the mean arrival rate")
-    batcher = Batcher(max_batch, 1.0 if max_wait_ms is None else max_wait_ms)
-    the_load = Load(qps, seconds, burstiness, seed)
-    w, names, ctx, built = prepare(source, variants, data, max_batch, threads)
+    r.validate()
+    batcher = Batcher(r.max_batch, 1.0 if r.max_wait_ms is None else r.max_wait_ms)
+    the_load = Load(r.qps, r.seconds, r.burstiness, r.seed)
+    w, names, ctx, built = prepare(r.source, r.variants, r.data, r.max_batch, r.threads)
     split = ctx.split
     stop = StopRule(max_time=4.0)
     clock = PerfCounterClock()
     offsets = the_load.arrivals()
-    slo_s = slo_p99 * 1e-3
+    slo_s = r.slo_p99 * 1e-3
     runs, measurements = [], []
-    with served_by(built, ctx.split, w.inputs[0].name, max_batch, clock, stop) as (calls, warm):
+    with served_by(built, ctx.split, w.inputs[0].name, r.max_batch, clock, stop) as (calls, warm):
         for mode in ["adaptive", *names]:
-            if on_run:
-                on_run(mode)
-            policy = policy_for(mode, names, slo_s, rule, warm)
+            events.progress(f"serving: {mode}")
+            policy = policy_for(mode, names, slo_s, r.rule, warm)
             log = serve_with(
                 lambda k, first, b: calls[k].serve(first, b), clock, offsets, batcher, policy, keep_outputs=True
             )
-            run = figures(mode, log, the_load, batcher, slo_p99, split.y_test, names, policy)
+            run = figures(mode, log, the_load, batcher, r.slo_p99, split.y_test, names, policy)
             runs.append(run)
             measurements.append(
-                mode_measurement(mode, run, w, built, warm, log, the_load, batcher, slo_p99, clock, stop)
+                mode_measurement(mode, run, w, built, warm, log, the_load, batcher, r.slo_p99, clock, stop)
             )
     static = runs[1:]
     doc = {
         "source": w.source,
-        "slo_p99_ms": slo_p99,
-        "qps": qps,
-        "burstiness": burstiness,
-        "seed": seed,
-        "seconds": seconds,
+        "slo_p99_ms": r.slo_p99,
+        "qps": r.qps,
+        "burstiness": r.burstiness,
+        "seed": r.seed,
+        "seconds": r.seconds,
         "requests": len(offsets),
-        "max_batch": max_batch,
-        "governor": (rule or GovernorRule()).to_dict(),
+        "max_batch": r.max_batch,
+        "governor": (r.rule or GovernorRule()).to_dict(),
         "variants": variants_doc(built, warm),
         "runs": runs,
         "most_accurate_static_passed": static[0]["passed"],
         "adaptive_passed": runs[0]["passed"],
     }
-    doc["run_id"] = db.save_run("adaptive", command, measurements, documents={"adaptive": doc})
-    if report is not None:
+    doc["run_id"] = db.save_run("adaptive", r.command, measurements, documents={"adaptive": doc})
+    if r.report is not None:
         from pathlib import Path
 
         from .._files import write_text
         from ..report.html import render
 
-        run = {"id": doc["run_id"], "kind": "adaptive", "created_at": "", "command": command, "env": {}}
-        doc["report"] = str(write_text(Path(report), render(run, measurements, adaptive=doc)))
+        run = {"id": doc["run_id"], "kind": "adaptive", "created_at": "", "command": r.command, "env": {}}
+        doc["report"] = str(write_text(Path(r.report), render(run, measurements, adaptive=doc)))
     return AdaptiveResult(doc, measurements)
+
+
+def adaptive(
+    source: str, variants: str, *, store: Store | str | None = None, events: Events = QUIET, **options
+) -> AdaptiveResult:
+    """``nnspeed.adaptive``: ``run`` on a ``AdaptiveRequest`` of ``source``, ``variants`` and ``options``."""
+    return run(AdaptiveRequest(source=source, variants=variants, **options), store=store, events=events)
 
 
 def adaptive_capacity(

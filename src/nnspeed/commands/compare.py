@@ -3,9 +3,13 @@ speedup of each and its confidence interval."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from ..errors import InputError
 from ..measure.compare import compare_samples
 from ..store.store import Store
+from .events import QUIET, Events
 from .results import CompareResult
 
 KEY_FIELDS = ("source", "backend", "precision", "batch", "threads", "device")
@@ -40,18 +44,39 @@ def _unique_keys(run_id: str, ms, fields: tuple[str, ...]) -> dict:
     return out
 
 
-def compare_runs(
-    run_a: str, run_b: str, ignore: str | list[str] = "", store: Store | str | None = None
-) -> CompareResult:
+@dataclass(frozen=True, kw_only=True)
+class CompareRequest:
     """The speedup of ``run_b`` over ``run_a`` (run ids, or unique prefixes) for every
     configuration both hold, with a bootstrap 95% CI from each side's per-call samples.
     ``ignore`` names settings that may differ between matched results (e.g. "backend")."""
-    names = ignore.split(",") if isinstance(ignore, str) else list(ignore)
-    ignored = {f.strip() for f in names if f.strip()}
-    unknown = ignored - set(KEY_FIELDS)
-    if unknown:
-        raise InputError(f"--ignore takes {', '.join(KEY_FIELDS)}; '{', '.join(sorted(unknown))}' is not one of them")
-    fields = tuple(f for f in KEY_FIELDS if f not in ignored)
+
+    run_a: str
+    run_b: str
+    ignore: str | Sequence[str] = ""
+
+    def validate(self) -> tuple[str, ...]:
+        """The settings that must match between the two runs' results."""
+        names = self.ignore.split(",") if isinstance(self.ignore, str) else list(self.ignore)
+        ignored = {f.strip() for f in names if f.strip()}
+        unknown = ignored - set(KEY_FIELDS)
+        if unknown:
+            raise InputError(
+                f"--ignore takes {', '.join(KEY_FIELDS)}; '{', '.join(sorted(unknown))}' is not one of them"
+            )
+        return tuple(f for f in KEY_FIELDS if f not in ignored)
+
+
+def compare_runs(
+    run_a: str, run_b: str, ignore: str | Sequence[str] = "", store: Store | str | None = None
+) -> CompareResult:
+    """``nnspeed.compare_runs``: ``run`` on a ``CompareRequest``."""
+    return run(CompareRequest(run_a=run_a, run_b=run_b, ignore=ignore), store=store)
+
+
+def run(request: CompareRequest, *, store: Store | str | None = None, events: Events = QUIET) -> CompareResult:
+    """Compare two stored runs (read only: nothing is measured or stored)."""
+    fields = request.validate()
+    run_a, run_b = request.run_a, request.run_b
     db = Store.of(store, writable=False)
     (ra, ma), (rb, mb) = db.get_run(run_a), db.get_run(run_b)
     by_key_a, by_key_b = _unique_keys(ra["id"], ma, fields), _unique_keys(rb["id"], mb, fields)

@@ -2,66 +2,83 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..backends.base import KIND_NAMES, Settings
 from ..errors import UnsupportedError
 from ..measure.measurement import Measurement
 from ..measure.stoprule import StopRule
+from ..store.store import Store
 from ..workloads.sources import load
+from .events import QUIET, Events
 from .results import ExplainResult
 
 EXPLAINED = ("torch-eager", "tensorflow")
 STOP = StopRule(min_time=0.5, max_time=3)
 
 
-def explain(
-    source: str,
-    backend: str | None = None,
-    batch: int = 1,
-    threads: int | None = None,
-    input_shape: str | None = None,
-    input_dtype: str | None = None,
-    report: str | Path | None = None,
-    command: str = "nnspeed explain",
-    on_phase: Callable[[str], None] | None = None,
-) -> ExplainResult:
+@dataclass(frozen=True, kw_only=True)
+class ExplainRequest:
     """Per-layer time (torch.profiler), FLOPs and bytes of a torch model on torch-eager, each
     layer set against the machine's measured GEMM and bandwidth peaks (a roofline), the framework
     overhead outside any layer and advice; for a Keras model on tensorflow, the measured call
     against the sum of its layers' roofline bounds.  ``report`` also writes the HTML report with
-    the roofline plot.  ``on_phase(text)`` hears what is being measured."""
+    the roofline plot."""
+
+    source: str
+    backend: str | None = None
+    batch: int = 1
+    threads: int | None = None
+    input_shape: str | None = None
+    input_dtype: str | None = None
+    report: str | Path | None = None
+    command: str = "nnspeed explain"
+
+    def validate(self) -> None:
+        if self.backend not in (None, *EXPLAINED):
+            raise UnsupportedError(
+                f"per-layer explain supports torch-eager (and tensorflow for Keras models), not {self.backend}; "
+                "use --backend torch-eager"
+            )
+
+
+def run(request: ExplainRequest, *, store: Store | str | None = None, events: Events = QUIET) -> ExplainResult:
+    """Profile and explain the request's model (nothing is stored); ``events`` hears each phase."""
+    r = request
     from ..backends.registry import before_load_for_any
 
-    if backend not in (None, *EXPLAINED):
-        raise UnsupportedError(
-            f"per-layer explain supports torch-eager (and tensorflow for Keras models), not {backend}; "
-            "use --backend torch-eager"
-        )
-    before_load_for_any([threads])  # TensorFlow takes its thread count before a Keras model is built
-    w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
+    r.validate()
+    before_load_for_any([r.threads])  # TensorFlow takes its thread count before a Keras model is built
+    w = load(r.source, **{k: v for k, v in dict(input_shape=r.input_shape, input_dtype=r.input_dtype).items() if v})
     if w.keras_model is not None:
-        if backend not in (None, "tensorflow"):
-            raise UnsupportedError(f"{source} is a Keras model; explain runs it on --backend tensorflow")
-        doc, m = _keras(w, batch, threads, on_phase)
+        if r.backend not in (None, "tensorflow"):
+            raise UnsupportedError(f"{r.source} is a Keras model; explain runs it on --backend tensorflow")
+        doc, m = _keras(w, r.batch, r.threads, events.progress)
     else:
-        if backend not in (None, "torch-eager"):
-            raise UnsupportedError(f"explain runs {source} on torch-eager, not {backend}; use --backend torch-eager")
+        if r.backend not in (None, "torch-eager"):
+            raise UnsupportedError(
+                f"explain runs {r.source} on torch-eager, not {r.backend}; use --backend torch-eager"
+            )
         if w.model is None:
             raise UnsupportedError(
                 f"{w.source} is {KIND_NAMES[w.kind]}, which explain cannot break into layers; explain the torch "
                 "(zoo:, py:, hf:) or Keras model it was made from"
             )
-        doc, m = _torch(w, batch, threads, on_phase)
-    if report is not None:
+        doc, m = _torch(w, r.batch, r.threads, events.progress)
+    if r.report is not None:
         from .._files import write_text
         from ..report.html import render
 
-        run = {"id": "explain", "kind": "explain", "created_at": "", "command": command, "env": m.env}
+        run = {"id": "explain", "kind": "explain", "created_at": "", "command": r.command, "env": m.env}
         html = render(run, [m], explain=doc) if doc["backend"] == "torch-eager" else render(run, [m])
-        doc["report"] = str(write_text(Path(report), html))
+        doc["report"] = str(write_text(Path(r.report), html))
     return ExplainResult(doc, [m])
+
+
+def explain(source: str, *, store: Store | str | None = None, events: Events = QUIET, **options) -> ExplainResult:
+    """``nnspeed.explain``: ``run`` on a ``ExplainRequest`` of ``source`` and ``options``."""
+    return run(ExplainRequest(source=source, **options), store=store, events=events)
 
 
 def _measured(w, backend: str, batch: int, threads: int | None) -> Measurement:

@@ -4,7 +4,7 @@ cheapest per million inferences, machines with the same fingerprint pooled."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..backends.registry import check_backend, resolve_backend
@@ -20,6 +20,7 @@ from ..sweeps.grid import Cell
 from ..sweeps.ray_runner import usable_nodes
 from ..sweeps.runner import DEFAULT_CELL_TIMEOUT_S
 from ..workloads.sources import load
+from .events import QUIET, Events
 from .results import FleetResult
 
 
@@ -131,59 +132,69 @@ def _pool(runs: list[NodeRun], rows: list[dict]) -> list[dict]:
     return sorted(machines, key=lambda g: g["p50_ms"])
 
 
-def fleet(
-    source: str,
-    cluster: str,
-    backend: str = "auto",
-    precision: str = "fp32",
-    batch: int = 1,
-    threads: int | None = None,
-    device: str = "cpu",
-    price: str | None = None,
-    min_time: float = 1.0,
-    max_time: float = 10.0,
-    ci: float = 0.01,
-    budget_ms: float | None = None,
-    cell_timeout: float = DEFAULT_CELL_TIMEOUT_S,
-    input_shape: str | None = None,
-    input_dtype: str | None = None,
-    report: str | Path | None = None,
-    store: Store | str | None = None,
-    command: str = "nnspeed fleet",
-    on_start: Callable[[list[Node]], None] | None = None,
-    on_done: Callable[[NodeRun], None] | None = None,
-) -> FleetResult:
+@dataclass(frozen=True, kw_only=True)
+class FleetRequest:
     """Benchmark ``source`` on every alive node of the Ray cluster at ``cluster`` at once (each
     run pinned to its node, holding all its CPUs); one row per node, machines with the same
     fingerprint pooled with their spread, the fastest machine named, and with ``price``
     (``'NODE_OR_LABEL=USD_PER_HOUR,…'``) the cost per million inferences on each.  The
     measurements are stored as one run."""
-    prices = parse_prices(price)
-    if batch < 1:
-        raise InputError(f"--batch must be at least 1, not {batch}")
-    stop = StopRule(min_time=min_time, max_time=max_time, ci_rel=ci)
-    load_options = {k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v}
-    load(source, **load_options)  # a bad source fails here, before any node runs it
-    backend = resolve_backend(backend, source)
-    check_backend(backend)
+
+    source: str
+    cluster: str
+    backend: str = "auto"
+    precision: str = "fp32"
+    batch: int = 1
+    threads: int | None = None
+    device: str = "cpu"
+    price: str | None = None
+    min_time: float = 1.0
+    max_time: float = 10.0
+    ci: float = 0.01
+    budget_ms: float | None = None
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT_S
+    input_shape: str | None = None
+    input_dtype: str | None = None
+    report: str | Path | None = None
+    command: str = "nnspeed fleet"
+
+    def validate(self) -> tuple[dict[str, float], str]:
+        """The prices and the backend (``auto`` resolved), every option checked; nothing loaded."""
+        prices = parse_prices(self.price)
+        if self.batch < 1:
+            raise InputError(f"--batch must be at least 1, not {self.batch}")
+        backend = resolve_backend(self.backend, self.source)
+        check_backend(backend)
+        return prices, backend
+
+    def load_options(self) -> dict:
+        return {k: v for k, v in dict(input_shape=self.input_shape, input_dtype=self.input_dtype).items() if v}
+
+
+def run(request: FleetRequest, *, store: Store | str | None = None, events: Events = QUIET) -> FleetResult:
+    """Measure on every node and store the run; ``events`` hears how many nodes run it."""
+    r = request
+    prices, backend = r.validate()
+    stop = StopRule(min_time=r.min_time, max_time=r.max_time, ci_rel=r.ci)
+    load_options = r.load_options()
+    load(r.source, **load_options)  # a bad source fails here, before any node runs it
     db = Store.of(store)
-    spec = {"stop": stop.to_dict(), "budget_ms": budget_or_fps(budget_ms, None), "load_options": load_options}
-    with Cluster(cluster) as ray_cluster:
+    spec = {"stop": stop.to_dict(), "budget_ms": budget_or_fps(r.budget_ms, None), "load_options": load_options}
+    with Cluster(r.cluster) as ray_cluster:
         nodes = usable_nodes(ray_cluster, 1)
         priced = price_nodes(prices, nodes)
-        if on_start:
-            on_start(nodes)
-        cell = Cell(0, source, backend, precision, batch, threads, device)
-        runs = run_on_every_node(ray_cluster, nodes, cell, spec, cell_timeout, on_done)
+        events.progress(f"measuring on {len(nodes)} node{'s' if len(nodes) > 1 else ''} at once")
+        cell = Cell(0, r.source, backend, r.precision, r.batch, r.threads, r.device)
+        runs = run_on_every_node(ray_cluster, nodes, cell, spec, r.cell_timeout)
     rows = [_node_row(r, priced.get(r.node.node_id)) for r in runs]
     machines = _pool(runs, rows)
     measured = [r.measurement for r in runs if r.measurement is not None]
     doc = {
-        "source": source,
+        "source": r.source,
         "backend": backend,
-        "precision": precision,
-        "batch": batch,
-        "cluster": cluster,
+        "precision": r.precision,
+        "batch": r.batch,
+        "cluster": r.cluster,
         "nodes": rows,
         "machines": machines,
         "fastest": machines[0] if machines else None,
@@ -191,11 +202,18 @@ def fleet(
             (g for g in machines if g["usd_per_million"] is not None), key=lambda g: g["usd_per_million"], default=None
         ),
     }
-    doc["run_id"] = db.save_run("fleet", command, measured, documents={"fleet": doc}) if measured else None
-    if report is not None:
+    doc["run_id"] = db.save_run("fleet", r.command, measured, documents={"fleet": doc}) if measured else None
+    if r.report is not None:
         from .._files import write_text
         from ..report.html import render
 
-        run = {"id": doc["run_id"] or "fleet", "kind": "fleet", "created_at": "", "command": command, "env": {}}
-        doc["report"] = str(write_text(Path(report), render(run, measured, fleet=doc)))
+        run = {"id": doc["run_id"] or "fleet", "kind": "fleet", "created_at": "", "command": r.command, "env": {}}
+        doc["report"] = str(write_text(Path(r.report), render(run, measured, fleet=doc)))
     return FleetResult(doc, measured, runs=runs)
+
+
+def fleet(
+    source: str, cluster: str, *, store: Store | str | None = None, events: Events = QUIET, **options
+) -> FleetResult:
+    """``nnspeed.fleet``: ``run`` on a ``FleetRequest`` of ``source``, ``cluster`` and ``options``."""
+    return run(FleetRequest(source=source, cluster=cluster, **options), store=store, events=events)

@@ -3,44 +3,61 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..axes import int_values, split
-from .predict import Phase, Progress, operator_tables
+from ..store.store import Store
+from .events import QUIET, Events
+from .predict import Phase, operator_tables
 from .results import MachineResult
 
 
-def machine(
-    refresh: bool = False,
-    threads: str | list[int] | None = None,
-    operators: bool = False,
-    export: str | Path | None = None,
-    on_progress: Progress | None = None,
-) -> MachineResult:
+@dataclass(frozen=True, kw_only=True)
+class MachineRequest:
     """Peak GEMM rates per precision (fp32, bf16, int8) and triad memory bandwidth at each thread
     count (default: 1 and all cores), measured once per machine and cached (``refresh`` measures
     again), beside the paper fp32 peak.  ``operators`` also measures the operator tables
     ``predict`` uses; ``export`` writes the profile and every cached table to a JSON file that
     ``predict --machine`` reads on another machine."""
+
+    refresh: bool = False
+    threads: str | list[int] | None = None
+    operators: bool = False
+    export: str | Path | None = None
+
+    def validate(self) -> list[int] | None:
+        """The thread counts to measure (None: 1 and all cores)."""
+        if isinstance(self.threads, str):
+            return int_values(split(self.threads, "--threads"), "--threads") if self.threads else None
+        return list(self.threads) if self.threads else None
+
+
+def run(request: MachineRequest, *, store: Store | str | None = None, events: Events = QUIET) -> MachineResult:
+    """Measure (or read from the cache) what this machine can do; kept in the machine's cache,
+    not the store.  ``events`` hears each phase's steps."""
     from .._files import write_text
     from ..explanation.peaks import profile
     from ..prediction.profile import cached_tables
 
-    counts = (
-        int_values(split(threads, "--threads"), "--threads")
-        if isinstance(threads, str) and threads
-        else threads or None
-    )
-    Phase(on_progress, "measuring peak rates (GEMM fp32/bf16/int8, triad bandwidth)")
-    doc, cached = profile(refresh, counts)
-    if operators:
+    counts = request.validate()
+    Phase(events.progress, "measuring peak rates (GEMM fp32/bf16/int8, triad bandwidth)")
+    doc, cached = profile(request.refresh, counts)
+    if request.operators:
         for t in [r["threads"] for r in doc["rows"]]:
-            operator_tables(t, on_progress=on_progress)
+            operator_tables(t, on_progress=events.progress)
     tables = cached_tables()
     result = MachineResult(contract(doc), tables=tables, cached=cached)
-    if export is not None:
-        result.exported = str(write_text(Path(export), json.dumps({**doc, "operators": tables}, indent=2) + "\n"))
+    if request.export is not None:
+        result.exported = str(
+            write_text(Path(request.export), json.dumps({**doc, "operators": tables}, indent=2) + "\n")
+        )
     return result
+
+
+def machine(*, events: Events = QUIET, **options) -> MachineResult:
+    """``nnspeed.machine``: ``run`` on a ``MachineRequest`` of ``options``."""
+    return run(MachineRequest(**options), events=events)
 
 
 def contract(doc: dict) -> dict:

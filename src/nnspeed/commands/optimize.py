@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .._files import write_text
@@ -19,6 +19,7 @@ from ..optimization.setup import scorer_for
 from ..optimization.variants import candidates_for, early_exit_candidates
 from ..store.store import Store
 from ..workloads.sources import load
+from .events import QUIET, Events
 from .results import OptimizeResult
 
 
@@ -35,31 +36,8 @@ def _taus(rule: str, text: str | None) -> tuple[float, ...]:
     return taus
 
 
-def optimize(
-    source: str,
-    data: str | None = None,
-    eval_fn: str | None = None,
-    fidelity: str | None = None,
-    max_drop: float = 1.0,
-    budget_ms: float | None = None,
-    batch: str | int = "1",
-    threads: str | int = "auto",
-    time_limit: float | None = None,
-    export: str | Path | None = None,
-    out_dir: str | Path = "nnspeed-optimize",
-    variants: str = "",
-    early_exit: bool = False,
-    exits: str = "auto",
-    exit_rule: str = "max-prob",
-    exit_taus: str | None = None,
-    min_time: float = 0.5,
-    max_time: float = 3.0,
-    input_shape: str | None = None,
-    input_dtype: str | None = None,
-    store: Store | str | None = None,
-    command: str = "nnspeed optimize",
-    on_variant: Callable[[str], None] | None = None,
-) -> OptimizeResult:
+@dataclass(frozen=True, kw_only=True)
+class OptimizeRequest:
     """Try precisions, quantization, pruning, fusion and runtimes on ``source``, score each
     variant on ``data`` (labelled data such as ``digits``), ``eval_fn`` (``module:function``) or
     its fidelity to fp32, and choose the fastest whose score drops at most ``max_drop`` points
@@ -75,40 +53,72 @@ def optimize(
     training split with the backbone frozen, stopping where ``exit_rule`` (max-prob or
     entropy) passes each threshold of ``exit_taus``; their speedups compare mean latencies
     on every held-out sample."""
+
+    source: str
+    data: str | None = None
+    eval_fn: str | None = None
+    fidelity: str | None = None
+    max_drop: float = 1.0
+    budget_ms: float | None = None
+    batch: str | int = "1"
+    threads: str | int = "auto"
+    time_limit: float | None = None
+    export: str | Path | None = None
+    out_dir: str | Path = "nnspeed-optimize"
+    variants: str = ""
+    early_exit: bool = False
+    exits: str = "auto"
+    exit_rule: str = "max-prob"
+    exit_taus: str | None = None
+    min_time: float = 0.5
+    max_time: float = 3.0
+    input_shape: str | None = None
+    input_dtype: str | None = None
+    command: str = "nnspeed optimize"
+
+    def validate(self) -> Path:
+        """The output folder, every option checked before any model loads."""
+        out_dir = Path(self.out_dir)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise InputError(f"--out {out_dir} is a file; give a directory")
+        if self.max_drop < 0:
+            raise InputError(f"--max-drop must be ≥ 0 points, got {self.max_drop:g}")
+        if self.fidelity is not None:
+            parse_fidelity(self.fidelity)
+        return out_dir
+
+
+def run(request: OptimizeRequest, *, store: Store | str | None = None, events: Events = QUIET) -> OptimizeResult:
+    """Search, score, choose, store and write the request's files; ``events`` hears each variant."""
+    r = request
     from ..report.html import render
 
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out {out_dir} is a file; give a directory")
-    if max_drop < 0:
-        raise InputError(f"--max-drop must be ≥ 0 points, got {max_drop:g}")
-    if fidelity is not None:
-        parse_fidelity(fidelity)  # a bad value fails before any model loads
-    stop = StopRule(min_time=min_time, max_time=max_time, ci_rel=0.01)
-    thread_counts = int_values(split(str(threads), "--threads"), "--threads", allow_auto=True)
-    batches = int_values(split(str(batch), "--batch"), "--batch")
+    out_dir = r.validate()
+    stop = StopRule(min_time=r.min_time, max_time=r.max_time, ci_rel=0.01)
+    thread_counts = int_values(split(str(r.threads), "--threads"), "--threads", allow_auto=True)
+    batches = int_values(split(str(r.batch), "--batch"), "--batch")
     db = Store.of(store)
     before_load_for_any(thread_counts)
-    w = load(source, **{k: v for k, v in dict(input_shape=input_shape, input_dtype=input_dtype).items() if v})
-    words = [v.strip() for v in variants.split(",") if v.strip()]
+    w = load(r.source, **{k: v for k, v in dict(input_shape=r.input_shape, input_dtype=r.input_dtype).items() if v})
+    words = [v.strip() for v in r.variants.split(",") if v.strip()]
     every = candidates_for(w)
-    if early_exit:
-        every = every + early_exit_candidates(exits, exit_rule, _taus(exit_rule, exit_taus))
-        if not (data or w.meta.get("data")):
+    if r.early_exit:
+        every = every + early_exit_candidates(r.exits, r.exit_rule, _taus(r.exit_rule, r.exit_taus))
+        if not (r.data or w.meta.get("data")):
             raise InputError(
                 "--early-exit trains exit heads and scores them on labelled data; give --data digits or "
                 "--data py:module:function"
             )
     candidates = [c for c in every if not words or any(word in c.name for word in words)]
     if not candidates:
-        raise InputError(f"--variants {variants} matches no variant; names are: {', '.join(c.name for c in every)}")
-    if eval_fn and data:
+        raise InputError(f"--variants {r.variants} matches no variant; names are: {', '.join(c.name for c in every)}")
+    if r.eval_fn and r.data:
         raise InputError("give --eval or --data, not both: each decides how variants are scored")
-    scorer, ctx = scorer_for(w, data, eval_fn, fidelity, max_drop)
-    if early_exit:
+    scorer, ctx = scorer_for(w, r.data, r.eval_fn, r.fidelity, r.max_drop)
+    if r.early_exit:
         from ..transforms.early_exit import check
 
-        check(w, ctx.split, exits)  # a bad --exits or a model that is no classifier: before any variant runs
+        check(w, ctx.split, r.exits)  # a bad --exits or a model that is no classifier: before any variant runs
     baseline, outcomes, chosen = search(
         w,
         scorer,
@@ -116,10 +126,10 @@ def optimize(
         stop,
         batch=batches,
         threads=thread_counts,
-        max_drop=max_drop,
-        budget_ms=budget_ms,
-        time_limit_s=time_limit,
-        on_variant=on_variant,
+        max_drop=r.max_drop,
+        budget_ms=r.budget_ms,
+        time_limit_s=r.time_limit,
+        on_variant=lambda name: events.progress(f"measuring and scoring: {name}"),
         candidates=candidates,
     )
     base_m, base_score = baseline.measurement, baseline.score
@@ -127,10 +137,10 @@ def optimize(
     doc = {
         "source": w.source,
         "metric": scorer.metric,
-        "max_drop": max_drop,
-        "fidelity": fidelity,
+        "max_drop": r.max_drop,
+        "fidelity": r.fidelity,
         "scoring": scorer.describe() if hasattr(scorer, "describe") else {"n": base_score.n},
-        "budget_ms": budget_ms,
+        "budget_ms": r.budget_ms,
         "baseline": {
             "name": baseline.name,
             "backend": baseline.backend,
@@ -144,11 +154,16 @@ def optimize(
         "choice": None if chosen is None else {"tied_with": chosen.tied_with, "note": chosen.choice_note or None},
     }
     measured = [base_m, *(m for m in (o.measurement for o in outcomes) if m is not None)]
-    doc["run_id"] = db.save_run("optimize", command, measured, documents={"optimize": doc})
-    if export is not None and chosen is not None:
-        doc["exported"] = [str(p) for p in write_export(chosen, baseline, w.source, Path(export), scorer.metric)]
+    doc["run_id"] = db.save_run("optimize", r.command, measured, documents={"optimize": doc})
+    if r.export is not None and chosen is not None:
+        doc["exported"] = [str(p) for p in write_export(chosen, baseline, w.source, Path(r.export), scorer.metric)]
     run, ms = db.get_run(doc["run_id"])
     invariants.attach(doc)  # the file carries the check, as the result will
     write_text(out_dir / "result.json", json.dumps(doc, indent=2, default=float) + "\n")
     doc["report"] = str(write_text(out_dir / "report.html", render(run, ms, optimize=doc)))
     return OptimizeResult(doc, measured, baseline=baseline, outcomes=outcomes, chosen=chosen, metric=scorer.metric)
+
+
+def optimize(source: str, *, store: Store | str | None = None, events: Events = QUIET, **options) -> OptimizeResult:
+    """``nnspeed.optimize``: ``run`` on a ``OptimizeRequest`` of ``source`` and ``options``."""
+    return run(OptimizeRequest(source=source, **options), store=store, events=events)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, UnsupportedError
 from ..store.store import Store
 from ..workloads.sources import load
+from .events import QUIET, Events
 from .results import PredictResult
 
 # (what is being measured, steps done, steps in all or None while unknown)
@@ -75,65 +77,85 @@ def fitted_models(
     return models, origin
 
 
-def predict(
-    source: str | None = None,
-    backend: str = "torch-eager",
-    precision: str = "fp32",
-    batch: int = 1,
-    threads: int | None = None,
-    machine: str | Path | None = None,
-    evaluate: bool = False,
-    models: int = 100,
-    seed: int = 1,
-    rounds: int = 3,
-    anchor: bool = True,
-    scale: float = 1.0,
-    input_shape: str | None = None,
-    input_dtype: str | None = None,
-    store: Store | str | None = None,
-    command: str = "nnspeed predict",
-    on_progress: Progress | None = None,
-) -> PredictResult:
+@dataclass(frozen=True, kw_only=True)
+class PredictRequest:
     """Predict the latency of ``source`` on torch-eager at fp32 from per-operator models fitted on
     this machine's microbenchmarks (or on ``machine``, a profile from ``nnspeed machine --operators
     --export``), without running it.  With ``evaluate`` instead of a source: predict, then measure
     ``models`` held-out random architectures drawn from ``seed`` in ``rounds`` interleaved passes,
     and store the run.  ``scale`` (0, 1] is the share of the full microbenchmark budget."""
+
+    source: str | None = None
+    backend: str = "torch-eager"
+    precision: str = "fp32"
+    batch: int = 1
+    threads: int | None = None
+    machine: str | Path | None = None
+    evaluate: bool = False
+    models: int = 100
+    seed: int = 1
+    rounds: int = 3
+    anchor: bool = True
+    scale: float = 1.0
+    input_shape: str | None = None
+    input_dtype: str | None = None
+    command: str = "nnspeed predict"
+
+    def validate(self) -> None:
+        """Check every option before anything is measured or loaded."""
+        if self.backend != "torch-eager" or self.precision != "fp32":
+            raise UnsupportedError(
+                f"predict models torch-eager at fp32 so far, not {self.backend} at {self.precision}; "
+                "use --backend torch-eager --precision fp32"
+            )
+        if (
+            self.batch < 1
+            or (self.threads is not None and self.threads < 1)
+            or self.models < 1
+            or self.rounds < 1
+            or not 0 < self.scale <= 1
+        ):
+            raise InputError("--batch, --threads, --models and --rounds must be positive integers")
+        if self.evaluate == (self.source is not None):
+            raise InputError("give a SOURCE to predict, or --evaluate (not both)")
+        if self.evaluate and self.machine is not None:
+            raise InputError(
+                "--evaluate measures on this machine, so it uses this machine's own tables; drop --machine"
+            )
+        if self.evaluate:
+            from ..prediction.evaluate import check_seed
+
+            check_seed(self.seed)
+
+
+def run(request: PredictRequest, *, store: Store | str | None = None, events: Events = QUIET) -> PredictResult:
+    """Predict (or evaluate the predictions); ``events`` hears each phase's steps."""
+    r = request
+    r.validate()
     import torch
 
-    if backend != "torch-eager" or precision != "fp32":
-        raise UnsupportedError(
-            f"predict models torch-eager at fp32 so far, not {backend} at {precision}; "
-            "use --backend torch-eager --precision fp32"
-        )
-    if batch < 1 or (threads is not None and threads < 1) or models < 1 or rounds < 1 or not 0 < scale <= 1:
-        raise InputError("--batch, --threads, --models and --rounds must be positive integers")
-    if evaluate == (source is not None):
-        raise InputError("give a SOURCE to predict, or --evaluate (not both)")
-    if evaluate and machine is not None:
-        raise InputError("--evaluate measures on this machine, so it uses this machine's own tables; drop --machine")
-    if evaluate:
-        from ..prediction.evaluate import check_seed
-
-        check_seed(seed)
-    db = Store.of(store) if evaluate else None  # a bad store URL fails before anything is measured
-    t = threads or torch.get_num_threads()
-    fitted, origin = fitted_models(t, machine, scale, anchor and not evaluate, on_progress)  # evaluate anchors itself
-    if evaluate:
-        return _evaluate(fitted, t, models, seed, rounds, anchor, db, command, on_progress)
+    db = Store.of(store) if r.evaluate else None  # a bad store URL fails before anything is measured
+    t = r.threads or torch.get_num_threads()
+    fitted, origin = fitted_models(
+        t, r.machine, r.scale, r.anchor and not r.evaluate, events.progress
+    )  # evaluate anchors itself
+    if r.evaluate:
+        return _evaluate(fitted, t, r.models, r.seed, r.rounds, r.anchor, db, r.command, events.progress)
     from ..prediction.pricing import predict_trace
     from ..prediction.trace import trace_model
 
-    w = load(str(source), **{k: v for k, v in {"input_shape": input_shape, "input_dtype": input_dtype}.items() if v})
+    w = load(
+        str(r.source), **{k: v for k, v in {"input_shape": r.input_shape, "input_dtype": r.input_dtype}.items() if v}
+    )
     if w.model is None:
-        raise UnsupportedError(f"{source} is an ONNX file; predict needs a torch model (zoo: or py:)")
-    p = predict_trace(fitted, trace_model(w.model, w.torch_args(batch)), t)
+        raise UnsupportedError(f"{r.source} is an ONNX file; predict needs a torch model (zoo: or py:)")
+    p = predict_trace(fitted, trace_model(w.model, w.torch_args(r.batch)), t)
     return PredictResult(
         {
             "source": w.source,
-            "backend": backend,
-            "precision": precision,
-            "batch": batch,
+            "backend": r.backend,
+            "precision": r.precision,
+            "batch": r.batch,
             "threads": t,
             "predicted_ms": p.latency_ms,
             "composition_factor": p.factor,
@@ -145,6 +167,13 @@ def predict(
             "profile": origin,
         }
     )
+
+
+def predict(
+    source: str | None = None, *, store: Store | str | None = None, events: Events = QUIET, **options
+) -> PredictResult:
+    """``nnspeed.predict``: ``run`` on a ``PredictRequest`` of ``source`` and ``options``."""
+    return run(PredictRequest(source=source, **options), store=store, events=events)
 
 
 def _evaluate(fitted, threads: int, n: int, seed: int, rounds: int, anchor: bool, db, command, on_progress):

@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..store.store import Store
+from .events import QUIET, Events
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShowRequest:
+    """The stored run ``run_id`` (or a unique prefix), with every per-call sample if ``samples``."""
+
+    run_id: str
+    samples: bool = False
+
+    def validate(self) -> None:
+        """Nothing to check before the store is read: the store says whether the run exists."""
+
+
+def run(request: ShowRequest, *, store: Store | str | None = None, events: Events = QUIET) -> dict:
+    """The ``show --json`` document: each result as ``bench --json`` gives it (with its samples
+    when asked), and every document the command stored with it (a study's claims, an optimize
+    or capacity result, ...)."""
+    request.validate()
+    db = Store.of(store, writable=False)
+    found, ms = db.get_run(request.run_id)
+    return {
+        "run_id": found["id"],
+        "created_at": found["created_at"],
+        "command": found["command"],
+        "env": found["env"],
+        "results": [m.to_dict(samples=request.samples) for m in ms],
+        "documents": db.documents(found["id"]),
+    }
 
 
 def show(run_id: str, store: Store | str | None = None, samples: bool = False) -> dict:
-    """The ``show --json`` document of the stored run ``run_id`` (or a unique prefix): each
-    result as ``bench --json`` gives it (with its samples when asked), and every document the
-    command stored with it (a study's claims, an optimize or capacity result, ...)."""
-    db = Store.of(store, writable=False)
-    run, ms = db.get_run(run_id)
-    return {
-        "run_id": run["id"],
-        "created_at": run["created_at"],
-        "command": run["command"],
-        "env": run["env"],
-        "results": [m.to_dict(samples=samples) for m in ms],
-        "documents": db.documents(run["id"]),
-    }
+    """``run`` on a ``ShowRequest``."""
+    return run(ShowRequest(run_id=run_id, samples=samples), store=store)

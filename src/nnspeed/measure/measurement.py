@@ -158,6 +158,9 @@ class Measurement:
         for key in SCENARIO_KEYS:
             if key in self.extra:
                 d[key] = self.extra[key]
+        scenario = self.extra.get("scenario")
+        if isinstance(scenario, str) and scenario in self.extra and scenario not in d:
+            d[scenario] = self.extra[scenario]  # a registered scenario's figures, under its name
         d["machine_id"] = self.machine_id or None
         if "placement" in self.extra:  # which node of a cluster ran it, on which cores
             d["placement"] = self.extra["placement"]

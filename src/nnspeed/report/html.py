@@ -103,10 +103,16 @@ def render(
         for m in ms
     ]
     env_doc = run.get("env") or (ms[0].env if ms else {})
+    scenario_rows = [
+        (plots.label(m), name, figure_rows(m.extra[name]))
+        for m in ms
+        if isinstance(name := m.extra.get("scenario"), str) and isinstance(m.extra.get(name), dict)
+    ]
     return env.get_template(TEMPLATE).render(
         run=run,
         env=env_doc,
         rows=rows,
+        scenario_rows=scenario_rows,
         by_node=any(m.node_id for m in ms),
         claims=(claims or {}).get("claims"),
         claims_mode=(claims or {}).get("mode"),

@@ -32,6 +32,15 @@ class CellOutcome:
     node: str = ""  # the cluster node that ran it ("" on this machine)
     attempts: list[dict] = field(default_factory=list)  # earlier tries that lost their node
 
+    def line(self) -> str:
+        """The outcome in one line: the cell, its p50 or why it failed, where it ran."""
+        where = f"  on node {self.node[:8]}" if self.node else ""
+        if self.attempts:
+            where += f" after {len(self.attempts)} lost tr{'y' if len(self.attempts) == 1 else 'ies'}"
+        if self.status == "ok" and self.measurement is not None:
+            return f"{self.cell.key}  p50 {self.measurement.latency_ms.p50:.3f} ms  ({self.seconds:.1f} s){where}"
+        return f"{self.cell.key}  {self.reason}{where}"
+
     def to_dict(self) -> dict:
         return {
             "index": self.cell.index,

@@ -9,6 +9,7 @@ from ..measure import invariants
 from ..measure.changepoints import MIN_CHANGE, change_points
 from ..measure.environment import fingerprint
 from ..store.store import Store
+from .events import QUIET, Events
 
 
 @dataclass
@@ -31,34 +32,42 @@ class History:
         return doc
 
 
-def history(
-    source: str,
-    backend: str | None = None,
-    precision: str | None = None,
-    batch: int | None = None,
-    threads: int | None = None,
-    device: str | None = None,
-    store: Store | str | None = None,
-    any_machine: bool = False,
-    min_change: float = MIN_CHANGE,
-) -> History:
+@dataclass(frozen=True, kw_only=True)
+class HistoryRequest:
     """Every stored result of ``source`` under these settings, oldest first (this machine's
     only, unless ``any_machine``), and the runs where its median latency stepped."""
-    if not 0 < min_change < 1:
-        raise InputError(f"--min-change must be a fraction between 0 and 1, got {min_change:g}")
+
+    source: str
+    backend: str | None = None
+    precision: str | None = None
+    batch: int | None = None
+    threads: int | None = None
+    device: str | None = None
+    any_machine: bool = False
+    min_change: float = MIN_CHANGE
+
+    def validate(self) -> None:
+        if not 0 < self.min_change < 1:
+            raise InputError(f"--min-change must be a fraction between 0 and 1, got {self.min_change:g}")
+
+
+def run(request: HistoryRequest, *, store: Store | str | None = None, events: Events = QUIET) -> History:
+    """Read the history from the store (nothing is measured or stored)."""
+    r = request
+    r.validate()
     db = Store.of(store, writable=False)
-    settings = dict(backend=backend, precision=precision, batch=batch, threads=threads, device=device)
-    rows = db.history(source, **settings)
+    settings = dict(backend=r.backend, precision=r.precision, batch=r.batch, threads=r.threads, device=r.device)
+    rows = db.history(r.source, **settings)
     here = fingerprint()["machine_id"]
-    if not any_machine:
+    if not r.any_machine:
         rows = [(r, m) for r, m in rows if r["machine_id"] == here]
     if not rows:
         given = " ".join(f"--{k} {v}" for k, v in settings.items() if v is not None)
         raise NotFoundError(
-            f"no stored runs of {source}{' ' + given if given else ''}"
-            + ("" if any_machine else " on this machine (--any-machine shows others')")
+            f"no stored runs of {r.source}{' ' + given if given else ''}"
+            + ("" if r.any_machine else " on this machine (--any-machine shows others')")
             + "; measure it with: nnspeed bench "
-            + source
+            + r.source
         )
     configs = {(m.backend, m.precision, m.batch, m.threads, m.device) for _, m in rows}
     config = " ".join(f"{k}={v}" for k, v in settings.items() if v is not None) or "all settings"
@@ -82,7 +91,7 @@ def history(
         for r, m in rows
     ]
     changes = []
-    for c in change_points([p["p50_ms"] for p in points], min_change=min_change):
+    for c in change_points([p["p50_ms"] for p in points], min_change=r.min_change):
         k = c["index"]
         changes.append(
             {
@@ -93,4 +102,9 @@ def history(
                 "direction": "slower" if c["ratio"] > 1 else "faster",
             }
         )
-    return History(source, config, points, changes, len({p["machine_id"] for p in points}))
+    return History(r.source, config, points, changes, len({p["machine_id"] for p in points}))
+
+
+def history(source: str, *, store: Store | str | None = None, events: Events = QUIET, **options) -> History:
+    """``nnspeed.history``: ``run`` on a ``HistoryRequest`` of ``source`` and ``options``."""
+    return run(HistoryRequest(source=source, **options), store=store, events=events)
