@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import contracts
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Ray keeps to 127.0.0.1 (on Linux it would advertise the machine's outward address); it reads
 # this when first imported, so it is set before any test imports it.
@@ -157,6 +159,42 @@ def same_document():
 
 
 @pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium for the whole session, started when a test first asks for it."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser tests: .ci/run installs chromium and playwright")
+        pytest.skip("playwright is not installed")
+    from tests.browser.pages import launch
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def report_page(browser, tmp_path):
+    """``report_page(run_id, store_url)``: ``nnspeed report RUN_ID`` of a stored run, opened in
+    the browser; fails on a console error, a request off the machine or a plot not drawn, and
+    returns what the page showed (plots, sections)."""
+    from nnspeed.cli.app import main
+    from tests.browser.pages import open_report
+
+    def show(run_id: str, store_url: str, name: str) -> dict:
+        path = tmp_path / f"{name}-report.html"
+        assert main(["report", run_id, "-o", str(path), "--store", store_url]) == 0
+        seen = open_report(browser, path, f"{name}-report.png")
+        assert seen["errors"] == [] and seen["remote"] == [], seen
+        assert all(k > 0 for k in seen["drawn"]), seen["drawn"]
+        return seen
+
+    return show
+
+
+@pytest.fixture(scope="session")
 def quick_study(tmp_path_factory):
     """The quick study, run once for every test that reads its outputs."""
     from nnspeed.cli.app import main
@@ -192,24 +230,35 @@ INVARIANTS_SEEN: dict[str, list[int]] = {}  # result type -> [documents, measure
 _checked: list[tuple[str, list]] = []
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--record-contracts",
+        action="store_true",
+        help="record the keys of the documents each test makes in tests/contracts.json",
+    )
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "planted: plants an inconsistency; the invariant fixture lets it pass")
+    from nnspeed.commands.history import History
     from nnspeed.commands.results import CommandResult
     from nnspeed.gate.check import CheckResult
-    from nnspeed.gate.history import History
     from nnspeed.measure.invariants import Violation
 
     recheck = CommandResult.recheck
 
     def observed_recheck(self):
         found = recheck(self)
-        _checked.append((type(self).__name__.removesuffix("Result").lower(), found))
+        kind = type(self).__name__.removesuffix("Result").lower()
+        _checked.append((kind, found))
+        contracts.seen(kind, self.document)
         return found
 
     def observed(kind, to_dict):
         def observed_to_dict(self):
             doc = to_dict(self)
             _checked.append((kind, [Violation(**v) for v in doc["invariants"]["violations"]]))
+            contracts.seen(kind, doc)
             return doc
 
         return observed_to_dict
@@ -217,6 +266,7 @@ def pytest_configure(config):
     CommandResult.recheck = observed_recheck
     CheckResult.to_dict = observed("check", CheckResult.to_dict)
     History.to_dict = observed("history", History.to_dict)
+    contracts.observe(config)
 
 
 @pytest.fixture(autouse=True)
