@@ -1,72 +1,24 @@
 """The HTML report in a real browser: loads offline with no console errors, every plot renders.
 
-Uses Debian's chromium driven by Playwright (never a downloaded browser).  The screenshots go
-to build/screenshots/ for a person to look at.
-"""
+Uses Debian's chromium driven by Playwright (never a downloaded browser), the session's
+``browser`` fixture.  The screenshots go to build/screenshots/ for a person to look at.  The
+reports of the other stored kinds are opened by the tests that store them (``report_page``)."""
 
-import os
-import shutil
-from pathlib import Path
-
-import pytest
+import json
 
 from nnspeed.cli.app import main
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+from tests.browser.pages import open_report
 
 
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if sync_playwright is None or not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser test: .ci/run installs chromium and playwright")
-        pytest.skip("chromium or playwright is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def open_report(browser, path: Path, shot: str) -> dict:
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    errors, requests = [], []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(path.resolve().as_uri())
-    plots = page.locator("div[data-plot]")
-    n = plots.count()
-    for i in range(n):
-        plots.nth(i).locator(".main-svg").first.wait_for(timeout=30_000)
-    drawn = page.eval_on_selector_all(
-        "div[data-plot]", "els => els.map(e => e.querySelectorAll('.main-svg .trace, .main-svg .boxlayer path').length)"
-    )
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / shot), full_page=True)
-    page.close()
-    return {"plots": n, "drawn": drawn, "errors": errors, "remote": [u for u in requests if not u.startswith("file:")]}
-
-
-def test_study_report_in_browser(browser, quick_study):
-    out, _ = quick_study
+def test_study_report_in_browser(browser, quick_study, report_page):
+    out, url = quick_study
     seen = open_report(browser, out / "report.html", "study-report.png")
     assert seen["errors"] == [] and seen["remote"] == []
     assert seen["plots"] == 4
     assert all(k > 0 for k in seen["drawn"]), seen["drawn"]
+    run_id = json.loads((out / "claims.json").read_text())["run_id"]
+    later = report_page(run_id, url, "study-later")  # the stored study, reported again
+    assert later["plots"] == 4 and later["sections"] == seen["sections"]
 
 
 def test_bench_report_in_browser(browser, tmp_path, store_url, cli_json):
@@ -94,7 +46,7 @@ def test_bench_report_in_browser(browser, tmp_path, store_url, cli_json):
     assert seen["plots"] == 4 and all(k > 0 for k in seen["drawn"])
 
 
-def test_optimize_report_in_browser(browser, tmp_path, store_url):
+def test_optimize_report_in_browser(browser, tmp_path, store_url, report_page):
     out = tmp_path / "opt"
     code = main(
         [
@@ -118,6 +70,8 @@ def test_optimize_report_in_browser(browser, tmp_path, store_url):
     seen = open_report(browser, out / "report.html", "optimize-report.png")
     assert seen["errors"] == [] and seen["remote"] == []
     assert seen["plots"] == 4 and all(k > 0 for k in seen["drawn"])
+    run_id = json.loads((out / "result.json").read_text())["run_id"]
+    assert report_page(run_id, store_url, "optimize-later")["sections"] == seen["sections"]
 
 
 def test_explain_report_roofline_in_browser(browser, tmp_path):

@@ -61,13 +61,13 @@ def test_unchanged_model_passes_and_a_slower_one_fails(tmp_path, store_url, caps
     assert runs(store_url) == 2
 
 
-def test_one_model_under_two_settings(store_url, cli_json, tmp_path):
+def test_one_model_under_two_settings(store_url, cli_json, tmp_path, report_page):
     doc = cli_json(["check", "zoo:mlp", "--backend", "torch-eager,onnxruntime", *FAST, "--store", store_url, "--json"])
     assert doc["candidate"].endswith("backend=onnxruntime") and doc["ratio"] < 1  # a graph runtime is faster here
     assert doc["verdict"] in ("faster", "within")
     # the stored check reports later with its figures: the verdict and the ratio's interval
-    assert main(["report", doc["run_id"], "-o", str(tmp_path / "c.html"), "--store", store_url]) == 0
-    page = (tmp_path / "c.html").read_text()
+    report_page(doc["run_id"], store_url, "check")  # reported later from the store, in a browser
+    page = (tmp_path / "check-report.html").read_text()
     assert "The check document&#39;s figures" in page
     figures = page.split('<section id="figures">')[1].split("</section>")[0]
     lo, hi = doc["ci95"]

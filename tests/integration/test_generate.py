@@ -2,13 +2,12 @@
 
 import pytest
 
-from nnspeed.cli.app import main
 from nnspeed.store.store import Store
 
 FAST = ["--prompt-len", "8", "--new-tokens", "6", "--requests", "3"]
 
 
-def test_generate_json_contract(cli_json, store_url, tmp_path):
+def test_generate_json_contract(cli_json, store_url, tmp_path, report_page):
     d = cli_json(
         [
             "generate",
@@ -48,8 +47,8 @@ def test_generate_json_contract(cli_json, store_url, tmp_path):
     assert [r["generate"] for r in shown] == [m.extra["generate"] for m in stored]
     assert all(r["new_tokens"] > 0 and r["prompt_len"] > 0 and len(r["step_ms"]) > r["n"] for r in shown)
     # and its report, later, carries the token figures
-    assert main(["report", d["run_id"], "-o", str(tmp_path / "g.html"), "--store", store_url]) == 0
-    figures = (tmp_path / "g.html").read_text().split('<section id="figures">')[1].split("</section>")[0]
+    report_page(d["run_id"], store_url, "generate")  # reported later from the store, in a browser
+    figures = (tmp_path / "generate-report.html").read_text().split('<section id="figures">')[1].split("</section>")[0]
     assert "<code>kv_cache.on.ttft_ms.p50</code>" in figures
     assert f'<td><code>tokens_per_s</code></td><td class="num">{d["tokens_per_s"]:.4g}</td>' in figures
 

@@ -13,6 +13,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
+from nnspeed.commands.events import Events  # noqa: E402
 from nnspeed.commands.sweep import sweep  # noqa: E402
 from nnspeed.store.store import Store  # noqa: E402
 
@@ -120,7 +121,7 @@ def test_per_node_pins_each_slot_to_its_own_cores_on_a_local_ray(tmp_path):
     assert all(p["threads"] == len(p["cores"]) for p in placements)
 
 
-def test_fleet_gives_one_row_per_node_pooled_by_fingerprint_with_prices(cluster, store_url, tmp_path):
+def test_fleet_gives_one_row_per_node_pooled_by_fingerprint_with_prices(cluster, store_url, tmp_path, report_page):
     from nnspeed.commands.fleet import fleet
 
     w0 = cluster.workers[0].node_id
@@ -147,6 +148,7 @@ def test_fleet_gives_one_row_per_node_pooled_by_fingerprint_with_prices(cluster,
     run, ms = Store(store_url).get_run(r.run_id)
     assert run["kind"] == "fleet" and {m.extra["placement"]["node_id"] for m in ms} == nodes
     assert "Pooled by machine fingerprint" in (tmp_path / "fleet.html").read_text()
+    assert report_page(r.run_id, store_url, "fleet")["plots"] > 0  # the stored fleet, reported later
 
 
 def test_fleet_price_for_a_node_that_does_not_exist_stores_nothing(cluster, store_url, capsys):
@@ -169,13 +171,14 @@ def test_a_worker_lost_mid_sweep_has_its_cell_run_elsewhere_and_stored_once(clus
         cluster.remove_node(victim, allow_graceful=False)
         removed.append(victim.node_id)
 
-    def on_start(cell, done, n):
-        starts.append(cell)
-        if len(starts) == 3:  # every node holds a cell now: take one away while its cell runs
-            threading.Timer(1.0, remove).start()
+    class Starts(Events):
+        def progress(self, what, done=None, total=None):
+            starts.append(what)
+            if len(starts) == 3:  # every node holds a cell now: take one away while its cell runs
+                threading.Timer(1.0, remove).start()
 
     try:
-        r = sweep("zoo:mlp", GRID, cluster=cluster.address, store=store_url, on_start=on_start, retries=2, **SLOWER)
+        r = sweep("zoo:mlp", GRID, cluster=cluster.address, store=store_url, events=Starts(), retries=2, **SLOWER)
     finally:
         if removed:
             cluster.workers[1] = cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1")

@@ -2,7 +2,6 @@
 
 import pytest
 
-from nnspeed.cli.app import main
 from nnspeed.store.store import Store
 
 MLP = "zoo:mlp?depth=1&width=32"
@@ -90,7 +89,7 @@ def test_offline_over_batches(cli_json, store_url):
     assert all(r["offline"]["samples_per_s"] > 0 for r in rows)
 
 
-def test_capacity_contract_report_and_store(cli_json, tmp_path, store_url):
+def test_capacity_contract_report_and_store(cli_json, tmp_path, store_url, report_page):
     d = cli_json(
         [
             "capacity",
@@ -123,8 +122,8 @@ def test_capacity_contract_report_and_store(cli_json, tmp_path, store_url):
     _, stored = Store(store_url).get_run(d["run_id"])
     assert [m.extra["server"]["qps"] for m in stored] == [d["max_qps"]["no_batching"], d["max_qps"]["dynamic_batching"]]
     # and reported later from the store, curve and all
-    assert main(["report", d["run_id"], "-o", str(tmp_path / "later.html"), "--store", store_url]) == 0
-    later = (tmp_path / "later.html").read_text()
+    report_page(d["run_id"], store_url, "capacity")  # reported later from the store, in a browser
+    later = (tmp_path / "capacity-report.html").read_text()
     assert "Latency vs offered load" in later and "Capacity of zoo:mlp" in later
 
 

@@ -32,7 +32,7 @@ def sweep_json(cli_json):
     return lambda argv: cli_json(["sweep", *argv, "--json"])
 
 
-def test_impossible_cell_is_recorded_and_the_rest_finish(sweep_json, capsys, store_url):
+def test_impossible_cell_is_recorded_and_the_rest_finish(sweep_json, capsys, store_url, report_page):
     doc = sweep_json(
         [
             "zoo:mlp?depth=2",
@@ -57,6 +57,8 @@ def test_impossible_cell_is_recorded_and_the_rest_finish(sweep_json, capsys, sto
             assert c["status"] == "ok" and c["result"]["latency_ms"]["p50"] > 0
     # Cells ran in their own processes: the thread count of one cannot leak into the next.
     assert Store(store_url).get_run(doc["sweep_id"])[0]["n_results"] == 4 - len(impossible)
+    seen = report_page(doc["sweep_id"], store_url, "sweep")
+    assert "Failed cells" in seen["sections"] and seen["plots"] > 0
 
 
 def test_hung_cell_times_out_and_sweep_goes_on(sweep_json, capsys, store_url, tmp_path):

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from nnspeed.cli.app import main
 from nnspeed.store.store import Store
 
 pytestmark = pytest.mark.slow
@@ -47,7 +46,7 @@ def test_train_contract_breakdown_and_variants(cli_json, store_url):
     assert set(page["documents"]) == {"train"} and json.dumps(stored_doc["variants"]) == json.dumps(d["variants"])
 
 
-def test_time_to_accuracy_excludes_evaluation(cli_json, store_url, tmp_path):
+def test_time_to_accuracy_excludes_evaluation(cli_json, store_url, tmp_path, report_page):
     d = cli_json(
         [
             "train",
@@ -73,8 +72,8 @@ def test_time_to_accuracy_excludes_evaluation(cli_json, store_url, tmp_path):
     assert t["seconds"] == pytest.approx(t["curve"][-1][0]) and t["eval_seconds"] > 0
     assert all(a[0] < b[0] for a, b in zip(t["curve"], t["curve"][1:]))
     # the stored run reports later as it did then: its document is stored with it
-    assert main(["report", d["run_id"], "-o", str(tmp_path / "later.html"), "--store", store_url]) == 0
-    assert "Accuracy vs training time" in (tmp_path / "later.html").read_text()
+    report_page(d["run_id"], store_url, "train")  # reported later from the store, in a browser
+    assert "Accuracy vs training time" in (tmp_path / "train-report.html").read_text()
 
 
 def test_stream_with_drift_drops_and_recovers(cli_json, store_url):
