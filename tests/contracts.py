@@ -12,6 +12,7 @@ list.  Keys that appear only on some machines or some runs are ``CONDITIONAL``."
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -201,10 +202,11 @@ def observe(config) -> None:
 
     show = show_module.run
 
+    @functools.wraps(show)
     def observed_show(*args, **kwargs):
-        doc = show(*args, **kwargs)
-        seen("show", doc)
-        return doc
+        result = show(*args, **kwargs)
+        seen("show", result.to_dict())
+        return result
 
     show_module.run = observed_show
     config.pluginmanager.register(Plugin(config.getoption("--record-contracts")), "nnspeed-contracts")

@@ -167,5 +167,8 @@ def test_each_command_runs_a_frozen_request_that_validates_itself():
         assert all(field.kw_only for field in dataclasses.fields(request)), f.stem
         assert callable(getattr(request, "validate", None)), f.stem
         assert list(params)[1:] == ["store", "events"], f.stem
+        returned = inspect.signature(run, eval_str=True).return_annotation
+        assert returned not in (dict, inspect.Signature.empty) and isinstance(returned, type), f.stem
         assert all(params[p].kind is inspect.Parameter.KEYWORD_ONLY for p in ("store", "events")), f.stem
-    assert {"bench", "capacity", "check", "fleet", "generate", "optimize", "predict", "sweep"} <= set(runs)
+    every = {"bench", "capacity", "check", "compare", "explain", "fleet", "generate", "history", "machine"}
+    assert every | {"optimize", "predict", "report", "show", "study", "sweep", "train"} <= set(runs)

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import importlib
 from importlib.metadata import entry_points
+from typing import Any
 
 from ..errors import BackendError
 
@@ -62,12 +63,12 @@ def get_backend(name: str):
     path = backends()[name]
     module, _, attr = path.partition(":")
     try:
-        cls = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as e:
+        cls: Any = functools.reduce(getattr, attr.split("."), importlib.import_module(module))
+        return cls()
+    except Exception as e:
         if name in BUILT_IN:
             raise
         raise BackendError(f"the backend '{name}' registered as {path} cannot be loaded: {e}") from None
-    return cls()
 
 
 def loaded():

@@ -44,7 +44,7 @@ def show(
     if json_out:
         from ..commands.show import ShowRequest, run
 
-        out.print_json(json.dumps(run(ShowRequest(run_id=run_id, samples=samples), store=store)))
+        out.print_json(json.dumps(run(ShowRequest(run_id=run_id, samples=samples), store=store).to_dict()))
         return
     run, ms = Store(store).get_run(run_id)
     env = run["env"]

@@ -64,6 +64,7 @@ def train(
     report: str | Path | None = None,
     store: Store | str | None = None,
     events: Events = QUIET,
+    command: str = "nnspeed train",
     **settings,
 ) -> TrainResult:
     """``nnspeed.train``: ``run`` on a ``TrainRequest``.  Options come as a ``TrainOptions`` or as
@@ -71,7 +72,7 @@ def train(
     if options is not None and settings:
         raise TypeError("give a TrainOptions or its fields as keywords, not both")
     return run(
-        TrainRequest(source=source, options=options or TrainOptions(**settings), report=report),
+        TrainRequest(source=source, options=options or TrainOptions(**settings), report=report, command=command),
         store=store,
         events=events,
     )

@@ -152,21 +152,30 @@ def refuse(option: str, scenario: Scenario, known: dict[str, Scenario]) -> None:
 
 
 def scenarios() -> dict[str, Scenario]:
-    """Every scenario: the built-in ones, then those other packages register."""
-    found = dict(BUILT_IN)
+    """Every scenario that loads: the built-in ones, then those other packages register (a
+    built-in name is not replaced; one that cannot be loaded is left out, and naming it says why)."""
+    return loaded()[0]
+
+
+def loaded() -> tuple[dict[str, Scenario], dict[str, str]]:
+    """The scenarios that load, and why each registered one that does not cannot."""
+    found: dict[str, Scenario] = dict(BUILT_IN)
+    broken: dict[str, str] = {}
     for ep in entry_points(group=ENTRY_POINTS):
         if ep.name in found:
-            continue  # a built-in name is not replaced
+            continue
         try:
             obj = ep.load()
-        except Exception as e:  # a broken extension must not stop the built-in scenarios
-            raise InputError(f"the scenario '{ep.name}' registered by {ep.value} cannot be loaded: {e}") from None
-        found[ep.name] = obj() if isinstance(obj, type) else obj
-    return found
+            found[ep.name] = obj() if isinstance(obj, type) else obj
+        except Exception as e:  # a broken extension must not stop the other scenarios
+            broken[ep.name] = f"the scenario '{ep.name}' registered by {ep.value} cannot be loaded: {e}"
+    return found, broken
 
 
 def get_scenario(name: str) -> Scenario:
-    found = scenarios()
+    found, broken = loaded()
+    if name in broken:
+        raise InputError(broken[name])
     if name not in found:
         raise InputError(f"unknown scenario '{name}'; choose from {', '.join(found)}")
     return found[name]
