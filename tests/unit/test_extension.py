@@ -48,6 +48,7 @@ def test_a_backend_and_a_scenario_from_another_package(store_url, tmp_path):
 def test_the_registered_names_are_offered_and_checked():
     bad = nnspeed("bench", "zoo:mlp", "--scenario", "bursty", "--min-time", "0.05", "--max-time", "0.1", check=False)
     assert bad.returncode != 0 and "burst" in bad.stderr and "single-stream" in bad.stderr
+    assert "'broken'" not in bad.stderr  # left out of the list: it cannot be loaded
     bad = nnspeed(
         "bench", "zoo:mlp", "--backend", "torch-nograd,nope", "--min-time", "0.05", "--max-time", "0.1", check=False
     )
@@ -56,3 +57,13 @@ def test_the_registered_names_are_offered_and_checked():
         "bench", "zoo:mlp", "--scenario", "burst", "--qps", "5", "--min-time", "0.05", "--max-time", "0.1", check=False
     )
     assert bad.returncode != 0 and "--qps applies to --scenario server, not --scenario burst" in bad.stderr
+
+
+def test_a_broken_extension_is_named_and_stops_nothing_else():
+    """The package also registers a scenario and a backend that do not exist: the others run."""
+    bad = nnspeed("bench", "zoo:mlp", "--scenario", "broken", "--min-time", "0.05", "--max-time", "0.1", check=False)
+    assert bad.returncode != 0 and "the scenario 'broken' registered by nnspeed_ext_demo:Missing" in bad.stderr
+    bad = nnspeed(
+        "bench", "zoo:mlp", "--backend", "broken-backend", "--max-time", "0.1", "--min-time", "0.05", check=False
+    )
+    assert bad.returncode != 0 and "the backend 'broken-backend' registered as nnspeed_ext_demo:Missing" in bad.stderr

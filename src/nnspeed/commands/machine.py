@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..axes import int_values, split
+from ..prediction.predictor import Phase, operator_tables
 from ..store.store import Store
 from .events import QUIET, Events
-from .predict import Phase, operator_tables
 from .results import MachineResult
 
 

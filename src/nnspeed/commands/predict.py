@@ -2,79 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, UnsupportedError
+from ..prediction.predictor import Predictor
 from ..store.store import Store
 from ..workloads.sources import load
 from .events import QUIET, Events
 from .results import PredictResult
-
-# (what is being measured, steps done, steps in all or None while unknown)
-Progress = Callable[[str, int, "int | None"], None]
-
-
-class Phase:
-    """Counts the steps of one phase of work for an ``on_progress`` callback."""
-
-    def __init__(self, on_progress: Progress | None, text: str):
-        self.on_progress, self.text, self.done = on_progress, text, 0
-        self.total: int | None = None
-        self.tell()
-
-    def tell(self) -> None:
-        if self.on_progress is not None:
-            self.on_progress(self.text, self.done, self.total)
-
-    def step(self) -> None:
-        self.done += 1
-        self.tell()
-
-    def of(self, total: int) -> None:
-        self.total = total
-        self.tell()
-
-
-def operator_tables(threads: int, scale: float = 1.0, on_progress: Progress | None = None) -> tuple[dict, bool]:
-    """This machine's operator table at ``threads`` (cached, or measured now): (table, cached)."""
-    from ..prediction.profile import operator_table
-
-    phase = Phase(on_progress, f"operator tables at {threads} threads (once per machine)")
-    return operator_table(threads, scale=scale, progress=phase.step, on_total=phase.of)
-
-
-def fitted_models(
-    threads: int,
-    machine: str | Path | None = None,
-    scale: float = 1.0,
-    anchor: bool = True,
-    on_progress: Progress | None = None,
-):
-    """The fitted per-operator models and where their tables came from.  This machine's tables,
-    cached or just measured, are re-anchored to how fast it runs whole models now (a few of their
-    training architectures measured again); another machine's profile is used as it is."""
-    from ..prediction.calibration import measure_drift
-    from ..prediction.models import Models
-    from ..prediction.profile import from_file
-
-    if machine is not None:
-        table = from_file(Path(machine), threads)
-        origin = {"machine_id": table["machine_id"], "cpu": table.get("cpu"), "from": str(machine), "drift": None}
-        return Models.from_table(table), origin
-    table, cached = operator_tables(threads, scale, on_progress)
-    models = Models.from_table(table)
-    if anchor:
-        phase = Phase(on_progress, "re-measuring reference models for the machine's drift")
-        models.drift = measure_drift(models, threads, progress=phase.step)
-    origin = {
-        "machine_id": table["machine_id"],
-        "cpu": table.get("cpu"),
-        "from": "cache" if cached else "measured now",
-        "drift": models.drift.to_dict() if models.drift is not None else None,
-    }
-    return models, origin
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,20 +72,19 @@ def run(request: PredictRequest, *, store: Store | str | None = None, events: Ev
 
     db = Store.of(store) if r.evaluate else None  # a bad store URL fails before anything is measured
     t = r.threads or torch.get_num_threads()
-    fitted, origin = fitted_models(
-        t, r.machine, r.scale, r.anchor and not r.evaluate, events.progress
-    )  # evaluate anchors itself
+    # evaluate measures its own reference models in its rounds
+    predictor = Predictor.for_machine(t, r.machine, r.scale, r.anchor and not r.evaluate, events.progress)
     if r.evaluate:
-        return _evaluate(fitted, t, r.models, r.seed, r.rounds, r.anchor, db, r.command, events.progress)
-    from ..prediction.pricing import predict_trace
-    from ..prediction.trace import trace_model
-
+        summary, measurements = predictor.evaluate(r.models, r.seed, r.rounds, r.anchor, events.progress)
+        assert db is not None
+        summary["run_id"] = db.save_run("predict-eval", r.command, measurements, {"predict_eval": summary})
+        return PredictResult(summary, measurements)
     w = load(
         str(r.source), **{k: v for k, v in {"input_shape": r.input_shape, "input_dtype": r.input_dtype}.items() if v}
     )
     if w.model is None:
         raise UnsupportedError(f"{r.source} is an ONNX file; predict needs a torch model (zoo: or py:)")
-    p = predict_trace(fitted, trace_model(w.model, w.torch_args(r.batch)), t)
+    p = predictor.predict(w.model, w.torch_args(r.batch))
     return PredictResult(
         {
             "source": w.source,
@@ -164,7 +99,7 @@ def run(request: PredictRequest, *, store: Store | str | None = None, events: Ev
             # what a call costs beyond its operators (module containers, the runner): by_op + this = predicted
             "per_call_ms": p.base_ms,
             "unmodelled": p.unmodelled,
-            "profile": origin,
+            "profile": predictor.origin,
         }
     )
 
@@ -174,17 +109,3 @@ def predict(
 ) -> PredictResult:
     """``nnspeed.predict``: ``run`` on a ``PredictRequest`` of ``source`` and ``options``."""
     return run(PredictRequest(source=source, **options), store=store, events=events)
-
-
-def _evaluate(fitted, threads: int, n: int, seed: int, rounds: int, anchor: bool, db, command, on_progress):
-    from ..prediction.calibration import ANCHORS
-    from ..prediction.evaluate import evaluate
-
-    phase = Phase(on_progress, f"predicting, then measuring {n} held-out architectures ({rounds} rounds)")
-    summary, measurements = evaluate(
-        fitted, threads, n, seed, rounds, ANCHORS if anchor else 0, progress=phase.step, on_total=phase.of
-    )
-    summary["threads"] = threads
-    summary["seed"] = seed
-    summary["run_id"] = db.save_run("predict-eval", command, measurements, {"predict_eval": summary})
-    return PredictResult(summary, measurements)
