@@ -3,7 +3,6 @@ energy and data-parallel scaling."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,25 +28,12 @@ class TrainRequest:
         self.options.plan()
 
 
-class Told(contextlib.AbstractContextManager):
-    """The status ``train_run`` updates, told to ``events``."""
-
-    def __init__(self, events: Events) -> None:
-        self.events = events
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-    def update(self, text: str) -> None:
-        self.events.progress(text)
-
-
 def run(request: TrainRequest, *, store: Store | str | None = None, events: Events = QUIET) -> TrainResult:
     """Time the request's training, store the run; ``events`` hears each variant as it starts."""
     r = request
     r.validate()
     db = Store.of(store)
-    doc = train_run(r.source, r.options, db, r.command, Told(events))
+    doc = train_run(r.source, r.options, db, r.command, events.progress)
     run, stored = db.get_run(doc["run_id"])
     if r.report is not None:
         from .._files import write_text

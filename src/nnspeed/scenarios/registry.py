@@ -173,7 +173,11 @@ def loaded() -> tuple[dict[str, Scenario], dict[str, str]]:
 
 
 def get_scenario(name: str) -> Scenario:
-    found, broken = loaded()
+    return pick(name, *loaded())
+
+
+def pick(name: str, found: dict[str, Scenario], broken: dict[str, str]) -> Scenario:
+    """The scenario ``name`` among those ``loaded`` found, or why it cannot be had."""
     if name in broken:
         raise InputError(broken[name])
     if name not in found:
@@ -185,8 +189,8 @@ def scenario_runner(options: ScenarioOptions, stop: StopRule) -> Run:
     """A ``run(workload, settings)`` for the options' scenario, after checking them all."""
     if options.engine not in ENGINES:
         raise InputError(f"unknown engine '{options.engine}'; choose from {', '.join(ENGINES)}")
-    known = scenarios()
-    scenario = get_scenario(options.scenario)
+    known, broken = loaded()  # the entry points, read once
+    scenario = pick(options.scenario, known, broken)
     for option in options.given():
         if option not in scenario.reads and option != "seed":  # a seed of no use harms nothing
             refuse(option, scenario, known)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,9 +135,16 @@ class TrainPlan:
     grid: str | None  # where the carbon intensity came from, for --country
 
 
-def train_run(source: str, options: TrainOptions, store=None, command: str = "nnspeed train", status=None) -> dict:
+def train_run(
+    source: str,
+    options: TrainOptions,
+    store=None,
+    command: str = "nnspeed train",
+    say: Callable[[str], None] | None = None,
+) -> dict:
     """Every variant of ``options`` on ``source``, then the optional parts (time to accuracy,
-    streaming, DDP, projection); the run is stored and its document returned."""
+    streaming, DDP, projection); the run is stored and its document returned.  ``say(text)``
+    hears each step as it starts."""
     from ..backends.base import torch_threads
     from ..measure.harness import call_ms
     from ..measure.stoprule import StopRule
@@ -157,12 +164,11 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
     w = load(source)
     if w.model is None:
         raise UnsupportedError("training needs a torch model (zoo: or py:); an ONNX file cannot be trained")
-    status = status or contextlib.nullcontext()
+    say = say or (lambda text: None)
     docs, measurements = [], []
     if threads is None and device == "cpu":
         threads = _threads_that_fit(notes)
-    with status as st, torch_threads(threads) as used:
-        say = st.update if hasattr(st, "update") else (lambda s: None)
+    with torch_threads(threads) as used:
         if device == "cuda":
             import torch
 
@@ -207,8 +213,7 @@ def train_run(source: str, options: TrainOptions, store=None, command: str = "nn
     if nproc:
         from .ddp import ddp
 
-        if status is not None and hasattr(status, "update"):
-            status.update(f"{w.source}: data-parallel over {nproc} processes")
+        say(f"{w.source}: data-parallel over {nproc} processes")
         per_proc = max(1, (threads or used) // nproc)
         ddp_doc = ddp(
             nproc,
